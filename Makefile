@@ -1,0 +1,108 @@
+# fundwatch: plain GNU make with pkg-config.
+#   make            build build/fundwatch
+#   make test       build and run every test (unit, end-to-end, policy, daemon)
+#   make asan       the same suite under AddressSanitizer + UBSan (build-asan/)
+#   make run        set up a working folder from examples/ and run fundwatch on it
+#   make bench      benchmarks, each beside a baseline measured in the same run
+#   make install    PREFIX=/usr/local DESTDIR=
+# Missing Debian packages are installed first (apt-get update once, then
+# apt-get install -y); set FW_NO_APT=1 to only list them.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CC      ?= cc
+SAN     ?=
+
+DEB_PKGS = pkg-config liblua5.4-dev libuv1-dev libyaml-dev libsqlite3-dev \
+           libjson-c-dev libssl-dev libsystemd-dev libhttp-parser-dev
+PKGS     = lua5.4 libuv yaml-0.1 sqlite3 json-c libcrypto libsystemd
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+       -Wmissing-prototypes -Wold-style-definition -Wpointer-arith -Wvla \
+       -Wundef -Wimplicit-fallthrough -Wno-unused-parameter
+
+OPT = -O2
+ifneq ($(SAN),)
+OPT = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+      -fno-sanitize-recover=undefined
+endif
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm
+
+CPPFLAGS += -Iinclude -D_GNU_SOURCE -DFW_VERSION='"$(VERSION)"'
+CFLAGS   += -std=c11 $(OPT) -g $(WARN) $(PKG_CFLAGS) -MMD -MP
+LDFLAGS  += $(if $(SAN),-fsanitize=address$(comma)undefined)
+comma := ,
+
+RULES_SRC  = $(wildcard rules/*.c)
+DAEMON_SRC = $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+
+RULES_OBJ  = $(RULES_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ   = $(UNIT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/runner.o
+
+BIN  = $(BUILD)/fundwatch
+UNIT = $(BUILD)/test-unit
+
+.PHONY: all test asan run bench fuzz install clean deps
+.DEFAULT_GOAL := all
+
+all: $(BIN)
+
+# Installs what is missing, once; a no-op (a few dpkg-query calls) after.
+deps:
+	@missing=""; for p in $(DEB_PKGS) $(EXTRA_DEB); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ -n "$(FW_NO_APT)" ] || [ "$$(id -u)" != 0 ]; then \
+	    echo "missing Debian packages:$$missing (apt-get install -y$$missing)"; exit 1; fi; \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BIN): $(BUILD)/daemon/main.o $(DAEMON_OBJ) $(RULES_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The one test list, collected from every TEST_IMPL(name).
+$(BUILD)/tests/unit/test-list.h: $(UNIT_SRC)
+	@mkdir -p $(@D)
+	@grep -ho 'TEST_IMPL([A-Za-z0-9_]*)' $(UNIT_SRC) | \
+	  sed 's/TEST_IMPL/TEST_ENTRY/' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/unit/runner.o: $(BUILD)/tests/unit/test-list.h
+$(BUILD)/tests/unit/runner.o: CPPFLAGS += -I$(BUILD)/tests/unit
+$(BUILD)/tests/unit/%.o: CPPFLAGS += -Itests/unit -Idaemon -Irules
+
+$(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+test: $(BIN) $(UNIT)
+	@FW_BIN=$(abspath $(BIN)) FW_UNIT=$(abspath $(UNIT)) tests/run
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 test
+
+run: $(BIN)
+	$(BIN) records examples/feeds/*
+
+bench: $(BIN)
+	@for b in tests/bench/*.sh; do [ -e "$$b" ] || continue; \
+	  FW_BIN=$(abspath $(BIN)) bash "$$b" || exit 1; done
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/fundwatch
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,53 @@
+/* The fundwatch binary: dispatches to a subcommand. Owns nothing else. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef FW_VERSION
+#define FW_VERSION "dev"
+#endif
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"run", fw_cmd_run, "the daemon: watch the spool, run policies, store findings"},
+    {"replay", fw_cmd_replay, "run the policies over feeds; findings as JSONL on stdout"},
+    {"records", fw_cmd_records, "read feeds; normalised records as NDJSON on stdout"},
+    {"check", fw_cmd_check, "check policies, parameters and a config; every problem as file:line"},
+    {"test", fw_cmd_test, "run the policy tests (*_test.yaml) beside the policies"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: fundwatch <command> [options] [args]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'fundwatch <command> --help' tells more. Exit status: 0 ok, "
+                 "1 problems found, 2 usage or I/O error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return FW_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return FW_EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("fundwatch %s\n", FW_VERSION);
+        return FW_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "fundwatch: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return FW_EXIT_USAGE;
+}

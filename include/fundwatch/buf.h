@@ -1,0 +1,29 @@
+/* A growable byte buffer, always NUL-terminated, and JSON string escaping.
+ * Owns its bytes; fw_buf_fini frees them. */
+#ifndef FUNDWATCH_BUF_H
+#define FUNDWATCH_BUF_H
+
+#include <stddef.h>
+
+struct fw_buf {
+    char *p;      /* NULL until the first append; then NUL-terminated */
+    size_t len;
+    size_t cap;
+};
+
+#define FW_BUF_INIT {.p = NULL, .len = 0, .cap = 0}
+
+void fw_buf_init(struct fw_buf *b);
+void fw_buf_fini(struct fw_buf *b);
+void fw_buf_reset(struct fw_buf *b); /* len = 0, keeps the memory */
+int fw_buf_reserve(struct fw_buf *b, size_t extra);
+int fw_buf_append(struct fw_buf *b, const void *p, size_t n);
+int fw_buf_puts(struct fw_buf *b, const char *s);
+int fw_buf_putc(struct fw_buf *b, char c);
+int fw_buf_printf(struct fw_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal, quotes included. Invalid UTF-8 bytes
+ * are replaced by U+FFFD so the output is always valid JSON. */
+int fw_buf_json_str(struct fw_buf *b, const char *s, size_t n);
+
+#endif

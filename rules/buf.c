@@ -1,0 +1,176 @@
+/* Growable NUL-terminated byte buffers and JSON string escaping. */
+#include "fundwatch/buf.h"
+#include "fundwatch/error.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fw_buf_init(struct fw_buf *b)
+{
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+void fw_buf_fini(struct fw_buf *b)
+{
+    free(b->p);
+    fw_buf_init(b);
+}
+
+void fw_buf_reset(struct fw_buf *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+int fw_buf_reserve(struct fw_buf *b, size_t extra)
+{
+    if (extra >= SIZE_MAX - b->len - 1)
+        return FW_ENOMEM;
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    char *p = realloc(b->p, cap);
+    if (p == NULL)
+        return FW_ENOMEM;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+int fw_buf_append(struct fw_buf *b, const void *p, size_t n)
+{
+    if (fw_buf_reserve(b, n) < 0)
+        return FW_ENOMEM;
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+int fw_buf_puts(struct fw_buf *b, const char *s)
+{
+    return fw_buf_append(b, s, strlen(s));
+}
+
+int fw_buf_putc(struct fw_buf *b, char c)
+{
+    return fw_buf_append(b, &c, 1);
+}
+
+int fw_buf_printf(struct fw_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || fw_buf_reserve(b, (size_t)n) < 0)
+        return FW_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+/* Length of a valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+int fw_buf_json_str(struct fw_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    if (fw_buf_reserve(b, n + 2) < 0)
+        return FW_ENOMEM;
+    b->p[b->len++] = '"';
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        /* copy a run of bytes that need no escaping in one go */
+        while (run < n && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '"' &&
+               u[run] != '\\')
+            run++;
+        if (run > i) {
+            if (fw_buf_append(b, s + i, run - i) < 0)
+                return FW_ENOMEM;
+            i = run;
+            continue;
+        }
+        unsigned c = u[i];
+        char esc[8];
+        size_t elen = 0;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            elen = 2;
+        } else if (c == '\n') {
+            memcpy(esc, "\\n", 2);
+            elen = 2;
+        } else if (c == '\r') {
+            memcpy(esc, "\\r", 2);
+            elen = 2;
+        } else if (c == '\t') {
+            memcpy(esc, "\\t", 2);
+            elen = 2;
+        } else if (c < 0x20) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
+        } else {
+            size_t len = utf8_seq(u + i, n - i);
+            if (len == 0) {
+                if (fw_buf_append(b, "\xEF\xBF\xBD", 3) < 0)
+                    return FW_ENOMEM;
+                i++;
+            } else {
+                if (fw_buf_append(b, s + i, len) < 0)
+                    return FW_ENOMEM;
+                i += len;
+            }
+            continue;
+        }
+        if (fw_buf_append(b, esc, elen) < 0)
+            return FW_ENOMEM;
+        i++;
+    }
+    return fw_buf_putc(b, '"');
+}
