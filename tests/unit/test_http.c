@@ -1,0 +1,263 @@
+/* The HTTP server module: real sockets on loopback, a blocking client in a
+ * thread, the server on a libuv loop in the test process. */
+#include "task.h"
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "fundwatch/buf.h"
+#include "http.h"
+#include "prom.h"
+
+struct fixture {
+    uv_loop_t loop;
+    uv_async_t stop;
+    struct fw_http_server *srv;
+    int port;
+    const char *script;   /* what the client sends */
+    size_t script_len;
+    unsigned pause_ms;    /* the client waits this long before reading */
+    char reply[8192];     /* everything the client read until EOF */
+    size_t reply_len;
+    int deferred;         /* respond from a timer instead of at once */
+    uv_timer_t later;
+    struct fw_http_conn *held;
+    int stopped;
+};
+
+static void echo(void *ud, struct fw_http_conn *c, const struct fw_http_req *req)
+{
+    struct fixture *f = ud;
+    char rule[64] = "";
+    fw_http_query(req, "rule", rule, sizeof rule);
+    char body[512];
+    const char *tok = fw_http_header(c, "authorization");
+    int n = snprintf(body, sizeof body, "%s %s q=%s rule=%s auth=%s len=%zu\n",
+                     req->method, req->path, req->query, rule, tok ? tok : "-",
+                     req->body_len);
+    if (strcmp(req->path, "/missing") == 0) {
+        fw_http_respond_error(c, 404, "no such thing");
+        return;
+    }
+    if (f->deferred) {
+        f->held = c;
+        return;
+    }
+    fw_http_respond(c, 200, "text/plain", NULL, body, (size_t)n);
+}
+
+static void on_later(uv_timer_t *t)
+{
+    struct fixture *f = t->data;
+    if (f->held)
+        fw_http_respond(f->held, 200, "text/plain", NULL, "later\n", 6);
+    f->held = NULL;
+}
+
+static void on_stopped(void *arg)
+{
+    struct fixture *f = arg;
+    f->stopped = 1;
+}
+
+static void on_stop(uv_async_t *a)
+{
+    struct fixture *f = a->data;
+    fw_http_stop(f->srv, on_stopped, f);
+    uv_close((uv_handle_t *)&f->stop, NULL);
+    if (f->deferred)
+        uv_close((uv_handle_t *)&f->later, NULL);
+}
+
+static void *client(void *arg)
+{
+    struct fixture *f = arg;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+        size_t off = 0;
+        while (off < f->script_len) {
+            ssize_t w = write(fd, f->script + off, f->script_len - off);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        if (f->pause_ms)
+            usleep(f->pause_ms * 1000);
+        ssize_t r;
+        while (f->reply_len < sizeof f->reply - 1 &&
+               (r = read(fd, f->reply + f->reply_len, sizeof f->reply - 1 - f->reply_len)) > 0)
+            f->reply_len += (size_t)r;
+    }
+    f->reply[f->reply_len] = '\0';
+    close(fd);
+    uv_async_send(&f->stop);
+    return NULL;
+}
+
+static void run(struct fixture *f, const struct fw_http_opts *opts)
+{
+    struct fw_error err;
+    ASSERT_EQ_INT(uv_loop_init(&f->loop), 0);
+    uv_async_init(&f->loop, &f->stop, on_stop);
+    f->stop.data = f;
+    if (f->deferred) {
+        uv_timer_init(&f->loop, &f->later);
+        f->later.data = f;
+        uv_timer_start(&f->later, on_later, 100, 0);
+    }
+    ASSERT_EQ_INT(fw_http_start(&f->loop, "127.0.0.1:0", opts, echo, f, &f->srv, &err), 0);
+    f->port = fw_http_port(f->srv);
+    ASSERT(f->port > 0);
+    pthread_t th;
+    pthread_create(&th, NULL, client, f);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    pthread_join(th, NULL);
+    ASSERT_EQ_INT(f->stopped, 1);
+    ASSERT_EQ_INT(uv_loop_close(&f->loop), 0);
+}
+
+#define SCRIPT(f, s) ((f).script = (s), (f).script_len = sizeof(s) - 1)
+
+TEST_IMPL(http_get_query_header)
+{
+    struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
+    struct fixture f = {0};
+    SCRIPT(f, "GET /findings?rule=cq%5Fred_yellow&x=1 HTTP/1.1\r\nHost: a\r\n"
+              "AUTHORIZATION: Bearer t0k\r\nConnection: close\r\n\r\n");
+    run(&f, &o);
+    ASSERT_CONTAINS(f.reply, "HTTP/1.1 200 OK\r\n");
+    ASSERT_CONTAINS(f.reply, "Connection: close\r\n");
+    ASSERT_CONTAINS(f.reply, "GET /findings q=rule=cq%5Fred_yellow&x=1 rule=cq_red_yellow auth=Bearer t0k len=0\n");
+    return 0;
+}
+
+TEST_IMPL(http_keepalive_pipelined)
+{
+    struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
+    struct fixture f = {0};
+    SCRIPT(f, "POST /feeds HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+              "GET /two HTTP/1.1\r\n\r\n"
+              "GET /missing HTTP/1.1\r\nConnection: close\r\n\r\n");
+    run(&f, &o);
+    ASSERT_CONTAINS(f.reply, "POST /feeds q= rule= auth=- len=5\n");
+    ASSERT_CONTAINS(f.reply, "GET /two q= rule= auth=- len=0\n");
+    ASSERT_CONTAINS(f.reply, "HTTP/1.1 404 Not Found\r\n");
+    ASSERT_CONTAINS(f.reply, "{\"error\":\"no such thing\"}");
+    return 0;
+}
+
+TEST_IMPL(http_chunked_body)
+{
+    struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
+    struct fixture f = {0};
+    SCRIPT(f, "POST /feeds HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+              "3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n");
+    run(&f, &o);
+    ASSERT_CONTAINS(f.reply, "len=7\n");
+    return 0;
+}
+
+TEST_IMPL(http_bad_request_is_400_json)
+{
+    struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
+    struct fixture f = {0};
+    SCRIPT(f, "GARBAGE\x01 / HTTP/1.1\r\n\r\n");
+    run(&f, &o);
+    ASSERT_CONTAINS(f.reply, "HTTP/1.1 400 Bad Request\r\n");
+    ASSERT_CONTAINS(f.reply, "Content-Type: application/json\r\n");
+    ASSERT_CONTAINS(f.reply, "{\"error\":\"bad request: ");
+    return 0;
+}
+
+TEST_IMPL(http_oversized_body_is_413)
+{
+    struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
+    o.max_body = 10;
+    struct fixture f = {0};
+    SCRIPT(f, "POST /feeds HTTP/1.1\r\nContent-Length: 11\r\n\r\n01234567890");
+    run(&f, &o);
+    ASSERT_CONTAINS(f.reply, "HTTP/1.1 413 Content Too Large\r\n");
+    ASSERT_CONTAINS(f.reply, "request body too large");
+    struct fixture g = {0};
+    SCRIPT(g, "POST /feeds HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "8\r\n01234567\r\n8\r\n01234567\r\n0\r\n\r\n");
+    run(&g, &o);
+    ASSERT_CONTAINS(g.reply, "HTTP/1.1 413 Content Too Large\r\n");
+    return 0;
+}
+
+TEST_IMPL(http_oversized_headers_is_431)
+{
+    struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
+    o.max_header = 64;
+    struct fixture f = {0};
+    SCRIPT(f, "GET / HTTP/1.1\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n");
+    run(&f, &o);
+    ASSERT_CONTAINS(f.reply, "HTTP/1.1 431 ");
+    return 0;
+}
+
+TEST_IMPL(http_slow_client_is_cut_off)
+{
+    struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
+    o.idle_ms = 100;
+    struct fixture f = {0};
+    SCRIPT(f, "GET / HTTP/1.1\r\nHost: slow");  /* never finishes */
+    run(&f, &o);
+    ASSERT_CONTAINS(f.reply, "HTTP/1.1 408 Request Timeout\r\n");
+    return 0;
+}
+
+TEST_IMPL(http_deferred_response)
+{
+    struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
+    struct fixture f = {.deferred = 1};
+    SCRIPT(f, "POST /reload HTTP/1.1\r\nConnection: close\r\n\r\n");
+    run(&f, &o);
+    ASSERT_CONTAINS(f.reply, "HTTP/1.1 200 OK\r\n");
+    ASSERT_CONTAINS(f.reply, "later\n");
+    return 0;
+}
+
+TEST_IMPL(http_bad_listen_address)
+{
+    uv_loop_t loop;
+    struct fw_http_server *s = NULL;
+    struct fw_error err;
+    struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
+    uv_loop_init(&loop);
+    ASSERT_EQ_INT(fw_http_start(&loop, "localhost", &o, echo, NULL, &s, &err), FW_EINVAL);
+    ASSERT_CONTAINS(err.msg, "expected host:port");
+    ASSERT_EQ_INT(fw_http_start(&loop, "127.0.0.1:99999", &o, echo, NULL, &s, &err), FW_EINVAL);
+    ASSERT_CONTAINS(err.msg, "port must be 0-65535");
+    ASSERT_EQ_INT(fw_http_start(&loop, "example.org:80", &o, echo, NULL, &s, &err), FW_EINVAL);
+    ASSERT_CONTAINS(err.msg, "is not an IP address");
+    ASSERT_EQ_INT(fw_http_start(&loop, "192.0.2.1:80", &o, echo, NULL, &s, &err), FW_EIO);
+    ASSERT_CONTAINS(err.msg, "listen on 192.0.2.1:80");
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ASSERT_EQ_INT(uv_loop_close(&loop), 0);
+    return 0;
+}
+
+TEST_IMPL(prom_text_format)
+{
+    struct fw_buf b = FW_BUF_INIT;
+    const char *labels[] = {"policy", "cq-\"mon\"\\x\n", "rule", NULL, "kind", "alert", NULL};
+    ASSERT_EQ_INT(fw_prom_family(&b, "fundwatch_findings_total", "counter", "Findings emitted.\nBy kind."), 0);
+    ASSERT_EQ_INT(fw_prom_int(&b, "fundwatch_findings_total", labels, 42), 0);
+    ASSERT_EQ_INT(fw_prom_int(&b, "fundwatch_up", NULL, 1), 0);
+    ASSERT_EQ_INT(fw_prom_seconds(&b, "fundwatch_eval_seconds_total", NULL, 1234567), 0);
+    ASSERT_EQ_STR(b.p,
+                  "# HELP fundwatch_findings_total Findings emitted.\\nBy kind.\n"
+                  "# TYPE fundwatch_findings_total counter\n"
+                  "fundwatch_findings_total{policy=\"cq-\\\"mon\\\"\\\\x\\n\",kind=\"alert\"} 42\n"
+                  "fundwatch_up 1\n"
+                  "fundwatch_eval_seconds_total 1.234567\n");
+    fw_buf_fini(&b);
+    return 0;
+}
