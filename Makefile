@@ -12,6 +12,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 CC      ?= cc
 SAN     ?=
+V       ?=
 
 DEB_PKGS = pkg-config liblua5.4-dev libuv1-dev libyaml-dev libsqlite3-dev \
            libjson-c-dev libssl-dev libsystemd-dev libhttp-parser-dev
@@ -35,6 +36,8 @@ CPPFLAGS += -Iinclude -D_GNU_SOURCE -DFW_VERSION='"$(VERSION)"'
 CFLAGS   += -std=c11 $(OPT) -g $(WARN) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += $(if $(SAN),-fsanitize=address$(comma)undefined)
 comma := ,
+# V=1 prints whole compiler lines
+Q = $(if $(V),,@echo '  CC    $@';)
 
 RULES_SRC  = $(wildcard rules/*.c)
 DAEMON_SRC = $(filter-out daemon/main.c,$(wildcard daemon/*.c))
@@ -67,10 +70,10 @@ deps:
 
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BIN): $(BUILD)/daemon/main.o $(DAEMON_OBJ) $(RULES_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The one test list, collected from every TEST_IMPL(name).
 $(BUILD)/tests/unit/test-list.h: $(UNIT_SRC)
@@ -83,7 +86,7 @@ $(BUILD)/tests/unit/runner.o: CPPFLAGS += -I$(BUILD)/tests/unit
 $(BUILD)/tests/unit/%.o: CPPFLAGS += -Itests/unit -Idaemon -Irules
 
 $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 test: $(BIN) $(UNIT)
 	@FW_BIN=$(abspath $(BIN)) FW_UNIT=$(abspath $(UNIT)) tests/run
