@@ -1,0 +1,108 @@
+/* The policy engine: a generation of compiled, sandboxed Lua policies and the
+ * router that runs them over records for an explicit clock. Records in,
+ * findings out; no I/O, no threads, no global state: a generation may be
+ * built on one thread and then used by another, one thread at a time. */
+#ifndef FUNDWATCH_ENGINE_H
+#define FUNDWATCH_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fundwatch/error.h"
+#include "fundwatch/finding.h"
+#include "fundwatch/record.h"
+
+/* One file of a policies tree, already read into memory by the caller
+ * (daemon/ reads folders; tests may build these by hand). path is relative
+ * to the tree's root as the user should see it in messages, e.g.
+ * "policies/50/cq_monitor.lua". Every *.lua and *.yaml of the tree is given:
+ * the engine decides which are policies, parameters, tests and modules. */
+struct fw_src_file {
+    const char *path;
+    const char *data;
+    size_t len;
+};
+
+struct fw_engine_opts {
+    uint64_t budget;       /* Lua instructions per hook call; 0 = default */
+    bool no_budget;        /* benchmarks only: no count hook at all */
+    size_t mem_cap;        /* bytes per policy state; 0 = default */
+    unsigned error_streak; /* consecutive failures before a policy is
+                              suspended for the rest of the feed; 0 = default */
+};
+
+#define FW_ENGINE_DEFAULT_BUDGET 1000000u
+#define FW_ENGINE_DEFAULT_MEM_CAP (64u << 20)
+#define FW_ENGINE_DEFAULT_ERROR_STREAK 100u
+
+struct fw_engine;
+
+/* Compiles every policy of files[] into a new generation. On any problem
+ * (syntax, declaration, YAML, duplicate ids, bad replaces...) returns NULL and
+ * adds every problem to diag as "path:line: message". The files need not
+ * outlive the engine. */
+struct fw_engine *fw_engine_build(const struct fw_src_file *files, size_t n,
+                                  const struct fw_engine_opts *opts,
+                                  struct fw_diag *diag);
+void fw_engine_free(struct fw_engine *e);
+
+/* "sha256:<hex>" over every file of the generation (paths and contents). */
+const char *fw_engine_version(const struct fw_engine *e);
+
+/* Receives each finding; its strings live until the callback returns.
+ * Non-zero stops the current call and is returned by it. */
+typedef int (*fw_finding_cb)(void *ud, const struct fw_finding *f);
+
+/* A feed's life: begin (fresh ctx.state, the clock), run each record, end
+ * (on_feed_end hooks). now is days since 1970-01-01. */
+int fw_engine_feed_begin(struct fw_engine *e, const char *feed, int32_t now);
+int fw_engine_run(struct fw_engine *e, const struct fw_record *rec,
+                  fw_finding_cb cb, void *ud);
+int fw_engine_feed_end(struct fw_engine *e, fw_finding_cb cb, void *ud);
+
+/* Scheduled checks: runs the on_task hooks over a task record known from an
+ * earlier feed against the clock now, outside any feed. */
+int fw_engine_recheck(struct fw_engine *e, const struct fw_record *task,
+                      int32_t now, fw_finding_cb cb, void *ud);
+
+/* ---- what a generation holds ------------------------------------------ */
+
+struct fw_rule_info {
+    const char *id;
+    const char *title;
+    const char *source;
+};
+
+struct fw_policy_stats {
+    uint64_t calls;          /* hook calls */
+    uint64_t findings;
+    uint64_t errors;         /* error findings (raised, bad emit, limits) */
+    uint64_t budget_breaches;
+    uint64_t mem_breaches;
+    uint64_t suspended;      /* records skipped while suspended */
+    uint64_t nanos;          /* time spent in hooks */
+};
+
+struct fw_policy_info {
+    const char *id;
+    const char *title;
+    const char *path;        /* the .lua file */
+    const char *version;     /* "sha256:<hex>" of the policy's .lua + .yaml */
+    const char *const *regions;
+    size_t n_regions;
+    const char *const *replaces;
+    size_t n_replaces;
+    const struct fw_rule_info *rules;
+    size_t n_rules;
+};
+
+size_t fw_engine_policy_count(const struct fw_engine *e);
+const struct fw_policy_info *fw_engine_policy(const struct fw_engine *e,
+                                              size_t i);
+const struct fw_policy_stats *fw_engine_policy_stats(const struct fw_engine *e,
+                                                     size_t i);
+/* The policy index declaring a rule id, or -1. */
+int fw_engine_rule_policy(const struct fw_engine *e, const char *rule);
+
+#endif
