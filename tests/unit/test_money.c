@@ -1,0 +1,227 @@
+/* rules/money.c: money, dates and decimals at their boundaries. */
+#include "task.h"
+
+#include "fundwatch/error.h"
+#include "fundwatch/record.h"
+
+static int64_t money_ok(const char *s, enum fw_unit u)
+{
+    int64_t v = 12345;
+    const char *why = NULL;
+    int rc = fw_money_parse(s, strlen(s), u, &v, &why);
+    if (rc != 0)
+        FW__FAIL("money \"%s\" rejected: %s", s, why ? why : "(null)");
+    return v;
+}
+
+static const char *money_bad(const char *s, enum fw_unit u)
+{
+    int64_t v = 0;
+    const char *why = NULL;
+    int rc = fw_money_parse(s, strlen(s), u, &v, &why);
+    if (rc != FW_EINVAL)
+        FW__FAIL("money \"%s\" accepted as %" PRId64, s, v);
+    return why;
+}
+
+TEST_IMPL(money_forms)
+{
+    ASSERT_EQ_INT(money_ok("1234", FW_UNIT_YUAN), 123400);
+    ASSERT_EQ_INT(money_ok("1234.5", FW_UNIT_YUAN), 123450);
+    ASSERT_EQ_INT(money_ok("1,234.56", FW_UNIT_YUAN), 123456);
+    ASSERT_EQ_INT(money_ok("-12.30", FW_UNIT_YUAN), -1230);
+    ASSERT_EQ_INT(money_ok("¥1,234.56", FW_UNIT_YUAN), 123456);
+    ASSERT_EQ_INT(money_ok("￥1,234.56", FW_UNIT_YUAN), 123456);
+    ASSERT_EQ_INT(money_ok("-¥5", FW_UNIT_YUAN), -500);
+    ASSERT_EQ_INT(money_ok("  0.01 ", FW_UNIT_YUAN), 1);
+    ASSERT_EQ_INT(money_ok("0", FW_UNIT_YUAN), 0);
+    ASSERT_EQ_INT(money_ok(".5", FW_UNIT_YUAN), 50);
+    ASSERT_EQ_INT(money_ok("12.340", FW_UNIT_YUAN), 1234); /* trailing zero */
+    ASSERT_EQ_INT(money_ok("1,000,000", FW_UNIT_YUAN), 100000000);
+    return 0;
+}
+
+TEST_IMPL(money_units)
+{
+    ASSERT_EQ_INT(money_ok("12.345678", FW_UNIT_WAN), 12345678);
+    ASSERT_EQ_INT(money_ok("1", FW_UNIT_WAN), 1000000);
+    ASSERT_EQ_INT(money_ok("0.000001", FW_UNIT_WAN), 1);
+    ASSERT_EQ_INT(money_ok("1.5", FW_UNIT_YI), 15000000000LL);
+    ASSERT_EQ_INT(money_ok("0.0000000001", FW_UNIT_YI), 1);
+    ASSERT_EQ_STR(money_bad("12.3456789", FW_UNIT_WAN),
+                  "more than six decimals in 万元");
+    ASSERT_EQ_STR(money_bad("0.00000000001", FW_UNIT_YI),
+                  "more than ten decimals in 亿元");
+    /* 9.2e18 fen / 1e6 fen per 万元 */
+    ASSERT_EQ_STR(money_bad("9223372036855", FW_UNIT_WAN), "too large");
+    ASSERT_EQ_INT(money_ok("9223372036854", FW_UNIT_WAN),
+                  9223372036854000000LL);
+    return 0;
+}
+
+TEST_IMPL(money_rejects)
+{
+    ASSERT_EQ_STR(money_bad("12.345", FW_UNIT_YUAN), "more than two decimals");
+    ASSERT_EQ_STR(money_bad("", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad("  ", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad("abc", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad("12a", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad("1.2.3", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad("１２", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad("--1", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad(",123", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad("1,,234", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad("123,", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad("¥", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad(".", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad("1e5", FW_UNIT_YUAN), "not a number");
+    ASSERT_EQ_STR(money_bad("12.34.", FW_UNIT_YUAN), "not a number");
+    return 0;
+}
+
+TEST_IMPL(money_overflow_edges)
+{
+    /* INT64_MAX fen = 92233720368547758.07 yuan */
+    ASSERT_EQ_INT(money_ok("92233720368547758.07", FW_UNIT_YUAN), INT64_MAX);
+    ASSERT_EQ_STR(money_bad("92233720368547758.08", FW_UNIT_YUAN), "too large");
+    ASSERT_EQ_INT(money_ok("-92233720368547758.08", FW_UNIT_YUAN), INT64_MIN);
+    ASSERT_EQ_STR(money_bad("-92233720368547758.09", FW_UNIT_YUAN),
+                  "too large");
+    ASSERT_EQ_STR(money_bad("99999999999999999999999999", FW_UNIT_YUAN),
+                  "too large");
+    return 0;
+}
+
+TEST_IMPL(money_format_exact)
+{
+    char b[32];
+    fw_money_format(0, b);
+    ASSERT_EQ_STR(b, "0.00");
+    fw_money_format(5, b);
+    ASSERT_EQ_STR(b, "0.05");
+    fw_money_format(-5, b);
+    ASSERT_EQ_STR(b, "-0.05");
+    fw_money_format(-123450, b);
+    ASSERT_EQ_STR(b, "-1234.50");
+    ASSERT_EQ_INT(fw_money_format(INT64_MAX, b), 20);
+    ASSERT_EQ_STR(b, "92233720368547758.07");
+    fw_money_format(INT64_MIN, b);
+    ASSERT_EQ_STR(b, "-92233720368547758.08");
+    fw_decimal_format(7, 0, b);
+    ASSERT_EQ_STR(b, "7");
+    fw_decimal_format(1234, 3, b);
+    ASSERT_EQ_STR(b, "1.234");
+    return 0;
+}
+
+static int32_t date_ok(const char *s)
+{
+    int32_t d = -1;
+    const char *why = NULL;
+    if (fw_date_parse(s, strlen(s), &d, &why) != 0)
+        FW__FAIL("date \"%s\" rejected: %s", s, why ? why : "(null)");
+    return d;
+}
+
+static const char *date_bad(const char *s)
+{
+    int32_t d = 0;
+    const char *why = NULL;
+    if (fw_date_parse(s, strlen(s), &d, &why) != FW_EINVAL)
+        FW__FAIL("date \"%s\" accepted as %d", s, (int)d);
+    return why;
+}
+
+TEST_IMPL(date_forms)
+{
+    int32_t want = fw_date_from_ymd(2025, 8, 31);
+    ASSERT_EQ_INT(date_ok("2025-08-31"), want);
+    ASSERT_EQ_INT(date_ok("2025/8/31"), want);
+    ASSERT_EQ_INT(date_ok("20250831"), want);
+    ASSERT_EQ_INT(date_ok("2025年8月31日"), want);
+    ASSERT_EQ_INT(date_ok("2025年08月31日"), want);
+    ASSERT_EQ_INT(date_ok(" 2025-8-31 "), want);
+    ASSERT_EQ_INT(date_ok("1970-01-01"), 0);
+    ASSERT_EQ_INT(date_ok("2024-02-29"), fw_date_from_ymd(2024, 3, 1) - 1);
+    ASSERT_EQ_INT(date_ok("2000-02-29"), fw_date_from_ymd(2000, 2, 29));
+    char b[16];
+    fw_date_format(want, b);
+    ASSERT_EQ_STR(b, "2025-08-31");
+    fw_date_format(-1, b);
+    ASSERT_EQ_STR(b, "1969-12-31");
+    return 0;
+}
+
+TEST_IMPL(date_rejects)
+{
+    ASSERT_EQ_STR(date_bad("2025-02-29"), "no such date");
+    ASSERT_EQ_STR(date_bad("1900-02-29"), "no such date");
+    ASSERT_EQ_STR(date_bad("2025-13-01"), "no such date");
+    ASSERT_EQ_STR(date_bad("2025-04-31"), "no such date");
+    ASSERT_EQ_STR(date_bad("20250230"), "no such date");
+    ASSERT_EQ_STR(date_bad("2025-00-10"), "no such date");
+    ASSERT_EQ_STR(date_bad("2025-8/31"), "not a date");
+    ASSERT_EQ_STR(date_bad("2025年8月31"), "not a date");
+    ASSERT_EQ_STR(date_bad("25-08-31"), "not a date");
+    ASSERT_EQ_STR(date_bad("2025-08-311"), "not a date");
+    ASSERT_EQ_STR(date_bad("2025.08.31"), "not a date");
+    ASSERT_EQ_STR(date_bad(""), "not a date");
+    ASSERT_EQ_STR(date_bad("2025083"), "not a date");
+    ASSERT_EQ_STR(date_bad("2025-08-31x"), "not a date");
+    return 0;
+}
+
+TEST_IMPL(date_roundtrip_every_day)
+{
+    for (int32_t d = fw_date_from_ymd(1899, 1, 1);
+         d < fw_date_from_ymd(2101, 1, 1); d++) {
+        int y, m, dd;
+        fw_date_ymd(d, &y, &m, &dd);
+        ASSERT(fw_date_valid(y, m, dd));
+        ASSERT_EQ_INT(fw_date_from_ymd(y, m, dd), d);
+    }
+    ASSERT_EQ_INT(fw_month_days(2024, 2), 29);
+    ASSERT_EQ_INT(fw_month_days(2100, 2), 28);
+    ASSERT_EQ_INT(fw_month_days(2025, 12), 31);
+    ASSERT_EQ_INT(fw_month_days(2025, 13), 0);
+    return 0;
+}
+
+TEST_IMPL(decimal_percent_score)
+{
+    int64_t v = 0;
+    const char *why = NULL;
+    ASSERT_EQ_INT(fw_decimal_parse("85.5%", 5, 2, true, &v, &why), 0);
+    ASSERT_EQ_INT(v, 8550);
+    ASSERT_EQ_INT(fw_decimal_parse("100", 3, 2, true, &v, &why), 0);
+    ASSERT_EQ_INT(v, 10000);
+    ASSERT_EQ_INT(fw_decimal_parse("90％", 5, 2, true, &v, &why), 0);
+    ASSERT_EQ_INT(v, 9000);
+    ASSERT_EQ_INT(fw_decimal_parse("85.5%", 5, 2, false, &v, &why), FW_EINVAL);
+    ASSERT_EQ_STR(why, "not a number");
+    ASSERT_EQ_INT(fw_decimal_parse("85.555", 6, 2, false, &v, &why),
+                  FW_EINVAL);
+    ASSERT_EQ_STR(why, "more than two decimals");
+    ASSERT_EQ_INT(fw_decimal_parse("1,000", 5, 2, false, &v, &why), FW_EINVAL);
+    ASSERT_EQ_INT(fw_decimal_parse("-3.5", 4, 1, false, &v, &why), 0);
+    ASSERT_EQ_INT(v, -35);
+    return 0;
+}
+
+TEST_IMPL(fields_table)
+{
+    ASSERT_EQ_STR(fw_fields[FW_F_BUDGET].name, "budget");
+    ASSERT_EQ_STR(fw_fields[FW_F_BUDGET].zh, "指标金额");
+    ASSERT_EQ_INT(fw_fields[FW_F_BUDGET].type, FW_T_MONEY);
+    ASSERT_EQ_STR(fw_fields[FW_F_DONE_ON].zh, "完成日期");
+    for (int i = 0; i < FW__F_COUNT; i++) {
+        ASSERT(fw_fields[i].name != NULL);
+        ASSERT_EQ_INT(fw_field_by_name(fw_fields[i].name,
+                                       strlen(fw_fields[i].name)), i);
+    }
+    ASSERT_EQ_INT(fw_field_by_name("budge", 5), -1);
+    ASSERT_EQ_INT(fw_field_by_name("budget", 6), FW_F_BUDGET);
+    ASSERT_EQ_STR(fw_rkind_name(FW_RK_TASK), "task");
+    ASSERT_EQ_STR(fw_rkind_name(FW_RK_EVALUATION), "evaluation");
+    return 0;
+}
