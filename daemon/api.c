@@ -1,0 +1,340 @@
+/* The HTTP API's routes and their parameter checks. Every refusal is a JSON
+ * error with the status a client can act on; the answers themselves come
+ * from the daemon through struct fw_api_ops. */
+#include "api.h"
+
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fundwatch/buf.h"
+
+static int refuse(char *why, size_t n, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int refuse(char *why, size_t n, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, n, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static bool one_of(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (!strcmp(s, *list))
+            return true;
+    return false;
+}
+
+static bool digits(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+/* "2024-06-30" or "2024-06-30T08:00:00Z": the shape only; the store compares
+ * them as text, which orders correctly in this form. */
+static bool iso_time(const char *s)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    size_t n = strlen(s);
+    if (n != 10 && n != 20)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+            return false;
+    }
+    return true;
+}
+
+static bool to_int(const char *s, long long lo, long long hi, long long *out)
+{
+    if (!digits(s, 1, 18))
+        return false;
+    long long v = strtoll(s, NULL, 10);
+    if (v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The query keys of an endpoint: anything else is a mistake worth saying. */
+static int check_keys(const char *query, const char *const *allowed,
+                      char *why, size_t n)
+{
+    const char *p = query;
+    while (*p) {
+        size_t len = strcspn(p, "&");
+        size_t klen = strcspn(p, "=&");
+        if (klen > 0) {
+            char key[64];
+            if (klen >= sizeof key)
+                return refuse(why, n, 400, "unknown parameter");
+            memcpy(key, p, klen);
+            key[klen] = '\0';
+            if (!one_of(key, allowed))
+                return refuse(why, n, 400, "unknown parameter \"%s\"", key);
+        }
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return 0;
+}
+
+/* Fetches one query value into out (size n), "" when absent; 400 when it
+ * does not fit. The probe holds any value: a request target is bounded by
+ * the server's header limit. */
+static int param(const struct fw_http_req *req, const char *key, char *out,
+                 size_t n, char *why, size_t wn)
+{
+    char probe[32 * 1024];
+    int len = fw_http_query(req, key, probe, sizeof probe);
+    out[0] = '\0';
+    if (len < 0)
+        return 0;
+    if ((size_t)len >= n)
+        return refuse(why, wn, 400, "parameter \"%s\" is too long", key);
+    memcpy(out, probe, (size_t)len + 1);
+    return 0;
+}
+
+static int parse_findings(const struct fw_http_req *req,
+                          struct fw_api_findings_q *q, char *why, size_t n)
+{
+    static const char *const keys[] = {"region", "kind", "level", "rule",
+                                       "state", "since", "limit", "after",
+                                       NULL};
+    static const char *const kinds[] = {"alert", "clawback", "score", "error",
+                                        "ops", NULL};
+    static const char *const levels[] = {"red", "yellow", "info", NULL};
+    static const char *const states[] = {"open", "resolved", NULL};
+    char limit[16], after[24];
+    int rc;
+
+    memset(q, 0, sizeof *q);
+    q->limit = FW_API_LIMIT_DEFAULT;
+    if ((rc = check_keys(req->query, keys, why, n)) ||
+        (rc = param(req, "region", q->region, sizeof q->region, why, n)) ||
+        (rc = param(req, "kind", q->kind, sizeof q->kind, why, n)) ||
+        (rc = param(req, "level", q->level, sizeof q->level, why, n)) ||
+        (rc = param(req, "rule", q->rule, sizeof q->rule, why, n)) ||
+        (rc = param(req, "state", q->state, sizeof q->state, why, n)) ||
+        (rc = param(req, "since", q->since, sizeof q->since, why, n)) ||
+        (rc = param(req, "limit", limit, sizeof limit, why, n)) ||
+        (rc = param(req, "after", after, sizeof after, why, n)))
+        return rc;
+    if (q->region[0] && !digits(q->region, 1, 9))
+        return refuse(why, n, 400, "region \"%s\": not a region code prefix "
+                      "(up to 9 digits)", q->region);
+    if (q->kind[0] && !one_of(q->kind, kinds))
+        return refuse(why, n, 400, "kind \"%s\": expected alert, clawback, "
+                      "score, error or ops", q->kind);
+    if (q->level[0] && !one_of(q->level, levels))
+        return refuse(why, n, 400, "level \"%s\": expected red, yellow or "
+                      "info", q->level);
+    if (q->state[0] && !one_of(q->state, states))
+        return refuse(why, n, 400, "state \"%s\": expected open or resolved",
+                      q->state);
+    for (const char *r = q->rule; *r; r++)
+        if (!(*r == '_' || *r == '-' || (*r >= 'a' && *r <= 'z') ||
+              (*r >= 'A' && *r <= 'Z') || (*r >= '0' && *r <= '9')))
+            return refuse(why, n, 400, "rule \"%s\": not a rule id",
+                          q->rule);
+    if (q->since[0] && !iso_time(q->since))
+        return refuse(why, n, 400, "since \"%s\": expected 2024-06-30 or "
+                      "2024-06-30T08:00:00Z", q->since);
+    long long v;
+    if (limit[0]) {
+        if (!to_int(limit, 1, FW_API_LIMIT_MAX, &v))
+            return refuse(why, n, 400, "limit \"%s\": expected 1 to 1000",
+                          limit);
+        q->limit = (int)v;
+    }
+    if (after[0]) {
+        if (!to_int(after, 0, INT64_MAX, &v))
+            return refuse(why, n, 400, "after \"%s\": expected the next_after "
+                          "of a previous page", after);
+        q->after = v;
+    }
+    return 0;
+}
+
+static bool hex_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 16 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static int authorize(const char *authorization, const char *token, char *why,
+                     size_t n)
+{
+    if (!token || !*token)
+        return refuse(why, n, 403, "POST is disabled: no api token is set in "
+                      "the config (http.token)");
+    const char *prefix = "Bearer ";
+    size_t tl = strlen(token);
+    if (!authorization || strncmp(authorization, prefix, strlen(prefix)))
+        return refuse(why, n, 401, "an Authorization: Bearer <token> header "
+                      "is required");
+    const char *given = authorization + strlen(prefix);
+    if (strlen(given) != tl || CRYPTO_memcmp(given, token, tl) != 0)
+        return refuse(why, n, 401, "wrong token");
+    return 0;
+}
+
+int fw_api_parse(const struct fw_http_req *req, const char *authorization,
+                 const char *token, struct fw_api_call *call, char *why,
+                 size_t why_n)
+{
+    static const char *const none[] = {NULL};
+    static const char *const feed_keys[] = {"name", NULL};
+    const char *path = req->path;
+    bool get = !strcmp(req->method, "GET");
+    bool post = !strcmp(req->method, "POST");
+    int rc;
+
+    memset(call, 0, sizeof *call);
+    if (!strcmp(path, "/healthz") || !strcmp(path, "/readyz") ||
+        !strcmp(path, "/metrics") || !strcmp(path, "/policies") ||
+        !strcmp(path, "/findings")) {
+        if (!get)
+            return refuse(why, why_n, 405, "%s takes GET", path);
+        if (!strcmp(path, "/findings")) {
+            call->ep = FW_API_FINDINGS;
+            return parse_findings(req, &call->q, why, why_n);
+        }
+        if ((rc = check_keys(req->query, none, why, why_n)))
+            return rc;
+        call->ep = path[1] == 'h' ? FW_API_HEALTHZ
+                   : path[1] == 'r' ? FW_API_READYZ
+                   : path[1] == 'm' ? FW_API_METRICS
+                                    : FW_API_POLICIES;
+        return 0;
+    }
+    if (!strncmp(path, "/findings/", 10)) {
+        if (!get)
+            return refuse(why, why_n, 405, "%s takes GET", "/findings/{id}");
+        if (!hex_id(path + 10))
+            return refuse(why, why_n, 404, "no finding \"%.80s\": an id is "
+                          "lowercase hex", path + 10);
+        call->ep = FW_API_FINDING;
+        snprintf(call->id, sizeof call->id, "%s", path + 10);
+        return 0;
+    }
+    if (!strcmp(path, "/feeds") || !strcmp(path, "/reload")) {
+        bool feeds = path[1] == 'f';
+        if (!post)
+            return refuse(why, why_n, 405, "%s takes POST", path);
+        if ((rc = authorize(authorization, token, why, why_n)))
+            return rc;
+        if ((rc = check_keys(req->query, feeds ? feed_keys : none, why,
+                             why_n)))
+            return rc;
+        call->ep = feeds ? FW_API_FEEDS : FW_API_RELOAD;
+        if (feeds) {
+            if ((rc = param(req, "name", call->name, sizeof call->name, why,
+                            why_n)))
+                return rc;
+            const char *nm = call->name;
+            if (nm[0] && (nm[0] == '.' || strchr(nm, '/') ||
+                          strstr(nm, ".part")))
+                return refuse(why, why_n, 400, "name \"%s\": a plain file "
+                              "name, not hidden, not .part", nm);
+            if (req->body_len == 0)
+                return refuse(why, why_n, 400, "the request has no body: "
+                              "send the feed's bytes");
+        }
+        return 0;
+    }
+    return refuse(why, why_n, 404, "no such endpoint: %.100s", path);
+}
+
+static void answer(struct fw_http_conn *c, int rc, struct fw_buf *out,
+                   const char *ctype)
+{
+    if (rc == 0)
+        fw_http_respond(c, 200, ctype, NULL, out->p ? out->p : "",
+                        out->len);
+    else
+        fw_http_respond_error(c, rc, out->len ? out->p : fw_http_reason(rc));
+}
+
+void fw_api_handle(void *ud, struct fw_http_conn *c,
+                   const struct fw_http_req *req)
+{
+    struct fw_api *api = ud;
+    struct fw_api_call call;
+    char why[512];
+    int rc = fw_api_parse(req, fw_http_header(c, "authorization"), api->token,
+                          &call, why, sizeof why);
+    if (rc) {
+        if (rc == 405 || rc == 401) {
+            struct fw_buf b = FW_BUF_INIT;
+            fw_buf_puts(&b, "{\"error\":");
+            fw_buf_json_str(&b, why, strlen(why));
+            fw_buf_puts(&b, "}\n");
+            bool posts = !strcmp(req->path, "/feeds") ||
+                         !strcmp(req->path, "/reload");
+            const char *hdr = rc == 401 ? "WWW-Authenticate: Bearer\r\n"
+                              : posts   ? "Allow: POST\r\n"
+                                        : "Allow: GET\r\n";
+            fw_http_respond(c, rc, "application/json", hdr, b.p, b.len);
+            fw_buf_fini(&b);
+        } else {
+            fw_http_respond_error(c, rc, why);
+        }
+        return;
+    }
+    const struct fw_api_ops *ops = api->ops;
+    struct fw_buf out = FW_BUF_INIT;
+    bool ok = true;
+    switch (call.ep) {
+    case FW_API_HEALTHZ:
+    case FW_API_READYZ:
+        rc = ops->health(api->ud, call.ep == FW_API_READYZ, &out, &ok);
+        if (rc == 0 && !ok) {
+            fw_http_respond(c, 503, "application/json", NULL, out.p,
+                            out.len);
+            break;
+        }
+        answer(c, rc, &out, "application/json");
+        break;
+    case FW_API_METRICS:
+        answer(c, ops->metrics(api->ud, &out), &out,
+               "text/plain; version=0.0.4; charset=utf-8");
+        break;
+    case FW_API_FINDINGS:
+        answer(c, ops->findings(api->ud, &call.q, &out), &out,
+               "application/json");
+        break;
+    case FW_API_FINDING:
+        answer(c, ops->finding(api->ud, call.id, &out), &out,
+               "application/json");
+        break;
+    case FW_API_POLICIES:
+        answer(c, ops->policies(api->ud, &out), &out, "application/json");
+        break;
+    case FW_API_FEEDS:
+        ops->ingest(api->ud, c, call.name, req->body, req->body_len);
+        break;
+    case FW_API_RELOAD:
+        ops->reload(api->ud, c);
+        break;
+    }
+    fw_buf_fini(&out);
+}
