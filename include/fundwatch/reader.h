@@ -4,6 +4,7 @@
 #ifndef FUNDWATCH_READER_H
 #define FUNDWATCH_READER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "fundwatch/error.h"
@@ -24,6 +25,9 @@ void fw_colmap_free(struct fw_colmap *m);
 int fw_colmap_alias(struct fw_colmap *m, const char *header, enum fw_field f,
                     enum fw_unit unit, struct fw_error *err);
 void fw_colmap_set_encoding(struct fw_colmap *m, enum fw_encoding enc);
+/* "元"/"yuan", "万元"/"wan", "亿元"/"yi" → unit; FW_EINVAL otherwise. */
+int fw_unit_parse(const char *s, size_t n, enum fw_unit *u);
+const char *fw_unit_name(enum fw_unit u);
 
 /* ---- reading ----------------------------------------------------------- */
 
@@ -39,7 +43,10 @@ struct fw_reader_cb {
 };
 
 struct fw_reader_stats {
-    uint64_t lines;    /* physical lines seen */
+    uint64_t lines;    /* rows: CSV records (a quoted newline continues a
+                          row) or NDJSON lines; = records + rejects + header
+                          + blank */
+    uint64_t physical; /* newline-separated lines, for places */
     uint64_t records;
     uint64_t rejects;  /* logical records rejected */
     uint64_t header;   /* header lines (1 for CSV) */
