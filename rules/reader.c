@@ -1,0 +1,958 @@
+/* The feed reader: bytes pushed in → normalised records or rejects, for CSV
+ * (RFC 4180, UTF-8 or GB18030 converted with iconv) and NDJSON (json-c).
+ * Streaming with one buffer that holds at most one unfinished row plus one
+ * chunk. No I/O: the caller reads files and hands the bytes in. */
+#include <errno.h>
+#include <stdarg.h>
+#include <iconv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "colmap.h"
+#include "fundwatch/buf.h"
+#include "fundwatch/reader.h"
+
+#define MAX_COLS 1024
+#define DETECT_BYTES (64u << 10)
+
+/* One column of the header: the field it maps to (-1 = an extra column), the
+ * unit of a money column, and its name as the header spells it. */
+struct col {
+    int field;
+    enum fw_unit unit;
+    char *name;
+    size_t name_len;
+};
+
+/* Where a field of the current CSV row lies inside r->in. */
+struct span {
+    size_t off, len;
+    bool quoted, escaped; /* escaped: holds doubled quotes to undo */
+};
+
+struct fw_reader {
+    const struct fw_colmap *map;
+    char *feed;
+    enum fw_format fmt;
+    struct fw_reader_cb cb;
+    void *ud;
+    struct fw_reader_stats st;
+
+    enum fw_encoding enc; /* AUTO until the first bytes decide */
+    iconv_t cd;
+    struct fw_buf raw; /* GB18030 bytes after the last newline */
+    uint64_t replaced; /* bytes that were not GB18030 */
+    bool bom_done;
+    char last;         /* the last byte pushed */
+
+    struct fw_buf in; /* UTF-8 bytes not yet consumed */
+    size_t pos;       /* consumed up to here */
+    uint64_t phys;    /* physical line of r->in + pos (1-based) */
+    bool started;     /* BOM and format handled */
+    bool failed;      /* a whole-file error happened */
+    bool have_header;
+
+    struct col *cols;
+    size_t ncols;
+    struct span *spans;
+    size_t nspans_cap;
+
+    /* The record being built and its extra columns. */
+    struct fw_record rec;
+    struct fw_str *xname, *xval;
+    size_t xcap;
+    struct fw_buf why; /* the reasons of a reject */
+
+    json_tokener *tok;
+    struct fw_buf tmp; /* NDJSON: texts of booleans and such */
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static void trim(const char **s, size_t *n)
+{
+    while (*n > 0 && is_space(**s)) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n > 0 && is_space((*s)[*n - 1]))
+        (*n)--;
+}
+
+/* Length of the longest valid UTF-8 prefix of s[0..n). */
+static size_t utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        /* Eight ASCII bytes at a time. */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        unsigned c = s[i];
+        size_t k;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            k = 1, min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2, min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3, min = 0x10000;
+        } else {
+            return i;
+        }
+        if (i + k >= n)
+            return i;
+        unsigned cp = c & (0x3Fu >> k);
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + j] & 0x3Fu);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += k + 1;
+    }
+    return n;
+}
+
+static int whole_error(struct fw_reader *r, struct fw_error *err, int code,
+                       uint64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* A problem with the whole file: the reader takes nothing more. */
+static int whole_error(struct fw_reader *r, struct fw_error *err, int code,
+                       uint64_t line, const char *fmt, ...)
+{
+    char place[FW_PLACE_MAX], msg[FW_MSG_MAX];
+    if (line > 0)
+        snprintf(place, sizeof place, "%s:%llu", r->feed,
+                 (unsigned long long)line);
+    else
+        snprintf(place, sizeof place, "%s", r->feed);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    r->failed = true;
+    return fw_error_set(err, code, place, "%s", msg);
+}
+
+/* Appends `<column> "<text>": <reason>` to the reasons of this row. */
+static void add_why(struct fw_reader *r, const char *col, size_t col_len,
+                    const char *text, size_t len, const char *reason)
+{
+    struct fw_buf *b = &r->why;
+    if (b->len > 0)
+        fw_buf_puts(b, "; ");
+    fw_buf_append(b, col, col_len);
+    if (text != NULL) {
+        fw_buf_puts(b, " ");
+        /* Quote the text the way a person would write it, cut at 60 bytes
+         * on a character boundary. */
+        size_t n = len;
+        if (n > 60) {
+            n = 60;
+            while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+                n--;
+        }
+        fw_buf_json_str(b, text, n);
+        if (n < len)
+            fw_buf_puts(b, "…");
+    }
+    fw_buf_puts(b, ": ");
+    fw_buf_puts(b, reason);
+}
+
+/* ---- fields → record --------------------------------------------------- */
+
+static const struct {
+    const char *text;
+    enum fw_rkind kind;
+} kind_names[] = {
+    {"execution", FW_RK_EXECUTION}, {"执行", FW_RK_EXECUTION},
+    {"预算执行", FW_RK_EXECUTION},  {"evaluation", FW_RK_EVALUATION},
+    {"评价", FW_RK_EVALUATION},     {"绩效评价", FW_RK_EVALUATION},
+    {"自评", FW_RK_EVALUATION},     {"task", FW_RK_TASK},
+    {"任务", FW_RK_TASK},
+};
+
+static const struct {
+    const char *text;
+    bool v;
+} bool_names[] = {
+    {"是", true},    {"否", false},  {"true", true},  {"false", false},
+    {"TRUE", true},  {"FALSE", false}, {"True", true}, {"False", false},
+    {"1", true},     {"0", false},   {"Y", true},     {"N", false},
+    {"yes", true},   {"no", false},
+};
+
+static bool text_is(const char *s, size_t n, const char *t)
+{
+    return strlen(t) == n && memcmp(s, t, n) == 0;
+}
+
+/* Sets field f of the record from its text; a bad value is added to the
+ * row's reasons (col names the column as the header spells it). */
+static void set_field(struct fw_reader *r, int f, enum fw_unit unit,
+                      const char *col, size_t col_len, const char *s,
+                      size_t n)
+{
+    struct fw_record *rec = &r->rec;
+    trim(&s, &n);
+    if (n == 0)
+        return; /* absent */
+    const char *why = NULL;
+    int64_t v = 0;
+    switch (fw_fields[f].type) {
+    case FW_T_TEXT:
+        break;
+    case FW_T_KIND: {
+        size_t i;
+        for (i = 0; i < sizeof kind_names / sizeof kind_names[0]; i++)
+            if (text_is(s, n, kind_names[i].text))
+                break;
+        if (i == sizeof kind_names / sizeof kind_names[0])
+            why = "not a record kind (execution, evaluation or task)";
+        else
+            v = kind_names[i].kind;
+        break;
+    }
+    case FW_T_REGION: {
+        bool ok = n == 6 || n == 9;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = s[i] >= '0' && s[i] <= '9';
+        if (!ok)
+            why = "not a region code (6 or 9 digits)";
+        break;
+    }
+    case FW_T_YEAR: {
+        bool ok = n == 4;
+        for (size_t i = 0; ok && i < n; i++) {
+            ok = s[i] >= '0' && s[i] <= '9';
+            v = v * 10 + (s[i] - '0');
+        }
+        if (!ok || v < 1900 || v > 2999)
+            why = "not a budget year (four digits)";
+        break;
+    }
+    case FW_T_BOOL: {
+        size_t i;
+        for (i = 0; i < sizeof bool_names / sizeof bool_names[0]; i++)
+            if (text_is(s, n, bool_names[i].text))
+                break;
+        if (i == sizeof bool_names / sizeof bool_names[0])
+            why = "not yes or no (是/否, true/false, 1/0)";
+        else
+            v = bool_names[i].v;
+        break;
+    }
+    case FW_T_MONEY:
+        if (fw_money_parse(s, n, unit, &v, &why) < 0 && why == NULL)
+            why = "not an amount";
+        break;
+    case FW_T_DATE: {
+        int32_t d = 0;
+        if (fw_date_parse(s, n, &d, &why) < 0 && why == NULL)
+            why = "not a date";
+        v = d;
+        break;
+    }
+    case FW_T_HUNDREDTHS:
+        if (fw_decimal_parse(s, n, 2, true, &v, &why) < 0) {
+            if (why == NULL)
+                why = "not a number";
+        } else if (v < 0 || v > 10000) {
+            why = "not between 0 and 100";
+        }
+        break;
+    }
+    if (why != NULL) {
+        add_why(r, col, col_len, s, n, why);
+        return;
+    }
+    if (f == FW_F_KIND)
+        rec->kind = (enum fw_rkind)v;
+    rec->num[f] = v;
+    rec->str[f] = (struct fw_str){s, n};
+    rec->present |= 1u << f;
+}
+
+static int add_extra(struct fw_reader *r, const char *name, size_t name_len,
+                     const char *s, size_t n)
+{
+    if (r->rec.n_extra == r->xcap) {
+        size_t cap = r->xcap ? r->xcap * 2 : 8;
+        struct fw_str *a = realloc(r->xname, cap * sizeof *a);
+        if (a == NULL)
+            return FW_ENOMEM;
+        r->xname = a;
+        struct fw_str *b = realloc(r->xval, cap * sizeof *b);
+        if (b == NULL)
+            return FW_ENOMEM;
+        r->xval = b;
+        r->xcap = cap;
+    }
+    r->xname[r->rec.n_extra] = (struct fw_str){name, name_len};
+    r->xval[r->rec.n_extra] = (struct fw_str){s, n};
+    r->rec.n_extra++;
+    return 0;
+}
+
+static void rec_start(struct fw_reader *r, uint64_t line)
+{
+    struct fw_record *rec = &r->rec;
+    rec->kind = FW_RK_EXECUTION;
+    rec->present = 0;
+    rec->n_extra = 0;
+    rec->feed = r->feed;
+    rec->line = line;
+    fw_buf_reset(&r->why);
+}
+
+/* The row is complete: hand out the record or the reject. */
+static int rec_finish(struct fw_reader *r)
+{
+    struct fw_record *rec = &r->rec;
+    if (r->why.len == 0 && !fw_record_has(rec, FW_F_REGION)) {
+        const char *zh = fw_fields[FW_F_REGION].zh;
+        for (size_t i = 0; i < r->ncols; i++)
+            if (r->cols[i].field == FW_F_REGION)
+                zh = r->cols[i].name;
+        add_why(r, zh, strlen(zh), NULL, 0,
+                "missing (every record needs its region)");
+    }
+    if (r->why.len > 0) {
+        r->st.rejects++;
+        if (r->cb.on_reject)
+            r->cb.on_reject(r->ud, r->feed, rec->line, r->why.p);
+        return 0;
+    }
+    rec->extra_name = r->xname;
+    rec->extra_val = r->xval;
+    r->st.records++;
+    return r->cb.on_record ? r->cb.on_record(r->ud, rec) : 0;
+}
+
+/* ---- CSV --------------------------------------------------------------- */
+
+/* Scans one row of CSV starting at p[0], up to n bytes. Returns the row's
+ * length including its newline, or 0 when the row is not complete (more
+ * bytes are needed; at the end of the feed `final` takes what is there).
+ * Fills r->spans; *nf gets the number of fields, *nl the newlines inside,
+ * *bad a reason for a malformed row. */
+static size_t csv_scan(struct fw_reader *r, const char *p, size_t n,
+                       bool final, size_t *nf, uint64_t *nl, const char **bad)
+{
+    size_t i = 0, f = 0;
+    uint64_t lines = 0;
+    *bad = NULL;
+    for (;;) {
+        if (f == r->nspans_cap) {
+            size_t cap = r->nspans_cap ? r->nspans_cap * 2 : 32;
+            struct span *s = realloc(r->spans, cap * sizeof *s);
+            if (s == NULL) {
+                *bad = "out of memory";
+                return n ? n : 1;
+            }
+            r->spans = s;
+            r->nspans_cap = cap;
+        }
+        struct span *sp = &r->spans[f++];
+        if (i < n && p[i] == '"') {
+            /* A quoted field: runs to a quote not doubled. */
+            size_t start = ++i;
+            bool esc = false;
+            for (;;) {
+                const char *q = memchr(p + i, '"', n - i);
+                if (q == NULL) {
+                    if (!final)
+                        return 0;
+                    for (size_t k = i; k < n; k++)
+                        lines += p[k] == '\n';
+                    *bad = "a quoted field is not closed";
+                    *nl = lines;
+                    *nf = f;
+                    return n;
+                }
+                for (const char *k = p + i; k < q; k++)
+                    lines += *k == '\n';
+                i = (size_t)(q - p) + 1;
+                if (i < n && p[i] == '"') {
+                    esc = true;
+                    i++;
+                    continue;
+                }
+                if (i == n && !final)
+                    return 0;
+                break;
+            }
+            *sp = (struct span){start, i - 1 - start, true, esc};
+            if (i < n && p[i] == '\r' && (i + 1 == n || p[i + 1] == '\n'))
+                i++;
+            if (i < n && p[i] != ',' && p[i] != '\n') {
+                /* Junk after the closing quote: skip to the field's end,
+                 * and say so. */
+                *bad = "text after a closing quote";
+                while (i < n && p[i] != ',' && p[i] != '\n')
+                    i++;
+                if (i == n && !final)
+                    return 0;
+            }
+        } else {
+            size_t start = i;
+            while (i < n && p[i] != ',' && p[i] != '\n')
+                i++;
+            if (i == n && !final)
+                return 0;
+            size_t end = i;
+            if (i < n && p[i] == '\n' && end > start && p[end - 1] == '\r')
+                end--;
+            *sp = (struct span){start, end - start, false, false};
+        }
+        if (i >= n) {
+            *nf = f;
+            *nl = lines;
+            return n;
+        }
+        if (p[i] == '\n') {
+            *nf = f;
+            *nl = lines + 1;
+            return i + 1;
+        }
+        i++; /* the comma */
+    }
+}
+
+/* Undoes doubled quotes of a quoted field in place. */
+static size_t unescape(char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        s[o++] = s[i];
+        if (s[i] == '"' && i + 1 < n && s[i + 1] == '"')
+            i++;
+    }
+    return o;
+}
+
+static int csv_header(struct fw_reader *r, char *row, size_t nf,
+                      struct fw_error *err)
+{
+    if (nf > MAX_COLS)
+        return whole_error(r, err, FW_EINVAL, r->phys,
+                           "the header has more than %d columns", MAX_COLS);
+    r->cols = calloc(nf, sizeof *r->cols);
+    if (r->cols == NULL)
+        return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+    r->ncols = nf;
+    int seen[FW__F_COUNT];
+    for (int f = 0; f < FW__F_COUNT; f++)
+        seen[f] = -1;
+    int known = 0;
+    for (size_t c = 0; c < nf; c++) {
+        struct span *sp = &r->spans[c];
+        char *s = row + sp->off;
+        size_t n = sp->len;
+        if (sp->escaped)
+            n = unescape(s, n);
+        const char *t = s;
+        trim(&t, &n);
+        struct col *col = &r->cols[c];
+        col->name = malloc(n + 1);
+        if (col->name == NULL)
+            return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+        memcpy(col->name, t, n);
+        col->name[n] = '\0';
+        col->name_len = n;
+        col->field = n ? fw__colmap_lookup(r->map, t, n, &col->unit) : -1;
+        if (col->field >= 0) {
+            known++;
+            if (seen[col->field] >= 0) {
+                char msg[FW_MSG_MAX];
+                snprintf(msg, sizeof msg,
+                         "columns %d (%s) and %zu (%s) both map to %s",
+                         seen[col->field] + 1,
+                         r->cols[seen[col->field]].name, c + 1, col->name,
+                         fw_fields[col->field].name);
+                return whole_error(r, err, FW_EINVAL, r->phys, "%s", msg);
+            }
+            seen[col->field] = (int)c;
+        }
+    }
+    if (known == 0) {
+        char first[120];
+        size_t n = 0;
+        for (size_t c = 0; c < nf && n < 80; c++) {
+            int k = snprintf(first + n, sizeof first - n, "%s%s",
+                             c ? "," : "", r->cols[c].name);
+            if (k < 0 || (size_t)k >= sizeof first - n)
+                break;
+            n += (size_t)k;
+        }
+        return whole_error(r, err, FW_EINVAL, r->phys,
+                           "not a feed: no column of the header names a "
+                           "known field (header: %s)", first);
+    }
+    if (seen[FW_F_REGION] < 0)
+        return whole_error(r, err, FW_EINVAL, r->phys,
+                           "the header has no %s column (region)",
+                           fw_fields[FW_F_REGION].zh);
+    r->have_header = true;
+    r->st.header++;
+    return 0;
+}
+
+static int csv_row(struct fw_reader *r, char *row, size_t len, size_t nf,
+                   const char *bad, struct fw_error *err)
+{
+    /* A row with nothing in it is blank. */
+    bool empty = true;
+    for (size_t c = 0; c < nf && empty; c++) {
+        const char *s = row + r->spans[c].off;
+        size_t n = r->spans[c].len;
+        trim(&s, &n);
+        empty = n == 0 && !r->spans[c].quoted;
+    }
+    if (empty && bad == NULL) {
+        r->st.blank++;
+        return 0;
+    }
+    if (!r->have_header)
+        return csv_header(r, row, nf, err);
+
+    rec_start(r, r->phys);
+    size_t valid = utf8_valid((const unsigned char *)row, len);
+    if (valid < len) {
+        fw_buf_puts(&r->why, "bytes that are not UTF-8 (a GBK feed? declare "
+                             "encoding: gb18030 in the column map)");
+    } else if (r->replaced > 0 && memmem(row, len, "\xEF\xBF\xBD", 3)) {
+        fw_buf_puts(&r->why, "bytes that are neither UTF-8 nor GB18030");
+    } else if (bad != NULL) {
+        fw_buf_puts(&r->why, bad);
+    } else if (nf != r->ncols) {
+        fw_buf_printf(&r->why, "%zu fields, but the header has %zu", nf,
+                      r->ncols);
+    } else {
+        for (size_t c = 0; c < nf; c++) {
+            struct span *sp = &r->spans[c];
+            char *s = row + sp->off;
+            size_t n = sp->len;
+            if (sp->escaped)
+                n = unescape(s, n);
+            const struct col *col = &r->cols[c];
+            if (col->field >= 0) {
+                set_field(r, col->field, col->unit, col->name,
+                          col->name_len, s, n);
+            } else if (col->name_len > 0) {
+                if (add_extra(r, col->name, col->name_len, s, n) < 0)
+                    return fw_error_set(err, FW_ENOMEM, NULL,
+                                        "out of memory");
+            }
+        }
+    }
+    return rec_finish(r);
+}
+
+/* ---- NDJSON ------------------------------------------------------------ */
+
+static int ndjson_line(struct fw_reader *r, char *line, size_t len,
+                       struct fw_error *err)
+{
+    size_t n = len;
+    while (n > 0 && (line[n - 1] == '\r' || is_space(line[n - 1])))
+        n--;
+    size_t i = 0;
+    while (i < n && is_space(line[i]))
+        i++;
+    if (i == n) {
+        r->st.blank++;
+        return 0;
+    }
+    rec_start(r, r->phys);
+    if (utf8_valid((const unsigned char *)line, n) < n) {
+        fw_buf_puts(&r->why, "bytes that are not UTF-8");
+        return rec_finish(r);
+    }
+    json_tokener_reset(r->tok);
+    json_object *o = json_tokener_parse_ex(r->tok, line + i, (int)(n - i));
+    enum json_tokener_error je = json_tokener_get_error(r->tok);
+    if (o == NULL || je != json_tokener_success) {
+        fw_buf_printf(&r->why, "not JSON: %s",
+                      je == json_tokener_continue
+                          ? "the object is not closed"
+                          : json_tokener_error_desc(je));
+        json_object_put(o);
+        return rec_finish(r);
+    }
+    if ((size_t)json_tokener_get_parse_end(r->tok) != n - i) {
+        fw_buf_puts(&r->why, "text after the JSON object");
+        json_object_put(o);
+        return rec_finish(r);
+    }
+    if (!json_object_is_type(o, json_type_object)) {
+        fw_buf_puts(&r->why, "not a JSON object");
+        json_object_put(o);
+        return rec_finish(r);
+    }
+    fw_buf_reset(&r->tmp);
+    json_object_object_foreach(o, key, val)
+    {
+        size_t kn = strlen(key);
+        enum fw_unit unit = FW_UNIT_YUAN;
+        int f = fw__colmap_lookup(r->map, key, kn, &unit);
+        const char *s;
+        switch (json_object_get_type(val)) {
+        case json_type_null:
+            continue;
+        case json_type_string:
+        case json_type_int:
+        case json_type_double:
+            /* A number keeps its text as written: no double in between. */
+            s = json_object_get_string(val);
+            break;
+        case json_type_boolean:
+            s = json_object_get_boolean(val) ? "true" : "false";
+            break;
+        default:
+            add_why(r, key, kn, NULL, 0, "an object or a list, not a value");
+            continue;
+        }
+        size_t sn = strlen(s);
+        if (f >= 0) {
+            if (fw_record_has(&r->rec, f)) {
+                add_why(r, key, kn, NULL, 0,
+                        "the same field given twice (under two names)");
+                continue;
+            }
+            set_field(r, f, unit, key, kn, s, sn);
+        } else if (add_extra(r, key, kn, s, sn) < 0) {
+            json_object_put(o);
+            return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+        }
+    }
+    int rc = rec_finish(r);
+    json_object_put(o);
+    return rc;
+}
+
+/* ---- pushing ----------------------------------------------------------- */
+
+struct fw_reader *fw_reader_new(const struct fw_colmap *map, const char *feed,
+                                enum fw_format fmt,
+                                const struct fw_reader_cb *cb, void *ud)
+{
+    struct fw_reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->map = map;
+    r->feed = strdup(feed ? feed : "-");
+    r->fmt = fmt;
+    r->cb = *cb;
+    r->ud = ud;
+    r->enc = fw__colmap_encoding(map);
+    r->cd = (iconv_t)-1;
+    r->phys = 1;
+    fw_buf_init(&r->in);
+    fw_buf_init(&r->why);
+    fw_buf_init(&r->tmp);
+    fw_buf_init(&r->raw);
+    r->tok = json_tokener_new();
+    if (r->feed == NULL || r->tok == NULL ||
+        fw_buf_reserve(&r->why, 256) < 0) {
+        fw_reader_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void fw_reader_free(struct fw_reader *r)
+{
+    if (r == NULL)
+        return;
+    if (r->cd != (iconv_t)-1)
+        iconv_close(r->cd);
+    for (size_t i = 0; i < r->ncols; i++)
+        free(r->cols[i].name);
+    free(r->cols);
+    free(r->spans);
+    free(r->xname);
+    free(r->xval);
+    fw_buf_fini(&r->in);
+    fw_buf_fini(&r->why);
+    fw_buf_fini(&r->tmp);
+    fw_buf_fini(&r->raw);
+    if (r->tok)
+        json_tokener_free(r->tok);
+    free(r->feed);
+    free(r);
+}
+
+const struct fw_reader_stats *fw_reader_stats(const struct fw_reader *r)
+{
+    return &r->st;
+}
+
+/* GB18030 → UTF-8 into r->in, through the last newline of what arrived
+ * (a newline is never inside a GB18030 sequence, so no character is cut);
+ * the rest waits in r->raw. A byte that is not GB18030 becomes U+FFFD and
+ * the row holding it is rejected. */
+static int convert(struct fw_reader *r, const char *buf, size_t len,
+                   bool final, struct fw_error *err)
+{
+    if (fw_buf_append(&r->raw, buf, len) < 0)
+        return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+    size_t upto = r->raw.len;
+    if (!final) {
+        const char *nl = memrchr(r->raw.p, '\n', r->raw.len);
+        upto = nl ? (size_t)(nl - r->raw.p) + 1 : 0;
+    }
+    char *ip = r->raw.p;
+    size_t il = upto;
+    while (il > 0) {
+        if (fw_buf_reserve(&r->in, il * 2 + 16) < 0)
+            return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+        char *op = r->in.p + r->in.len;
+        size_t ol = r->in.cap - r->in.len - 1;
+        size_t rc = iconv(r->cd, &ip, &il, &op, &ol);
+        int e = errno;
+        r->in.len = (size_t)(op - r->in.p);
+        if (rc == (size_t)-1 && e != E2BIG) {
+            memcpy(r->in.p + r->in.len, "\xEF\xBF\xBD", 3);
+            r->in.len += 3;
+            ip++;
+            il--;
+            r->replaced++;
+        }
+    }
+    r->in.p[r->in.len] = '\0';
+    size_t rest = r->raw.len - upto;
+    memmove(r->raw.p, r->raw.p + upto, rest);
+    r->raw.len = rest;
+    return 0;
+}
+
+static int start(struct fw_reader *r, const char *buf, size_t len,
+                 struct fw_error *err)
+{
+    r->started = true;
+    if (r->enc == FW_ENC_AUTO) {
+        size_t n = len < DETECT_BYTES ? len : DETECT_BYTES;
+        size_t ok = utf8_valid((const unsigned char *)buf, n);
+        /* A sequence cut by the end of the sample is not evidence. */
+        r->enc = ok + 4 >= n ? FW_ENC_UTF8 : FW_ENC_GB18030;
+    }
+    if (r->enc == FW_ENC_GB18030) {
+        r->cd = iconv_open("UTF-8", "GB18030");
+        if (r->cd == (iconv_t)-1)
+            return whole_error(r, err, FW_EIO, 0,
+                               "cannot convert from GB18030: %s",
+                               strerror(errno));
+    }
+    return 0;
+}
+
+/* Handles every complete row in r->in; with final, the rest too. */
+static int drain(struct fw_reader *r, bool final, struct fw_error *err)
+{
+    if (!r->bom_done) {
+        if (r->in.len < 3 && !final)
+            return 0;
+        r->bom_done = true;
+        if (r->in.len >= 3 && memcmp(r->in.p, "\xEF\xBB\xBF", 3) == 0)
+            r->pos = 3;
+    }
+    if (r->fmt == FW_FMT_AUTO) {
+        size_t i = r->pos;
+        while (i < r->in.len && (is_space(r->in.p[i]) ||
+                                 r->in.p[i] == '\r' || r->in.p[i] == '\n'))
+            i++;
+        if (i == r->in.len && !final)
+            return 0;
+        r->fmt = i < r->in.len && r->in.p[i] == '{' ? FW_FMT_NDJSON
+                                                     : FW_FMT_CSV;
+    }
+    while (r->pos < r->in.len) {
+        char *p = r->in.p + r->pos;
+        size_t n = r->in.len - r->pos;
+        size_t len, nf = 0;
+        uint64_t nl = 0;
+        const char *bad = NULL;
+        int rc;
+        if (r->fmt == FW_FMT_NDJSON) {
+            char *e = memchr(p, '\n', n);
+            if (e == NULL && !final)
+                break;
+            len = e ? (size_t)(e - p) + 1 : n;
+            nl = e ? 1 : 0;
+            if (len - nl > FW_READER_MAX_LINE)
+                return whole_error(r, err, FW_ELIMIT, r->phys,
+                                   "a line longer than 1 MiB");
+            r->st.lines++;
+            rc = ndjson_line(r, p, len - nl, err);
+        } else {
+            len = csv_scan(r, p, n, final, &nf, &nl, &bad);
+            if (len == 0)
+                break;
+            if (len > FW_READER_MAX_LINE)
+                return whole_error(r, err, FW_ELIMIT, r->phys,
+                                   "a row longer than 1 MiB (a quote not "
+                                   "closed?)");
+            r->st.lines++;
+            rc = csv_row(r, p, len, nf, bad, err);
+        }
+        if (rc != 0) {
+            if (rc < 0 && !r->failed)
+                r->failed = true;
+            r->pos += len;
+            r->phys += nl;
+            return rc;
+        }
+        r->pos += len;
+        r->phys += nl;
+    }
+    /* What is left is one unfinished row: keep it, bounded. */
+    size_t rest = r->in.len - r->pos;
+    if (rest > FW_READER_MAX_LINE)
+        return whole_error(r, err, FW_ELIMIT, r->phys,
+                           "a line longer than 1 MiB");
+    if (r->pos > 0) {
+        memmove(r->in.p, r->in.p + r->pos, rest);
+        r->in.len = rest;
+        r->in.p[rest] = '\0';
+        r->pos = 0;
+    }
+    return 0;
+}
+
+int fw_reader_push(struct fw_reader *r, const char *buf, size_t len,
+                   struct fw_error *err)
+{
+    if (r->failed)
+        return fw_error_set(err, FW_ESTATE, NULL,
+                            "the reader already failed");
+    if (len == 0)
+        return 0;
+    const char *nul = memchr(buf, '\0', len);
+    if (nul != NULL) {
+        uint64_t line = r->phys;
+        for (const char *k = r->in.p ? r->in.p + r->pos : NULL;
+             k && k < r->in.p + r->in.len; k++)
+            line += *k == '\n';
+        for (const char *k = buf; k < nul; k++)
+            line += *k == '\n';
+        return whole_error(r, err, FW_EINVAL, line,
+                           "a NUL byte: a binary file, not a feed");
+    }
+    r->st.bytes += len;
+    r->last = buf[len - 1];
+    int rc;
+    if (!r->started && (rc = start(r, buf, len, err)) < 0)
+        return rc;
+    if (r->enc == FW_ENC_GB18030) {
+        if ((rc = convert(r, buf, len, false, err)) < 0)
+            return rc;
+    } else if (fw_buf_append(&r->in, buf, len) < 0) {
+        return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+    }
+    return drain(r, false, err);
+}
+
+int fw_reader_finish(struct fw_reader *r, struct fw_error *err)
+{
+    if (r->failed)
+        return fw_error_set(err, FW_ESTATE, NULL,
+                            "the reader already failed");
+    int rc;
+    if (r->enc == FW_ENC_GB18030 && r->raw.len > 0 &&
+        (rc = convert(r, "", 0, true, err)) < 0)
+        return rc;
+    if ((rc = drain(r, true, err)) != 0)
+        return rc;
+    if (r->st.bytes == 0)
+        return whole_error(r, err, FW_EINVAL, 0, "%s",
+                           "an empty file, not a feed");
+    if (r->fmt == FW_FMT_CSV && !r->have_header)
+        return whole_error(r, err, FW_EINVAL, 0, "%s",
+                           "no header row: only blank lines");
+    if (r->fmt == FW_FMT_NDJSON && r->st.records + r->st.rejects == 0)
+        return whole_error(r, err, FW_EINVAL, 0, "%s",
+                           "no records: only blank lines");
+    r->st.physical = r->phys - 1 + (r->last != '\n');
+    return 0;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+int fw_record_json(const struct fw_record *rec, struct fw_buf *out)
+{
+    char num[32];
+    fw_buf_puts(out, "{\"kind\":\"");
+    fw_buf_puts(out, fw_rkind_name(rec->kind));
+    fw_buf_putc(out, '"');
+    for (int f = 0; f < FW__F_COUNT; f++) {
+        if (f == FW_F_KIND || !fw_record_has(rec, (enum fw_field)f))
+            continue;
+        fw_buf_puts(out, ",\"");
+        fw_buf_puts(out, fw_fields[f].name);
+        fw_buf_puts(out, "\":");
+        int64_t v = rec->num[f];
+        switch (fw_fields[f].type) {
+        case FW_T_TEXT:
+        case FW_T_KIND:
+        case FW_T_REGION:
+            fw_buf_json_str(out, rec->str[f].p, rec->str[f].n);
+            break;
+        case FW_T_YEAR:
+            fw_buf_printf(out, "%lld", (long long)v);
+            break;
+        case FW_T_BOOL:
+            fw_buf_puts(out, v ? "true" : "false");
+            break;
+        case FW_T_MONEY:
+            fw_buf_putc(out, '"');
+            fw_buf_append(out, num, fw_money_format(v, num));
+            fw_buf_putc(out, '"');
+            break;
+        case FW_T_DATE:
+            fw_buf_putc(out, '"');
+            fw_buf_append(out, num, fw_date_format((int32_t)v, num));
+            fw_buf_putc(out, '"');
+            break;
+        case FW_T_HUNDREDTHS:
+            fw_buf_append(out, num, fw_decimal_format(v, 2, num));
+            break;
+        }
+    }
+    if (rec->n_extra > 0) {
+        fw_buf_puts(out, ",\"extra\":{");
+        for (size_t i = 0; i < rec->n_extra; i++) {
+            if (i)
+                fw_buf_putc(out, ',');
+            fw_buf_json_str(out, rec->extra_name[i].p, rec->extra_name[i].n);
+            fw_buf_putc(out, ':');
+            fw_buf_json_str(out, rec->extra_val[i].p, rec->extra_val[i].n);
+        }
+        fw_buf_putc(out, '}');
+    }
+    fw_buf_puts(out, ",\"source\":{\"feed\":");
+    fw_buf_json_str(out, rec->feed, strlen(rec->feed));
+    return fw_buf_printf(out, ",\"line\":%llu}}",
+                         (unsigned long long)rec->line);
+}
