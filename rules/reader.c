@@ -748,15 +748,15 @@ static int convert(struct fw_reader *r, const char *buf, size_t len,
     return 0;
 }
 
+/* Decides the encoding from the first bytes: GB18030 when they are not
+ * UTF-8 (a sequence cut by the end of the sample is no evidence). */
 static int start(struct fw_reader *r, const char *buf, size_t len,
                  struct fw_error *err)
 {
     r->started = true;
     if (r->enc == FW_ENC_AUTO) {
-        size_t n = len < DETECT_BYTES ? len : DETECT_BYTES;
-        size_t ok = utf8_valid((const unsigned char *)buf, n);
-        /* A sequence cut by the end of the sample is not evidence. */
-        r->enc = ok + 4 >= n ? FW_ENC_UTF8 : FW_ENC_GB18030;
+        size_t ok = utf8_valid((const unsigned char *)buf, len);
+        r->enc = ok + 4 > len ? FW_ENC_UTF8 : FW_ENC_GB18030;
     }
     if (r->enc == FW_ENC_GB18030) {
         r->cd = iconv_open("UTF-8", "GB18030");
@@ -841,6 +841,32 @@ static int drain(struct fw_reader *r, bool final, struct fw_error *err)
     return 0;
 }
 
+/* Takes bytes whose encoding is known: converted or appended, then read. */
+static int feed(struct fw_reader *r, const char *buf, size_t len, bool final,
+                struct fw_error *err)
+{
+    int rc;
+    if (!r->started && (rc = start(r, buf, len, err)) < 0)
+        return rc;
+    if (r->enc == FW_ENC_GB18030) {
+        if ((rc = convert(r, buf, len, final, err)) < 0)
+            return rc;
+    } else if (fw_buf_append(&r->in, buf, len) < 0) {
+        return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+    }
+    return final ? 0 : drain(r, false, err);
+}
+
+/* The sniffed bytes are enough (or all there is): decide and read them. */
+static int sniffed(struct fw_reader *r, bool final, struct fw_error *err)
+{
+    struct fw_buf held = r->raw;
+    fw_buf_init(&r->raw);
+    int rc = feed(r, held.p, held.len, final, err);
+    fw_buf_fini(&held);
+    return rc;
+}
+
 int fw_reader_push(struct fw_reader *r, const char *buf, size_t len,
                    struct fw_error *err)
 {
@@ -855,6 +881,8 @@ int fw_reader_push(struct fw_reader *r, const char *buf, size_t len,
         for (const char *k = r->in.p ? r->in.p + r->pos : NULL;
              k && k < r->in.p + r->in.len; k++)
             line += *k == '\n';
+        for (size_t k = 0; !r->started && k < r->raw.len; k++)
+            line += r->raw.p[k] == '\n';
         for (const char *k = buf; k < nul; k++)
             line += *k == '\n';
         return whole_error(r, err, FW_EINVAL, line,
@@ -862,16 +890,15 @@ int fw_reader_push(struct fw_reader *r, const char *buf, size_t len,
     }
     r->st.bytes += len;
     r->last = buf[len - 1];
-    int rc;
-    if (!r->started && (rc = start(r, buf, len, err)) < 0)
-        return rc;
-    if (r->enc == FW_ENC_GB18030) {
-        if ((rc = convert(r, buf, len, false, err)) < 0)
-            return rc;
-    } else if (fw_buf_append(&r->in, buf, len) < 0) {
-        return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+    if (!r->started && r->enc == FW_ENC_AUTO) {
+        /* Sniff: hold the first bytes until there are enough to judge. */
+        if (fw_buf_append(&r->raw, buf, len) < 0)
+            return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+        if (r->raw.len < DETECT_BYTES)
+            return 0;
+        return sniffed(r, false, err);
     }
-    return drain(r, false, err);
+    return feed(r, buf, len, false, err);
 }
 
 int fw_reader_finish(struct fw_reader *r, struct fw_error *err)
@@ -880,6 +907,8 @@ int fw_reader_finish(struct fw_reader *r, struct fw_error *err)
         return fw_error_set(err, FW_ESTATE, NULL,
                             "the reader already failed");
     int rc;
+    if (!r->started && r->raw.len > 0 && (rc = sniffed(r, true, err)) != 0)
+        return rc;
     if (r->enc == FW_ENC_GB18030 && r->raw.len > 0 &&
         (rc = convert(r, "", 0, true, err)) < 0)
         return rc;
