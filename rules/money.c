@@ -361,10 +361,10 @@ int fw_date_parse(const char *s, size_t n, int32_t *days, const char **why)
     trim(&s, &n);
     int y, m, d;
     size_t i = 0;
-    if (n == 8) {
-        for (size_t k = 0; k < 8; k++)
-            if (!isdig(s[k]))
-                goto bad;
+    bool compact = n == 8;
+    for (size_t k = 0; compact && k < 8; k++)
+        compact = isdig(s[k]);
+    if (compact) {
         y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
             (s[3] - '0');
         m = (s[4] - '0') * 10 + (s[5] - '0');

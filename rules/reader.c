@@ -826,6 +826,7 @@ static int drain(struct fw_reader *r, bool final, struct fw_error *err)
         }
         r->pos += len;
         r->phys += nl;
+        r->st.physical = r->phys - 1;
     }
     /* What is left is one unfinished row: keep it, bounded. */
     size_t rest = r->in.len - r->pos;

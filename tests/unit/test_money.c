@@ -137,6 +137,8 @@ TEST_IMPL(date_forms)
     int32_t want = fw_date_from_ymd(2025, 8, 31);
     ASSERT_EQ_INT(date_ok("2025-08-31"), want);
     ASSERT_EQ_INT(date_ok("2025/8/31"), want);
+    ASSERT_EQ_INT(date_ok("2025/8/3"), want - 28); /* 8 bytes, not compact */
+    ASSERT_EQ_INT(date_ok("2025-8-3"), want - 28);
     ASSERT_EQ_INT(date_ok("20250831"), want);
     ASSERT_EQ_INT(date_ok("2025年8月31日"), want);
     ASSERT_EQ_INT(date_ok("2025年08月31日"), want);
