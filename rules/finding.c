@@ -1,0 +1,138 @@
+/* Findings: the names of kinds and levels, the deterministic id, and the JSON
+ * line of the output contract (DESIGN.md, Findings). Pure: no I/O. */
+#include "fundwatch/finding.h"
+#include "fundwatch/buf.h"
+#include "fundwatch/error.h"
+#include "fundwatch/record.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <string.h>
+
+static const char *const kind_names[FW__FK_COUNT] = {
+    [FW_FK_ALERT] = "alert",   [FW_FK_CLAWBACK] = "clawback",
+    [FW_FK_SCORE] = "score",   [FW_FK_ERROR] = "error",
+    [FW_FK_OPS] = "ops",
+};
+
+static const char *const level_names[FW__LV_COUNT] = {
+    [FW_LV_NONE] = NULL, [FW_LV_INFO] = "info",
+    [FW_LV_YELLOW] = "yellow", [FW_LV_RED] = "red",
+};
+
+const char *fw_fkind_name(enum fw_fkind k)
+{
+    return (unsigned)k < FW__FK_COUNT ? kind_names[k] : "?";
+}
+
+const char *fw_level_name(enum fw_level l)
+{
+    return (unsigned)l < FW__LV_COUNT ? level_names[l] : NULL;
+}
+
+int fw_fkind_parse(const char *s)
+{
+    for (int i = 0; i < FW__FK_COUNT; i++)
+        if (s && strcmp(s, kind_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+int fw_level_parse(const char *s)
+{
+    for (int i = 1; i < FW__LV_COUNT; i++)
+        if (s && strcmp(s, level_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Each part is hashed as its length (8 bytes, little-endian) and its bytes,
+ * so ("ab","c") and ("a","bc") differ and NULL equals "". */
+static void put_part(EVP_MD_CTX *c, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    unsigned char len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (unsigned char)((uint64_t)n >> (8 * i));
+    EVP_DigestUpdate(c, len, sizeof len);
+    if (n)
+        EVP_DigestUpdate(c, s, n);
+}
+
+void fw_finding_make_id(const char *policy, const char *rule,
+                        const char *region, const char *dept,
+                        const char *project, const char *period,
+                        char out[FW_ID_HEX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+        /* Only out of memory gets here; an all-zero id is visibly wrong. */
+        EVP_MD_CTX_free(c);
+        memset(out, '0', FW_ID_HEX);
+        out[FW_ID_HEX] = '\0';
+        return;
+    }
+    put_part(c, policy);
+    put_part(c, rule);
+    put_part(c, region);
+    put_part(c, dept);
+    put_part(c, project);
+    put_part(c, period);
+    EVP_DigestFinal_ex(c, md, &mdlen);
+    EVP_MD_CTX_free(c);
+    for (int i = 0; i < FW_ID_HEX / 2; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[FW_ID_HEX] = '\0';
+}
+
+static int put_str(struct fw_buf *b, const char *key, const char *v)
+{
+    if (!v)
+        return 0;
+    int rc = fw_buf_printf(b, ",\"%s\":", key);
+    return rc ? rc : fw_buf_json_str(b, v, strlen(v));
+}
+
+int fw_finding_json(const struct fw_finding *f, struct fw_buf *b)
+{
+    char num[32];
+    int rc = fw_buf_printf(b, "{\"id\":\"%s\",\"kind\":\"%s\"", f->id,
+                           fw_fkind_name(f->kind));
+    if (!rc && fw_level_name(f->level))
+        rc = fw_buf_printf(b, ",\"level\":\"%s\"", fw_level_name(f->level));
+    if (!rc) rc = put_str(b, "policy", f->policy);
+    if (!rc) rc = put_str(b, "policy_version", f->policy_version);
+    if (!rc) rc = put_str(b, "rule", f->rule);
+    if (!rc) rc = put_str(b, "region", f->region);
+    if (!rc) rc = put_str(b, "dept", f->dept);
+    if (!rc) rc = put_str(b, "project", f->project);
+    if (!rc) rc = put_str(b, "task", f->task);
+    if (!rc && f->has_as_of) {
+        fw_date_format(f->as_of, num);
+        rc = put_str(b, "as_of", num);
+    }
+    if (!rc && f->has_amount) {
+        fw_money_format(f->amount, num);
+        rc = put_str(b, "amount", num);
+    }
+    if (!rc) rc = put_str(b, "ratio", f->ratio);
+    if (!rc && f->has_score) {
+        fw_decimal_format(f->score, 2, num);
+        rc = put_str(b, "score", num);
+    }
+    if (!rc) rc = put_str(b, "grade", f->grade);
+    if (!rc) rc = put_str(b, "message", f->message);
+    if (!rc && f->feed) {
+        rc = fw_buf_puts(b, ",\"source\":{\"feed\":");
+        if (!rc) rc = fw_buf_json_str(b, f->feed, strlen(f->feed));
+        if (!rc) rc = fw_buf_printf(b, ",\"line\":%llu}",
+                                    (unsigned long long)f->line);
+    }
+    if (!rc) rc = fw_buf_putc(b, '}');
+    return rc;
+}
