@@ -310,10 +310,11 @@ static int parse_case(struct tfile *tf, const struct fw_value *v,
         diag_at(d, v, "a case needs now: the date its rules run against");
     } else {
         const char *why = "not a date";
-        if (!fw_value_is_scalar(now) || now->type == FW_V_NULL ||
-            fw_date_parse(now->text, now->len, &c->now, &why) < 0)
-            diag_at(d, now, "now \"%s\": %s", now->text ? now->text : "",
-                    why);
+        if (!fw_value_is_scalar(now) || now->type == FW_V_NULL)
+            diag_at(d, now, "now: a date (2024-07-01), not %s",
+                    fw_value_type_name(now->type));
+        else if (fw_date_parse(now->text, now->len, &c->now, &why) < 0)
+            diag_at(d, now, "now \"%s\": %s", now->text, why);
     }
 
     const struct fw_value *recs = fw_value_get(v, "records");
