@@ -408,6 +408,14 @@ static int tfile_load(const struct fw_src_file *src, const struct fw_engine *e,
 {
     *tf = (struct tfile){.path = src->path, .policy = -1};
     fw_diag_init(&tf->problems);
+    if (e != NULL) {
+        tf->policy = tested_policy(src->path, e);
+        if (tf->policy < 0) {
+            size_t n = strlen(src->path) - strlen("_test.yaml");
+            fw_diag_add(&tf->problems, src->path, "no policy %.*s.lua beside "
+                        "this test file", (int)n, src->path);
+        }
+    }
     struct fw_error err;
     fw_error_clear(&err);
     tf->root = fw_yaml_parse(src->path, src->data, src->len, &err);
@@ -418,14 +426,6 @@ static int tfile_load(const struct fw_src_file *src, const struct fw_engine *e,
         return 0;
     }
     const struct fw_value *root = tf->root;
-    if (e != NULL) {
-        tf->policy = tested_policy(src->path, e);
-        if (tf->policy < 0) {
-            size_t n = strlen(src->path) - strlen("_test.yaml");
-            fw_diag_add(&tf->problems, src->path, "no policy %.*s.lua beside "
-                        "this test file", (int)n, src->path);
-        }
-    }
     if (root->type != FW_V_MAP) {
         diag_at(&tf->problems, root, "a test file is a map with a list of "
                 "cases under \"cases\", not %s",

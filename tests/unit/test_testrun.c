@@ -129,7 +129,7 @@ TEST_IMPL(testrun_check_structure)
     struct fw_engine *e = build(f, 1);
     ASSERT_EQ_INT(fw_testrun_check(f, 3, e, &d), 2);
     ASSERT_EQ_INT(d.n, 4);
-    ASSERT_EQ_STR(d.items[1], "p/cn/t_test.yaml:5:22: no policy declares "
+    ASSERT_EQ_STR(d.items[1], "p/cn/t_test.yaml:5:21: no policy declares "
                               "rule \"nope\"");
     ASSERT_EQ_STR(d.items[2], "p/cn/u_test.yaml: no policy p/cn/u.lua beside "
                               "this test file");
