@@ -97,6 +97,13 @@ asan:
 run: $(BIN)
 	$(BIN) records examples/feeds/*
 
+# Mutation fuzzing of the reader through the ASan + UBSan binary.
+FUZZ_N ?= 3000
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 build-asan/fundwatch
+	@command -v python3 >/dev/null || $(MAKE) --no-print-directory deps EXTRA_DEB=python3
+	python3 tests/fuzz/records.py build-asan/fundwatch $${FUZZ_SEED:-1} $(FUZZ_N)
+
 bench: $(BIN)
 	@for b in tests/bench/*.sh; do [ -e "$$b" ] || continue; \
 	  FW_BIN=$(abspath $(BIN)) bash "$$b" || exit 1; done

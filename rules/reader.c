@@ -369,6 +369,8 @@ static size_t csv_scan(struct fw_reader *r, const char *p, size_t n,
             struct span *s = realloc(r->spans, cap * sizeof *s);
             if (s == NULL) {
                 *bad = "out of memory";
+                *nf = f;
+                *nl = 0;
                 return n ? n : 1;
             }
             r->spans = s;
@@ -387,6 +389,7 @@ static size_t csv_scan(struct fw_reader *r, const char *p, size_t n,
                     for (size_t k = i; k < n; k++)
                         lines += p[k] == '\n';
                     *bad = "a quoted field is not closed";
+                    *sp = (struct span){start, n - start, true, false};
                     *nl = lines;
                     *nf = f;
                     return n;
