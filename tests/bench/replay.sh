@@ -174,7 +174,7 @@ awk -v n="$N" -v mb="$mb" -v fw="$fw_found" -v py="$py_found" -v rd="$reader" \
     printf "  fundwatch replay                        %6.2f s %9.0f rec/s  rss %6.1f MB\n", P[1], n/P[1], P[2]/1024;
     printf "  fundwatch replay --budget 0 (no hook)   %6.2f s %9.0f rec/s  rss %6.1f MB\n", U[1], n/U[1], U[2]/1024;
     printf "  replay is %.2fx the baseline; the reader is %.0f%% of replay time; the budget hook costs %+.1f%%\n",
-           B[1]/P[1], 100*R[1]/P[1], 100*(P[1]-U[1])/U[1];
+           B[1]/(P[1] > 0 ? P[1] : 0.01), 100*R[1]/(P[1] > 0 ? P[1] : 0.01), 100*(P[1]-U[1])/(U[1] > 0 ? U[1] : 0.01);
 }'
 if [ "$fw_found" != "$py_found" ] || [ "${fw_errors:-0}" != 0 ]; then
     echo "replay: MISMATCH: fundwatch found $fw_found findings ($fw_errors policy errors), the baseline $py_found"
