@@ -5,6 +5,7 @@
 #include "testrun.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,6 +378,36 @@ static int parse_case(struct tfile *tf, const struct fw_value *v,
     return 0;
 }
 
+/* line * 2^20 + col of a "path:line:col: ..." item of path, or a large
+ * number (kept after, in order) for any other. */
+static long place_key(const char *item, const char *path)
+{
+    size_t n = strlen(path);
+    if (strncmp(item, path, n) != 0 || item[n] != ':')
+        return LONG_MAX;
+    char *end;
+    long line = strtol(item + n + 1, &end, 10), col = 0;
+    if (*end == ':' && end[1] >= '0' && end[1] <= '9')
+        col = strtol(end + 1, NULL, 10);
+    return line * (1L << 20) + col;
+}
+
+/* Problems in the order they are written in the file (they are found key
+ * by key, not line by line). Stable: an insertion sort of a few items. */
+static void sort_problems(struct fw_diag *d, const char *path)
+{
+    for (size_t i = 1; i < d->n; i++) {
+        char *x = d->items[i];
+        long k = place_key(x, path);
+        size_t j = i;
+        while (j > 0 && place_key(d->items[j - 1], path) > k) {
+            d->items[j] = d->items[j - 1];
+            j--;
+        }
+        d->items[j] = x;
+    }
+}
+
 static void tfile_fini(struct tfile *tf)
 {
     for (size_t i = 0; i < tf->n; i++) {
@@ -448,6 +479,7 @@ static int tfile_load(const struct fw_src_file *src, const struct fw_engine *e,
         fw_diag_init(&tf->cases[i].problems);
         if (parse_case(tf, cases->items[i], e, &tf->cases[i]) < 0)
             return FW_ENOMEM;
+        sort_problems(&tf->cases[i].problems, tf->path);
     }
     return 0;
 }
