@@ -2,6 +2,7 @@
  * would, without a store: findings as JSONL on stdout in input order,
  * rejects and a summary on stderr. For policy officers trying an edit
  * against real exports, and for the benchmarks. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -245,7 +246,11 @@ int fw_cmd_replay(int argc, char **argv)
             r.fatal = rc;
     }
     flush(&r);
-    fflush(stdout);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "fundwatch replay: cannot write the findings to "
+                "stdout: %s\n", strerror(errno));
+        status = FW_EXIT_USAGE;
+    }
     if (r.fatal < 0) {
         fprintf(stderr, "fundwatch replay: %s:%" PRIu64 ": the engine "
                 "failed: %s; replay stopped\n", argv[optind + feeds - 1],

@@ -1,6 +1,7 @@
 /* fundwatch test: runs the policy tests (*_test.yaml) through the real
  * engine, the same code that gates a reload in the daemon, and prints one
  * line per case with a readable diff of every failure. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -112,6 +113,11 @@ int fw_cmd_test(int argc, char **argv)
             printf(" (%u could not run)", st.errors);
         printf("\n");
         status = st.failed ? FW_EXIT_PROBLEMS : FW_EXIT_OK;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "fundwatch test: cannot write the report to stdout: "
+                "%s\n", strerror(errno));
+        status = FW_EXIT_USAGE;
     }
     fw_buf_fini(&out);
     fw_engine_free(e);
