@@ -65,6 +65,8 @@ int fw_cmd_check(int argc, char **argv)
     struct fw_engine *e = fw_cmd_build(dir, &eo, &tree, &unreadable,
                                        &problems);
     if (unreadable) {
+        fprintf(stderr, "fundwatch check: %s: the policies could not be "
+                "read\n", dir);
         fw_policy_tree_fini(&tree);
         return FW_EXIT_USAGE;
     }
