@@ -41,6 +41,7 @@ struct replay {
     struct fw_buf out;
     uint64_t by_kind[FW__FK_COUNT];
     uint64_t rejects;
+    const char *feed;   /* the feed being replayed */
     int fatal;          /* a negative code from the engine */
     uint64_t fatal_line;
 };
@@ -64,9 +65,12 @@ static int on_finding(void *ud, const struct fw_finding *f)
         /* Said on stderr too: a person replaying wants to see it now. */
         flush(r);
         fflush(stdout);
-        fprintf(stderr, "%s:%" PRIu64 ": policy %s: %s\n",
-                f->feed ? f->feed : "(feed end)", f->line,
-                f->policy ? f->policy : "?", f->message ? f->message : "");
+        if (f->feed != NULL && f->line > 0)
+            fprintf(stderr, "%s:%" PRIu64 ": ", f->feed, f->line);
+        else
+            fprintf(stderr, "%s: at the end of the feed: ", r->feed);
+        fprintf(stderr, "policy %s: %s\n", f->policy ? f->policy : "?",
+                f->message ? f->message : "");
     }
     if (r->out.len >= (64u << 10))
         flush(r);
@@ -218,6 +222,7 @@ int fw_cmd_replay(int argc, char **argv)
         struct fw_error err;
         fw_error_clear(&err);
         feeds++;
+        r.feed = argv[i];
         int rc = fw_engine_feed_begin(r.e, argv[i], now);
         if (rc < 0) {
             r.fatal = rc;
