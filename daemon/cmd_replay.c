@@ -257,9 +257,11 @@ int fw_cmd_replay(int argc, char **argv)
         status = FW_EXIT_USAGE;
     }
     if (r.fatal < 0) {
-        fprintf(stderr, "fundwatch replay: %s:%" PRIu64 ": the engine "
-                "failed: %s; replay stopped\n", argv[optind + feeds - 1],
-                r.fatal_line, fw_strerror(r.fatal));
+        fprintf(stderr, "fundwatch replay: %s", r.feed);
+        if (r.fatal_line > 0)
+            fprintf(stderr, ":%" PRIu64, r.fatal_line);
+        fprintf(stderr, ": the engine failed: %s; replay stopped\n",
+                fw_strerror(r.fatal));
         status = FW_EXIT_USAGE;
     }
     summary(&r, feeds, unread, records);
