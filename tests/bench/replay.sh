@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Replay benchmark: 1,000,000 execution records through three policies
+# (national, province "50" replacing the national rule, district "500103"),
+# measured in the same run beside
+#   - the reader alone (`fundwatch records`, output discarded),
+#   - a plain-Python baseline: csv.reader plus the same three rules in exact
+#     integer arithmetic, printing the same findings as JSON lines,
+#   - replay without the instruction budget (--budget 0: no count hook).
+# Checks that replay and the baseline find the same number of findings.
+# Prints seconds, records/s, peak RSS and the ratios. FW_BIN is the binary;
+# BENCH_RECORDS overrides the record count.
+set -eu
+: "${FW_BIN:?}"
+N=${BENCH_RECORDS:-1000000}
+need=""
+command -v python3 >/dev/null || need="$need python3"
+[ -x /usr/bin/time ] || need="$need time"
+if [ -n "$need" ]; then
+    echo "installing:$need"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+fi
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+# ---- the three policies ----------------------------------------------------
+mkdir -p "$dir/policies/cn" "$dir/policies/50" "$dir/policies/500103"
+cat >"$dir/policies/cn/bench_nat.lua" <<'LUA'
+return policy {
+  id = "bench-nat", title = "national: spending lag", regions = { "" },
+  rules = { { id = "b_lag", title = "支出进度落后", source = "RULES.md exec_lag" } },
+  on_execution = function(rec, ctx)
+    local lag = fw.lag(rec)
+    if lag == nil or lag < 10 then return end
+    alert { rule = "b_lag", level = lag >= 20 and "red" or "yellow",
+            message = string.format("落后序时进度 %.2f 个百分点", lag) }
+  end,
+}
+LUA
+cat >"$dir/policies/50/bench_prov.lua" <<'LUA'
+return policy {
+  id = "bench-prov", title = "province: stricter lag", regions = { "50" },
+  replaces = { "b_lag" },
+  rules = { { id = "b_prov", title = "红黄灯", source = "RULES.md cq_red_yellow" } },
+  on_execution = function(rec, ctx)
+    local lag = fw.lag(rec)
+    if lag == nil or lag < 15 then return end
+    alert { rule = "b_prov", level = lag >= 25 and "red" or "yellow",
+            message = string.format("落后序时进度 %.2f 个百分点", lag) }
+  end,
+}
+LUA
+cat >"$dir/policies/500103/bench_dist.lua" <<'LUA'
+return policy {
+  id = "bench-dist", title = "district: key new projects", regions = { "500103" },
+  rules = { { id = "b_key", title = "重点项目", source = "RULES.md fj_key_new_project" } },
+  on_execution = function(rec, ctx)
+    if rec.is_new and rec.budget and rec.budget >= 300000000 then
+      alert { rule = "b_key", level = "info",
+              message = "新增 " .. fw.yuan(rec.budget) .. " 元: 重点项目" }
+    end
+  end,
+}
+LUA
+
+# ---- the feed ----------------------------------------------------------------
+python3 - "$N" "$dir" <<'PY'
+import random, sys
+n, d = int(sys.argv[1]), sys.argv[2]
+random.seed(7)
+regions = ["500103", "500104", "110101", "230882", "500103", "440305"]
+dates = ["2024-03-31", "2024-06-30", "2024-09-15", "2024-11-30"]
+out = ["财政区划代码,预算年度,单位代码,项目代码,项目名称,是否新增,指标金额,累计支付,数据日期\n"]
+for i in range(n):
+    b = random.randrange(0, 900000000)
+    p = random.randrange(0, b + 1)
+    out.append("%s,2024,%d,P%08d,项目%d,%s,%d.%02d,%d.%02d,%s\n" % (
+        regions[i % 6], 500000 + i % 97, i, i % 1000, "是" if i % 3 else "否",
+        b // 100, b % 100, p // 100, p % 100, dates[i % 4]))
+open(d + "/feed.csv", "w", encoding="utf-8", newline="").write("".join(out))
+PY
+
+# ---- the baseline: the same rules in plain Python ------------------------------
+cat >"$dir/base.py" <<'PY'
+import csv, json, sys
+
+def fen(s):
+    a, _, b = s.partition(".")
+    return int(a) * 100 + int((b + "00")[:2])
+
+MDAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+def lag(budget, paid, as_of):
+    """seq − progress in hundredths of a point, exact, half away from zero."""
+    if budget == 0:
+        return None
+    y, m, d = int(as_of[:4]), int(as_of[5:7]), int(as_of[8:10])
+    dm = MDAYS[m - 1]
+    if m == 2 and not (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)):
+        dm = 28
+    # seq% = ((m-1)*D + d) / (12 D) * 100; progress% = paid / budget * 100
+    num = ((m - 1) * dm + d) * 10000 * budget - paid * 10000 * 12 * dm
+    den = 12 * dm * budget
+    q = (2 * abs(num) + den) // (2 * den)
+    return q if num >= 0 else -q
+
+out = sys.stdout
+found = 0
+with open(sys.argv[1], encoding="utf-8", newline="") as f:
+    r = csv.reader(f)
+    h = next(r)
+    ix = {k: i for i, k in enumerate(h)}
+    ir, ib, ip, ia, inew = (ix["财政区划代码"], ix["指标金额"], ix["累计支付"],
+                            ix["数据日期"], ix["是否新增"])
+    for line, row in enumerate(r, start=2):
+        region, budget, paid = row[ir], fen(row[ib]), fen(row[ip])
+        l = lag(budget, paid, row[ia])
+        src = {"feed": sys.argv[1], "line": line}
+        if region.startswith("50"):
+            if l is not None and l >= 1500:
+                found += 1
+                out.write(json.dumps({"kind": "alert", "rule": "b_prov",
+                    "level": "red" if l >= 2500 else "yellow", "region": region,
+                    "message": "落后序时进度 %d.%02d 个百分点" % divmod(l, 100),
+                    "source": src}, ensure_ascii=False) + "\n")
+        elif l is not None and l >= 1000:
+            found += 1
+            out.write(json.dumps({"kind": "alert", "rule": "b_lag",
+                "level": "red" if l >= 2000 else "yellow", "region": region,
+                "message": "落后序时进度 %d.%02d 个百分点" % divmod(l, 100),
+                "source": src}, ensure_ascii=False) + "\n")
+        if region.startswith("500103") and row[inew] == "是" and budget >= 300000000:
+            found += 1
+            out.write(json.dumps({"kind": "alert", "rule": "b_key", "level": "info",
+                "region": region, "message": "新增 %d.%02d 元: 重点项目" % divmod(budget, 100),
+                "source": src}, ensure_ascii=False) + "\n")
+print("findings", found, file=sys.stderr)
+PY
+
+# One run: "seconds peak-RSS-KiB" of a command; stdout discarded, stderr kept.
+measure() {
+    /usr/bin/time -f '%e %M' -o "$dir/t" "$@" >/dev/null 2>"$dir/err" || {
+        rc=$?
+        # replay exits 1 when policies err; anything else is a failure
+        if [ $rc -ne 1 ] || [ "$1" != "$FW_BIN" ]; then
+            echo "failed ($rc): $*"; tail -5 "$dir/err"; exit 1; fi; }
+    cat "$dir/t"
+}
+best() { # the best of three: the machine is shared
+    local b="" r
+    for _ in 1 2 3; do
+        r=$(measure "$@")
+        if [ -z "$b" ] || awk -v a="${r% *}" -v c="${b% *}" 'BEGIN{exit !(a<c)}'; then b=$r; fi
+    done
+    echo "$b"
+}
+
+f=$dir/feed.csv
+P=(--policies "$dir/policies" --now 2024-12-31)
+reader=$(best "$FW_BIN" records "$f")
+replay=$(best "$FW_BIN" replay "${P[@]}" "$f")
+fw_found=$(sed -n 's/^replay: \([0-9]*\) finding.*/\1/p' "$dir/err")
+fw_errors=$(sed -n 's/.*; \([0-9]*\) policy error.*/\1/p' "$dir/err")
+nobudget=$(best "$FW_BIN" replay "${P[@]}" --budget 0 "$f")
+base=$(best python3 "$dir/base.py" "$f")
+py_found=$(sed -n 's/^findings //p' "$dir/err")
+mb=$(awk -v b="$(stat -c %s "$f")" 'BEGIN{printf "%.1f", b/1e6}')
+
+awk -v n="$N" -v mb="$mb" -v fw="$fw_found" -v py="$py_found" -v rd="$reader" \
+    -v rp="$replay" -v nb="$nobudget" -v b="$base" 'BEGIN {
+    split(rd, R, " "); split(rp, P, " "); split(nb, U, " "); split(b, B, " ");
+    printf "replay: %d records (CSV, %s MB), 3 policies (national, province, district), %d findings\n", n, mb, fw;
+    printf "  python3 csv + the same rules (baseline) %6.2f s %9.0f rec/s  rss %6.1f MB\n", B[1], n/B[1], B[2]/1024;
+    printf "  fundwatch records (reader alone)        %6.2f s %9.0f rec/s  rss %6.1f MB\n", R[1], n/R[1], R[2]/1024;
+    printf "  fundwatch replay                        %6.2f s %9.0f rec/s  rss %6.1f MB\n", P[1], n/P[1], P[2]/1024;
+    printf "  fundwatch replay --budget 0 (no hook)   %6.2f s %9.0f rec/s  rss %6.1f MB\n", U[1], n/U[1], U[2]/1024;
+    printf "  replay is %.2fx the baseline; the reader is %.0f%% of replay time; the budget hook costs %+.1f%%\n",
+           B[1]/(P[1] > 0 ? P[1] : 0.01), 100*R[1]/(P[1] > 0 ? P[1] : 0.01), 100*(P[1]-U[1])/(U[1] > 0 ? U[1] : 0.01);
+}'
+if [ "$fw_found" != "$py_found" ] || [ "${fw_errors:-0}" != 0 ]; then
+    echo "replay: MISMATCH: fundwatch found $fw_found findings ($fw_errors policy errors), the baseline $py_found"
+    exit 1
+fi

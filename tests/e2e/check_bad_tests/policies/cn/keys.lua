@@ -1,0 +1,1 @@
+return policy { id = "keys", title = "t", regions = { "" }, rules = { { id = "k_rule", title = "t", source = "s" } } }

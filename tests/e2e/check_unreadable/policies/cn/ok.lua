@@ -1,0 +1,1 @@
+return policy { id = "ok", title = "t", regions = { "" }, rules = {} }

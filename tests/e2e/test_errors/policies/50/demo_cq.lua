@@ -1,0 +1,1 @@
+../../../../../examples/policies/50/demo_cq.lua
