@@ -735,9 +735,11 @@ static void put_finding(struct fw_buf *o, const struct fw_finding *f)
         fw_buf_puts(o, ", message ");
         fw_buf_json_str(o, f->message, strlen(f->message));
     }
-    if (f->feed)
+    if (f->feed && f->line > 0)
         fw_buf_printf(o, ", source %s:%llu", f->feed,
                       (unsigned long long)f->line);
+    else if (f->feed)
+        fw_buf_printf(o, ", source %s (end of feed)", f->feed);
     if (f->policy)
         fw_buf_printf(o, " [%s]", f->policy);
 }

@@ -130,8 +130,10 @@ int fw_finding_json(const struct fw_finding *f, struct fw_buf *b)
     if (!rc && f->feed) {
         rc = fw_buf_puts(b, ",\"source\":{\"feed\":");
         if (!rc) rc = fw_buf_json_str(b, f->feed, strlen(f->feed));
-        if (!rc) rc = fw_buf_printf(b, ",\"line\":%llu}",
-                                    (unsigned long long)f->line);
+        if (!rc && f->line > 0)
+            rc = fw_buf_printf(b, ",\"line\":%llu",
+                               (unsigned long long)f->line);
+        if (!rc) rc = fw_buf_putc(b, '}');
     }
     if (!rc) rc = fw_buf_putc(b, '}');
     return rc;

@@ -1,0 +1,713 @@
+/* The engine: builds a generation of policies from files in memory, routes
+ * each record to the policies whose region prefixes match (broadest first,
+ * honouring replaces), turns emits and failures into findings with their
+ * deterministic ids, and keeps per-policy counters. No I/O, no Lua here:
+ * the host (lua_host.c) runs the policy code. */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine_int.h"
+#include "fundwatch/buf.h"
+
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+/* A module: a .lua file in a folder named lib. */
+static bool is_module(const char *path)
+{
+    if (!ends_with(path, ".lua"))
+        return false;
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return false;
+    const char *dir = slash;
+    while (dir > path && dir[-1] != '/')
+        dir--;
+    return slash - dir == 3 && memcmp(dir, "lib", 3) == 0;
+}
+
+static void hex_digest(EVP_MD_CTX *c, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(c, md, &n);
+    memcpy(out, "sha256:", 7);
+    for (unsigned i = 0; i < n; i++) {
+        out[7 + 2 * i] = hex[md[i] >> 4];
+        out[7 + 2 * i + 1] = hex[md[i] & 15];
+    }
+    out[7 + 2 * n] = '\0';
+}
+
+static void digest_part(EVP_MD_CTX *c, const char *p, size_t n)
+{
+    unsigned char len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (unsigned char)((uint64_t)n >> (8 * i));
+    EVP_DigestUpdate(c, len, sizeof len);
+    if (n)
+        EVP_DigestUpdate(c, p, n);
+}
+
+static bool sha256_of(const struct fw_src_file *a, const struct fw_src_file *b,
+                      bool paths, size_t n, char *out)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (c == NULL || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(c);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (paths)
+            digest_part(c, a[i].path, strlen(a[i].path));
+        digest_part(c, a[i].data, a[i].len);
+    }
+    if (b)
+        digest_part(c, b->data, b->len);
+    hex_digest(c, out);
+    EVP_MD_CTX_free(c);
+    return true;
+}
+
+static const struct fw_src_file *find_file(const struct fw_src_file *files,
+                                           size_t n, const char *path,
+                                           size_t plen, const char *suffix)
+{
+    size_t sl = strlen(suffix);
+    for (size_t i = 0; i < n; i++)
+        if (strlen(files[i].path) == plen + sl &&
+            memcmp(files[i].path, path, plen) == 0 &&
+            strcmp(files[i].path + plen, suffix) == 0)
+            return &files[i];
+    return NULL;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void policy_fini(struct fw__policy *p)
+{
+    fw__host_free(p);
+    free(p->id);
+    free(p->title);
+    free(p->path);
+    free_strv(p->regions, p->n_regions);
+    free_strv(p->replaces, p->n_replaces);
+    free(p->replaces_rule);
+    for (size_t i = 0; p->rules && i < p->n_rules; i++) {
+        free((char *)p->rules[i].id);
+        free((char *)p->rules[i].title);
+        free((char *)p->rules[i].source);
+    }
+    free(p->rules);
+}
+
+void fw_engine_free(struct fw_engine *e)
+{
+    if (e == NULL)
+        return;
+    for (size_t i = 0; i < e->n_pol; i++)
+        policy_fini(&e->pol[i]);
+    free(e->pol);
+    free(e->order);
+    free(e->rule_id);
+    free(e->rule_pol);
+    free(e->replaced);
+    free(e->feed_copy);
+    free(e);
+}
+
+int fw__engine_rule(const struct fw_engine *e, const char *id)
+{
+    for (size_t i = 0; i < e->n_rules; i++)
+        if (strcmp(e->rule_id[i], id) == 0)
+            return (int)i;
+    return -1;
+}
+
+int fw_engine_rule_policy(const struct fw_engine *e, const char *rule)
+{
+    int r = rule ? fw__engine_rule(e, rule) : -1;
+    return r < 0 ? -1 : e->rule_pol[r];
+}
+
+/* Does some region of q strictly contain (is a shorter prefix of) every
+ * region of p? */
+static bool broader(const struct fw__policy *q, const struct fw__policy *p)
+{
+    for (size_t i = 0; i < p->n_regions; i++) {
+        bool found = false;
+        for (size_t j = 0; j < q->n_regions && !found; j++) {
+            size_t n = strlen(q->regions[j]);
+            found = n < strlen(p->regions[i]) &&
+                    strncmp(p->regions[i], q->regions[j], n) == 0;
+        }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static struct fw_engine *sort_ctx;
+
+static int order_cmp(const void *a, const void *b)
+{
+    const struct fw__policy *p = &sort_ctx->pol[*(const size_t *)a];
+    const struct fw__policy *q = &sort_ctx->pol[*(const size_t *)b];
+    if (p->min_prefix != q->min_prefix)
+        return p->min_prefix < q->min_prefix ? -1 : 1;
+    return strcmp(p->path, q->path);
+}
+
+/* Cross-policy checks once every policy is loaded: ids, rules, replaces. */
+static void link_policies(struct fw_engine *e, struct fw_diag *diag)
+{
+    for (size_t i = 0; i < e->n_pol; i++) {
+        struct fw__policy *p = &e->pol[i];
+        if (p->id == NULL)
+            continue; /* did not load: already reported */
+        for (size_t j = 0; j < i; j++)
+            if (e->pol[j].id && *p->id && strcmp(e->pol[j].id, p->id) == 0)
+                fw_diag_add(diag, NULL, "%s:%d: policy id \"%s\" is already "
+                            "declared by %s:%d", p->path, p->decl_line, p->id,
+                            e->pol[j].path, e->pol[j].decl_line);
+        p->rule_base = (int)e->n_rules;
+        for (size_t r = 0; r < p->n_rules; r++) {
+            const char *id = p->rules[r].id;
+            if (id == NULL)
+                continue;
+            int other = *id ? fw__engine_rule(e, id) : -1;
+            if (other >= 0 && e->rule_pol[other] != (int)i) {
+                const struct fw__policy *q = &e->pol[e->rule_pol[other]];
+                fw_diag_add(diag, NULL, "%s:%d: rule \"%s\" is already "
+                            "declared by policy %s (%s:%d); rule ids are "
+                            "unique across all policies", p->path,
+                            p->decl_line, id, q->id, q->path, q->decl_line);
+            }
+            e->rule_id[e->n_rules] = id;
+            e->rule_pol[e->n_rules++] = (int)i;
+        }
+    }
+    for (size_t i = 0; i < e->n_pol; i++) {
+        struct fw__policy *p = &e->pol[i];
+        if (p->id == NULL)
+            continue;
+        p->replaces_rule = calloc(p->n_replaces + 1, sizeof(int));
+        if (p->replaces_rule == NULL) {
+            fw_diag_add(diag, p->path, "out of memory");
+            return;
+        }
+        for (size_t k = 0; k < p->n_replaces; k++) {
+            const char *x = p->replaces[k];
+            int r = fw__engine_rule(e, x);
+            p->replaces_rule[k] = r;
+            if (r < 0) {
+                fw_diag_add(diag, NULL, "%s:%d: replaces \"%s\": no policy "
+                            "declares that rule", p->path, p->decl_line, x);
+                continue;
+            }
+            const struct fw__policy *q = &e->pol[e->rule_pol[r]];
+            if (q == p)
+                fw_diag_add(diag, NULL, "%s:%d: replaces \"%s\": a policy "
+                            "cannot replace its own rule", p->path,
+                            p->decl_line, x);
+            else if (!broader(q, p))
+                fw_diag_add(diag, NULL, "%s:%d: replaces \"%s\": that rule's "
+                            "policy %s does not govern a broader region than "
+                            "every region of this policy", p->path,
+                            p->decl_line, x, q->id);
+        }
+    }
+}
+
+static void fill_info(struct fw__policy *p)
+{
+    p->info = (struct fw_policy_info){
+        .id = p->id,
+        .title = p->title,
+        .path = p->path,
+        .version = p->version,
+        .regions = (const char *const *)p->regions,
+        .n_regions = p->n_regions,
+        .replaces = (const char *const *)p->replaces,
+        .n_replaces = p->n_replaces,
+        .rules = p->rules,
+        .n_rules = p->n_rules,
+    };
+}
+
+struct fw_engine *fw_engine_build(const struct fw_src_file *files, size_t n,
+                                  const struct fw_engine_opts *opts,
+                                  struct fw_diag *diag)
+{
+    size_t problems = diag->n;
+    struct fw_engine *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        goto nomem;
+    if (opts)
+        e->opts = *opts;
+    if (e->opts.budget == 0)
+        e->opts.budget = FW_ENGINE_DEFAULT_BUDGET;
+    if (e->opts.mem_cap == 0)
+        e->opts.mem_cap = FW_ENGINE_DEFAULT_MEM_CAP;
+    if (e->opts.error_streak == 0)
+        e->opts.error_streak = FW_ENGINE_DEFAULT_ERROR_STREAK;
+    if (!sha256_of(files, NULL, true, n, e->version))
+        goto nomem;
+
+    size_t n_lua = 0, n_mods = 0;
+    struct fw_src_file *mods = calloc(n + 1, sizeof *mods);
+    if (mods == NULL)
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        const char *path = files[i].path;
+        if (is_module(path))
+            mods[n_mods++] = files[i];
+        else if (ends_with(path, ".lua"))
+            n_lua++;
+        else if (ends_with(path, ".yaml") && !ends_with(path, "_test.yaml") &&
+                 !find_file(files, n, path, strlen(path) - 5, ".lua"))
+            fw_diag_add(diag, NULL, "%s: no policy %.*s.lua beside this "
+                        "parameters file (the parameters of x.lua are in "
+                        "x.yaml)", path, (int)(strlen(path) - 5), path);
+    }
+    e->pol = calloc(n_lua + 1, sizeof *e->pol);
+    e->order = calloc(n_lua + 1, sizeof *e->order);
+    if (e->pol == NULL || e->order == NULL) {
+        free(mods);
+        goto nomem;
+    }
+    size_t total_rules = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *path = files[i].path;
+        if (!ends_with(path, ".lua") || is_module(path))
+            continue;
+        struct fw__policy *p = &e->pol[e->n_pol];
+        p->e = e;
+        p->index = (int)e->n_pol;
+        e->order[e->n_pol] = e->n_pol;
+        e->n_pol++;
+        p->path = strdup(path);
+        if (p->path == NULL) {
+            free(mods);
+            goto nomem;
+        }
+        const struct fw_src_file *y = find_file(files, n, path,
+                                                strlen(path) - 4, ".yaml");
+        if (!sha256_of(&files[i], y, false, 1, p->version)) {
+            free(mods);
+            goto nomem;
+        }
+        struct fw_value *params = NULL;
+        if (y) {
+            struct fw_error err = {0};
+            params = fw_yaml_parse(y->path, y->data, y->len, &err);
+            /* A bad YAML is reported; the .lua is still loaded so that
+             * its own problems are reported in the same run. */
+            if (params == NULL) {
+                fw_diag_add_error(diag, &err);
+            } else if (params->type != FW_V_MAP && params->type != FW_V_NULL) {
+                char where[FW_PLACE_MAX];
+                fw_diag_add(diag, fw_value_place(params, where, sizeof where),
+                            "the parameters of a policy are a map (key: "
+                            "value), not %s", fw_value_type_name(params->type));
+                fw_value_free(params);
+                params = NULL;
+            }
+        }
+        fw__host_load(p, files[i].data, files[i].len, params, mods, n_mods,
+                      diag);
+        fw_value_free(params);
+        total_rules += p->n_rules;
+        fill_info(p);
+    }
+    free(mods);
+    e->rule_id = calloc(total_rules + 1, sizeof *e->rule_id);
+    e->rule_pol = calloc(total_rules + 1, sizeof *e->rule_pol);
+    e->replaced = calloc(total_rules + 1, 1);
+    if (e->rule_id == NULL || e->rule_pol == NULL || e->replaced == NULL)
+        goto nomem;
+    link_policies(e, diag);
+    if (diag->n != problems) {
+        fw_engine_free(e);
+        return NULL;
+    }
+    for (size_t i = 0; i < e->n_pol; i++)
+        if (fw__host_link(&e->pol[i]) < 0)
+            goto nomem;
+    sort_ctx = e;
+    qsort(e->order, e->n_pol, sizeof *e->order, order_cmp);
+    sort_ctx = NULL;
+    return e;
+nomem:
+    fw_diag_add(diag, NULL, "out of memory building the policies");
+    fw_engine_free(e);
+    return NULL;
+}
+
+const char *fw_engine_version(const struct fw_engine *e)
+{
+    return e->version;
+}
+
+size_t fw_engine_policy_count(const struct fw_engine *e)
+{
+    return e->n_pol;
+}
+
+const struct fw_policy_info *fw_engine_policy(const struct fw_engine *e,
+                                              size_t i)
+{
+    return i < e->n_pol ? &e->pol[i].info : NULL;
+}
+
+const struct fw_policy_stats *fw_engine_policy_stats(const struct fw_engine *e,
+                                                     size_t i)
+{
+    return i < e->n_pol ? &e->pol[i].st : NULL;
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+static bool governs(const struct fw__policy *p, const char *region, size_t n)
+{
+    for (size_t i = 0; i < p->n_regions; i++) {
+        size_t k = strlen(p->regions[i]);
+        if (k <= n && memcmp(p->regions[i], region, k) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Marks, in e->replaced, the rules replaced for this region. */
+static void mark_replaced(struct fw_engine *e, const char *region, size_t n)
+{
+    memset(e->replaced, 0, e->n_rules);
+    for (size_t i = 0; i < e->n_pol; i++) {
+        const struct fw__policy *p = &e->pol[i];
+        if (p->n_replaces == 0 || !governs(p, region, n))
+            continue;
+        for (size_t k = 0; k < p->n_replaces; k++)
+            if (p->replaces_rule[k] >= 0)
+                e->replaced[p->replaces_rule[k]] = 1;
+    }
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int fw_engine_feed_begin(struct fw_engine *e, const char *feed, int32_t now)
+{
+    char *copy = strdup(feed ? feed : "");
+    if (copy == NULL)
+        return FW_ENOMEM;
+    free(e->feed_copy);
+    e->feed_copy = copy;
+    e->feed = copy;
+    e->now = now;
+    e->in_feed = true;
+    e->cb_rc = 0;
+    for (size_t i = 0; i < e->n_pol; i++) {
+        struct fw__policy *p = &e->pol[i];
+        p->streak = 0;
+        p->suspended = false;
+        int rc = fw__host_begin(p, copy, now);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The period of a finding's id: the task, or the budget year and as_of
+ * month, so that a later snapshot of the same month keeps the same id. */
+static void period_of(const struct fw_record *r, const struct fw__emit *em,
+                      struct fw_buf *b)
+{
+    if (em && em->period) {
+        fw_buf_printf(b, "%s", em->period);
+        return;
+    }
+    const char *task = em ? em->task : NULL;
+    if (task) {
+        fw_buf_printf(b, "task:%s", task);
+        return;
+    }
+    if (r && fw_record_has(r, FW_F_TASK)) {
+        fw_buf_printf(b, "task:%.*s", (int)r->str[FW_F_TASK].n,
+                      r->str[FW_F_TASK].p);
+        return;
+    }
+    if (r && fw_record_has(r, FW_F_YEAR))
+        fw_buf_printf(b, "%lld", (long long)r->num[FW_F_YEAR]);
+    fw_buf_putc(b, '|');
+    bool has = em && em->has_as_of;
+    int32_t as_of = has ? em->as_of : 0;
+    if (!has && r && fw_record_has(r, FW_F_AS_OF)) {
+        has = true;
+        as_of = (int32_t)r->num[FW_F_AS_OF];
+    }
+    if (has) {
+        int y, m, d;
+        fw_date_ymd(as_of, &y, &m, &d);
+        fw_buf_printf(b, "%04d-%02d", y, m);
+    }
+}
+
+/* Copies of the record's identifying strings, NUL-terminated, in one
+ * buffer: offsets because the buffer may move while it grows. */
+struct subject {
+    struct fw_buf b;
+    size_t off[5]; /* region, dept, project, task, period */
+    bool has[5];
+};
+
+static void subject_put(struct subject *s, int i, const char *p, size_t n)
+{
+    s->off[i] = s->b.len;
+    s->has[i] = true;
+    fw_buf_append(&s->b, p, n);
+    fw_buf_putc(&s->b, '\0');
+}
+
+static void subject_field(struct subject *s, int i, const char *over,
+                          const struct fw_record *r, enum fw_field f)
+{
+    if (over)
+        subject_put(s, i, over, strlen(over));
+    else if (r && fw_record_has(r, f))
+        subject_put(s, i, r->str[f].p, r->str[f].n);
+}
+
+static const char *subject_get(const struct subject *s, int i)
+{
+    return s->has[i] ? s->b.p + s->off[i] : NULL;
+}
+
+static void subject_fill(struct subject *s, const struct fw_record *r,
+                         const struct fw__emit *em)
+{
+    memset(s, 0, sizeof *s);
+    subject_field(s, 0, em ? em->region : NULL, r, FW_F_REGION);
+    subject_field(s, 1, em ? em->dept : NULL, r, FW_F_DEPT);
+    subject_field(s, 2, em ? em->project : NULL, r, FW_F_PROJECT);
+    subject_field(s, 3, em ? em->task : NULL, r, FW_F_TASK);
+    struct fw_buf per = FW_BUF_INIT;
+    period_of(r, em, &per);
+    subject_put(s, 4, per.p ? per.p : "", per.len);
+    fw_buf_fini(&per);
+}
+
+static bool replaced_for(struct fw_engine *e, const char *region, int rule)
+{
+    const char *reg = region ? region : "";
+    size_t n = strlen(reg);
+    for (size_t i = 0; i < e->n_pol; i++) {
+        const struct fw__policy *p = &e->pol[i];
+        if (!governs(p, reg, n))
+            continue;
+        for (size_t k = 0; k < p->n_replaces; k++)
+            if (p->replaces_rule[k] == rule)
+                return true;
+    }
+    return false;
+}
+
+int fw__engine_emit(struct fw__policy *p, const struct fw__emit *em)
+{
+    struct fw_engine *e = p->e;
+    const struct fw_record *r = e->rec;
+    if (r ? e->replaced[em->rule] != 0 : replaced_for(e, em->region, em->rule))
+        return 0;
+    struct subject s;
+    subject_fill(&s, r, em);
+    struct fw_finding f = {
+        .kind = em->kind,
+        .level = em->level,
+        .policy = p->id,
+        .policy_version = p->version,
+        .rule = e->rule_id[em->rule],
+        .region = subject_get(&s, 0),
+        .dept = subject_get(&s, 1),
+        .project = subject_get(&s, 2),
+        .task = subject_get(&s, 3),
+        .has_amount = em->has_amount,
+        .amount = em->amount,
+        .ratio = em->ratio,
+        .has_score = em->has_score,
+        .score = em->score,
+        .grade = em->grade,
+        .message = em->message,
+        .feed = r ? r->feed : e->feed,
+        .line = r ? r->line : 0,
+    };
+    if (em->has_as_of) {
+        f.has_as_of = true;
+        f.as_of = em->as_of;
+    } else if (r && fw_record_has(r, FW_F_AS_OF)) {
+        f.has_as_of = true;
+        f.as_of = (int32_t)r->num[FW_F_AS_OF];
+    }
+    int rc = FW_ENOMEM;
+    if (s.b.p) {
+        fw_finding_make_id(f.policy, f.rule, f.region, f.dept, f.project,
+                           subject_get(&s, 4), f.id);
+        p->st.findings++;
+        rc = e->cb(e->ud, &f);
+    }
+    fw_buf_fini(&s.b);
+    return rc;
+}
+
+/* A policy failed on a record (or at the feed's end): an error finding. */
+static int error_finding(struct fw__policy *p, enum fw__hook h,
+                         const char *msg)
+{
+    struct fw_engine *e = p->e;
+    const struct fw_record *r = e->rec;
+    struct subject s;
+    subject_fill(&s, r, NULL);
+    struct fw_buf text = FW_BUF_INIT;
+    fw_buf_printf(&text, "%s: %s", fw__hook_names[h], msg);
+    if (p->suspended)
+        fw_buf_printf(&text, "; policy %s failed on %u records in a row and "
+                      "is suspended for the rest of this feed", p->id,
+                      p->streak);
+    char rule[32];
+    snprintf(rule, sizeof rule, "!%s", fw__hook_names[h]);
+    struct fw_finding f = {
+        .kind = FW_FK_ERROR,
+        .policy = p->id,
+        .policy_version = p->version,
+        .region = subject_get(&s, 0),
+        .dept = subject_get(&s, 1),
+        .project = subject_get(&s, 2),
+        .task = subject_get(&s, 3),
+        .message = text.p,
+        .feed = r ? r->feed : e->feed,
+        .line = r ? r->line : 0,
+    };
+    if (r && fw_record_has(r, FW_F_AS_OF)) {
+        f.has_as_of = true;
+        f.as_of = (int32_t)r->num[FW_F_AS_OF];
+    }
+    int rc = FW_ENOMEM;
+    if (s.b.p && text.p) {
+        fw_finding_make_id(f.policy, rule, f.region, f.dept, f.project,
+                           subject_get(&s, 4), f.id);
+        p->st.errors++;
+        rc = e->cb(e->ud, &f);
+    }
+    fw_buf_fini(&s.b);
+    fw_buf_fini(&text);
+    return rc;
+}
+
+static int call(struct fw__policy *p, enum fw__hook h)
+{
+    char msg[FW_MSG_MAX];
+    if (p->suspended) {
+        p->st.suspended++;
+        return 0;
+    }
+    uint64_t t0 = now_ns();
+    int rc = fw__host_call(p, h, msg, sizeof msg);
+    p->st.nanos += now_ns() - t0;
+    p->st.calls++;
+    if (rc == 0) {
+        p->streak = 0;
+        return 0;
+    }
+    if (rc != FW_EPOLICY && rc != FW_ELIMIT)
+        return rc; /* the callback said stop */
+    p->streak++;
+    if (p->streak >= p->e->opts.error_streak && p->e->in_feed)
+        p->suspended = true;
+    return error_finding(p, h, msg);
+}
+
+int fw_engine_run(struct fw_engine *e, const struct fw_record *rec,
+                  fw_finding_cb cb, void *ud)
+{
+    if (!e->in_feed)
+        return FW_ESTATE;
+    const char *region = fw_record_has(rec, FW_F_REGION)
+                             ? rec->str[FW_F_REGION].p : "";
+    size_t rn = fw_record_has(rec, FW_F_REGION) ? rec->str[FW_F_REGION].n : 0;
+    enum fw__hook h = (enum fw__hook)rec->kind;
+    e->rec = rec;
+    e->rec_serial++;
+    e->cb = cb;
+    e->ud = ud;
+    mark_replaced(e, region, rn);
+    int rc = 0;
+    for (size_t i = 0; i < e->n_pol && rc == 0; i++) {
+        struct fw__policy *p = &e->pol[e->order[i]];
+        if (p->has_hook[h] && governs(p, region, rn))
+            rc = call(p, h);
+    }
+    e->rec = NULL;
+    return rc;
+}
+
+int fw_engine_feed_end(struct fw_engine *e, fw_finding_cb cb, void *ud)
+{
+    if (!e->in_feed)
+        return FW_ESTATE;
+    e->rec = NULL;
+    e->cb = cb;
+    e->ud = ud;
+    int rc = 0;
+    for (size_t i = 0; i < e->n_pol && rc == 0; i++) {
+        struct fw__policy *p = &e->pol[e->order[i]];
+        if (p->has_hook[FW__H_FEED_END])
+            rc = call(p, FW__H_FEED_END);
+    }
+    e->in_feed = false;
+    return rc;
+}
+
+int fw_engine_recheck(struct fw_engine *e, const struct fw_record *task,
+                      int32_t now, fw_finding_cb cb, void *ud)
+{
+    if (e->in_feed)
+        return FW_ESTATE;
+    if (task->kind != FW_RK_TASK)
+        return FW_EINVAL;
+    const char *region = fw_record_has(task, FW_F_REGION)
+                             ? task->str[FW_F_REGION].p : "";
+    size_t rn = fw_record_has(task, FW_F_REGION) ? task->str[FW_F_REGION].n
+                                                 : 0;
+    e->rec = task;
+    e->rec_serial++;
+    e->cb = cb;
+    e->ud = ud;
+    e->cb_rc = 0;
+    mark_replaced(e, region, rn);
+    int rc = 0;
+    for (size_t i = 0; i < e->n_pol && rc == 0; i++) {
+        struct fw__policy *p = &e->pol[e->order[i]];
+        if (!p->has_hook[FW__H_TASK] || !governs(p, region, rn))
+            continue;
+        p->suspended = false;
+        rc = fw__host_begin(p, task->feed, now);
+        if (rc == 0)
+            rc = call(p, FW__H_TASK);
+    }
+    e->rec = NULL;
+    return rc;
+}

@@ -1,0 +1,161 @@
+/* What engine.c (routing, findings, generations) and the Lua host
+ * (lua_host.c, lua_fw.c: the only files that include lua.h) share. Not
+ * public: daemon/ sees include/fundwatch/engine.h only. */
+#ifndef FUNDWATCH_ENGINE_INT_H
+#define FUNDWATCH_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fundwatch/engine.h"
+#include "fundwatch/value.h"
+
+enum fw__hook {
+    FW__H_EXECUTION = 0, /* indexed by enum fw_rkind for the first three */
+    FW__H_EVALUATION,
+    FW__H_TASK,
+    FW__H_FEED_END,
+    FW__H_COUNT
+};
+
+extern const char *const fw__hook_names[FW__H_COUNT];
+
+/* The instructions between two count-hook ticks: the budget is charged in
+ * steps of this many (or of the budget itself when it is smaller). */
+#define FW__BUDGET_STEP 10000u
+
+struct fw_engine;
+
+struct fw__policy {
+    struct fw_engine *e;
+    int index;
+    void *L;                    /* lua_State *, owned by the host */
+
+    /* The declaration (strings owned). */
+    char *id, *title, *path;
+    char version[7 + 64 + 1];   /* "sha256:" + hex */
+    int decl_line;              /* line of the policy { } call */
+    char **regions;
+    size_t n_regions;
+    size_t min_prefix;          /* length of the broadest region prefix */
+    char **replaces;
+    size_t n_replaces;
+    int *replaces_rule;         /* global rule index of each, after linking */
+    struct fw_rule_info *rules;
+    size_t n_rules;
+    int rule_base;              /* global index of rules[0] */
+    bool has_hook[FW__H_COUNT];
+    int hook_line[FW__H_COUNT];
+    const char *const *region_list; /* = regions, for fw_policy_info */
+    struct fw_policy_info info;
+    struct fw_policy_stats st;
+
+    /* Limits, charged by the host. */
+    size_t mem, mem_cap;
+    bool mem_over;              /* the allocator refused during this call */
+    int64_t left;               /* instructions left in this call */
+    bool budget_over;
+    bool limits_on;             /* false while the host sets itself up */
+
+    /* Registry references of the host. */
+    int hook_ref[FW__H_COUNT];
+    int ctx_ref, rec_mt_ref;
+
+    /* Consecutive failures, and suspension for the rest of a feed. */
+    unsigned streak;
+    bool suspended;
+};
+
+/* What a policy asked to emit, validated by the host. Strings are borrowed
+ * from the Lua state for the duration of fw__engine_emit. */
+struct fw__emit {
+    enum fw_fkind kind;
+    enum fw_level level;
+    int rule;                   /* global rule index */
+    const char *message;
+    bool has_amount;
+    int64_t amount;
+    const char *ratio;
+    bool has_score;
+    int64_t score;
+    const char *grade;
+    /* Overrides of what the record gives (on_feed_end has no record). */
+    const char *region, *dept, *project, *task, *period;
+    bool has_as_of;
+    int32_t as_of;
+};
+
+struct fw_engine {
+    struct fw_engine_opts opts;
+    char version[7 + 64 + 1];
+    struct fw__policy *pol;
+    size_t n_pol;
+    size_t *order;              /* policy indices, broadest prefix first */
+
+    /* Every rule of the generation, by global index. */
+    const char **rule_id;
+    int *rule_pol;
+    size_t n_rules;
+
+    /* The call in progress. */
+    const char *feed;
+    char *feed_copy;
+    int32_t now;
+    bool in_feed;
+    const struct fw_record *rec;  /* NULL in on_feed_end */
+    uint64_t rec_serial;          /* a record handed to Lua is readable only
+                                     while its serial is current */
+    unsigned char *replaced;      /* n_rules flags for rec's region */
+    fw_finding_cb cb;
+    void *ud;
+    int cb_rc;                    /* non-zero once a callback said stop */
+};
+
+/* ---- the host (lua_host.c) -------------------------------------------- */
+
+/* Creates p's sandboxed state and runs the policy chunk src (the file at
+ * p->path) with params (may be NULL) as ctx.params, filling the declaration
+ * fields of p. modules/n_modules: the tree's lib/ files for require. Every
+ * problem goes to diag as "path:line: message"; returns 0 or FW_EINVAL. */
+int fw__host_load(struct fw__policy *p, const char *src, size_t len,
+                  const struct fw_value *params,
+                  const struct fw_src_file *modules, size_t n_modules,
+                  struct fw_diag *diag);
+
+/* After every policy is loaded: gives the state the generation's rule
+ * table (for ctx.active and emits). */
+int fw__host_link(struct fw__policy *p);
+
+/* A fresh ctx.state, ctx.feed and ctx.now for a feed (or a recheck). */
+int fw__host_begin(struct fw__policy *p, const char *feed, int32_t now);
+
+/* Calls hook h of p (on the engine's current record, or none for
+ * on_feed_end). Returns 0; the callback's non-zero result; or FW_EPOLICY /
+ * FW_ELIMIT with msg holding "path:line: what went wrong". */
+int fw__host_call(struct fw__policy *p, enum fw__hook h, char *msg,
+                  size_t msglen);
+
+void fw__host_free(struct fw__policy *p);
+
+/* ---- helpers the host registers as fw.* (lua_fw.c) -------------------- */
+
+/* Opens the fw table on the stack's top (lua_State *). */
+void fw__fwlib_open(void *L);
+
+/* A percent or score at stack index idx as exact hundredths (an integer, a
+ * number of at most two decimals, or decimal text); raises a Lua error
+ * naming fn and what otherwise. */
+int64_t fw__lua_hundredths(void *L, int idx, const char *fn, const char *what);
+
+/* ---- the engine (engine.c), called back by the host ------------------- */
+
+/* Fills the finding from the current record and em, and hands it to the
+ * callback unless the rule is replaced for the record's region. Returns the
+ * callback's result. */
+int fw__engine_emit(struct fw__policy *p, const struct fw__emit *em);
+
+/* The global index of a rule id, or -1. */
+int fw__engine_rule(const struct fw_engine *e, const char *id);
+
+#endif

@@ -1,0 +1,1099 @@
+/* The Lua host: one sandboxed lua_State per policy. Owns the allow-listed
+ * environment, the memory cap (allocator) and instruction budget (count
+ * hook), the read-only record, ctx, the policy { } declaration and the
+ * emits, and the one protected-call path. With lua_fw.c, the only place
+ * that includes lua.h; it computes and never does I/O. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+#include "fundwatch/record.h"
+
+const char *const fw__hook_names[FW__H_COUNT] = {
+    "on_execution", "on_evaluation", "on_task", "on_feed_end"};
+
+#define REG_DECL "fw.decl"       /* the table policy { } was called with */
+#define REG_PROBLEMS "fw.problems" /* declaration problems, a list */
+#define REG_MODULES "fw.modules" /* name → {path, source} */
+#define REG_LOADED "fw.loaded"   /* name → what require gave */
+#define REG_OWN "fw.own"         /* this policy's rule id → global index */
+#define REG_RULES "fw.rules"     /* every rule id → global index */
+#define REG_FIELDS "fw.fields"   /* record key → field index */
+
+static struct fw__policy *pol_of(lua_State *L)
+{
+    return *(struct fw__policy **)lua_getextraspace(L);
+}
+
+/* ---- limits ----------------------------------------------------------- */
+
+/* Every byte a state holds is counted; growing past the cap fails as Lua's
+ * out-of-memory error, which the host reports as a breach. */
+static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    struct fw__policy *p = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        p->mem -= old;
+        return NULL;
+    }
+    if (nsize > old && p->mem - old + nsize > p->mem_cap) {
+        p->mem_over = true;
+        return NULL;
+    }
+    void *n = realloc(ptr, nsize);
+    if (n == NULL)
+        return NULL;
+    p->mem = p->mem - old + nsize;
+    return n;
+}
+
+static unsigned budget_step(const struct fw__policy *p)
+{
+    uint64_t b = p->e->opts.budget;
+    return b < FW__BUDGET_STEP ? (unsigned)b : FW__BUDGET_STEP;
+}
+
+/* Charges the shared budget of the call; every coroutine of the state
+ * charges the same counter, so spreading a loop over threads gains nothing. */
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    struct fw__policy *p = pol_of(L);
+    if (!p->limits_on)
+        return;
+    p->left -= budget_step(p);
+    if (p->left > 0)
+        return;
+    p->budget_over = true;
+    lua_getinfo(L, "Sl", ar);
+    if (ar->currentline > 0)
+        lua_pushfstring(L, "%s:%d: ", ar->short_src, ar->currentline);
+    else
+        lua_pushliteral(L, "");
+    lua_pushfstring(L, "%sthe instruction budget of %I instructions per call "
+                    "is used up (an endless loop?)", lua_tostring(L, -1),
+                    (LUAI_UACINT)p->e->opts.budget);
+    lua_error(L);
+}
+
+/* pcall, xpcall and coroutine.resume must not swallow a breach: called
+ * with their results, it raises again once a limit was broken. */
+static int l_recheck(lua_State *L)
+{
+    struct fw__policy *p = pol_of(L);
+    if (p->limits_on && (p->budget_over || p->mem_over || p->e->cb_rc)) {
+        if (p->mem_over)
+            lua_pushliteral(L, "not enough memory");
+        else if (lua_type(L, 2) == LUA_TSTRING)
+            lua_pushvalue(L, 2);
+        else
+            lua_pushliteral(L, "the instruction budget is used up");
+        return lua_error(L);
+    }
+    return lua_gettop(L);
+}
+
+/* ---- the environment -------------------------------------------------- */
+
+static int l_setmetatable(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int t = lua_type(L, 2);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (t == LUA_TTABLE && lua_getfield(L, 2, "__gc") != LUA_TNIL)
+        return luaL_error(L, "setmetatable: __gc is not allowed in a policy "
+                          "(finalizers would run outside the hook calls)");
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return luaL_error(L, "cannot change a protected metatable");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+/* load(text [, name [, mode [, env]]]): text chunks only. */
+static int l_load(lua_State *L)
+{
+    size_t n;
+    const char *s = lua_tolstring(L, 1, &n);
+    if (s == NULL || lua_type(L, 1) != LUA_TSTRING)
+        return luaL_error(L, "load: only text chunks (a string) are allowed "
+                          "in a policy");
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    const char *mode = luaL_optstring(L, 3, "t");
+    if (strcmp(mode, "t") != 0)
+        return luaL_error(L, "load: mode \"%s\": only text chunks (\"t\") "
+                          "are allowed in a policy", mode);
+    int env = !lua_isnone(L, 4) ? 4 : 0;
+    if (luaL_loadbufferx(L, s, n, name, "t") != LUA_OK) {
+        luaL_pushfail(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (env) {
+        lua_pushvalue(L, env);
+        if (!lua_setupvalue(L, -2, 1))
+            lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* require(name): a module of the policies tree's lib/ folder, run once per
+ * state in the same sandbox. */
+static int l_require(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_LOADED);
+    if (lua_getfield(L, -1, name) != LUA_TNIL) {
+        if (lua_type(L, -1) == LUA_TLIGHTUSERDATA)
+            return luaL_error(L, "require \"%s\": a loop of modules requiring "
+                              "each other", name);
+        return 1;
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_MODULES);
+    if (lua_getfield(L, -1, name) != LUA_TTABLE)
+        return luaL_error(L, "require \"%s\": no module lib/%s.lua in the "
+                          "policies folder (nothing outside it can be "
+                          "required)", name, name);
+    lua_geti(L, -1, 1);
+    lua_geti(L, -2, 2);
+    size_t n;
+    const char *src = lua_tolstring(L, -1, &n);
+    lua_pushfstring(L, "@%s", lua_tostring(L, -2));
+    if (luaL_loadbufferx(L, src, n, lua_tostring(L, -1), "t") != LUA_OK)
+        return lua_error(L);
+    lua_pushlightuserdata(L, (void *)l_require); /* loading */
+    lua_setfield(L, -7, name);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -8, name);
+    return 1;
+}
+
+/* Lua, run once at setup with the originals and l_recheck as arguments:
+ * the catching functions re-raise a broken limit. */
+static const char wrap_src[] =
+    "local recheck, pcall, xpcall, resume, close = ...\n"
+    "_ENV.pcall = function(...) return recheck(pcall(...)) end\n"
+    "_ENV.xpcall = function(...) return recheck(xpcall(...)) end\n"
+    "coroutine.resume = function(...) return recheck(resume(...)) end\n"
+    "coroutine.close = function(...) return recheck(close(...)) end\n";
+
+static void drop(lua_State *L, const char *lib, const char *const *names)
+{
+    lua_getglobal(L, lib);
+    for (; *names; names++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, *names);
+    }
+    lua_pop(L, 1);
+}
+
+/* ---- the record ------------------------------------------------------- */
+
+static const struct fw_record *check_rec(lua_State *L, int idx)
+{
+    struct fw__policy *p = pol_of(L);
+    const uint64_t *serial = lua_touserdata(L, idx);
+    if (serial == NULL || p->e->rec == NULL || *serial != p->e->rec_serial)
+        luaL_error(L, "this record is no longer readable: a record is only "
+                   "valid during the hook call that received it (copy the "
+                   "fields you need into ctx.state)");
+    return p->e->rec;
+}
+
+static void push_field(lua_State *L, const struct fw_record *r, int f)
+{
+    if (f == FW_F_KIND) {
+        lua_pushstring(L, fw_rkind_name(r->kind));
+        return;
+    }
+    if (!fw_record_has(r, (enum fw_field)f)) {
+        lua_pushnil(L);
+        return;
+    }
+    char b[32];
+    switch (fw_fields[f].type) {
+    case FW_T_YEAR:
+        lua_pushinteger(L, r->num[f]);
+        break;
+    case FW_T_BOOL:
+        lua_pushboolean(L, r->num[f] != 0);
+        break;
+    case FW_T_MONEY:
+        lua_pushinteger(L, r->num[f]);
+        break;
+    case FW_T_DATE:
+        lua_pushlstring(L, b, fw_date_format((int32_t)r->num[f], b));
+        break;
+    case FW_T_HUNDREDTHS:
+        lua_pushnumber(L, (lua_Number)r->num[f] / 100);
+        break;
+    default:
+        lua_pushlstring(L, r->str[f].p, r->str[f].n);
+        break;
+    }
+}
+
+static void push_source(lua_State *L, const struct fw_record *r)
+{
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, r->feed ? r->feed : "");
+    lua_setfield(L, -2, "feed");
+    lua_pushinteger(L, (lua_Integer)r->line);
+    lua_setfield(L, -2, "line");
+}
+
+static int l_rec_index(lua_State *L)
+{
+    const struct fw_record *r = check_rec(L, 1);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TNUMBER) {
+        int f = (int)lua_tointeger(L, -1);
+        if (f < 0)
+            push_source(L, r);
+        else
+            push_field(L, r, f);
+        return 1;
+    }
+    size_t n;
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &n)
+                                                  : NULL;
+    for (size_t i = 0; k && i < r->n_extra; i++)
+        if (r->extra_name[i].n == n && memcmp(r->extra_name[i].p, k, n) == 0) {
+            lua_pushlstring(L, r->extra_val[i].p, r->extra_val[i].n);
+            return 1;
+        }
+    lua_pushnil(L);
+    return 1;
+}
+
+static int l_rec_newindex(lua_State *L)
+{
+    return luaL_error(L, "records are read-only: cannot set field '%s' "
+                      "(keep your own values in a local or in ctx.state)",
+                      luaL_tolstring(L, 2, NULL));
+}
+
+/* pairs(rec): every present field, then the extra columns. */
+static int l_rec_pairs(lua_State *L)
+{
+    const struct fw_record *r = check_rec(L, 1);
+    lua_getglobal(L, "next");
+    lua_createtable(L, 0, FW__F_COUNT);
+    for (int f = 0; f < FW__F_COUNT; f++) {
+        push_field(L, r, f);
+        lua_setfield(L, -2, fw_fields[f].name);
+    }
+    for (size_t i = 0; i < r->n_extra; i++) {
+        lua_pushlstring(L, r->extra_name[i].p, r->extra_name[i].n);
+        lua_pushlstring(L, r->extra_val[i].p, r->extra_val[i].n);
+        lua_rawset(L, -3);
+    }
+    lua_pushnil(L);
+    return 3;
+}
+
+static int l_rec_tostring(lua_State *L)
+{
+    const struct fw_record *r = check_rec(L, 1);
+    lua_pushfstring(L, "record %s:%I", r->feed ? r->feed : "",
+                    (LUAI_UACINT)r->line);
+    return 1;
+}
+
+static void make_rec_mt(lua_State *L, struct fw__policy *p)
+{
+    lua_createtable(L, 0, FW__F_COUNT + 1);
+    for (int f = 0; f < FW__F_COUNT; f++) {
+        lua_pushinteger(L, f);
+        lua_setfield(L, -2, fw_fields[f].name);
+    }
+    lua_pushinteger(L, -1);
+    lua_setfield(L, -2, "source");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_FIELDS);
+
+    lua_createtable(L, 0, 5);
+    lua_insert(L, -2);
+    lua_pushcclosure(L, l_rec_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_rec_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, l_rec_pairs);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushcfunction(L, l_rec_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "record");
+    lua_setfield(L, -2, "__metatable");
+    p->rec_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* ---- ctx -------------------------------------------------------------- */
+
+static int l_ro_newindex(lua_State *L)
+{
+    return luaL_error(L, "ctx.params is read-only: cannot set '%s' (change "
+                      "the policy's YAML instead)", luaL_tolstring(L, 2, NULL));
+}
+
+static int l_ro_len(lua_State *L)
+{
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__index");
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+    return 1;
+}
+
+static int l_ro_pairs(lua_State *L)
+{
+    lua_getglobal(L, "next");
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "__index");
+    lua_remove(L, -2);
+    lua_pushnil(L);
+    return 3;
+}
+
+/* A YAML value as Lua: maps and lists become read-only tables. */
+static void push_value(lua_State *L, const struct fw_value *v)
+{
+    switch (v->type) {
+    case FW_V_NULL:
+        lua_pushnil(L);
+        return;
+    case FW_V_BOOL:
+        lua_pushboolean(L, v->b);
+        return;
+    case FW_V_INT:
+        lua_pushinteger(L, v->i);
+        return;
+    case FW_V_NUM:
+        if (lua_stringtonumber(L, v->text) == 0)
+            lua_pushstring(L, v->text);
+        return;
+    case FW_V_STR:
+        lua_pushlstring(L, v->text, v->len);
+        return;
+    case FW_V_LIST:
+    case FW_V_MAP:
+        break;
+    }
+    lua_createtable(L, 0, 0); /* the proxy */
+    lua_createtable(L, 0, 5); /* its metatable */
+    lua_createtable(L, v->type == FW_V_LIST ? (int)v->n : 0,
+                    v->type == FW_V_MAP ? (int)v->n : 0);
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->type == FW_V_MAP)
+            lua_pushlstring(L, v->keys[i]->text, v->keys[i]->len);
+        else
+            lua_pushinteger(L, (lua_Integer)i + 1);
+        push_value(L, v->items[i]);
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_ro_newindex);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, l_ro_len);
+    lua_setfield(L, -2, "__len");
+    lua_pushcfunction(L, l_ro_pairs);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+}
+
+static int l_ctx_active(lua_State *L)
+{
+    struct fw__policy *p = pol_of(L);
+    const char *id = luaL_checkstring(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_RULES);
+    if (lua_getfield(L, -1, id) != LUA_TNUMBER)
+        return luaL_error(L, "ctx.active: no policy declares rule \"%s\"", id);
+    lua_Integer i = lua_tointeger(L, -1);
+    bool replaced = p->e->rec && p->e->replaced && p->e->replaced[i];
+    lua_pushboolean(L, !replaced);
+    return 1;
+}
+
+/* ---- emits ------------------------------------------------------------ */
+
+static const char *opt_text(lua_State *L, int t, const char *k,
+                            const char *emit)
+{
+    int ty = lua_getfield(L, t, k);
+    if (ty == LUA_TNIL) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (ty != LUA_TSTRING && ty != LUA_TNUMBER)
+        luaL_error(L, "%s: %s must be text, got %s", emit, k,
+                   lua_typename(L, ty));
+    const char *s = lua_tostring(L, -1);
+    lua_pop(L, 1); /* still anchored in the emit's table */
+    return s;
+}
+
+static bool key_in(const char *k, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(k, *list) == 0)
+            return true;
+    return false;
+}
+
+static int l_emit(lua_State *L)
+{
+    static const char *const names[] = {"alert", "clawback", "score"};
+    static const char *const common[] = {"rule", "message", "region", "dept",
+                                         "project", "task", "as_of", "period",
+                                         NULL};
+    static const char *const extra[3][4] = {
+        {"level", NULL}, {"amount", "ratio", NULL}, {"score", "grade",
+                                                     "amount", NULL}};
+    static const char *const keys_text[3] = {
+        "rule, level, message, region, dept, project, task, as_of, period",
+        "rule, amount, ratio, message, region, dept, project, task, as_of, "
+        "period",
+        "rule, score, grade, amount, message, region, dept, project, task, "
+        "as_of, period"};
+    struct fw__policy *p = pol_of(L);
+    int kind = (int)lua_tointeger(L, lua_upvalueindex(1));
+    const char *emit = names[kind];
+    if (lua_type(L, 1) != LUA_TTABLE)
+        return luaL_error(L, "%s { ... } takes a table, got %s", emit,
+                          luaL_typename(L, 1));
+    lua_settop(L, 1);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            return luaL_error(L, "%s: field names are text (fields: %s)", emit,
+                              keys_text[kind]);
+        const char *k = lua_tostring(L, -1);
+        if (!key_in(k, common) && !key_in(k, extra[kind]))
+            return luaL_error(L, "%s: unknown field \"%s\" (fields: %s)", emit,
+                              k, keys_text[kind]);
+    }
+    struct fw__emit em = {.kind = (enum fw_fkind)kind, .rule = -1};
+    const char *rule = opt_text(L, 1, "rule", emit);
+    if (rule == NULL)
+        return luaL_error(L, "%s: rule is missing (one of this policy's rule "
+                          "ids)", emit);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_OWN);
+    if (lua_getfield(L, -1, rule) != LUA_TNUMBER)
+        return luaL_error(L, "%s: rule \"%s\" is not declared by policy %s",
+                          emit, rule, p->id ? p->id : "?");
+    em.rule = (int)lua_tointeger(L, -1);
+    lua_pop(L, 2);
+
+    em.message = opt_text(L, 1, "message", emit);
+    em.region = opt_text(L, 1, "region", emit);
+    em.dept = opt_text(L, 1, "dept", emit);
+    em.project = opt_text(L, 1, "project", emit);
+    em.task = opt_text(L, 1, "task", emit);
+    em.period = opt_text(L, 1, "period", emit);
+    const char *as_of = opt_text(L, 1, "as_of", emit);
+    if (as_of) {
+        const char *why = NULL;
+        if (fw_date_parse(as_of, strlen(as_of), &em.as_of, &why) < 0)
+            return luaL_error(L, "%s: as_of \"%s\": %s", emit, as_of,
+                              why ? why : "not a date");
+        em.has_as_of = true;
+    }
+    if (kind == FW_FK_ALERT) {
+        const char *lv = opt_text(L, 1, "level", emit);
+        int l = lv ? fw_level_parse(lv) : -1;
+        if (l < 0)
+            return luaL_error(L, "alert: level must be \"red\", \"yellow\" or "
+                              "\"info\", got %s%s%s", lv ? "\"" : "",
+                              lv ? lv : "nothing", lv ? "\"" : "");
+        em.level = (enum fw_level)l;
+    }
+    int ty = lua_getfield(L, 1, "amount");
+    if (ty != LUA_TNIL) {
+        if (!lua_isinteger(L, -1))
+            return luaL_error(L, "%s: amount must be integer fen, got %s %s "
+                              "(use fw.pct, fw.fen or // to stay in fen)",
+                              emit, lua_typename(L, ty),
+                              luaL_tolstring(L, -1, NULL));
+        em.has_amount = true;
+        em.amount = (int64_t)lua_tointeger(L, -1);
+    } else if (kind == FW_FK_CLAWBACK) {
+        return luaL_error(L, "clawback: amount is missing (integer fen)");
+    }
+    lua_pop(L, 1);
+    if (kind == FW_FK_CLAWBACK) {
+        ty = lua_getfield(L, 1, "ratio");
+        if (ty != LUA_TNIL) {
+            size_t n;
+            const char *s = lua_tolstring(L, -1, &n);
+            int64_t v;
+            if (ty != LUA_TSTRING ||
+                fw_decimal_parse(s, n, 6, false, &v, NULL) < 0)
+                return luaL_error(L, "clawback: ratio must be decimal text "
+                                  "such as \"0.30\" (kept exact), got %s",
+                                  luaL_tolstring(L, -1, NULL));
+            em.ratio = s;
+        }
+        lua_pop(L, 1);
+    }
+    if (kind == FW_FK_SCORE) {
+        if (lua_getfield(L, 1, "score") == LUA_TNIL)
+            return luaL_error(L, "score: score is missing (a number with at "
+                              "most two decimals)");
+        em.score = fw__lua_hundredths(L, -1, "score", "score");
+        em.has_score = true;
+        lua_pop(L, 1);
+        em.grade = opt_text(L, 1, "grade", emit);
+        if (em.grade && strcmp(em.grade, "优") && strcmp(em.grade, "良") &&
+            strcmp(em.grade, "中") && strcmp(em.grade, "差"))
+            return luaL_error(L, "score: grade must be 优, 良, 中 or 差, got "
+                              "\"%s\"", em.grade);
+    }
+    int rc = fw__engine_emit(p, &em);
+    if (rc != 0) {
+        p->e->cb_rc = rc;
+        return luaL_error(L, "stopped by the caller");
+    }
+    return 0;
+}
+
+/* ---- the declaration --------------------------------------------------- */
+
+static void problem(lua_State *L, int line, const char *fmt, ...)
+{
+    struct fw__policy *p = pol_of(L);
+    char msg[FW_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_PROBLEMS);
+    lua_pushfstring(L, "%s:%d: %s", p->path, line, msg);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    lua_pop(L, 1);
+}
+
+static char *dupstr(lua_State *L, const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (d == NULL)
+        luaL_error(L, "not enough memory");
+    return d;
+}
+
+static bool id_ok(const char *s, bool dash)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || (dash && (*s == '-' || *s == '.'))))
+            return false;
+    return true;
+}
+
+/* The items of the list at t[k] as text; NULL when absent. */
+static char **text_list(lua_State *L, int t, const char *k, int line,
+                        size_t *n, bool *bad)
+{
+    *n = 0;
+    int ty = lua_getfield(L, t, k);
+    if (ty == LUA_TNIL) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (ty != LUA_TTABLE) {
+        problem(L, line, "%s must be a list of text, such as { \"50\" }", k);
+        *bad = true;
+        lua_pop(L, 1);
+        return NULL;
+    }
+    size_t len = lua_rawlen(L, -1);
+    char **v = calloc(len + 1, sizeof *v);
+    if (v == NULL)
+        luaL_error(L, "not enough memory");
+    for (size_t i = 0; i < len; i++) {
+        if (lua_rawgeti(L, -1, (lua_Integer)i + 1) != LUA_TSTRING) {
+            problem(L, line, "%s[%zu] must be text (in quotes), got %s", k,
+                    i + 1, luaL_typename(L, -1));
+            *bad = true;
+            v[i] = dupstr(L, "");
+        } else {
+            v[i] = dupstr(L, lua_tostring(L, -1));
+        }
+        lua_pop(L, 1);
+        *n = i + 1;
+    }
+    lua_pop(L, 1);
+    return v;
+}
+
+static const char *field_text(lua_State *L, int t, const char *k, int line,
+                              const char *what, bool required)
+{
+    int ty = lua_getfield(L, t, k);
+    const char *s = NULL;
+    if (ty == LUA_TSTRING && lua_rawlen(L, -1) > 0)
+        s = lua_tostring(L, -1);
+    else if (ty != LUA_TNIL || required)
+        problem(L, line, "%s%s must be non-empty text%s", what, k,
+                ty == LUA_TNIL ? " and is missing" : "");
+    lua_pop(L, 1);
+    return s;
+}
+
+static int l_policy(lua_State *L)
+{
+    static const char *const keys[] = {
+        "id", "title", "regions", "replaces", "rules", "on_execution",
+        "on_evaluation", "on_task", "on_feed_end", NULL};
+    static const char *const rule_keys[] = {"id", "title", "source", NULL};
+    struct fw__policy *p = pol_of(L);
+    lua_Debug ar;
+    int line = 0;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar))
+        line = ar.currentline;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, REG_DECL) != LUA_TNIL)
+        return luaL_error(L, "policy { } is called a second time (one policy "
+                          "per file)");
+    lua_pop(L, 1);
+    if (lua_type(L, 1) != LUA_TTABLE)
+        return luaL_error(L, "policy { ... } takes a table, got %s",
+                          luaL_typename(L, 1));
+    lua_settop(L, 1);
+    p->decl_line = line;
+    lua_pushvalue(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_DECL);
+
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                       : NULL;
+        if (k == NULL || !key_in(k, keys))
+            problem(L, line, "unknown key %s%s%s in policy { } (keys: id, "
+                    "title, regions, replaces, rules, on_execution, "
+                    "on_evaluation, on_task, on_feed_end)", k ? "\"" : "",
+                    k ? k : luaL_typename(L, -1), k ? "\"" : "");
+    }
+    const char *id = field_text(L, 1, "id", line, "", true);
+    if (id && !id_ok(id, true))
+        problem(L, line, "id \"%s\": use lower-case letters, digits, '-', '_' "
+                "or '.'", id);
+    p->id = dupstr(L, id ? id : "");
+    const char *title = field_text(L, 1, "title", line, "", false);
+    p->title = dupstr(L, title);
+
+    bool bad = false;
+    p->regions = text_list(L, 1, "regions", line, &p->n_regions, &bad);
+    if (p->regions == NULL && !bad)
+        problem(L, line, "regions is missing: the 财政区划代码 prefixes this "
+                "policy governs, e.g. { \"50\" }, or { \"\" } for all");
+    else if (p->regions && p->n_regions == 0)
+        problem(L, line, "regions is empty: give at least one prefix, or "
+                "{ \"\" } for all");
+    p->min_prefix = 99;
+    for (size_t i = 0; i < p->n_regions; i++) {
+        const char *r = p->regions[i];
+        size_t n = strlen(r);
+        if (n > 9 || strspn(r, "0123456789") != n)
+            problem(L, line, "region prefix \"%s\" is not digits (at most 9; "
+                    "\"\" for all regions)", r);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p->regions[j], r) == 0)
+                problem(L, line, "region prefix \"%s\" is given twice", r);
+        if (n < p->min_prefix)
+            p->min_prefix = n;
+    }
+    p->replaces = text_list(L, 1, "replaces", line, &p->n_replaces, &bad);
+
+    int ty = lua_getfield(L, 1, "rules");
+    if (ty != LUA_TTABLE || lua_rawlen(L, -1) == 0) {
+        problem(L, line, "rules %s: a list of { id = ..., title = ..., "
+                "source = ... }", ty == LUA_TNIL ? "is missing" : "is empty "
+                "or not a list");
+    } else {
+        size_t n = lua_rawlen(L, -1);
+        p->rules = calloc(n, sizeof *p->rules);
+        if (p->rules == NULL)
+            return luaL_error(L, "not enough memory");
+        int rt = lua_gettop(L);
+        for (size_t i = 0; i < n; i++) {
+            char what[32];
+            snprintf(what, sizeof what, "rules[%zu].", i + 1);
+            struct fw_rule_info *ri = &p->rules[i];
+            p->n_rules = i + 1;
+            ri->id = ri->title = ri->source = NULL;
+            if (lua_rawgeti(L, rt, (lua_Integer)i + 1) != LUA_TTABLE) {
+                problem(L, line, "rules[%zu] must be a table { id = ..., "
+                        "title = ..., source = ... }", i + 1);
+                lua_pop(L, 1);
+                ri->id = dupstr(L, "");
+                ri->title = dupstr(L, "");
+                ri->source = dupstr(L, "");
+                continue;
+            }
+            int it = lua_gettop(L);
+            lua_pushnil(L);
+            while (lua_next(L, it)) {
+                lua_pop(L, 1);
+                const char *k = lua_type(L, -1) == LUA_TSTRING
+                                    ? lua_tostring(L, -1) : "?";
+                if (!key_in(k, rule_keys))
+                    problem(L, line, "%sunknown key \"%s\" (keys: id, title, "
+                            "source)", what, k);
+            }
+            const char *rid = field_text(L, it, "id", line, what, true);
+            if (rid && !id_ok(rid, false))
+                problem(L, line, "%sid \"%s\": use lower-case letters, "
+                        "digits and '_'", what, rid);
+            for (size_t j = 0; rid && j < i; j++)
+                if (strcmp(p->rules[j].id, rid) == 0)
+                    problem(L, line, "%sid \"%s\" is declared twice in this "
+                            "policy", what, rid);
+            ri->id = dupstr(L, rid);
+            ri->title = dupstr(L, field_text(L, it, "title", line, what,
+                                             false));
+            ri->source = dupstr(L, field_text(L, it, "source", line, what,
+                                              true));
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+
+    for (int h = 0; h < FW__H_COUNT; h++) {
+        ty = lua_getfield(L, 1, fw__hook_names[h]);
+        if (ty == LUA_TFUNCTION) {
+            lua_Debug far;
+            lua_pushvalue(L, -1);
+            lua_getinfo(L, ">S", &far);
+            p->hook_line[h] = far.linedefined;
+            p->has_hook[h] = true;
+            p->hook_ref[h] = luaL_ref(L, LUA_REGISTRYINDEX);
+            continue;
+        }
+        if (ty != LUA_TNIL)
+            problem(L, line, "%s must be a function (rec, ctx), got %s",
+                    fw__hook_names[h], lua_typename(L, ty));
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* ---- setup and calls --------------------------------------------------- */
+
+/* Message handler of every call: keeps the error's file:line, adding the
+ * innermost Lua place when the error has none (error("x", 0), error{}). */
+static int msgh(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        else
+            msg = lua_pushfstring(L, "(error object is a %s value)",
+                                  luaL_typename(L, 1));
+    }
+    lua_Debug ar;
+    for (int lv = 1; lua_getstack(L, lv, &ar); lv++) {
+        lua_getinfo(L, "Sl", &ar);
+        if (ar.currentline <= 0)
+            continue;
+        size_t n = strlen(ar.short_src);
+        if (strncmp(msg, ar.short_src, n) == 0 && msg[n] == ':')
+            break;
+        lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
+        return 1;
+    }
+    lua_pushstring(L, msg);
+    return 1;
+}
+
+struct setup_args {
+    struct fw__policy *p;
+    const char *src;
+    size_t len;
+    const struct fw_value *params;
+    const struct fw_src_file *mods;
+    size_t n_mods;
+};
+
+static int setup(lua_State *L)
+{
+    struct setup_args *a = lua_touserdata(L, 1);
+    struct fw__policy *p = a->p;
+    static const luaL_Reg libs[] = {
+        {LUA_GNAME, luaopen_base},       {LUA_COLIBNAME, luaopen_coroutine},
+        {LUA_TABLIBNAME, luaopen_table}, {LUA_STRLIBNAME, luaopen_string},
+        {LUA_MATHLIBNAME, luaopen_math}, {LUA_UTF8LIBNAME, luaopen_utf8},
+        {NULL, NULL}};
+    for (const luaL_Reg *l = libs; l->func; l++) {
+        luaL_requiref(L, l->name, l->func, 1);
+        lua_pop(L, 1);
+    }
+    static const char *const base_out[] = {"dofile", "loadfile",
+                                           "collectgarbage", "print", NULL};
+    lua_pushglobaltable(L);
+    for (const char *const *k = base_out; *k; k++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, *k);
+    }
+    lua_pop(L, 1);
+    static const char *const str_out[] = {"dump", NULL};
+    drop(L, LUA_STRLIBNAME, str_out);
+    /* math.random is seeded from the clock: outcomes must be reproducible. */
+    static const char *const math_out[] = {"random", "randomseed", NULL};
+    drop(L, LUA_MATHLIBNAME, math_out);
+    lua_pushliteral(L, "");
+    lua_getmetatable(L, -1);
+    lua_pushliteral(L, "string");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 2);
+
+    lua_register(L, "setmetatable", l_setmetatable);
+    lua_register(L, "load", l_load);
+    lua_register(L, "require", l_require);
+    lua_register(L, "policy", l_policy);
+    for (int k = 0; k < 3; k++) {
+        static const char *const emits[] = {"alert", "clawback", "score"};
+        lua_pushinteger(L, k);
+        lua_pushcclosure(L, l_emit, 1);
+        lua_setglobal(L, emits[k]);
+    }
+    fw__fwlib_open(L);
+    lua_setglobal(L, "fw");
+
+    if (luaL_loadbufferx(L, wrap_src, sizeof wrap_src - 1, "=(host)", "t"))
+        return lua_error(L);
+    lua_pushcfunction(L, l_recheck);
+    lua_getglobal(L, "pcall");
+    lua_getglobal(L, "xpcall");
+    lua_getglobal(L, "coroutine");
+    lua_getfield(L, -1, "resume");
+    lua_getfield(L, -2, "close");
+    lua_remove(L, -3);
+    lua_call(L, 5, 0);
+
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_PROBLEMS);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_LOADED);
+    lua_newtable(L);
+    for (size_t i = 0; i < a->n_mods; i++) {
+        const char *path = a->mods[i].path;
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        lua_createtable(L, 2, 0);
+        lua_pushstring(L, path);
+        lua_rawseti(L, -2, 1);
+        lua_pushlstring(L, a->mods[i].data, a->mods[i].len);
+        lua_rawseti(L, -2, 2);
+        size_t bn = strlen(base);
+        if (bn > 4 && strcmp(base + bn - 4, ".lua") == 0)
+            bn -= 4;
+        lua_pushlstring(L, base, bn);
+        lua_insert(L, -2);
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_MODULES);
+    make_rec_mt(L, p);
+
+    lua_createtable(L, 0, 8);
+    if (a->params)
+        push_value(L, a->params);
+    else
+        lua_newtable(L);
+    lua_setfield(L, -2, "params");
+    lua_pushcfunction(L, l_ctx_active);
+    lua_setfield(L, -2, "active");
+    lua_newtable(L);
+    lua_setfield(L, -2, "state");
+    p->ctx_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    /* The policy chunk runs under the limits, like every hook. */
+    char *chunk = malloc(strlen(p->path) + 2);
+    if (chunk == NULL)
+        return luaL_error(L, "not enough memory");
+    chunk[0] = '@';
+    strcpy(chunk + 1, p->path);
+    int rc = luaL_loadbufferx(L, a->src, a->len, chunk, "t");
+    free(chunk);
+    if (rc != LUA_OK)
+        return lua_error(L);
+    p->left = (int64_t)p->e->opts.budget;
+    p->limits_on = true;
+    lua_call(L, 0, 1);
+    p->limits_on = false;
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_DECL);
+    if (lua_isnil(L, -1))
+        return luaL_error(L, "%s: a policy file must return policy { ... }",
+                          p->path);
+    if (!lua_rawequal(L, -1, -2))
+        return luaL_error(L, "%s: the file must return the policy { ... } "
+                          "it declares (return policy { ... })", p->path);
+    return 0;
+}
+
+int fw__host_load(struct fw__policy *p, const char *src, size_t len,
+                  const struct fw_value *params,
+                  const struct fw_src_file *modules, size_t n_modules,
+                  struct fw_diag *diag)
+{
+    for (int h = 0; h < FW__H_COUNT; h++)
+        p->hook_ref[h] = LUA_NOREF;
+    p->ctx_ref = p->rec_mt_ref = LUA_NOREF;
+    p->mem_cap = p->e->opts.mem_cap;
+    lua_State *L = lua_newstate(l_alloc, p);
+    if (L == NULL) {
+        fw_diag_add(diag, p->path, "not enough memory for a Lua state");
+        return FW_ENOMEM;
+    }
+    p->L = L;
+    *(struct fw__policy **)lua_getextraspace(L) = p;
+    if (!p->e->opts.no_budget)
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, (int)budget_step(p));
+    struct setup_args a = {p, src, len, params, modules, n_modules};
+    lua_pushcfunction(L, setup);
+    lua_pushlightuserdata(L, &a);
+    int rc = lua_pcall(L, 1, 0, 0);
+    p->limits_on = false;
+    int bad = 0;
+    if (rc != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        if (p->mem_over || rc == LUA_ERRMEM)
+            fw_diag_add(diag, NULL, "%s: loading the policy used more than its "
+                        "memory cap (%zu bytes)", p->path, p->mem_cap);
+        else
+            fw_diag_add(diag, NULL, "%s", msg ? msg : "(error object)");
+        bad = 1;
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, REG_PROBLEMS);
+    size_t n = lua_istable(L, -1) ? lua_rawlen(L, -1) : 0;
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, (lua_Integer)i);
+        fw_diag_add(diag, NULL, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        bad = 1;
+    }
+    lua_pop(L, 1);
+    p->mem_over = p->budget_over = false;
+    if (!bad)
+        lua_gc(L, LUA_GCGEN, 0, 0);
+    return bad ? FW_EINVAL : 0;
+}
+
+int fw__host_link(struct fw__policy *p)
+{
+    lua_State *L = p->L;
+    struct fw_engine *e = p->e;
+    if (!lua_checkstack(L, 4))
+        return FW_ENOMEM;
+    lua_createtable(L, 0, (int)e->n_rules);
+    for (size_t i = 0; i < e->n_rules; i++) {
+        lua_pushinteger(L, (lua_Integer)i);
+        lua_setfield(L, -2, e->rule_id[i]);
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_RULES);
+    lua_createtable(L, 0, (int)p->n_rules);
+    for (size_t i = 0; i < p->n_rules; i++) {
+        lua_pushinteger(L, p->rule_base + (lua_Integer)i);
+        lua_setfield(L, -2, p->rules[i].id);
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, REG_OWN);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ctx_ref);
+    lua_pushstring(L, p->id);
+    lua_setfield(L, -2, "policy");
+    lua_pop(L, 1);
+    return 0;
+}
+
+int fw__host_begin(struct fw__policy *p, const char *feed, int32_t now)
+{
+    lua_State *L = p->L;
+    char b[16];
+    if (!lua_checkstack(L, 4))
+        return FW_ENOMEM;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ctx_ref);
+    lua_pushlstring(L, b, fw_date_format(now, b));
+    lua_setfield(L, -2, "now");
+    lua_pushstring(L, feed ? feed : "");
+    lua_setfield(L, -2, "feed");
+    lua_newtable(L);
+    lua_setfield(L, -2, "state");
+    lua_pop(L, 1);
+    return 0;
+}
+
+int fw__host_call(struct fw__policy *p, enum fw__hook h, char *msg,
+                  size_t msglen)
+{
+    lua_State *L = p->L;
+    struct fw_engine *e = p->e;
+    int base = lua_gettop(L);
+    lua_pushcfunction(L, msgh);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->hook_ref[h]);
+    int nargs = 1;
+    if (h != FW__H_FEED_END) {
+        uint64_t *serial = lua_newuserdatauv(L, sizeof *serial, 0);
+        *serial = e->rec_serial;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, p->rec_mt_ref);
+        lua_setmetatable(L, -2);
+        nargs = 2;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ctx_ref);
+    p->left = (int64_t)e->opts.budget;
+    p->budget_over = p->mem_over = false;
+    p->limits_on = true;
+    int rc = lua_pcall(L, nargs, 0, base + 1);
+    p->limits_on = false;
+    if (rc == LUA_OK) {
+        lua_settop(L, base);
+        return 0;
+    }
+    if (e->cb_rc) {
+        lua_settop(L, base);
+        return e->cb_rc;
+    }
+    int ret = FW_EPOLICY;
+    if (p->mem_over || rc == LUA_ERRMEM) {
+        p->st.mem_breaches++;
+        snprintf(msg, msglen, "%s:%d: %s went over the memory cap of %zu "
+                 "bytes of this policy", p->path, p->hook_line[h],
+                 fw__hook_names[h], p->mem_cap);
+        ret = FW_ELIMIT;
+    } else {
+        const char *m = lua_tostring(L, -1);
+        snprintf(msg, msglen, "%s", m ? m : "(error object)");
+        if (p->budget_over) {
+            p->st.budget_breaches++;
+            ret = FW_ELIMIT;
+        }
+    }
+    lua_settop(L, base);
+    p->budget_over = p->mem_over = false;
+    return ret;
+}
+
+void fw__host_free(struct fw__policy *p)
+{
+    if (p->L) {
+        /* Closing runs no policy code: __gc is refused by setmetatable. */
+        p->limits_on = false;
+        lua_close(p->L);
+        p->L = NULL;
+    }
+}
