@@ -55,17 +55,17 @@ static int64_t check_hundredths(lua_State *L, int idx, const char *fn,
     if (lua_isinteger(L, idx)) {
         lua_Integer v = lua_tointeger(L, idx);
         if (v > INT64_MAX / 100 || v < INT64_MIN / 100)
-            return luaL_error(L, "fw.%s: %s %I is too large", fn, what,
+            return luaL_error(L, "%s: %s %I is too large", fn, what,
                               (LUAI_UACINT)v);
         return (int64_t)v * 100;
     }
     if (lua_type(L, idx) == LUA_TNUMBER) {
         lua_Number x = lua_tonumber(L, idx) * 100;
         if (!(x > -9e15 && x < 9e15))
-            return luaL_error(L, "fw.%s: %s is not a finite number", fn, what);
+            return luaL_error(L, "%s: %s is not a finite number", fn, what);
         lua_Number r = round(x);
         if (fabs(x - r) > 1e-6)
-            return luaL_error(L, "fw.%s: %s %s has more than two decimals",
+            return luaL_error(L, "%s: %s %s has more than two decimals",
                               fn, what, lua_tostring(L, idx));
         return (int64_t)r;
     }
@@ -75,11 +75,11 @@ static int64_t check_hundredths(lua_State *L, int idx, const char *fn,
         int64_t v;
         const char *why = NULL;
         if (fw_decimal_parse(s, n, 2, true, &v, &why) < 0)
-            return luaL_error(L, "fw.%s: %s \"%s\": %s", fn, what, s,
+            return luaL_error(L, "%s: %s \"%s\": %s", fn, what, s,
                               why ? why : "not a number");
         return v;
     }
-    return luaL_error(L, "fw.%s: %s must be a number, got %s", fn, what,
+    return luaL_error(L, "%s: %s must be a number, got %s", fn, what,
                       luaL_typename(L, idx));
 }
 
@@ -90,12 +90,12 @@ int64_t fw__lua_hundredths(void *L, int idx, const char *fn, const char *what)
 
 static int64_t check_fen(lua_State *L, int idx, const char *fn)
 {
-    if (!lua_isinteger(L, idx))
-        return luaL_error(L, "fw.%s: money must be integer fen, got %s%s%s",
-                          fn, luaL_typename(L, idx),
-                          lua_type(L, idx) == LUA_TNUMBER ? " " : "",
-                          lua_type(L, idx) == LUA_TNUMBER
-                              ? lua_tostring(L, idx) : "");
+    if (!lua_isinteger(L, idx)) {
+        const char *tn = luaL_typename(L, idx);
+        const char *v = luaL_tolstring(L, idx, NULL); /* a copy, pushed */
+        return luaL_error(L, "fw.%s: money must be integer fen, got %s %s",
+                          fn, tn, v);
+    }
     return (int64_t)lua_tointeger(L, idx);
 }
 
@@ -207,7 +207,7 @@ static int l_fw_fen(lua_State *L)
 static int l_fw_pct(lua_State *L)
 {
     int64_t fen = check_fen(L, 1, "pct");
-    int64_t h = check_hundredths(L, 2, "pct", "percent");
+    int64_t h = check_hundredths(L, 2, "fw.pct", "percent");
     i128 v = (i128)fen * h;
     int64_t r = round_div(v, 10000);
     lua_pushinteger(L, r);
@@ -217,13 +217,13 @@ static int l_fw_pct(lua_State *L)
 static int l_fw_grade(lua_State *L)
 {
     static const char *const names[] = {"优", "良", "中", "差"};
-    int64_t s = check_hundredths(L, 1, "grade", "score");
+    int64_t s = check_hundredths(L, 1, "fw.grade", "score");
     int64_t band[3] = {9000, 8000, 6000};
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);
         for (int i = 0; i < 3; i++) {
             lua_geti(L, 2, i + 1);
-            band[i] = check_hundredths(L, -1, "grade", "band");
+            band[i] = check_hundredths(L, -1, "fw.grade", "band");
             lua_pop(L, 1);
         }
         if (!(band[0] >= band[1] && band[1] >= band[2]))

@@ -912,10 +912,8 @@ static int setup(lua_State *L)
     make_rec_mt(L, p);
 
     lua_createtable(L, 0, 8);
-    if (a->params)
-        push_value(L, a->params);
-    else
-        lua_newtable(L);
+    static const struct fw_value empty = {.type = FW_V_MAP};
+    push_value(L, a->params ? a->params : &empty);
     lua_setfield(L, -2, "params");
     lua_pushcfunction(L, l_ctx_active);
     lua_setfield(L, -2, "active");
