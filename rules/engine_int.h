@@ -142,6 +142,8 @@ void fw__host_free(struct fw__policy *p);
 
 /* Opens the fw table on the stack's top (lua_State *). */
 void fw__fwlib_open(void *L);
+/* The record behind a record value handed to the current hook, or NULL. */
+const struct fw_record *fw__host_record(void *L, int idx);
 
 /* A percent or score at stack index idx as exact hundredths (an integer, a
  * number of at most two decimals, or decimal text); raises a Lua error

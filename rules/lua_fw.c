@@ -117,10 +117,15 @@ static int l_fw_seq(lua_State *L)
 
 /* The money field f of the record-like value at idx (a record or a table),
  * or false when absent. */
-static bool get_money(lua_State *L, int idx, const char *f, int64_t *out,
-                      const char *fn)
+static bool get_money(lua_State *L, int idx, enum fw_field fld,
+                      int64_t *out, const char *fn)
 {
-    lua_getfield(L, idx, f);
+    const struct fw_record *r = fw__host_record(L, idx);
+    if (r) { /* the common case: no __index round trip, no string */
+        *out = r->num[fld];
+        return fw_record_has(r, fld);
+    }
+    lua_getfield(L, idx, fw_fields[fld].name);
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         return false;
@@ -134,8 +139,8 @@ static int l_fw_progress(lua_State *L)
 {
     int64_t budget, paid;
     luaL_checkany(L, 1);
-    if (!get_money(L, 1, "budget", &budget, "progress") ||
-        !get_money(L, 1, "paid", &paid, "progress") || budget <= 0) {
+    if (!get_money(L, 1, FW_F_BUDGET, &budget, "progress") ||
+        !get_money(L, 1, FW_F_PAID, &paid, "progress") || budget <= 0) {
         lua_pushnil(L);
         return 1;
     }
@@ -149,13 +154,20 @@ static int l_fw_lag(lua_State *L)
 {
     int64_t budget, paid;
     luaL_checkany(L, 1);
-    if (!get_money(L, 1, "budget", &budget, "lag") ||
-        !get_money(L, 1, "paid", &paid, "lag") || budget <= 0) {
+    if (!get_money(L, 1, FW_F_BUDGET, &budget, "lag") ||
+        !get_money(L, 1, FW_F_PAID, &paid, "lag") || budget <= 0) {
         lua_pushnil(L);
         return 1;
     }
     int32_t days;
-    if (lua_isnoneornil(L, 2)) {
+    const struct fw_record *r;
+    if (lua_isnoneornil(L, 2) && (r = fw__host_record(L, 1)) != NULL) {
+        if (!fw_record_has(r, FW_F_AS_OF)) {
+            lua_pushnil(L);
+            return 1;
+        }
+        days = (int32_t)r->num[FW_F_AS_OF];
+    } else if (lua_isnoneornil(L, 2)) {
         lua_getfield(L, 1, "as_of");
         if (lua_isnil(L, -1)) {
             lua_pushnil(L);

@@ -213,6 +213,20 @@ static const struct fw_record *check_rec(lua_State *L, int idx)
     return p->e->rec;
 }
 
+/* The record behind the value at idx when it is a record handed to this
+ * call (fw.* reads its fields without going through __index), NULL when the
+ * value is anything else; a stale record raises the usual error. */
+const struct fw_record *fw__host_record(void *vL, int idx)
+{
+    lua_State *L = vL;
+    if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx))
+        return NULL;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, pol_of(L)->rec_mt_ref);
+    bool is_rec = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return is_rec ? check_rec(L, idx) : NULL;
+}
+
 static void push_field(lua_State *L, const struct fw_record *r, int f)
 {
     if (f == FW_F_KIND) {

@@ -64,18 +64,23 @@ LUA
 
 # ---- the feed ----------------------------------------------------------------
 python3 - "$N" "$dir" <<'PY'
+# About 5 % of records produce a finding (the issue's mix): paid is set so that
+# the lag behind 序时进度 is under 10 points for 95 % of records and 10–30
+# points for 5 %; about 1 % are new 500103 projects of 3,000,000.00 or more.
 import random, sys
 n, d = int(sys.argv[1]), sys.argv[2]
 random.seed(7)
 regions = ["500103", "500104", "110101", "230882", "500103", "440305"]
-dates = ["2024-03-31", "2024-06-30", "2024-09-15", "2024-11-30"]
+dates = [("2024-03-31", 25), ("2024-06-30", 50), ("2024-09-15", 70.69), ("2024-11-30", 91.67)]
 out = ["财政区划代码,预算年度,单位代码,项目代码,项目名称,是否新增,指标金额,累计支付,数据日期\n"]
 for i in range(n):
-    b = random.randrange(0, 900000000)
-    p = random.randrange(0, b + 1)
+    b = random.randrange(100000, 900000000)
+    date, seq = dates[i % 4]
+    lag = random.uniform(10, 30) if random.random() < 0.05 else random.uniform(-20, 9.9)
+    p = min(b, max(0, int(b * (seq - lag) / 100)))
     out.append("%s,2024,%d,P%08d,项目%d,%s,%d.%02d,%d.%02d,%s\n" % (
-        regions[i % 6], 500000 + i % 97, i, i % 1000, "是" if i % 3 else "否",
-        b // 100, b % 100, p // 100, p % 100, dates[i % 4]))
+        regions[i % 6], 500000 + i % 97, i, i % 1000, "是" if i % 10 == 0 else "否",
+        b // 100, b % 100, p // 100, p % 100, date))
 open(d + "/feed.csv", "w", encoding="utf-8", newline="").write("".join(out))
 PY
 
