@@ -37,8 +37,7 @@ static const char *digits(const char *s, uint64_t *v, const char **why)
     }
     uint64_t x = 0;
     for (; *s >= '0' && *s <= '9'; s++) {
-        if (x > (UINT64_MAX - 9) / 10 ||
-            x * 10 + (uint64_t)(*s - '0') < x * 10) {
+        if (x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10) {
             *why = "too large";
             return NULL;
         }
