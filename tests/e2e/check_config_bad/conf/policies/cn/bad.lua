@@ -1,0 +1,6 @@
+return policy {
+  id = "bad",
+  title = "a missing comma",
+  regions = { "" }
+  rules = {},
+}
