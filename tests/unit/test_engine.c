@@ -706,3 +706,48 @@ TEST_IMPL(engine_require_modules)
     fw_engine_free(e);
     return 0;
 }
+
+/* A policy's version covers the lib/ modules of its tree: editing a shared
+ * module changes what the policy does, so it must change policy_version. */
+TEST_IMPL(engine_version_covers_modules)
+{
+    const char *paths[] = {"p/cn/t.lua", "p/lib/common.lua"};
+    const char *pol = "local common = require 'common'\n" HEAD
+                      "  on_execution = function(rec, ctx)\n"
+                      "    alert { rule = 'r', level = 'info',"
+                      " message = common.hello() }\n"
+                      "  end }\n";
+    const char *v1[] = {pol, "return { hello = function() return 'a' end }\n"};
+    const char *v2[] = {pol, "return { hello = function() return 'b' end }\n"};
+    struct fw_diag d;
+    fw_diag_init(&d);
+    struct fw_engine *e1 = build_opts(paths, v1, 2, NULL, &d);
+    struct fw_engine *e2 = build_opts(paths, v2, 2, NULL, &d);
+    ASSERT(e1 != NULL && e2 != NULL);
+    char a[80], b[80];
+    snprintf(a, sizeof a, "%s", fw_engine_policy(e1, 0)->version);
+    snprintf(b, sizeof b, "%s", fw_engine_policy(e2, 0)->version);
+    ASSERT(strncmp(a, "sha256:", 7) == 0);
+    ASSERT(strcmp(a, b) != 0);
+    /* The same files give the same version. */
+    struct fw_engine *e4 = build_opts(paths, v1, 2, NULL, &d);
+    ASSERT(e4 != NULL);
+    ASSERT_EQ_STR(fw_engine_policy(e4, 0)->version, a);
+    /* Every module of the tree counts, required or not: which ones a
+     * policy requires is only known at run time. */
+    const char *plain[] = {HEAD "}\n"};
+    struct fw_engine *p1 = build_opts(paths, plain, 1, NULL, &d);
+    const char *paths2[] = {"p/cn/t.lua", "p/lib/unused.lua"};
+    const char *with[] = {HEAD "}\n", "return {}\n"};
+    struct fw_engine *p2 = build_opts(paths2, with, 2, NULL, &d);
+    ASSERT(p1 != NULL && p2 != NULL);
+    ASSERT(strcmp(fw_engine_policy(p1, 0)->version,
+                  fw_engine_policy(p2, 0)->version) != 0);
+    fw_diag_fini(&d);
+    fw_engine_free(e1);
+    fw_engine_free(e2);
+    fw_engine_free(e4);
+    fw_engine_free(p1);
+    fw_engine_free(p2);
+    return 0;
+}
