@@ -69,9 +69,11 @@ local function collect(rec, ctx)
     g.as_of = rec.as_of
   end
   if g.seen[rec.project] then return end -- a project evaluated twice counts once
-  g.seen[rec.project] = true
-  g.list[#g.list + 1] = { code = rec.project, name = rec.project_name,
-                          hash = fw.hash(rec.project) }
+  g.seen[rec.project] = rec.project_name or ""
+  -- "<sha256 hex> <code>": sorted as plain strings by table.sort's own C
+  -- comparison, so a feed of many thousands of projects stays far inside
+  -- the instruction budget of on_feed_end.
+  g.list[#g.list + 1] = fw.hash(rec.project) .. " " .. rec.project
 end
 
 local function sample(ctx)
@@ -85,11 +87,12 @@ local function sample(ctx)
     local g = groups[k]
     local n_all = #g.list
     local n = (pct * n_all + 9999) // 10000 -- ceil(pct % × N)
-    table.sort(g.list, function(a, b) return a.hash < b.hash end)
+    table.sort(g.list)
     local picked = {}
     for i = 1, math.min(n, n_all) do
-      local p = g.list[i]
-      picked[i] = p.name and string.format("%s %s", p.code, p.name) or p.code
+      local code = g.list[i]:sub(66) -- after the 64 hex digits and a blank
+      local name = g.seen[code]
+      picked[i] = name ~= "" and string.format("%s %s", code, name) or code
     end
     alert {
       rule = "yz_reeval_sample", level = "info", region = g.region,

@@ -6,29 +6,29 @@ local M = {}
 -- x (a number with at most two decimals, or decimal text) as an integer
 -- count of hundredths, so that comparisons with thresholds are exact:
 -- 58.33 − 38.33 ≥ 20 is decided on 5833 − 3833 ≥ 2000, never on floats.
-function M.h(x, what)
+function M.h(x, what, level)
+  level = (level or 1) + 1
+  local orig = x
+  if type(x) == "string" then x = tonumber((x:gsub("%%$", ""))) end
   if math.type(x) == "integer" then return x * 100 end
-  if type(x) == "string" then
-    local t = x:gsub("%%$", "")
-    x = tonumber(t)
-  end
   if type(x) ~= "number" or x ~= x or x == math.huge or x == -math.huge then
     error(string.format("%s: a number such as 20 or 19.99 expected, got %s",
-                        what or "value", tostring(x)), 2)
+                        what or "value", tostring(orig)), level)
   end
   local r = x * 100
   local i = r >= 0 and math.floor(r + 0.5) or -math.floor(-r + 0.5)
   if math.abs(r - i) > 1e-6 then
     error(string.format("%s: %s has more than two decimals", what or "value",
-                        tostring(x)), 2)
+                        tostring(orig)), level)
   end
   return math.tointeger(i)
 end
 
 -- The parameter at path ("red", "linkage.cap") of ctx.params; a missing
--- one is an error naming the key, so that a YAML typo fails the policy's
--- tests (and a reload) instead of silently disabling a rule.
-function M.param(ctx, path)
+-- one is an error naming the key, reported at the policy's line that asked
+-- for it, so that a YAML typo fails the policy's tests (and a reload)
+-- instead of silently disabling a rule.
+local function lookup(ctx, path) -- called by param and hparam only
   local v = ctx.params
   for k in path:gmatch("[^.]+") do
     if type(v) ~= "table" then v = nil break end
@@ -36,15 +36,20 @@ function M.param(ctx, path)
   end
   if v == nil then
     error(string.format("parameter %q is missing from %s's YAML", path,
-                        ctx.policy), 2)
+                        ctx.policy), 3)
   end
   return v
 end
 
+function M.param(ctx, path)
+  return lookup(ctx, path)
+end
+
 -- A numeric parameter as hundredths.
 function M.hparam(ctx, path)
-  return M.h(M.param(ctx, path), string.format("parameter %q of %s's YAML",
-                                               path, ctx.policy))
+  local h = M.h(lookup(ctx, path),
+                string.format("parameter %q of %s's YAML", path, ctx.policy), 2)
+  return h -- not a tail call: the error levels above count this frame
 end
 
 -- Hundredths as "20.00" (percentage points, scores, percents).
