@@ -707,6 +707,36 @@ TEST_IMPL(engine_require_modules)
     return 0;
 }
 
+/* error("...", 2) in a lib/ module blames the policy line that called it,
+ * and the message keeps that one place (no second one in front). */
+TEST_IMPL(engine_error_level_blames_caller)
+{
+    const char *paths[] = {"p/cn/t.lua", "p/lib/common.lua"};
+    const char *srcs[] = {
+        "local common = require 'common'\n" HEAD
+        "  on_execution = function(rec, ctx)\n"
+        "    common.need(nil, 'red')\n"
+        "  end }\n",
+        "return { need = function(v, k)\n"
+        "  if v == nil then error('parameter ' .. k .. ' is missing', 2) end\n"
+        "end }\n",
+    };
+    struct fw_diag d;
+    fw_diag_init(&d);
+    struct fw_engine *e = build_opts(paths, srcs, 2, NULL, &d);
+    ASSERT(e != NULL);
+    struct got g = {FW_BUF_INIT, 0, 0};
+    struct fw_record r = exec_rec("110101", 1, 0, 2024, 6, 30);
+    fw_engine_feed_begin(e, "t.csv", 0);
+    ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
+    ASSERT_CONTAINS(g.json.p, "\"message\":\"on_execution: p/cn/t.lua:5: "
+                              "parameter red is missing\"");
+    fw_buf_fini(&g.json);
+    fw_diag_fini(&d);
+    fw_engine_free(e);
+    return 0;
+}
+
 /* A policy's version covers the lib/ modules of its tree: editing a shared
  * module changes what the policy does, so it must change policy_version. */
 TEST_IMPL(engine_version_covers_modules)
