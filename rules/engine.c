@@ -76,6 +76,32 @@ static bool sha256_of(const struct fw_src_file *a, const struct fw_src_file *b,
     return true;
 }
 
+/* A policy's version: its .lua, its .yaml, and every module of lib/ (which
+ * of them it requires is only known once it runs), so that an edit of a
+ * shared module changes the policy_version of the findings it shapes. With
+ * no modules this is the sha256 of the .lua and .yaml alone. */
+static bool policy_version(const struct fw_src_file *lua,
+                           const struct fw_src_file *yaml,
+                           const struct fw_src_file *mods, size_t n_mods,
+                           char *out)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (c == NULL || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(c);
+        return false;
+    }
+    digest_part(c, lua->data, lua->len);
+    if (yaml)
+        digest_part(c, yaml->data, yaml->len);
+    for (size_t i = 0; i < n_mods; i++) {
+        digest_part(c, mods[i].path, strlen(mods[i].path));
+        digest_part(c, mods[i].data, mods[i].len);
+    }
+    hex_digest(c, out);
+    EVP_MD_CTX_free(c);
+    return true;
+}
+
 static const struct fw_src_file *find_file(const struct fw_src_file *files,
                                            size_t n, const char *path,
                                            size_t plen, const char *suffix)
@@ -305,7 +331,7 @@ struct fw_engine *fw_engine_build(const struct fw_src_file *files, size_t n,
         }
         const struct fw_src_file *y = find_file(files, n, path,
                                                 strlen(path) - 4, ".yaml");
-        if (!sha256_of(&files[i], y, false, 1, p->version)) {
+        if (!policy_version(&files[i], y, mods, n_mods, p->version)) {
             free(mods);
             goto nomem;
         }

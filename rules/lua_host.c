@@ -810,7 +810,9 @@ static int l_policy(lua_State *L)
 /* ---- setup and calls --------------------------------------------------- */
 
 /* Message handler of every call: keeps the error's file:line, adding the
- * innermost Lua place when the error has none (error("x", 0), error{}). */
+ * innermost Lua place when the error has none (error("x", 0), error{}).
+ * The place may be any frame's: error("x", 2) in a lib/ module blames the
+ * policy line that called it. */
 static int msgh(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
@@ -822,13 +824,20 @@ static int msgh(lua_State *L)
                                   luaL_typename(L, 1));
     }
     lua_Debug ar;
+    int inner = 0; /* the innermost level with a Lua line */
     for (int lv = 1; lua_getstack(L, lv, &ar); lv++) {
         lua_getinfo(L, "Sl", &ar);
         if (ar.currentline <= 0)
             continue;
         size_t n = strlen(ar.short_src);
-        if (strncmp(msg, ar.short_src, n) == 0 && msg[n] == ':')
+        if (strncmp(msg, ar.short_src, n) == 0 && msg[n] == ':') {
+            inner = 0;
             break;
+        }
+        if (inner == 0)
+            inner = lv;
+    }
+    if (inner && lua_getstack(L, inner, &ar) && lua_getinfo(L, "Sl", &ar)) {
         lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
         return 1;
     }

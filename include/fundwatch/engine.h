@@ -89,7 +89,8 @@ struct fw_policy_info {
     const char *id;
     const char *title;
     const char *path;        /* the .lua file */
-    const char *version;     /* "sha256:<hex>" of the policy's .lua + .yaml */
+    const char *version;     /* "sha256:<hex>" of the policy's .lua + .yaml
+                                and the lib/ modules of the tree */
     const char *const *regions;
     size_t n_regions;
     const char *const *replaces;

@@ -706,3 +706,78 @@ TEST_IMPL(engine_require_modules)
     fw_engine_free(e);
     return 0;
 }
+
+/* error("...", 2) in a lib/ module blames the policy line that called it,
+ * and the message keeps that one place (no second one in front). */
+TEST_IMPL(engine_error_level_blames_caller)
+{
+    const char *paths[] = {"p/cn/t.lua", "p/lib/common.lua"};
+    const char *srcs[] = {
+        "local common = require 'common'\n" HEAD
+        "  on_execution = function(rec, ctx)\n"
+        "    common.need(nil, 'red')\n"
+        "  end }\n",
+        "return { need = function(v, k)\n"
+        "  if v == nil then error('parameter ' .. k .. ' is missing', 2) end\n"
+        "end }\n",
+    };
+    struct fw_diag d;
+    fw_diag_init(&d);
+    struct fw_engine *e = build_opts(paths, srcs, 2, NULL, &d);
+    ASSERT(e != NULL);
+    struct got g = {FW_BUF_INIT, 0, 0};
+    struct fw_record r = exec_rec("110101", 1, 0, 2024, 6, 30);
+    fw_engine_feed_begin(e, "t.csv", 0);
+    ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
+    ASSERT_CONTAINS(g.json.p, "\"message\":\"on_execution: p/cn/t.lua:5: "
+                              "parameter red is missing\"");
+    fw_buf_fini(&g.json);
+    fw_diag_fini(&d);
+    fw_engine_free(e);
+    return 0;
+}
+
+/* A policy's version covers the lib/ modules of its tree: editing a shared
+ * module changes what the policy does, so it must change policy_version. */
+TEST_IMPL(engine_version_covers_modules)
+{
+    const char *paths[] = {"p/cn/t.lua", "p/lib/common.lua"};
+    const char *pol = "local common = require 'common'\n" HEAD
+                      "  on_execution = function(rec, ctx)\n"
+                      "    alert { rule = 'r', level = 'info',"
+                      " message = common.hello() }\n"
+                      "  end }\n";
+    const char *v1[] = {pol, "return { hello = function() return 'a' end }\n"};
+    const char *v2[] = {pol, "return { hello = function() return 'b' end }\n"};
+    struct fw_diag d;
+    fw_diag_init(&d);
+    struct fw_engine *e1 = build_opts(paths, v1, 2, NULL, &d);
+    struct fw_engine *e2 = build_opts(paths, v2, 2, NULL, &d);
+    ASSERT(e1 != NULL && e2 != NULL);
+    char a[80], b[80];
+    snprintf(a, sizeof a, "%s", fw_engine_policy(e1, 0)->version);
+    snprintf(b, sizeof b, "%s", fw_engine_policy(e2, 0)->version);
+    ASSERT(strncmp(a, "sha256:", 7) == 0);
+    ASSERT(strcmp(a, b) != 0);
+    /* The same files give the same version. */
+    struct fw_engine *e4 = build_opts(paths, v1, 2, NULL, &d);
+    ASSERT(e4 != NULL);
+    ASSERT_EQ_STR(fw_engine_policy(e4, 0)->version, a);
+    /* Every module of the tree counts, required or not: which ones a
+     * policy requires is only known at run time. */
+    const char *plain[] = {HEAD "}\n"};
+    struct fw_engine *p1 = build_opts(paths, plain, 1, NULL, &d);
+    const char *paths2[] = {"p/cn/t.lua", "p/lib/unused.lua"};
+    const char *with[] = {HEAD "}\n", "return {}\n"};
+    struct fw_engine *p2 = build_opts(paths2, with, 2, NULL, &d);
+    ASSERT(p1 != NULL && p2 != NULL);
+    ASSERT(strcmp(fw_engine_policy(p1, 0)->version,
+                  fw_engine_policy(p2, 0)->version) != 0);
+    fw_diag_fini(&d);
+    fw_engine_free(e1);
+    fw_engine_free(e2);
+    fw_engine_free(e4);
+    fw_engine_free(p1);
+    fw_engine_free(p2);
+    return 0;
+}
