@@ -42,6 +42,9 @@ struct fw_store_opts {
     int64_t cache_kib;    /* page cache; 0 = 262144 (256 MiB, see store.c) */
     bool sync_full;       /* synchronous=FULL: survive power loss too */
     bool read_only;       /* open an existing database read-only */
+    size_t merge_rows;    /* finding keys held in memory before they are
+                             merged into the on-disk key index; 0 = 262144
+                             (about 8 MiB); see store.c */
 };
 
 /* Opens (creating it and its schema when missing, unless read_only) the
@@ -212,12 +215,14 @@ struct fw_store_query {
     int state;                 /* enum fw_store_state, -1 = any */
     int64_t since_ms;          /* last_seen >= since_ms; 0 = any */
     unsigned limit;            /* 0 = 100; at most 10000 */
-    int64_t cursor;            /* 0 = first page; else next_cursor */
+    int64_t cursor;            /* rows after this rowid; 0 = from the first
+                                  (GET /findings?after=) */
 };
 
-/* Findings matching q, newest first (rowid descending), at most limit.
- * *next_cursor gets the cursor of the next page, 0 when this was the last.
- * Keyset pagination: stable while findings are added. */
+/* Findings matching q in the order they were first stored (rowid
+ * ascending), at most limit. *next_cursor (may be NULL) gets the cursor of
+ * the next page, 0 when this was the last. Keyset pagination: a page never
+ * repeats or skips a row while findings are added. */
 int fw_store_query(struct fw_store *st, const struct fw_store_query *q,
                    fw_store_finding_cb cb, void *ud, int64_t *next_cursor,
                    struct fw_error *err);
