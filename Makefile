@@ -88,14 +88,30 @@ $(BUILD)/tests/unit/%.o: CPPFLAGS += -Itests/unit -Idaemon -Irules
 $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The daemon tests read the store with the sqlite3 command.
+TEST_DEB = sqlite3
+
 test: $(BIN) $(UNIT)
+	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(TEST_DEB)"
 	@FW_BIN=$(abspath $(BIN)) FW_UNIT=$(abspath $(UNIT)) tests/run
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 test
 
+# A working folder from examples/: the config, the column map, the
+# reference policies (or the sample ones while policies/ is missing) and a
+# spool holding the example feeds; then the daemon in the foreground.
+RUN_DIR ?= $(BUILD)/run
 run: $(BIN)
-	$(BIN) records examples/feeds/*
+	@mkdir -p $(RUN_DIR)/spool/incoming
+	@cp examples/fundwatch.yaml examples/columns.yaml $(RUN_DIR)/
+	@rm -rf $(RUN_DIR)/policies && if [ -d policies ]; then \
+	  cp -r policies $(RUN_DIR)/policies; else \
+	  cp -r examples/policies $(RUN_DIR)/policies; rm -rf $(RUN_DIR)/policies/feeds; fi
+	@for f in examples/feeds/*; do cp "$$f" "$(RUN_DIR)/spool/incoming/.$$(basename $$f)"; \
+	  mv "$(RUN_DIR)/spool/incoming/.$$(basename $$f)" "$(RUN_DIR)/spool/incoming/$$(basename $$f)"; done
+	@echo "fundwatch: working folder $(RUN_DIR): findings go to $(RUN_DIR)/outbox.jsonl; Ctrl-C stops"
+	$(BIN) run -c $(RUN_DIR)/fundwatch.yaml
 
 # Mutation fuzzing of the reader through the ASan + UBSan binary.
 FUZZ_N ?= 3000

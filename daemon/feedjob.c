@@ -1,0 +1,385 @@
+/* One feed, or one round of scheduled checks, through the engine into the
+ * store (see feedjob.h). The feed's bytes are read once: hashed for the
+ * duplicate check and then handed to the reader, so what is recorded under a
+ * sha256 is exactly what was processed. */
+#include "feedjob.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "feedio.h"
+
+/* What one job carries through the callbacks. */
+struct job {
+    const struct fw_job_env *env;
+    struct fw_job_result *res;
+    int rkind;                       /* of the record being run, or -1 */
+    char (*ids)[FW_ID_HEX + 1];      /* ids fired for the current record */
+    size_t n_ids, cap_ids;
+    int rc;                          /* first store error, negative */
+    struct fw_error err;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void set_reason(struct fw_job_result *res, const struct fw_error *e)
+{
+    if (e->place[0])
+        snprintf(res->reason, sizeof res->reason, "%s: %s", e->place, e->msg);
+    else
+        snprintf(res->reason, sizeof res->reason, "%s", e->msg);
+}
+
+/* A store failure: locked or full is worth retrying later, as is any other
+ * store error (the feed itself was fine). */
+static int store_failed(struct job *j, int rc)
+{
+    if (j->rc == 0) {
+        j->rc = rc;
+        set_reason(j->res, &j->err);
+    }
+    return 1; /* stop the reader / engine */
+}
+
+static int on_finding(void *ud, const struct fw_finding *f)
+{
+    struct job *j = ud;
+    uint64_t seq = 0;
+    int rc = fw_store_finding_add(j->env->st, f, j->rkind, &seq, &j->err);
+    if (rc < 0)
+        return store_failed(j, rc);
+    j->res->findings[f->kind]++;
+    if (seq)
+        j->res->events++;
+    if (j->n_ids == j->cap_ids) {
+        size_t cap = j->cap_ids ? 2 * j->cap_ids : 16;
+        void *p = realloc(j->ids, cap * sizeof *j->ids);
+        if (p == NULL) {
+            j->err.code = FW_ENOMEM;
+            snprintf(j->err.msg, sizeof j->err.msg, "out of memory");
+            return store_failed(j, FW_ENOMEM);
+        }
+        j->ids = p;
+        j->cap_ids = cap;
+    }
+    memcpy(j->ids[j->n_ids++], f->id, FW_ID_HEX + 1);
+    return 0;
+}
+
+/* The record's text field as a C string in buf, or NULL when absent. */
+static const char *text_of(const struct fw_record *r, enum fw_field f,
+                           char *buf, size_t n)
+{
+    if (!fw_record_has(r, f))
+        return NULL;
+    size_t k = r->str[f].n < n - 1 ? r->str[f].n : n - 1;
+    memcpy(buf, r->str[f].p, k);
+    buf[k] = '\0';
+    return buf;
+}
+
+/* After a record's hooks ran: what it fired resolves what it no longer
+ * fires for the same subject. */
+static int subject_done(struct job *j, const struct fw_record *r)
+{
+    char region[16], dept[128], project[128], task[128];
+    struct fw_store_subject s = {
+        .kind = r->kind,
+        .region = text_of(r, FW_F_REGION, region, sizeof region),
+        .dept = text_of(r, FW_F_DEPT, dept, sizeof dept),
+        .project = text_of(r, FW_F_PROJECT, project, sizeof project),
+        .task = text_of(r, FW_F_TASK, task, sizeof task),
+        .has_as_of = fw_record_has(r, FW_F_AS_OF),
+        .as_of = (int32_t)r->num[FW_F_AS_OF],
+    };
+    int64_t resolved = 0;
+    int rc = fw_store_subject_done(j->env->st, &s,
+                                   (const char(*)[FW_ID_HEX + 1])j->ids,
+                                   j->n_ids, wall_ms(), &resolved, &j->err);
+    if (rc < 0)
+        return store_failed(j, rc);
+    j->res->resolved += (uint64_t)resolved;
+    return 0;
+}
+
+static int run_record(struct job *j, const struct fw_record *r, bool recheck)
+{
+    j->n_ids = 0;
+    j->rkind = (int)r->kind;
+    int rc = recheck ? fw_engine_recheck(j->env->eng, r, j->env->today,
+                                         on_finding, j)
+                     : fw_engine_run(j->env->eng, r, on_finding, j);
+    if (rc < 0 && j->rc == 0) { /* the engine itself: out of memory */
+        j->rc = rc;
+        snprintf(j->res->reason, sizeof j->res->reason,
+                 "the policy engine failed (%d): out of memory?", rc);
+    }
+    if (rc != 0)
+        return 1;
+    if (!recheck && r->kind == FW_RK_TASK && fw_record_has(r, FW_F_TASK) &&
+        fw_record_has(r, FW_F_REGION)) {
+        if ((rc = fw_store_task_put(j->env->st, r, &j->err)) < 0)
+            return store_failed(j, rc);
+    }
+    return subject_done(j, r);
+}
+
+static int on_record(void *ud, const struct fw_record *r)
+{
+    return run_record(ud, r, false);
+}
+
+static void on_reject(void *ud, const char *feed, uint64_t line,
+                      const char *reason)
+{
+    (void)feed;
+    struct job *j = ud;
+    if (j->rc)
+        return;
+    int rc = fw_store_reject_add(j->env->st, line, reason, &j->err);
+    if (rc < 0)
+        store_failed(j, rc);
+}
+
+/* Records a feed that is not processed (failed or duplicate) in its own
+ * transaction; a store failure turns the outcome into a retry. */
+static void record_only(struct job *j, const struct fw_store_feed *feed,
+                        enum fw_store_status status)
+{
+    struct fw_store_feed_end end = {
+        .lines = j->res->lines, .records = j->res->records,
+        .rejects = j->res->rejects, .finished_ms = wall_ms(),
+        .reason = status == FW_FEED_FAILED ? j->res->reason : NULL,
+    };
+    struct fw_error e = {0};
+    if (feed->sha256 == NULL || !feed->sha256[0])
+        return; /* never read (too large, unreadable): no sha256, no row;
+                   the reason file and the log say why */
+    if (fw_store_feed_record(j->env->st, feed, status, &end, &e) < 0) {
+        j->res->outcome = FW_JOB_RETRY;
+        set_reason(j->res, &e);
+    }
+}
+
+static void sha256_hex(const char *data, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
+                    size_t len, const char *label, enum fw_store_source src,
+                    struct fw_job_result *res)
+{
+    uint64_t t0 = mono_ns();
+    memset(res, 0, sizeof *res);
+    res->bytes = len;
+    sha256_hex(data, len, res->sha256);
+    struct job j = {.env = env, .res = res, .rkind = -1};
+    struct fw_store_feed feed = {
+        .name = label, .sha256 = res->sha256, .source = src,
+        .bytes = (int64_t)len, .started_ms = wall_ms(),
+        .generation = fw_engine_version(env->eng),
+    };
+
+    int64_t dup = 0;
+    int rc = fw_store_feed_seen(env->st, res->sha256, &dup, &j.err);
+    if (rc < 0) {
+        res->outcome = FW_JOB_RETRY;
+        set_reason(res, &j.err);
+        goto out;
+    }
+    if (rc == 1) {
+        res->outcome = FW_JOB_DUPLICATE;
+        res->dup_of = dup;
+        record_only(&j, &feed, FW_FEED_DUPLICATE);
+        goto out;
+    }
+
+    if ((rc = fw_store_feed_begin(env->st, &feed, &j.err)) < 0) {
+        res->outcome = FW_JOB_RETRY;
+        set_reason(res, &j.err);
+        goto out;
+    }
+    struct fw_reader_cb cb = {.on_record = on_record, .on_reject = on_reject};
+    struct fw_reader_stats rs = {0};
+    struct fw_error rerr = {0};
+    rc = fw_engine_feed_begin(env->eng, label, env->today);
+    if (rc < 0) {
+        j.rc = rc;
+        snprintf(res->reason, sizeof res->reason,
+                 "the policy engine failed (%d): out of memory?", rc);
+    } else
+        rc = fw_feed_read_mem(data, len, label, FW_FMT_AUTO, env->map, &cb,
+                              &j, &rs, &rerr);
+    res->lines = rs.lines;
+    res->records = rs.records;
+    res->rejects = rs.rejects;
+    if (rc == 0 && j.rc == 0) {
+        j.rkind = -1;
+        j.n_ids = 0;
+        rc = fw_engine_feed_end(env->eng, on_finding, &j);
+    }
+    if (j.rc != 0 || (rc > 0)) {
+        /* the store (or the engine) failed: nothing of the feed stays */
+        fw_store_feed_rollback(env->st);
+        res->outcome = FW_JOB_RETRY;
+        if (j.rc == 0)
+            snprintf(res->reason, sizeof res->reason, "stopped (%d)", rc);
+        rc = j.rc == FW_ENOMEM ? FW_ENOMEM : 0;
+        goto out;
+    }
+    if (rc < 0) {
+        /* the feed as a whole cannot be read: not CSV, NUL bytes, a
+         * missing required column... */
+        fw_store_feed_rollback(env->st);
+        if (rc == FW_ENOMEM)
+            goto out;
+        set_reason(res, &rerr);
+        res->outcome = FW_JOB_FAILED;
+        memset(res->findings, 0, sizeof res->findings);
+        res->events = res->resolved = 0;
+        record_only(&j, &feed, FW_FEED_FAILED);
+        rc = 0;
+        goto out;
+    }
+    struct fw_store_feed_end end = {
+        .lines = rs.lines, .records = rs.records, .rejects = rs.rejects,
+        .finished_ms = wall_ms(),
+    };
+    if ((rc = fw_store_feed_commit(env->st, &end, &j.err)) < 0) {
+        res->outcome = FW_JOB_RETRY;
+        set_reason(res, &j.err);
+        rc = 0;
+        goto out;
+    }
+    res->outcome = FW_JOB_DONE;
+out:
+    free(j.ids);
+    res->nanos = mono_ns() - t0;
+    /* everything else is said by res->outcome and res->reason */
+    return rc == FW_ENOMEM ? FW_ENOMEM : 0;
+}
+
+int fw_job_feed_file(const struct fw_job_env *env, const char *path,
+                     const char *label, enum fw_store_source src,
+                     struct fw_job_result *res)
+{
+    memset(res, 0, sizeof *res);
+    struct fw_store_feed feed = {
+        .name = label, .sha256 = res->sha256, .source = src,
+        .started_ms = wall_ms(), .generation = fw_engine_version(env->eng),
+    };
+    struct job j = {.env = env, .res = res};
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(res->reason, sizeof res->reason, "%s: cannot open: %s",
+                 label, strerror(e));
+        /* gone (deleted meanwhile): nothing to move or record */
+        res->outcome = e == ENOENT ? FW_JOB_RETRY : FW_JOB_FAILED;
+        if (res->outcome == FW_JOB_FAILED)
+            record_only(&j, &feed, FW_FEED_FAILED);
+        return 0;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        snprintf(res->reason, sizeof res->reason, "%s: not a regular file",
+                 label);
+        res->outcome = FW_JOB_FAILED;
+        record_only(&j, &feed, FW_FEED_FAILED);
+        return 0;
+    }
+    if ((uint64_t)sb.st_size > env->max_feed) {
+        close(fd);
+        snprintf(res->reason, sizeof res->reason,
+                 "%s: %lld bytes, larger than limits.max_feed (%llu bytes)",
+                 label, (long long)sb.st_size,
+                 (unsigned long long)env->max_feed);
+        res->bytes = (uint64_t)sb.st_size;
+        res->outcome = FW_JOB_FAILED;
+        record_only(&j, &feed, FW_FEED_FAILED);
+        return 0;
+    }
+    size_t len = (size_t)sb.st_size, got = 0;
+    char *data = malloc(len ? len : 1);
+    if (data == NULL) {
+        close(fd);
+        return FW_ENOMEM;
+    }
+    while (got < len) {
+        ssize_t k = read(fd, data + got, len - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            int e = k < 0 ? errno : 0;
+            close(fd);
+            free(data);
+            snprintf(res->reason, sizeof res->reason, "%s: cannot read: %s",
+                     label, e ? strerror(e) : "the file shrank while read");
+            res->outcome = FW_JOB_FAILED;
+            record_only(&j, &feed, FW_FEED_FAILED);
+            return 0;
+        }
+        got += (size_t)k;
+    }
+    close(fd);
+    int rc = fw_job_feed_mem(env, data, len, label, src, res);
+    free(data);
+    return rc;
+}
+
+static int on_task(void *ud, const struct fw_record *r)
+{
+    struct job *j = ud;
+    j->res->records++;
+    return run_record(j, r, true);
+}
+
+int fw_job_recheck(const struct fw_job_env *env, struct fw_job_result *res)
+{
+    uint64_t t0 = mono_ns();
+    memset(res, 0, sizeof *res);
+    struct job j = {.env = env, .res = res};
+    int rc = fw_store_batch_begin(env->st, wall_ms(), &j.err);
+    if (rc == 0) {
+        rc = fw_store_tasks_each(env->st, on_task, &j, &j.err);
+        if (rc < 0 && j.rc == 0) {
+            j.rc = rc;
+            set_reason(res, &j.err);
+        }
+        if (j.rc == 0 && rc == 0)
+            rc = fw_store_batch_commit(env->st, &j.err);
+        else
+            fw_store_feed_rollback(env->st);
+    }
+    if (rc < 0 && j.rc == 0)
+        set_reason(res, &j.err);
+    res->outcome = (rc != 0 || j.rc != 0) ? FW_JOB_RETRY : FW_JOB_DONE;
+    free(j.ids);
+    res->nanos = mono_ns() - t0;
+    return j.rc == FW_ENOMEM ? FW_ENOMEM : 0;
+}

@@ -1,0 +1,60 @@
+/* One feed through the reader, the running generation and the store, in one
+ * transaction: its findings (with their open/resolved state), rejects, task
+ * records and its feed row are committed together or not at all. Also the
+ * scheduled checks over the stored task records. No libuv: the daemon's
+ * worker thread calls these, one at a time, and so does POST /feeds. */
+#ifndef FUNDWATCH_DAEMON_FEEDJOB_H
+#define FUNDWATCH_DAEMON_FEEDJOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fundwatch/engine.h"
+#include "fundwatch/reader.h"
+#include "store.h"
+
+enum fw_job_outcome {
+    FW_JOB_DONE = 0,  /* committed: move the feed to done/ */
+    FW_JOB_DUPLICATE, /* its sha256 was done before: recorded, move to done/ */
+    FW_JOB_FAILED,    /* not a feed we can read: recorded, move to failed/ */
+    FW_JOB_RETRY,     /* the store could not take it (locked, disk full):
+                         nothing of it committed; leave it and try later */
+};
+
+struct fw_job_result {
+    enum fw_job_outcome outcome;
+    char sha256[65];
+    uint64_t bytes, lines, records, rejects;
+    uint64_t findings[FW__FK_COUNT]; /* fired, by kind */
+    uint64_t events;                 /* new or reopened: outbox lines */
+    uint64_t resolved;
+    int64_t dup_of;                  /* FW_JOB_DUPLICATE: the done feed row */
+    uint64_t nanos;                  /* wall time of the job */
+    char reason[FW_MSG_MAX + FW_PLACE_MAX + 8]; /* FAILED, RETRY: why */
+};
+
+struct fw_job_env {
+    struct fw_store *st;
+    struct fw_engine *eng;
+    const struct fw_colmap *map;
+    uint64_t max_feed;   /* bytes; a larger feed fails */
+    int32_t today;       /* ctx.now, days since 1970-01-01 */
+};
+
+/* Processes the feed file at path, named label in findings and the store.
+ * Returns 0 with the outcome in res, or a negative code only for what is
+ * not the feed's fault and not the store's either (out of memory). */
+int fw_job_feed_file(const struct fw_job_env *env, const char *path,
+                     const char *label, enum fw_store_source src,
+                     struct fw_job_result *res);
+/* The same over bytes in memory (POST /feeds). */
+int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
+                    size_t len, const char *label, enum fw_store_source src,
+                    struct fw_job_result *res);
+
+/* The scheduled checks: every stored task record through the on_task hooks
+ * against env->today, in one transaction. res->records counts the tasks. */
+int fw_job_recheck(const struct fw_job_env *env, struct fw_job_result *res);
+
+#endif

@@ -1,0 +1,35 @@
+/* The JSONL outbox: every finding event the store committed, appended once,
+ * in commit order, one line each (the output contract of DESIGN.md). The
+ * store numbers the events; this file writes those above the store's mark
+ * and then moves the mark. What a crash between the write and the mark
+ * leaves behind is found again at open: a torn last line is cut off, and
+ * lines already in the file are not written twice. */
+#ifndef FUNDWATCH_DAEMON_OUTBOX_H
+#define FUNDWATCH_DAEMON_OUTBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fundwatch/error.h"
+#include "store.h"
+
+struct fw_outbox;
+
+/* Opens (creating) the outbox at path. The first fw_outbox_flush brings it
+ * level with the store: cuts a torn last line, then writes the committed
+ * events the file does not hold yet. *out is NULL on failure. */
+int fw_outbox_open(const char *path, struct fw_store *st,
+                   struct fw_outbox **out, struct fw_error *err);
+void fw_outbox_close(struct fw_outbox *o); /* accepts NULL */
+
+/* Appends the events committed since the last flush and marks them written.
+ * On a write failure (a full disk) the file is cut back to where it was,
+ * nothing is marked, and the next flush tries again: the events stay in the
+ * store until then. *written (may be NULL) gets the number of lines. */
+int fw_outbox_flush(struct fw_outbox *o, struct fw_store *st,
+                    uint64_t *written, struct fw_error *err);
+
+/* Events committed but not yet in the file (for metrics and health). */
+uint64_t fw_outbox_lag(const struct fw_outbox *o, struct fw_store *st);
+
+#endif
