@@ -718,10 +718,16 @@ static int tx_commit(struct fw_store *st, struct fw_error *err)
     return 0;
 }
 
+/* FW_ESTATE unless the right transaction is open; a misplaced call inside
+ * a batch fails it like any other failure inside. */
 static int need_tx(struct fw_store *st, bool feed_only, struct fw_error *err)
 {
     if (st->tx == TX_FEED || (!feed_only && st->tx == TX_BATCH))
         return 0;
+    if (st->tx == TX_BATCH)
+        return tx_fail(st, fw_error_set(err, FW_ESTATE, st->path,
+                                        "only a feed's transaction keeps "
+                                        "rejects and task records"));
     return fw_error_set(err, FW_ESTATE, st->path, "%s",
                         st->feed_failed
                             ? "no transaction open: the feed's transaction "
@@ -931,6 +937,12 @@ int fw_store_open(const char *path, const struct fw_store_opts *opts,
                       err)) < 0 ||
         (ret = pragma(st, "PRAGMA temp_store = MEMORY", err)) < 0)
         goto fail;
+    if (st->opts.max_pages > 0) {
+        snprintf(q, sizeof q, "PRAGMA max_page_count = %" PRId64,
+                 st->opts.max_pages);
+        if ((ret = pragma(st, q, err)) < 0)
+            goto fail;
+    }
     if (!st->opts.read_only &&
         ((ret = pragma(st, "PRAGMA journal_mode = WAL", err)) < 0 ||
          (ret = pragma(st, "PRAGMA wal_autocheckpoint = 4000", err)) < 0))
