@@ -120,9 +120,16 @@ fuzz:
 	@command -v python3 >/dev/null || $(MAKE) --no-print-directory deps EXTRA_DEB=python3
 	python3 tests/fuzz/records.py build-asan/fundwatch $${FUZZ_SEED:-1} $(FUZZ_N)
 
-bench: $(BIN)
+# The store's benchmark program: the daemon's store path beside plain SQLite.
+BENCH_STORE = $(BUILD)/bench-store
+$(BUILD)/tests/bench/%.o: CPPFLAGS += -Idaemon
+$(BENCH_STORE): $(BUILD)/tests/bench/store_bench.o $(DAEMON_OBJ) $(RULES_OBJ)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench: $(BIN) $(BENCH_STORE)
 	@for b in tests/bench/*.sh; do [ -e "$$b" ] || continue; \
-	  FW_BIN=$(abspath $(BIN)) bash "$$b" || exit 1; done
+	  FW_BIN=$(abspath $(BIN)) FW_BENCH_STORE=$(abspath $(BENCH_STORE)) \
+	  bash "$$b" || exit 1; done
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

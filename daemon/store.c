@@ -36,12 +36,14 @@
 
 #define DEFAULT_BUSY_MS 5000
 #define DEFAULT_CACHE_KIB 262144
-#define DEFAULT_MERGE_ROWS 262144
+#define DEFAULT_MERGE_ROWS 1048576
 #define ID_BYTES (FW_ID_HEX / 2)
 
 /* ---- schema --------------------------------------------------------------
  * migrations[i] takes user_version i to i + 1, in one transaction. Never
- * edit a released step: add one. */
+ * edit a released step: add one. CHECKs are OR chains, not IN lists: SQLite
+ * codes an IN list of more than two constants as an ephemeral table built
+ * again on every INSERT (measured: a third of the insert time). */
 
 static const char *const migrations[] = {
     /* 0 -> 1 */
@@ -53,8 +55,8 @@ static const char *const migrations[] = {
     "  version TEXT NOT NULL,"
     "  loaded_at INTEGER NOT NULL,"
     "  trigger TEXT NOT NULL"
-    "    CHECK (trigger IN ('start','sighup','watch','api')),"
-    "  ok INTEGER NOT NULL CHECK (ok IN (0,1)),"
+    "    CHECK (trigger = 'start' OR trigger = 'sighup' OR trigger = 'watch' OR trigger = 'api'),"
+    "  ok INTEGER NOT NULL CHECK (ok = 0 OR ok = 1),"
     "  error TEXT);"
     "CREATE TABLE generation_files("
     "  generation INTEGER NOT NULL REFERENCES generations(id),"
@@ -65,8 +67,8 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY,"
     "  name TEXT NOT NULL,"
     "  sha256 TEXT NOT NULL,"
-    "  source TEXT NOT NULL CHECK (source IN ('spool','http')),"
-    "  status TEXT NOT NULL CHECK (status IN ('done','failed','duplicate')),"
+    "  source TEXT NOT NULL CHECK (source = 'spool' OR source = 'http'),"
+    "  status TEXT NOT NULL CHECK (status = 'done' OR status = 'failed' OR status = 'duplicate'),"
     "  dup_of INTEGER REFERENCES feeds(id),"
     "  lines INTEGER, records INTEGER, rejects INTEGER,"
     "  alerts INTEGER, clawbacks INTEGER, scores INTEGER, errors INTEGER,"
@@ -85,8 +87,8 @@ static const char *const migrations[] = {
     "  fid INTEGER PRIMARY KEY,"
     "  id BLOB NOT NULL CHECK (length(id) = 16),"
     "  kind TEXT NOT NULL"
-    "    CHECK (kind IN ('alert','clawback','score','error','ops')),"
-    "  level TEXT CHECK (level IN ('info','yellow','red')),"
+    "    CHECK (kind = 'alert' OR kind = 'clawback' OR kind = 'score' OR kind = 'error' OR kind = 'ops'),"
+    "  level TEXT CHECK (level = 'info' OR level = 'yellow' OR level = 'red'),"
     "  policy TEXT, policy_version TEXT, rule TEXT,"
     "  region TEXT, dept TEXT, project TEXT, task TEXT,"
     "  as_of INTEGER,"       /* days since 1970-01-01 */
@@ -94,8 +96,8 @@ static const char *const migrations[] = {
     "  ratio TEXT,"          /* exact decimal text */
     "  score INTEGER,"       /* hundredths */
     "  grade TEXT, message TEXT, feed TEXT, line INTEGER,"
-    "  rkind TEXT CHECK (rkind IN ('execution','evaluation','task')),"
-    "  state TEXT NOT NULL CHECK (state IN ('open','resolved')),"
+    "  rkind TEXT CHECK (rkind = 'execution' OR rkind = 'evaluation' OR rkind = 'task'),"
+    "  state TEXT NOT NULL CHECK (state = 'open' OR state = 'resolved'),"
     "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
     "  resolved_at INTEGER,"
     "  first_feed INTEGER REFERENCES feeds(id),"
@@ -136,7 +138,7 @@ _Static_assert(N_MIGRATIONS == FW_STORE_SCHEMA_VERSION,
     "f.seq"
 
 #define SUBJ_MATCH                                                           \
-    "f.state = 'open' AND f.kind IN ('alert','clawback') AND f.rkind IS ?2 " \
+    "f.state = 'open' AND (f.kind = 'alert' OR f.kind = 'clawback') AND f.rkind IS ?2 " \
     "AND f.region IS ?3 AND f.dept IS ?4 AND f.project IS ?5 "               \
     "AND f.task IS ?6 AND (?7 IS NULL OR f.as_of IS NULL OR f.as_of <= ?7)"
 
@@ -178,6 +180,8 @@ enum {
     S_GENS,
     S_GENF_OF,
     S_TAIL_LOAD,
+    S_KEYS_ALL,
+    S_KEYS_COUNT,
     S__COUNT
 };
 
@@ -286,6 +290,8 @@ static const char *const sql[S__COUNT] = {
     [S_TAIL_LOAD] =
         "SELECT fid, id, kind, state, rkind, region, dept, project, task"
         " FROM findings WHERE fid > ?1 ORDER BY fid",
+    [S_KEYS_ALL] = "SELECT k FROM finding_keys",
+    [S_KEYS_COUNT] = "SELECT count(*) FROM finding_keys",
 };
 
 /* ---- counters, kept with each transaction -------------------------------- */
@@ -320,6 +326,7 @@ static const char *const trigger_names[FW__TRIG_COUNT] = {
 struct tkey {
     int64_t k;
     int64_t fid;
+    int64_t aux;   /* a subject key's: the finding's id key */
 };
 
 struct keyvec {
@@ -332,6 +339,46 @@ struct tail {
     uint32_t *slot;  /* index + 1 into keys.v; 0 = empty */
     size_t nslot;    /* a power of two, at least twice keys.n */
 };
+
+/* ---- the bloom filter of finding_keys ----------------------------------------
+ * Most findings are new, and most records' subjects have nothing open: a
+ * probe of finding_keys would find nothing. The filter (about 16 bits a key,
+ * 4 probes: under 1% false positives) says so from memory. Built at open by
+ * one scan of finding_keys, kept by each merge, rebuilt twice as large when
+ * full. Without it (bits NULL) every probe goes to disk. */
+
+struct bloom {
+    uint64_t *bits;
+    unsigned shift;  /* 64 - log2(number of bits) */
+    size_t n, cap;   /* keys added; keys before it is rebuilt larger */
+};
+
+static bool bloom_maybe(const struct bloom *b, int64_t k)
+{
+    if (b->bits == NULL)
+        return true;
+    uint64_t h1 = (uint64_t)k * 0x9e3779b97f4a7c15ull;
+    uint64_t h2 = ((uint64_t)k * 0xc2b2ae3d27d4eb4full) | 1;
+    for (int i = 0; i < 4; i++) {
+        uint64_t bit = (h1 + (uint64_t)i * h2) >> b->shift;
+        if (!(b->bits[bit >> 6] >> (bit & 63) & 1))
+            return false;
+    }
+    return true;
+}
+
+static void bloom_add(struct bloom *b, int64_t k)
+{
+    if (b->bits == NULL)
+        return;
+    uint64_t h1 = (uint64_t)k * 0x9e3779b97f4a7c15ull;
+    uint64_t h2 = ((uint64_t)k * 0xc2b2ae3d27d4eb4full) | 1;
+    for (int i = 0; i < 4; i++) {
+        uint64_t bit = (h1 + (uint64_t)i * h2) >> b->shift;
+        b->bits[bit >> 6] |= 1ull << (bit & 63);
+    }
+    b->n++;
+}
 
 enum txn { TX_NONE = 0, TX_FEED, TX_BATCH, TX_OWN };
 
@@ -357,6 +404,7 @@ struct fw_store {
 
     struct tail tail;
     size_t tail_mark;
+    struct bloom bloom;        /* of the keys in finding_keys */
     struct keyvec dead;        /* subject keys of resolved findings, to
                                   delete at the next merge */
     size_t dead_mark;
@@ -594,7 +642,7 @@ static int tail_rehash(struct tail *t, size_t want)
     return 0;
 }
 
-static int vec_push(struct keyvec *v, int64_t k, int64_t fid)
+static int vec_push(struct keyvec *v, int64_t k, int64_t fid, int64_t aux)
 {
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 1024;
@@ -604,17 +652,17 @@ static int vec_push(struct keyvec *v, int64_t k, int64_t fid)
         v->v = p;
         v->cap = cap;
     }
-    v->v[v->n++] = (struct tkey){k, fid};
+    v->v[v->n++] = (struct tkey){k, fid, aux};
     return 0;
 }
 
-static int tail_push(struct tail *t, int64_t k, int64_t fid)
+static int tail_push(struct tail *t, int64_t k, int64_t fid, int64_t aux)
 {
     if (t->keys.n >= UINT32_MAX - 1)
         return FW_ELIMIT;
     if ((t->keys.n + 1) * 2 > t->nslot && tail_rehash(t, t->keys.n + 1) < 0)
         return FW_ENOMEM;
-    if (vec_push(&t->keys, k, fid) < 0)
+    if (vec_push(&t->keys, k, fid, aux) < 0)
         return FW_ENOMEM;
     size_t j = slot_of(k, t->nslot);
     while (t->slot[j])
@@ -624,13 +672,12 @@ static int tail_push(struct tail *t, int64_t k, int64_t fid)
 }
 
 /* Calls each fid of the tail under key k: visit(ud, fid) non-zero stops. */
-#define TAIL_EACH(t, key, fidvar)                                            \
+#define TAIL_EACH(t, key, ent)                                               \
     for (size_t fw__j = (t)->nslot ? slot_of((key), (t)->nslot) : 0,         \
                 fw__go = (t)->nslot != 0;                                    \
          fw__go && (t)->slot[fw__j];                                         \
          fw__j = (fw__j + 1) & ((t)->nslot - 1))                              \
-        if ((t)->keys.v[(t)->slot[fw__j] - 1].k == (key) &&                  \
-            ((fidvar) = (t)->keys.v[(t)->slot[fw__j] - 1].fid, 1))
+        if (((ent) = &(t)->keys.v[(t)->slot[fw__j] - 1])->k == (key))
 
 static void tail_truncate(struct tail *t, size_t n)
 {
@@ -718,16 +765,48 @@ static int tx_commit(struct fw_store *st, struct fw_error *err)
     return 0;
 }
 
+/* FW_ESTATE unless the right transaction is open; a misplaced call inside
+ * a batch fails it like any other failure inside. */
 static int need_tx(struct fw_store *st, bool feed_only, struct fw_error *err)
 {
     if (st->tx == TX_FEED || (!feed_only && st->tx == TX_BATCH))
         return 0;
+    if (st->tx == TX_BATCH)
+        return tx_fail(st, fw_error_set(err, FW_ESTATE, st->path,
+                                        "only a feed's transaction keeps "
+                                        "rejects and task records"));
     return fw_error_set(err, FW_ESTATE, st->path, "%s",
                         st->feed_failed
                             ? "no transaction open: the feed's transaction "
                               "failed and was rolled back"
                         : feed_only ? "no feed transaction open"
                                     : "no feed or batch transaction open");
+}
+
+/* (Re)builds the filter for at least `want` keys from finding_keys. On
+ * failure the filter is off (every probe goes to disk), never wrong. */
+static void bloom_build(struct fw_store *st, size_t want)
+{
+    free(st->bloom.bits);
+    memset(&st->bloom, 0, sizeof st->bloom);
+    unsigned lg = 20;                 /* 1 Mi bits = 128 KiB at least */
+    while (lg < 40 && ((size_t)1 << lg) < want * 16)
+        lg++;
+    uint64_t *bits = calloc(((size_t)1 << lg) / 64, sizeof *bits);
+    if (bits == NULL)
+        return;
+    struct bloom b = {.bits = bits, .shift = 64 - lg,
+                      .cap = ((size_t)1 << lg) / 16};
+    sqlite3_stmt *s = st->st[S_KEYS_ALL];
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        bloom_add(&b, sqlite3_column_int64(s, 0));
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        free(bits);
+        return;
+    }
+    st->bloom = b;
 }
 
 /* ---- merging the tail into finding_keys ------------------------------------ */
@@ -777,6 +856,10 @@ static int merge(struct fw_store *st, struct fw_error *err)
     if ((rc = tx_commit(st, err)) < 0)
         return rc;
     st->merged = max_fid;
+    for (size_t i = 0; i < st->tail.keys.n; i++)
+        bloom_add(&st->bloom, st->tail.keys.v[i].k);
+    if (st->bloom.bits == NULL || st->bloom.n > st->bloom.cap)
+        bloom_build(st, st->bloom.n * 2);
     tail_truncate(&st->tail, 0);
     st->dead.n = 0;
     return 0;
@@ -876,13 +959,13 @@ static int load(struct fw_store *st, struct fw_error *err)
             continue; /* the CHECK makes this impossible */
         int kind = fw_fkind_parse(col_text(s, 2));
         bool open = name_index(col_text(s, 3), state_names, 2) == FW_ST_OPEN;
-        int p = tail_push(&st->tail, id_key(id), fid);
+        int p = tail_push(&st->tail, id_key(id), fid, 0);
         if (p == 0 && resolvable(kind) && open)
             p = tail_push(&st->tail,
                           subject_key(rkind_parse(col_text(s, 4)),
                                       col_text(s, 5), col_text(s, 6),
                                       col_text(s, 7), col_text(s, 8)),
-                          fid);
+                          fid, id_key(id));
         if (p < 0) {
             sqlite3_reset(s);
             return fw_error_set(err, p, st->path, "loading finding keys: %s",
@@ -892,6 +975,11 @@ static int load(struct fw_store *st, struct fw_error *err)
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
         return DBERR(st, err, rc, "loading finding keys");
+    int64_t nkeys;
+    if ((rc = query_i64(st, S_KEYS_COUNT, 0, &nkeys, err,
+                        "counting finding keys")) < 0)
+        return rc;
+    bloom_build(st, (size_t)nkeys * 2);
     return 0;
 }
 
@@ -931,9 +1019,15 @@ int fw_store_open(const char *path, const struct fw_store_opts *opts,
                       err)) < 0 ||
         (ret = pragma(st, "PRAGMA temp_store = MEMORY", err)) < 0)
         goto fail;
+    if (st->opts.max_pages > 0) {
+        snprintf(q, sizeof q, "PRAGMA max_page_count = %" PRId64,
+                 st->opts.max_pages);
+        if ((ret = pragma(st, q, err)) < 0)
+            goto fail;
+    }
     if (!st->opts.read_only &&
         ((ret = pragma(st, "PRAGMA journal_mode = WAL", err)) < 0 ||
-         (ret = pragma(st, "PRAGMA wal_autocheckpoint = 4000", err)) < 0))
+         (ret = pragma(st, "PRAGMA wal_autocheckpoint = 16000", err)) < 0))
         goto fail;
 
     int v = 0;
@@ -989,6 +1083,7 @@ void fw_store_close(struct fw_store *st)
         sqlite3_close(st->db);
     }
     tail_fini(&st->tail);
+    free(st->bloom.bits);
     free(st->dead.v);
     fw_colmap_free(st->colmap);
     fw_buf_fini(&st->arena);
@@ -1187,10 +1282,12 @@ int fw_store_batch_commit(struct fw_store *st, struct fw_error *err)
 static int lookup_id(struct fw_store *st, const unsigned char *id,
                      int64_t *fid, int *state, struct fw_error *err)
 {
-    int64_t k = id_key(id), cand;
+    int64_t k = id_key(id);
+    const struct tkey *ent;
     *fid = 0;
-    TAIL_EACH(&st->tail, k, cand)
+    TAIL_EACH(&st->tail, k, ent)
     {
+        int64_t cand = ent->fid;
         sqlite3_stmt *s = st->st[S_FID_ID];
         sqlite3_bind_int64(s, 1, cand);
         sqlite3_bind_blob(s, 2, id, ID_BYTES, SQLITE_STATIC);
@@ -1205,6 +1302,8 @@ static int lookup_id(struct fw_store *st, const unsigned char *id,
         if (*fid)
             return 0;
     }
+    if (!bloom_maybe(&st->bloom, k))
+        return 0;
     sqlite3_stmt *s = st->st[S_KEY_FIND];
     sqlite3_bind_int64(s, 1, k);
     sqlite3_bind_blob(s, 2, id, ID_BYTES, SQLITE_STATIC);
@@ -1298,9 +1397,9 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
         if ((rc = exec_stmt(st, S_F_INS, err, "adding a finding")) < 0)
             return tx_fail(st, rc);
         fid = sqlite3_last_insert_rowid(st->db);
-        if ((rc = tail_push(&st->tail, id_key(id), fid)) < 0 ||
+        if ((rc = tail_push(&st->tail, id_key(id), fid, 0)) < 0 ||
             (resolvable(f->kind) &&
-             (rc = tail_push(&st->tail, subj, fid)) < 0))
+             (rc = tail_push(&st->tail, subj, fid, id_key(id))) < 0))
             return tx_fail(st, fw_error_set(err, rc, st->path,
                                             "adding a finding: %s",
                                             fw_strerror(rc)));
@@ -1333,6 +1432,7 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
             sqlite3_bind_int64(s, 2, fid);
             if ((rc = exec_stmt(st, S_KEY_INS, err, "reopening a finding")) < 0)
                 return tx_fail(st, rc);
+            bloom_add(&st->bloom, subj);
         }
         if (old >= 0)
             st->delta[C_FINDINGS + old * 2 + FW_ST_RESOLVED]--;
@@ -1413,27 +1513,42 @@ int fw_store_subject_done(struct fw_store *st,
                             subj->project, subj->task);
     struct cand *c = NULL;
     size_t n = 0, cap = 0;
-    int64_t fid;
-    TAIL_EACH(&st->tail, k, fid)
+    unsigned char small[8][ID_BYTES], (*fired)[ID_BYTES] = small;
+    if (n_ids > 8 && (fired = malloc(n_ids * ID_BYTES)) == NULL)
+        return tx_fail(st, fw_error_set(err, FW_ENOMEM, st->path,
+                                        "out of memory"));
+    size_t nf = 0;
+    for (size_t j = 0; j < n_ids; j++)
+        if (id_parse(ids[j], fired[nf]))
+            nf++;
+    const struct tkey *ent;
+    TAIL_EACH(&st->tail, k, ent)
     {
+        /* A finding of the tail that fired now needs no row read: its id
+         * key says so (a 64-bit collision would only miss a resolution). */
+        bool now_fired = false;
+        for (size_t j = 0; j < nf && !now_fired; j++)
+            now_fired = id_key(fired[j]) == ent->aux;
+        if (now_fired)
+            continue;
         sqlite3_stmt *s = st->st[S_SUBJ_FID];
-        sqlite3_bind_int64(s, 1, fid);
+        sqlite3_bind_int64(s, 1, ent->fid);
         bind_subject(s, subj);
         if ((rc = collect(st, S_SUBJ_FID, &c, &n, &cap, err)) < 0)
             goto done;
     }
     sqlite3_stmt *s = st->st[S_SUBJ_DISK];
-    sqlite3_bind_int64(s, 1, k);
-    bind_subject(s, subj);
-    if ((rc = collect(st, S_SUBJ_DISK, &c, &n, &cap, err)) < 0)
-        goto done;
+    if (bloom_maybe(&st->bloom, k)) {
+        sqlite3_bind_int64(s, 1, k);
+        bind_subject(s, subj);
+        if ((rc = collect(st, S_SUBJ_DISK, &c, &n, &cap, err)) < 0)
+            goto done;
+    }
     for (size_t i = 0; i < n; i++) {
-        bool fired = false;
-        for (size_t j = 0; j < n_ids && !fired; j++) {
-            unsigned char id[ID_BYTES];
-            fired = id_parse(ids[j], id) && !memcmp(id, c[i].id, ID_BYTES);
-        }
-        if (fired)
+        bool was_fired = false;
+        for (size_t j = 0; j < nf && !was_fired; j++)
+            was_fired = !memcmp(fired[j], c[i].id, ID_BYTES);
+        if (was_fired)
             continue;
         s = st->st[S_RESOLVE];
         sqlite3_bind_int64(s, 1, c[i].fid);
@@ -1446,7 +1561,7 @@ int fw_store_subject_done(struct fw_store *st,
             st->resolved++;
             if (resolved)
                 (*resolved)++;
-            if ((rc = vec_push(&st->dead, k, c[i].fid)) < 0) {
+            if ((rc = vec_push(&st->dead, k, c[i].fid, 0)) < 0) {
                 rc = fw_error_set(err, rc, st->path, "out of memory");
                 goto done;
             }
@@ -1454,6 +1569,8 @@ int fw_store_subject_done(struct fw_store *st,
     }
 done:
     free(c);
+    if (fired != small)
+        free(fired);
     return rc < 0 ? tx_fail(st, rc) : 0;
 }
 

@@ -45,6 +45,8 @@ struct fw_store_opts {
     size_t merge_rows;    /* finding keys held in memory before they are
                              merged into the on-disk key index; 0 = 262144
                              (about 8 MiB); see store.c */
+    int64_t max_pages;    /* PRAGMA max_page_count: a cap on the file, in
+                             pages (tests use it as a full disk); 0 = none */
 };
 
 /* Opens (creating it and its schema when missing, unless read_only) the
