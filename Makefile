@@ -88,8 +88,9 @@ $(BUILD)/tests/unit/%.o: CPPFLAGS += -Itests/unit -Idaemon -Irules
 $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# The daemon tests read the store with the sqlite3 command.
-TEST_DEB = sqlite3
+# The daemon tests read the store with sqlite3, drive the API with curl and
+# check /metrics with promtool (Prometheus's own parser, package prometheus).
+TEST_DEB = sqlite3 curl prometheus
 
 test: $(BIN) $(UNIT)
 	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(TEST_DEB)"

@@ -8,61 +8,27 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <signal.h>
-#include <stdatomic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include "cmdutil.h"
-#include "fundwatch/buf.h"
-#include "config.h"
+#include "daemon.h"
 #include "feedio.h"
 #include "feedjob.h"
 #include "log.h"
-#include "outbox.h"
-#include "policyfs.h"
 #include "spool.h"
-#include "store.h"
 
-enum job_kind { JOB_NONE = 0, JOB_DRAIN, JOB_SCHED, JOB_RELOAD };
-
-struct fwd {
-    uv_loop_t loop;
-    struct fw_config cfg;
-    struct fw_store *st;
-    struct fw_outbox *ob;
-    struct fw_colmap *map;
-    struct fw_engine *eng;        /* the running generation */
-    bool fixed_now;
-    int32_t now;                  /* --now, for drills and tests */
-
-    uv_signal_t sig_term, sig_int, sig_hup;
-    uv_fs_event_t watch;
-    uv_timer_t scan_timer, sched_timer, retry_timer, wd_timer;
-    uv_work_t work;
-
-    enum job_kind job;            /* in the worker, or JOB_NONE */
-    bool want_scan, want_sched, want_reload;
-    enum fw_store_trigger reload_trigger;
-    atomic_bool stopping;         /* read by the worker between feeds */
-    bool handles;                 /* the loop's handles were initialised */
-    uint64_t retry_ms;            /* backoff after a store failure */
-    bool drain_retry;             /* the last drain left feeds to retry */
-
-    /* a reload's result, handed from the worker to the loop */
-    struct fw_engine *new_eng;
-    struct fw_diag reload_diag;
-    uint64_t reload_ns;
-
-    /* counters since start */
-    uint64_t feeds_done, feeds_failed, feeds_dup, records, rejects, events;
-};
+/* A drain job gives the worker back after this many feeds or this long, so
+ * that a new generation, POST /feeds and the API's figures wait at most
+ * that between two feeds. */
+#define DRAIN_MAX_FEEDS 64
+#define DRAIN_MAX_NS (250u * 1000 * 1000)
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -79,79 +45,72 @@ static struct fw_job_env job_env(const struct fwd *d)
     };
 }
 
-static void log_error(const char *subsys, const char *feed,
+int64_t fw__d_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The last error, for /healthz (any thread). */
+void fw__d_error(struct fwd *d, const char *fmt, ...)
+{
+    va_list ap;
+    uv_mutex_lock(&d->mu);
+    va_start(ap, fmt);
+    vsnprintf(d->last_error, sizeof d->last_error, fmt, ap);
+    va_end(ap);
+    d->last_error_ms = fw__d_wall_ms();
+    uv_mutex_unlock(&d->mu);
+}
+
+static void log_error(struct fwd *d, const char *subsys, const char *feed,
                       const struct fw_error *e)
 {
     if (e->place[0])
         fw_log_error(subsys, feed, "%s: %s", e->place, e->msg);
     else
         fw_log_error(subsys, feed, "%s", e->msg);
+    if (d)
+        fw__d_error(d, "%s%s%s", e->place, e->place[0] ? ": " : "", e->msg);
 }
 
-static void flush_outbox(struct fwd *d, const char *feed)
+/* (worker) */
+void fw__d_flush_outbox(struct fwd *d, const char *feed)
 {
     struct fw_error err = {0};
     uint64_t n = 0;
     if (fw_outbox_flush(d->ob, d->st, &n, &err) < 0)
-        log_error("outbox", feed, &err);
+        log_error(d, "outbox", feed, &err);
     else if (n > 0)
         fw_log_debug("outbox", feed, "%llu findings appended",
                      (unsigned long long)n);
 }
 
-static void sha256_hex(const char *data, size_t len, char out[65])
+static uint64_t fired(const struct fw_job_result *r)
 {
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    uint64_t n = 0;
+    for (int k = 0; k < FW__FK_COUNT; k++)
+        n += r->findings[k];
+    return n;
 }
 
-/* Records a generation (built or refused) in the store, with its files. */
-static void record_generation(struct fwd *d, const struct fw_policy_tree *t,
-                              const char *version, bool ok,
-                              const struct fw_diag *why,
-                              enum fw_store_trigger trig)
+static void count(struct fwd *d, const struct fw_job_result *r)
 {
-    struct fw_store_gen_file *files = calloc(t->n ? t->n : 1, sizeof *files);
-    char (*hex)[65] = calloc(t->n ? t->n : 1, sizeof *hex);
-    struct fw_buf err_text = FW_BUF_INIT;
-    if (files == NULL || hex == NULL)
-        goto out;
-    for (size_t i = 0; i < t->n; i++) {
-        sha256_hex(t->files[i].data, t->files[i].len, hex[i]);
-        files[i] = (struct fw_store_gen_file){t->files[i].path, hex[i]};
-    }
-    for (size_t i = 0; why && i < why->n; i++)
-        fw_buf_printf(&err_text, "%s%s", i ? "\n" : "", why->items[i]);
-    struct fw_store_generation g = {
-        .version = version, .loaded_ms = (int64_t)time(NULL) * 1000,
-        .trigger = trig, .ok = ok, .error = err_text.p,
-        .files = files, .n_files = t->n,
-    };
-    struct fw_error err = {0};
-    if (fw_store_generation_add(d->st, &g, NULL, &err) < 0)
-        log_error("store", NULL, &err);
-out:
-    fw_buf_fini(&err_text);
-    free(files);
-    free(hex);
-}
-
-/* Reads the policies folder and builds a generation; NULL with every problem
- * in diag when it does not build. */
-static struct fw_engine *build(struct fwd *d, enum fw_store_trigger trig,
-                               struct fw_diag *diag)
-{
-    struct fw_policy_tree t;
-    struct fw_engine *e = NULL;
-    if (fw_policy_tree_read(d->cfg.policies, &t, diag) == 0)
-        e = fw_engine_build(t.files, t.n, &d->cfg.engine, diag);
-    record_generation(d, &t, e ? fw_engine_version(e) : "", e != NULL,
-                      e ? NULL : diag, trig);
-    fw_policy_tree_fini(&t);
-    return e;
+    fw__d_tally(d, r);
+    atomic_fetch_add(&d->records, r->records);
+    atomic_fetch_add(&d->rejects, r->rejects);
+    atomic_fetch_add(&d->events, r->events);
+    atomic_fetch_add(&d->resolved, r->resolved);
+    for (int k = 0; k < FW__FK_COUNT; k++)
+        atomic_fetch_add(&d->findings[k], r->findings[k]);
 }
 
 /* ---- the jobs (worker thread) -------------------------------------------- */
@@ -166,8 +125,10 @@ static void do_feed(struct fwd *d, const char *name)
     struct fw_job_env env = job_env(d);
     struct fw_job_result r;
     int rc = fw_job_feed_file(&env, path, name, FW_SRC_SPOOL, &r);
+    atomic_fetch_add(&d->feed_nanos, r.nanos);
     if (rc < 0) {
         fw_log_error("spool", name, "out of memory; left in incoming/");
+        fw__d_error(d, "%s: out of memory", name);
         d->drain_retry = true;
         return;
     }
@@ -178,48 +139,44 @@ static void do_feed(struct fwd *d, const char *name)
         }
         fw_log_error("spool", name, "%s; left in incoming/, will retry",
                      r.reason);
+        fw__d_error(d, "%s: %s", name, r.reason);
+        atomic_fetch_add(&d->feeds_retry, 1);
         d->drain_retry = true;
         return;
     }
     if (r.outcome == FW_JOB_DONE)
-        flush_outbox(d, name);
+        fw__d_flush_outbox(d, name);
     struct fw_error err = {0};
     bool ok = r.outcome != FW_JOB_FAILED;
     if (fw_spool_finish(d->cfg.spool, name, ok, r.reason, dest, sizeof dest,
-                        &err) < 0) {
-        log_error("spool", name, &err);
-        dest[0] = '\0';
-    }
-    double ms = (double)r.nanos / 1e6;
+                        &err) < 0)
+        log_error(d, "spool", name, &err);
     switch (r.outcome) {
     case FW_JOB_DONE:
-        d->feeds_done++;
-        d->records += r.records;
-        d->rejects += r.rejects;
-        d->events += r.events;
+        atomic_fetch_add(&d->feeds_done, 1);
+        count(d, &r);
         fw_log_info("spool", name,
                     "%llu records, %llu rejects, %llu findings (%llu new, "
                     "%llu resolved), %llu policy errors in %.1f ms",
                     (unsigned long long)r.records,
                     (unsigned long long)r.rejects,
-                    (unsigned long long)(r.findings[FW_FK_ALERT] +
-                                         r.findings[FW_FK_CLAWBACK] +
-                                         r.findings[FW_FK_SCORE] +
-                                         r.findings[FW_FK_ERROR]),
+                    (unsigned long long)fired(&r),
                     (unsigned long long)r.events,
                     (unsigned long long)r.resolved,
-                    (unsigned long long)r.findings[FW_FK_ERROR], ms);
+                    (unsigned long long)r.findings[FW_FK_ERROR],
+                    (double)r.nanos / 1e6);
         break;
     case FW_JOB_DUPLICATE:
-        d->feeds_dup++;
+        atomic_fetch_add(&d->feeds_dup, 1);
         fw_log_warn("spool", name,
                     "duplicate of feed #%lld (same sha256 %.12s…): not "
                     "processed again", (long long)r.dup_of, r.sha256);
         break;
     case FW_JOB_FAILED:
-        d->feeds_failed++;
+        atomic_fetch_add(&d->feeds_failed, 1);
         fw_log_error("spool", name, "failed: %s; moved to failed/",
                      r.reason);
+        fw__d_error(d, "%s: %s", name, r.reason);
         break;
     case FW_JOB_RETRY:
         break;
@@ -230,20 +187,28 @@ static void drain(struct fwd *d)
 {
     struct fw_spool_list l = {0};
     struct fw_error err = {0};
-    d->drain_retry = false;
-    flush_outbox(d, NULL); /* what an earlier failed flush left behind */
+    d->drain_retry = d->drain_more = false;
     if (fw_spool_scan(d->cfg.spool, &l, &err) < 0) {
-        log_error("spool", NULL, &err);
+        log_error(d, "spool", NULL, &err);
         d->drain_retry = true;
         return;
     }
-    if (l.n > 1)
-        fw_log_debug("spool", NULL, "%zu feeds waiting", l.n);
-    for (size_t i = 0; i < l.n && !atomic_load(&d->stopping); i++) {
+    uint64_t t0 = mono_ns();
+    size_t i = 0;
+    for (; i < l.n && !atomic_load(&d->stopping); i++) {
+        if (i == DRAIN_MAX_FEEDS || mono_ns() - t0 > DRAIN_MAX_NS) {
+            d->drain_more = true; /* give the worker back; go on after */
+            break;
+        }
+        atomic_store(&d->queue_len, l.n - i);
+        atomic_store(&d->oldest_ms, l.items[i].mtime_ns / 1000000);
+        fw__d_apply_pending(d); /* a new generation starts between feeds */
         do_feed(d, l.items[i].name);
         if (d->drain_retry)
             break; /* the store is failing: back off */
     }
+    atomic_store(&d->queue_len, l.n - i);
+    atomic_store(&d->oldest_ms, i < l.n ? l.items[i].mtime_ns / 1000000 : 0);
     fw_spool_list_fini(&l);
 }
 
@@ -254,96 +219,157 @@ static void sched(struct fwd *d)
     if (fw_job_recheck(&env, &r) < 0 || r.outcome != FW_JOB_DONE) {
         fw_log_error("sched", NULL, "scheduled checks failed: %s",
                      r.reason[0] ? r.reason : "out of memory");
+        fw__d_error(d, "scheduled checks: %s", r.reason);
         return;
     }
-    flush_outbox(d, NULL);
+    atomic_fetch_add(&d->sched_runs, 1);
+    uint64_t tasks = r.records;
+    r.records = 0; /* task records re-run, not records read */
+    count(d, &r);
+    r.records = tasks;
+    fw__d_flush_outbox(d, NULL);
     fw_log_info("sched", NULL,
                 "scheduled checks: %llu task records, %llu findings (%llu new, "
                 "%llu resolved) in %.1f ms",
-                (unsigned long long)r.records,
-                (unsigned long long)(r.findings[FW_FK_ALERT] +
-                                     r.findings[FW_FK_ERROR]),
+                (unsigned long long)r.records, (unsigned long long)fired(&r),
                 (unsigned long long)r.events, (unsigned long long)r.resolved,
                 (double)r.nanos / 1e6);
+}
+
+/* (worker) POST /feeds: the same path as the spool, from memory. */
+void fw__d_ingest_run(struct fwd *d, struct fw_ingest *in)
+{
+    struct fw_job_env env = job_env(d);
+    struct fw_job_result r;
+    struct fw_buf *a = &in->answer;
+    int rc = fw_job_feed_mem(&env, in->body, in->len, in->name,
+                             FW_SRC_HTTP, &r);
+    atomic_fetch_add(&d->feed_nanos, r.nanos);
+    if (rc < 0) {
+        in->status = 503;
+        fw_buf_puts(a, "{\"error\":\"out of memory\"}\n");
+        return;
+    }
+    if (r.outcome == FW_JOB_DONE) {
+        fw__d_flush_outbox(d, in->name);
+        atomic_fetch_add(&d->feeds_done, 1);
+        count(d, &r);
+    } else if (r.outcome == FW_JOB_DUPLICATE) {
+        atomic_fetch_add(&d->feeds_dup, 1);
+    } else if (r.outcome == FW_JOB_FAILED) {
+        atomic_fetch_add(&d->feeds_failed, 1);
+    } else {
+        atomic_fetch_add(&d->feeds_retry, 1);
+    }
+    static const char *const outcome[] = {"done", "duplicate", "failed",
+                                          "retry"};
+    in->status = r.outcome == FW_JOB_DONE || r.outcome == FW_JOB_DUPLICATE
+                     ? 200
+                 : r.outcome == FW_JOB_FAILED ? 422
+                                              : 503;
+    fw_buf_puts(a, "{\"feed\":");
+    fw_buf_json_str(a, in->name, strlen(in->name));
+    fw_buf_printf(a, ",\"status\":\"%s\",\"sha256\":\"%s\",\"bytes\":%llu,"
+                  "\"records\":%llu,\"rejects\":%llu,\"findings\":{",
+                  outcome[r.outcome], r.sha256,
+                  (unsigned long long)r.bytes, (unsigned long long)r.records,
+                  (unsigned long long)r.rejects);
+    for (int k = 0; k < FW__FK_COUNT; k++)
+        fw_buf_printf(a, "%s\"%s\":%llu", k ? "," : "", fw_fkind_name(k),
+                      (unsigned long long)r.findings[k]);
+    fw_buf_printf(a, "},\"new\":%llu,\"resolved\":%llu",
+                  (unsigned long long)r.events,
+                  (unsigned long long)r.resolved);
+    if (r.outcome == FW_JOB_DUPLICATE)
+        fw_buf_printf(a, ",\"duplicate_of\":%lld", (long long)r.dup_of);
+    if (r.reason[0]) {
+        fw_buf_puts(a, ",\"reason\":");
+        fw_buf_json_str(a, r.reason, strlen(r.reason));
+    }
+    fw_buf_printf(a, ",\"ms\":%.1f}\n", (double)r.nanos / 1e6);
+    fw_log_info("http", in->name, "POST /feeds: %s, %llu records, %llu "
+                "rejects, %llu new findings", outcome[r.outcome],
+                (unsigned long long)r.records, (unsigned long long)r.rejects,
+                (unsigned long long)r.events);
 }
 
 static void work_cb(uv_work_t *w)
 {
     struct fwd *d = w->data;
+    fw__d_apply_pending(d);
     switch (d->job) {
-    case JOB_DRAIN:
+    case FW_JOB_DRAIN:
+        fw__d_flush_outbox(d, NULL); /* what a failed flush left behind */
         drain(d);
         break;
-    case JOB_SCHED:
+    case FW_JOB_SCHED:
         sched(d);
         break;
-    case JOB_RELOAD: {
-        struct timespec a, b;
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        d->new_eng = build(d, d->reload_trigger, &d->reload_diag);
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        d->reload_ns = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u +
-                       (uint64_t)(b.tv_nsec - a.tv_nsec);
+    case FW_JOB_INGEST:
+        for (struct fw_ingest *in = d->ingest_job; in; in = in->next)
+            fw__d_ingest_run(d, in);
         break;
-    }
-    case JOB_NONE:
+    case FW_JOB_NONE:
         break;
     }
 }
 
 /* ---- the loop ------------------------------------------------------------- */
 
-static void kick(struct fwd *d);
-
 static void close_cb(uv_handle_t *h)
 {
     (void)h;
 }
 
-static void shutdown_loop(struct fwd *d)
+static void http_stopped(void *arg)
+{
+    struct fwd *d = arg;
+    d->http = NULL;
+}
+
+void fw__d_shutdown(struct fwd *d)
 {
     uv_handle_t *hs[] = {
         (uv_handle_t *)&d->sig_term, (uv_handle_t *)&d->sig_int,
         (uv_handle_t *)&d->sig_hup, (uv_handle_t *)&d->watch,
         (uv_handle_t *)&d->scan_timer, (uv_handle_t *)&d->sched_timer,
         (uv_handle_t *)&d->retry_timer, (uv_handle_t *)&d->wd_timer,
+        (uv_handle_t *)&d->debounce,
     };
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         if (!uv_is_closing(hs[i]))
             uv_close(hs[i], close_cb);
+    fw__d_unwatch_policies(d);
+    if (d->http && !d->http_closed) {
+        d->http_closed = true;
+        fw_http_stop(d->http, http_stopped, d);
+    }
 }
 
 static void retry_cb(uv_timer_t *t)
 {
     struct fwd *d = t->data;
     d->want_scan = true;
-    kick(d);
+    fw__d_kick(d);
 }
 
 static void after_work(uv_work_t *w, int status)
 {
     (void)status;
     struct fwd *d = w->data;
-    enum job_kind done = d->job;
-    d->job = JOB_NONE;
-    if (done == JOB_RELOAD) {
-        if (d->new_eng) {
-            fw_engine_free(d->eng);
-            d->eng = d->new_eng;
-            d->new_eng = NULL;
-            fw_log_info("reload", NULL, "generation %.19s… running (%zu "
-                        "policies), built in %.1f ms", fw_engine_version(d->eng),
-                        fw_engine_policy_count(d->eng),
-                        (double)d->reload_ns / 1e6);
-        } else {
-            fw_log_error("reload", NULL, "refused: %zu problems; the running "
-                         "generation %.19s… stays", d->reload_diag.n,
-                         fw_engine_version(d->eng));
-            fw_log_diag(FW_LOG_ERROR, "reload", &d->reload_diag);
+    enum fw_job_kind done = d->job;
+    d->job = FW_JOB_NONE;
+    fw__d_snapshot(d); /* the worker is idle: its figures can be read */
+    if (done == FW_JOB_INGEST) {
+        struct fw_ingest *in = d->ingest_job;
+        d->ingest_job = NULL;
+        while (in) {
+            struct fw_ingest *next = in->next;
+            fw__d_ingest_answer(d, in);
+            in = next;
         }
-        fw_diag_fini(&d->reload_diag);
     }
-    if (done == JOB_DRAIN) {
+    if (done == FW_JOB_DRAIN) {
         if (d->drain_retry && !atomic_load(&d->stopping)) {
             /* the store or the disk failed: try again later, backing off
              * from 1 s up to the scan interval */
@@ -351,33 +377,36 @@ static void after_work(uv_work_t *w, int status)
             if (d->retry_ms > d->cfg.scan_interval_ms)
                 d->retry_ms = d->cfg.scan_interval_ms;
             uv_timer_start(&d->retry_timer, retry_cb, d->retry_ms, 0);
-        } else if (!d->drain_retry) {
+        } else {
             d->retry_ms = 0;
+            if (d->drain_more)
+                d->want_scan = true;
         }
     }
     if (atomic_load(&d->stopping)) {
-        shutdown_loop(d);
+        if (!d->reloading)
+            fw__d_shutdown(d);
         return;
     }
-    kick(d);
+    fw__d_kick(d);
 }
 
-/* Starts the next job when the worker is free: a reload first (between two
- * feeds), then scheduled checks, then the spool. */
-static void kick(struct fwd *d)
+/* Starts the next job when the worker is free: POST /feeds first (a client
+ * waits), then a new generation or the scheduled checks, then the spool. */
+void fw__d_kick(struct fwd *d)
 {
-    if (d->job != JOB_NONE || atomic_load(&d->stopping))
+    if (d->job != FW_JOB_NONE || atomic_load(&d->stopping))
         return;
-    if (d->want_reload) {
-        d->want_reload = false;
-        d->job = JOB_RELOAD;
-        fw_diag_init(&d->reload_diag);
+    if (d->ingest_q) {
+        d->ingest_job = d->ingest_q;
+        d->ingest_q = NULL;
+        d->job = FW_JOB_INGEST;
     } else if (d->want_sched) {
         d->want_sched = false;
-        d->job = JOB_SCHED;
-    } else if (d->want_scan) {
-        d->want_scan = false;
-        d->job = JOB_DRAIN;
+        d->job = FW_JOB_SCHED;
+    } else if (d->want_scan || d->want_apply) {
+        d->want_scan = d->want_apply = false;
+        d->job = FW_JOB_DRAIN;
     } else {
         return;
     }
@@ -385,7 +414,7 @@ static void kick(struct fwd *d)
     int rc = uv_queue_work(&d->loop, &d->work, work_cb, after_work);
     if (rc < 0) {
         fw_log_error("main", NULL, "cannot start work: %s", uv_strerror(rc));
-        d->job = JOB_NONE;
+        d->job = FW_JOB_NONE;
     }
 }
 
@@ -402,14 +431,14 @@ static void on_watch(uv_fs_event_t *h, const char *name, int events,
     if (name && fw_spool_ignored(name))
         return;
     d->want_scan = true;
-    kick(d);
+    fw__d_kick(d);
 }
 
 static void scan_cb(uv_timer_t *t)
 {
     struct fwd *d = t->data;
     d->want_scan = true;
-    kick(d);
+    fw__d_kick(d);
 }
 
 /* Milliseconds from now to the next local HH:MM of the schedule. */
@@ -435,7 +464,7 @@ static void sched_cb(uv_timer_t *t)
 {
     struct fwd *d = t->data;
     d->want_sched = true;
-    kick(d);
+    fw__d_kick(d);
     uv_timer_start(&d->sched_timer, sched_cb,
                    until_schedule(d->cfg.schedule_min), 0);
 }
@@ -451,9 +480,7 @@ static void on_signal(uv_signal_t *s, int signum)
     struct fwd *d = s->data;
     if (signum == SIGHUP) {
         fw_log_info("reload", NULL, "SIGHUP: reloading %s", d->cfg.policies);
-        d->want_reload = true;
-        d->reload_trigger = FW_TRIG_SIGHUP;
-        kick(d);
+        fw__d_reload(d, FW_TRIG_SIGHUP);
         return;
     }
     if (atomic_load(&d->stopping)) {
@@ -463,13 +490,13 @@ static void on_signal(uv_signal_t *s, int signum)
     }
     atomic_store(&d->stopping, true);
     sd_notify(0, "STOPPING=1");
-    if (d->job != JOB_NONE) {
+    if (d->job != FW_JOB_NONE || d->reloading) {
         fw_log_info("main", NULL, "%s: finishing the current feed, then "
                     "stopping", strsignal(signum));
         return;
     }
     fw_log_info("main", NULL, "%s: stopping", strsignal(signum));
-    shutdown_loop(d);
+    fw__d_shutdown(d);
 }
 
 /* ---- start and stop --------------------------------------------------------- */
@@ -482,7 +509,9 @@ static const char usage_text[] =
     "arrives, commits its findings, rejects and feed row to the SQLite store\n"
     "in one transaction, appends the new findings to the JSONL outbox, and\n"
     "moves the feed to done/ or failed/. Runs the scheduled checks (task\n"
-    "deadlines) at start and daily. One line per event on stderr.\n"
+    "deadlines) at start and daily; reloads the policies when they change;\n"
+    "serves the HTTP API (health, metrics, findings, POST /feeds, POST\n"
+    "/reload). One line per event on stderr.\n"
     "\n"
     "  -c, --config FILE  the config file (default: fundwatch.yaml)\n"
     "  -n, --now DATE     a fixed clock instead of today (drills and tests)\n"
@@ -492,7 +521,7 @@ static const char usage_text[] =
     "SIGHUP reloads the policies (a broken edit keeps the running ones).\n"
     "Exit status: 0 stopped by a signal; 1 the config or the policies have\n"
     "problems (each printed as file:line: message); 2 usage, or the store,\n"
-    "spool or outbox cannot be opened.\n";
+    "spool, outbox or listen address cannot be opened.\n";
 
 static int start_handles(struct fwd *d)
 {
@@ -501,13 +530,13 @@ static int start_handles(struct fwd *d)
     uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
     int nums[] = {SIGTERM, SIGINT, SIGHUP};
     uv_timer_t *timers[] = {&d->scan_timer, &d->sched_timer, &d->retry_timer,
-                            &d->wd_timer};
+                            &d->wd_timer, &d->debounce};
     /* every handle is initialised before any starts: shutdown closes all */
     for (int i = 0; i < 3; i++) {
         uv_signal_init(&d->loop, sigs[i]);
         sigs[i]->data = d;
     }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         uv_timer_init(&d->loop, timers[i]);
         timers[i]->data = d;
     }
@@ -530,6 +559,48 @@ static int start_handles(struct fwd *d)
         fw_log_warn("spool", NULL, "cannot watch %s: %s; scanning every %llu "
                     "ms instead", incoming, uv_strerror(rc),
                     (unsigned long long)d->cfg.scan_interval_ms);
+    fw__d_watch_policies(d);
+    return 0;
+}
+
+/* Reads the policies folder, builds the first generation and records it. */
+static int first_generation(struct fwd *d)
+{
+    struct fw_diag diag;
+    struct fw_policy_tree t;
+    fw_diag_init(&diag);
+    int rc = fw_policy_tree_read(d->cfg.policies, &t, &diag);
+    if (rc == 0)
+        d->eng = fw_engine_build(t.files, t.n, &d->cfg.engine, &diag);
+    if (d->eng == NULL) {
+        fw_log_error("main", NULL, "the policies in %s do not build (%zu "
+                     "problems):", d->cfg.policies, diag.n);
+        fw_log_diag(FW_LOG_ERROR, "main", &diag);
+        fw_diag_fini(&diag);
+        fw_policy_tree_fini(&t);
+        return FW_EXIT_PROBLEMS;
+    }
+    /* recorded by the worker's first job, like every later generation */
+    struct fw_reload_result *r = calloc(1, sizeof *r);
+    if (r) {
+        r->ok = true;
+        r->tree = t;
+        r->trigger = FW_TRIG_START;
+        snprintf(r->version, sizeof r->version, "%s",
+                 fw_engine_version(d->eng));
+        fw_diag_init(&r->problems);
+        d->pending = r; /* with eng NULL: nothing to swap, only to record */
+    } else {
+        fw_policy_tree_fini(&t);
+    }
+    snprintf(d->running_version, sizeof d->running_version, "%s",
+             fw_engine_version(d->eng));
+    d->generation_seq = 1;
+    d->last_reload.ok = true;
+    d->last_reload.at_ms = fw__d_wall_ms();
+    snprintf(d->last_reload.version, sizeof d->last_reload.version, "%s",
+             d->running_version);
+    fw_diag_fini(&diag);
     return 0;
 }
 
@@ -542,28 +613,23 @@ static int open_all(struct fwd *d)
     struct fw_store_opts so = {0};
     if (fw_store_open(d->cfg.database, &so, &d->st, &err) < 0)
         goto io;
+    struct fw_store_opts ro = {.read_only = true};
+    if (fw_store_open(d->cfg.database, &ro, &d->ro, &err) < 0)
+        goto io;
     if (fw_outbox_open(d->cfg.outbox, d->st, &d->ob, &err) < 0)
         goto io;
-    flush_outbox(d, NULL); /* level with the store after a crash */
+    fw__d_flush_outbox(d, NULL); /* level with the store after a crash */
     fw_diag_init(&diag);
-    d->map = fw_columns_load(d->cfg.columns, &diag);
+    d->map = fw_columns_load(d->cfg.columns, &diag); /* NULL: built-in */
     if (d->map == NULL) {
         fw_log_diag(FW_LOG_ERROR, "main", &diag);
         fw_diag_fini(&diag);
         return FW_EXIT_PROBLEMS;
     }
-    d->eng = build(d, FW_TRIG_START, &diag);
-    if (d->eng == NULL) {
-        fw_log_error("main", NULL, "the policies in %s do not build (%zu "
-                     "problems):", d->cfg.policies, diag.n);
-        fw_log_diag(FW_LOG_ERROR, "main", &diag);
-        fw_diag_fini(&diag);
-        return FW_EXIT_PROBLEMS;
-    }
     fw_diag_fini(&diag);
-    return 0;
+    return first_generation(d);
 io:
-    log_error("main", NULL, &err);
+    log_error(NULL, "main", NULL, &err);
     return FW_EXIT_USAGE;
 }
 
@@ -626,6 +692,8 @@ int fw_cmd_run(int argc, char **argv)
     fw_diag_fini(&diag);
     fw_log_set_level(d->cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
+    uv_mutex_init(&d->mu);
+    d->started_ms = fw__d_wall_ms();
 
     uv_loop_init(&d->loop);
     status = open_all(d);
@@ -633,7 +701,10 @@ int fw_cmd_run(int argc, char **argv)
         fw_log_error("main", NULL, "cannot start: %s", uv_strerror(rc));
         status = FW_EXIT_USAGE;
     }
+    if (status == 0 && d->cfg.listen_enabled && fw__d_http_start(d) < 0)
+        status = FW_EXIT_USAGE;
     if (status == 0) {
+        fw__d_snapshot(d);
         fw_log_info("main", NULL, "started: config %s, generation %.19s… "
                     "(%zu policies), spool %s, database %s, outbox %s",
                     d->cfg.file, fw_engine_version(d->eng),
@@ -642,26 +713,31 @@ int fw_cmd_run(int argc, char **argv)
         sd_notifyf(0, "READY=1\nSTATUS=watching %s/incoming", d->cfg.spool);
         d->want_sched = true;
         d->want_scan = true;
-        kick(d);
+        fw__d_kick(d);
     } else if (d->handles) {
-        shutdown_loop(d);
+        fw__d_shutdown(d);
     }
     uv_run(&d->loop, UV_RUN_DEFAULT);
     if (status == 0)
         fw_log_info("main", NULL, "stopped: %llu feeds done, %llu failed, "
                     "%llu duplicates; %llu records, %llu rejects, %llu new "
-                    "findings", (unsigned long long)d->feeds_done,
-                    (unsigned long long)d->feeds_failed,
-                    (unsigned long long)d->feeds_dup,
-                    (unsigned long long)d->records,
-                    (unsigned long long)d->rejects,
-                    (unsigned long long)d->events);
+                    "findings",
+                    (unsigned long long)atomic_load(&d->feeds_done),
+                    (unsigned long long)atomic_load(&d->feeds_failed),
+                    (unsigned long long)atomic_load(&d->feeds_dup),
+                    (unsigned long long)atomic_load(&d->records),
+                    (unsigned long long)atomic_load(&d->rejects),
+                    (unsigned long long)atomic_load(&d->events));
     uv_loop_close(&d->loop);
+    fw__d_reload_fini(d);
+    fw__d_api_fini(d);
     fw_engine_free(d->eng);
     fw_colmap_free(d->map);
     fw_outbox_close(d->ob);
+    fw_store_close(d->ro);
     fw_store_close(d->st);
     fw_config_fini(&d->cfg);
+    uv_mutex_destroy(&d->mu);
     free(d);
     return status;
 }

@@ -60,6 +60,24 @@ static int store_failed(struct job *j, int rc)
     return 1; /* stop the reader / engine */
 }
 
+static void tally(struct fw_job_result *res, const struct fw_finding *f)
+{
+    for (size_t i = 0; i < res->n_tally; i++) {
+        struct fw_job_tally *t = &res->tally[i];
+        if (t->rule == f->rule && t->policy == f->policy &&
+            t->kind == (int)f->kind && t->level == (int)f->level) {
+            t->n++;
+            return;
+        }
+    }
+    if (res->n_tally == FW_JOB_TALLY_MAX) {
+        res->untallied++;
+        return;
+    }
+    res->tally[res->n_tally++] = (struct fw_job_tally){
+        f->policy, f->rule, (int)f->kind, (int)f->level, 1};
+}
+
 static int on_finding(void *ud, const struct fw_finding *f)
 {
     struct job *j = ud;
@@ -68,6 +86,7 @@ static int on_finding(void *ud, const struct fw_finding *f)
     if (rc < 0)
         return store_failed(j, rc);
     j->res->findings[f->kind]++;
+    tally(j->res, f);
     if (seq)
         j->res->events++;
     if (j->n_ids == j->cap_ids) {
@@ -260,6 +279,7 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
         set_reason(res, &rerr);
         res->outcome = FW_JOB_FAILED;
         memset(res->findings, 0, sizeof res->findings);
+        res->n_tally = 0;
         res->events = res->resolved = 0;
         record_only(&j, &feed, FW_FEED_FAILED);
         rc = 0;

@@ -22,6 +22,15 @@ enum fw_job_outcome {
                          nothing of it committed; leave it and try later */
 };
 
+/* Findings fired by one job, by policy, rule, kind and level (the strings
+ * are the engine's, valid while its generation lives). */
+struct fw_job_tally {
+    const char *policy, *rule;
+    int kind, level;
+    uint64_t n;
+};
+#define FW_JOB_TALLY_MAX 128
+
 struct fw_job_result {
     enum fw_job_outcome outcome;
     char sha256[65];
@@ -32,6 +41,9 @@ struct fw_job_result {
     int64_t dup_of;                  /* FW_JOB_DUPLICATE: the done feed row */
     uint64_t nanos;                  /* wall time of the job */
     char reason[FW_MSG_MAX + FW_PLACE_MAX + 8]; /* FAILED, RETRY: why */
+    struct fw_job_tally tally[FW_JOB_TALLY_MAX];
+    size_t n_tally;
+    uint64_t untallied;              /* past FW_JOB_TALLY_MAX kinds */
 };
 
 struct fw_job_env {

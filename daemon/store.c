@@ -182,6 +182,7 @@ enum {
     S_TAIL_LOAD,
     S_KEYS_ALL,
     S_KEYS_COUNT,
+    S_FID_UNMERGED,
     S__COUNT
 };
 
@@ -208,6 +209,9 @@ static const char *const sql[S__COUNT] = {
         "SELECT f.fid, f.state FROM finding_keys k JOIN findings f"
         " ON f.fid = k.fid WHERE k.k = ?1 AND f.id = ?2",
     [S_FID_ID] = "SELECT state FROM findings WHERE fid = ?1 AND id = ?2",
+    [S_FID_UNMERGED] =
+        "SELECT fid, state FROM findings WHERE fid > coalesce((SELECT value"
+        " FROM meta WHERE key = 'keys_merged'), 0) AND id = ?1",
     [S_F_INS] =
         "INSERT INTO findings(id, kind, level, policy, policy_version, rule,"
         " region, dept, project, task, as_of, amount, ratio, score, grade,"
@@ -1279,9 +1283,37 @@ int fw_store_batch_commit(struct fw_store *st, struct fw_error *err)
 
 /* Finds the row of an id: the tail first, then finding_keys. *fid = 0 when
  * none; *state = its state. */
+/* A reading connection (the API's) sees rows another connection wrote
+ * after it opened, but not that connection's tail or bloom filter: it asks
+ * finding_keys, then the findings not merged into it yet (a short scan of
+ * the newest rows). */
+static int lookup_id_ro(struct fw_store *st, const unsigned char *id,
+                        int64_t *fid, int *state, struct fw_error *err)
+{
+    sqlite3_stmt *q[2] = {st->st[S_KEY_FIND], st->st[S_FID_UNMERGED]};
+    *fid = 0;
+    for (int i = 0; i < 2 && *fid == 0; i++) {
+        int n = 1;
+        if (i == 0)
+            sqlite3_bind_int64(q[i], n++, id_key(id));
+        sqlite3_bind_blob(q[i], n, id, ID_BYTES, SQLITE_STATIC);
+        int rc = sqlite3_step(q[i]);
+        if (rc == SQLITE_ROW) {
+            *fid = sqlite3_column_int64(q[i], 0);
+            *state = name_index(col_text(q[i], 1), state_names, 2);
+        }
+        sqlite3_reset(q[i]);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return DBERR(st, err, rc, "looking a finding up");
+    }
+    return 0;
+}
+
 static int lookup_id(struct fw_store *st, const unsigned char *id,
                      int64_t *fid, int *state, struct fw_error *err)
 {
+    if (st->opts.read_only)
+        return lookup_id_ro(st, id, fid, state, err);
     int64_t k = id_key(id);
     const struct tkey *ent;
     *fid = 0;

@@ -404,6 +404,12 @@ const struct fw_policy_stats *fw_engine_policy_stats(const struct fw_engine *e,
     return i < e->n_pol ? &e->pol[i].st : NULL;
 }
 
+void fw_engine_stats_reset(struct fw_engine *e)
+{
+    for (size_t i = 0; i < e->n_pol; i++)
+        memset(&e->pol[i].st, 0, sizeof e->pol[i].st);
+}
+
 /* ---- running ----------------------------------------------------------- */
 
 static bool governs(const struct fw__policy *p, const char *region, size_t n)

@@ -104,6 +104,9 @@ const struct fw_policy_info *fw_engine_policy(const struct fw_engine *e,
                                               size_t i);
 const struct fw_policy_stats *fw_engine_policy_stats(const struct fw_engine *e,
                                                      size_t i);
+/* Zeroes every policy's figures (after a generation's tests ran on it, so
+ * that what the daemon reports counts only real feeds). */
+void fw_engine_stats_reset(struct fw_engine *e);
 /* The policy index declaring a rule id, or -1. */
 int fw_engine_rule_policy(const struct fw_engine *e, const char *rule);
 

@@ -39,7 +39,6 @@ setup() {
     mkdir -p "$T/spool/incoming"
     rm -rf "$T/policies"
     cp -r "$pol" "$T/policies"
-    rm -rf "$T/policies/feeds"
     local extra=${2:-} line
     {
         # the base keys, unless the extra lines set them

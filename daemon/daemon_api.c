@@ -1,0 +1,541 @@
+/* What the running daemon answers on its HTTP API (api.c parses, http.c
+ * speaks HTTP): health, Prometheus metrics, stored findings through a
+ * read-only store connection, the running generation, POST /feeds through
+ * the job worker and POST /reload. Everything here runs on the loop thread
+ * except fw__d_tally and fw__d_retire (the worker, under mu). */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "feedjob.h"
+#include "log.h"
+#include "prom.h"
+
+/* ---- tallies kept for the metrics (worker side) ------------------------------ */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static bool same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+void fw__d_tally(struct fwd *d, const struct fw_job_result *r)
+{
+    uv_mutex_lock(&d->mu);
+    for (size_t i = 0; i < r->n_tally; i++) {
+        const struct fw_job_tally *t = &r->tally[i];
+        size_t k = 0;
+        while (k < d->n_tally &&
+               !(d->tally[k].kind == t->kind && d->tally[k].level == t->level &&
+                 same(d->tally[k].rule, t->rule) &&
+                 same(d->tally[k].policy, t->policy)))
+            k++;
+        if (k == d->n_tally) {
+            if (d->n_tally == d->cap_tally) {
+                size_t cap = d->cap_tally ? 2 * d->cap_tally : 32;
+                void *p = realloc(d->tally, cap * sizeof *d->tally);
+                if (p == NULL)
+                    break;
+                d->tally = p;
+                d->cap_tally = cap;
+            }
+            d->tally[k] = (struct fw_tally){dup_or_null(t->policy),
+                                            dup_or_null(t->rule), t->kind,
+                                            t->level, 0};
+            d->n_tally++;
+        }
+        d->tally[k].n += t->n;
+    }
+    uv_mutex_unlock(&d->mu);
+}
+
+static void add_stats(struct fw_policy_stats *a, const struct fw_policy_stats *b)
+{
+    a->calls += b->calls;
+    a->findings += b->findings;
+    a->errors += b->errors;
+    a->budget_breaches += b->budget_breaches;
+    a->mem_breaches += b->mem_breaches;
+    a->suspended += b->suspended;
+    a->nanos += b->nanos;
+}
+
+void fw__d_retire(struct fwd *d, const struct fw_engine *old)
+{
+    uv_mutex_lock(&d->mu);
+    for (size_t i = 0; i < fw_engine_policy_count(old); i++) {
+        const struct fw_policy_info *p = fw_engine_policy(old, i);
+        size_t k = 0;
+        while (k < d->n_retired && strcmp(d->retired[k].id, p->id) != 0)
+            k++;
+        if (k == d->n_retired) {
+            void *np = realloc(d->retired, (k + 1) * sizeof *d->retired);
+            if (np == NULL)
+                break;
+            d->retired = np;
+            d->retired[k] = (struct fw_policy_snap){.id = strdup(p->id)};
+            if (d->retired[k].id == NULL)
+                break;
+            d->n_retired++;
+        }
+        add_stats(&d->retired[k].st, fw_engine_policy_stats(old, i));
+    }
+    uv_mutex_unlock(&d->mu);
+}
+
+void fw__d_api_fini(struct fwd *d)
+{
+    for (size_t i = 0; i < d->n_tally; i++) {
+        free(d->tally[i].policy);
+        free(d->tally[i].rule);
+    }
+    free(d->tally);
+    for (size_t i = 0; i < d->n_retired; i++)
+        free(d->retired[i].id);
+    free(d->retired);
+    while (d->ingest_q) {
+        struct fw_ingest *in = d->ingest_q;
+        d->ingest_q = in->next;
+        free(in->body);
+        fw_buf_fini(&in->answer);
+        free(in);
+    }
+}
+
+/* ---- health ------------------------------------------------------------------- */
+
+static void iso_ms(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void kv_str(struct fw_buf *b, const char *k, const char *v)
+{
+    fw_buf_printf(b, ",\"%s\":", k);
+    if (v && *v)
+        fw_buf_json_str(b, v, strlen(v));
+    else
+        fw_buf_puts(b, "null");
+}
+
+static int op_health(void *ud, bool ready, struct fw_buf *out, bool *ok)
+{
+    struct fwd *d = ud;
+    bool stopping = atomic_load(&d->stopping);
+    *ok = !ready || !stopping;
+    char when[32];
+    fw_buf_printf(out, "{\"status\":\"%s\"",
+                  stopping ? "stopping" : ready ? "ready" : "ok");
+    kv_str(out, "generation", d->running_version);
+    fw_buf_printf(out, ",\"policies\":%zu", d->n_snap);
+    fw_buf_puts(out, ",\"last_reload\":{");
+    fw_buf_printf(out, "\"ok\":%s", d->last_reload.ok ? "true" : "false");
+    iso_ms(d->last_reload.at_ms, when);
+    kv_str(out, "at", when);
+    kv_str(out, "version", d->last_reload.version);
+    kv_str(out, "error", d->last_reload.error);
+    fw_buf_printf(out, ",\"ms\":%.1f}", (double)d->last_reload.nanos / 1e6);
+    fw_buf_printf(out, ",\"reloading\":%s", d->reloading ? "true" : "false");
+    fw_buf_printf(out, ",\"feeds_processed\":%llu,\"feeds_failed\":%llu,"
+                  "\"feeds_duplicate\":%llu,\"queue\":%llu",
+                  (unsigned long long)atomic_load(&d->feeds_done),
+                  (unsigned long long)atomic_load(&d->feeds_failed),
+                  (unsigned long long)atomic_load(&d->feeds_dup),
+                  (unsigned long long)atomic_load(&d->queue_len));
+    uv_mutex_lock(&d->mu);
+    kv_str(out, "last_error", d->last_error);
+    if (d->last_error_ms) {
+        iso_ms(d->last_error_ms, when);
+        kv_str(out, "last_error_at", when);
+    }
+    uv_mutex_unlock(&d->mu);
+    iso_ms(d->started_ms, when);
+    kv_str(out, "started", when);
+    fw_buf_puts(out, "}\n");
+    return 0;
+}
+
+/* ---- metrics -------------------------------------------------------------------- */
+
+#define L(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void counter(struct fw_buf *b, const char *name, const char *help,
+                    uint64_t v)
+{
+    fw_prom_family(b, name, "counter", help);
+    fw_prom_int(b, name, NULL, (int64_t)v);
+}
+
+static void gauge(struct fw_buf *b, const char *name, const char *help,
+                  int64_t v)
+{
+    fw_prom_family(b, name, "gauge", help);
+    fw_prom_int(b, name, NULL, v);
+}
+
+static void policy_family(struct fw_buf *b, struct fwd *d, const char *name,
+                          const char *help, size_t off, bool seconds)
+{
+    fw_prom_family(b, name, "counter", help);
+    /* the running generation plus what earlier generations counted */
+    for (size_t i = 0; i < d->n_snap; i++) {
+        struct fw_policy_stats st = d->snap[i].st;
+        for (size_t k = 0; k < d->n_retired; k++)
+            if (strcmp(d->retired[k].id, d->snap[i].id) == 0)
+                add_stats(&st, &d->retired[k].st);
+        uint64_t v = *(const uint64_t *)((const char *)&st + off);
+        if (seconds)
+            fw_prom_seconds(b, name, L("policy", d->snap[i].id), v / 1000);
+        else
+            fw_prom_int(b, name, L("policy", d->snap[i].id), (int64_t)v);
+    }
+}
+
+static int op_metrics(void *ud, struct fw_buf *b)
+{
+    struct fwd *d = ud;
+    fw_prom_family(b, "fundwatch_build_info", "gauge",
+                   "The running fundwatch and its policy generation.");
+    fw_prom_int(b, "fundwatch_build_info",
+                L("version", FW_VERSION, "generation", d->running_version), 1);
+    gauge(b, "fundwatch_start_time_seconds", "When the daemon started.",
+          d->started_ms / 1000);
+
+    fw_prom_family(b, "fundwatch_feeds_total", "counter",
+                   "Feeds taken from the spool or POST /feeds, by outcome.");
+    fw_prom_int(b, "fundwatch_feeds_total", L("outcome", "done"),
+                (int64_t)atomic_load(&d->feeds_done));
+    fw_prom_int(b, "fundwatch_feeds_total", L("outcome", "failed"),
+                (int64_t)atomic_load(&d->feeds_failed));
+    fw_prom_int(b, "fundwatch_feeds_total", L("outcome", "duplicate"),
+                (int64_t)atomic_load(&d->feeds_dup));
+    fw_prom_int(b, "fundwatch_feeds_total", L("outcome", "retry"),
+                (int64_t)atomic_load(&d->feeds_retry));
+    counter(b, "fundwatch_records_total", "Records read from feeds.",
+            atomic_load(&d->records));
+    counter(b, "fundwatch_rejects_total",
+            "Lines of feeds that could not be read.",
+            atomic_load(&d->rejects));
+    fw_prom_family(b, "fundwatch_feed_seconds_total", "counter",
+                   "Time spent processing feeds.");
+    fw_prom_seconds(b, "fundwatch_feed_seconds_total", NULL,
+                    atomic_load(&d->feed_nanos) / 1000);
+    counter(b, "fundwatch_findings_new_total",
+            "Findings written to the outbox: new, or reopened.",
+            atomic_load(&d->events));
+    counter(b, "fundwatch_findings_resolved_total",
+            "Open findings a later snapshot no longer fired.",
+            atomic_load(&d->resolved));
+    counter(b, "fundwatch_scheduled_checks_total",
+            "Rounds of scheduled (deadline) checks.",
+            atomic_load(&d->sched_runs));
+
+    fw_prom_family(b, "fundwatch_findings_total", "counter",
+                   "Findings fired, by kind, level, policy and rule.");
+    uv_mutex_lock(&d->mu);
+    for (size_t i = 0; i < d->n_tally; i++) {
+        const struct fw_tally *t = &d->tally[i];
+        fw_prom_int(b, "fundwatch_findings_total",
+                    L("kind", fw_fkind_name(t->kind), "level",
+                      fw_level_name(t->level), "policy", t->policy, "rule",
+                      t->rule),
+                    (int64_t)t->n);
+    }
+    policy_family(b, d, "fundwatch_policy_calls_total",
+                  "Hook calls, by policy.",
+                  offsetof(struct fw_policy_stats, calls), false);
+    policy_family(b, d, "fundwatch_policy_errors_total",
+                  "Error findings (raised, bad emit, limits), by policy.",
+                  offsetof(struct fw_policy_stats, errors), false);
+    policy_family(b, d, "fundwatch_policy_budget_breaches_total",
+                  "Hook calls stopped by the instruction budget, by policy.",
+                  offsetof(struct fw_policy_stats, budget_breaches), false);
+    policy_family(b, d, "fundwatch_policy_memory_breaches_total",
+                  "Hook calls stopped by the memory cap, by policy.",
+                  offsetof(struct fw_policy_stats, mem_breaches), false);
+    policy_family(b, d, "fundwatch_policy_suspended_records_total",
+                  "Records skipped while a failing policy was suspended.",
+                  offsetof(struct fw_policy_stats, suspended), false);
+    policy_family(b, d, "fundwatch_policy_eval_seconds_total",
+                  "Time spent in a policy's hooks (sampled), by policy.",
+                  offsetof(struct fw_policy_stats, nanos), true);
+    uv_mutex_unlock(&d->mu);
+
+    fw_prom_family(b, "fundwatch_reloads_total", "counter",
+                   "Policy reloads, by result.");
+    fw_prom_int(b, "fundwatch_reloads_total", L("result", "success"),
+                (int64_t)d->reloads_ok);
+    fw_prom_int(b, "fundwatch_reloads_total", L("result", "failure"),
+                (int64_t)d->reloads_failed);
+    gauge(b, "fundwatch_last_reload_successful",
+          "1 when the last reload was put in place, 0 when it was refused.",
+          d->last_reload.ok ? 1 : 0);
+    gauge(b, "fundwatch_last_reload_timestamp_seconds",
+          "When the last reload ended.", d->last_reload.at_ms / 1000);
+    fw_prom_family(b, "fundwatch_last_reload_duration_seconds", "gauge",
+                   "Build, check and tests of the last reload.");
+    fw_prom_seconds(b, "fundwatch_last_reload_duration_seconds", NULL,
+                    d->last_reload.nanos / 1000);
+
+    gauge(b, "fundwatch_spool_queue_length",
+          "Feeds waiting in spool/incoming/.",
+          (int64_t)atomic_load(&d->queue_len));
+    int64_t oldest = atomic_load(&d->oldest_ms);
+    int64_t lag = oldest ? fw__d_wall_ms() - oldest : 0;
+    fw_prom_family(b, "fundwatch_feed_lag_seconds", "gauge",
+                   "Age of the oldest feed waiting in spool/incoming/.");
+    fw_prom_seconds(b, "fundwatch_feed_lag_seconds", NULL,
+                    lag > 0 ? (uint64_t)lag * 1000 : 0);
+
+    struct fw_store_counts c;
+    struct fw_error err = {0};
+    if (fw_store_counts(d->ro, &c, &err) == 0) {
+        fw_prom_family(b, "fundwatch_stored_findings", "gauge",
+                       "Findings in the store, by kind and state.");
+        for (int k = 0; k < FW__FK_COUNT; k++)
+            for (int s = 0; s < 2; s++)
+                fw_prom_int(b, "fundwatch_stored_findings",
+                            L("kind", fw_fkind_name(k), "state",
+                              s ? "resolved" : "open"),
+                            c.findings[k][s]);
+        gauge(b, "fundwatch_stored_tasks",
+              "Task records kept for the scheduled checks.", c.tasks);
+        gauge(b, "fundwatch_outbox_pending",
+              "Committed findings not yet appended to the outbox.",
+              c.outbox_seq > c.outbox_marked
+                  ? (int64_t)(c.outbox_seq - c.outbox_marked)
+                  : 0);
+    }
+    return 0;
+}
+
+/* ---- findings --------------------------------------------------------------- */
+
+static void finding_json(struct fw_buf *b, const struct fw_store_finding *sf)
+{
+    size_t at = b->len;
+    fw_finding_json(&sf->f, b);
+    if (b->len > at && b->p[b->len - 1] == '}') {
+        b->len--; /* the contract's object, plus its state in the store */
+        char t[32];
+        fw_buf_printf(b, ",\"state\":\"%s\"",
+                      sf->state == FW_ST_OPEN ? "open" : "resolved");
+        iso_ms(sf->first_seen, t);
+        fw_buf_printf(b, ",\"first_seen\":\"%s\"", t);
+        iso_ms(sf->last_seen, t);
+        fw_buf_printf(b, ",\"last_seen\":\"%s\"", t);
+        if (sf->resolved_at) {
+            iso_ms(sf->resolved_at, t);
+            fw_buf_printf(b, ",\"resolved_at\":\"%s\"", t);
+        }
+        fw_buf_putc(b, '}');
+    }
+}
+
+struct page {
+    struct fw_buf *out;
+    size_t n;
+};
+
+static int page_cb(void *ud, const struct fw_store_finding *sf)
+{
+    struct page *p = ud;
+    if (p->n++)
+        fw_buf_putc(p->out, ',');
+    finding_json(p->out, sf);
+    return 0;
+}
+
+/* "2024-06-30" or "2024-06-30T08:00:00Z" → unix ms (UTC). */
+static int64_t since_ms(const char *s)
+{
+    struct tm tm = {0};
+    if (sscanf(s, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+        return 0;
+    if (strlen(s) > 10)
+        sscanf(s + 11, "%2d:%2d:%2d", &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000;
+}
+
+static int op_findings(void *ud, const struct fw_api_findings_q *q,
+                       struct fw_buf *out)
+{
+    struct fwd *d = ud;
+    struct fw_store_query sq = {
+        .region_prefix = q->region[0] ? q->region : NULL,
+        .kind = q->kind[0] ? fw_fkind_parse(q->kind) : -1,
+        .level = q->level[0] ? fw_level_parse(q->level) : -1,
+        .rule = q->rule[0] ? q->rule : NULL,
+        .state = !q->state[0]                  ? -1
+                 : strcmp(q->state, "open") == 0 ? FW_ST_OPEN
+                                                 : FW_ST_RESOLVED,
+        .since_ms = q->since[0] ? since_ms(q->since) : 0,
+        .limit = (unsigned)q->limit,
+        .cursor = q->after,
+    };
+    struct page p = {.out = out};
+    int64_t next = 0;
+    struct fw_error err = {0};
+    fw_buf_puts(out, "{\"findings\":[");
+    if (fw_store_query(d->ro, &sq, page_cb, &p, &next, &err) < 0) {
+        fw_buf_reset(out);
+        fw_buf_printf(out, "the store cannot be read: %s", err.msg);
+        return err.code == FW_EBUSY ? 503 : 500;
+    }
+    fw_buf_printf(out, "],\"count\":%zu,\"next\":", p.n);
+    if (next)
+        fw_buf_printf(out, "\"/findings?after=%lld\"", (long long)next);
+    else
+        fw_buf_puts(out, "null");
+    fw_buf_printf(out, ",\"after\":%lld}\n", (long long)next);
+    return 0;
+}
+
+static int op_finding(void *ud, const char *id, struct fw_buf *out)
+{
+    struct fwd *d = ud;
+    struct fw_store_finding sf;
+    struct fw_error err = {0};
+    int rc = fw_store_finding_get(d->ro, id, &sf, &err);
+    if (rc == FW_ENOENT) {
+        fw_buf_printf(out, "no finding %s", id);
+        return 404;
+    }
+    if (rc < 0) {
+        fw_buf_printf(out, "the store cannot be read: %s", err.msg);
+        return 500;
+    }
+    finding_json(out, &sf);
+    fw_buf_putc(out, '\n');
+    return 0;
+}
+
+static int op_policies(void *ud, struct fw_buf *out)
+{
+    struct fwd *d = ud;
+    fw_buf_append(out, d->policies_json.p, d->policies_json.len);
+    return 0;
+}
+
+/* ---- POST /feeds and POST /reload --------------------------------------------- */
+
+static void op_ingest(void *ud, struct fw_http_conn *c, const char *name,
+                      const char *body, size_t len)
+{
+    struct fwd *d = ud;
+    if (atomic_load(&d->stopping)) {
+        fw_http_respond_error(c, 503, "fundwatch is stopping");
+        return;
+    }
+    struct fw_ingest *in = calloc(1, sizeof *in);
+    if (in == NULL || (in->body = malloc(len ? len : 1)) == NULL) {
+        free(in);
+        fw_http_respond_error(c, 503, "out of memory");
+        return;
+    }
+    memcpy(in->body, body, len);
+    in->len = len;
+    in->conn = c;
+    if (name && *name)
+        snprintf(in->name, sizeof in->name, "%s", name);
+    else
+        snprintf(in->name, sizeof in->name, "http-%lld",
+                 (long long)fw__d_wall_ms());
+    struct fw_ingest **tail = &d->ingest_q;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = in;
+    fw__d_kick(d);
+}
+
+void fw__d_ingest_answer(struct fwd *d, struct fw_ingest *in)
+{
+    (void)d;
+    fw_http_respond(in->conn, in->status, "application/json", NULL,
+                    in->answer.p ? in->answer.p : "{}\n", in->answer.len);
+    free(in->body);
+    fw_buf_fini(&in->answer);
+    free(in);
+}
+
+static void op_reload(void *ud, struct fw_http_conn *c)
+{
+    struct fwd *d = ud;
+    if (atomic_load(&d->stopping)) {
+        fw_http_respond_error(c, 503, "fundwatch is stopping");
+        return;
+    }
+    void *p = realloc(d->reload_waiters,
+                      (d->n_waiters + 1) * sizeof *d->reload_waiters);
+    if (p == NULL) {
+        fw_http_respond_error(c, 503, "out of memory");
+        return;
+    }
+    d->reload_waiters = p;
+    d->reload_waiters[d->n_waiters++] = c;
+    fw_log_info("reload", NULL, "POST /reload: reloading %s",
+                d->cfg.policies);
+    fw__d_reload(d, FW_TRIG_API);
+}
+
+/* (loop) after a reload: every POST /reload waiting gets its result. */
+void fw__d_reload_answer(struct fwd *d)
+{
+    if (d->n_waiters == 0)
+        return;
+    struct fw_buf b = FW_BUF_INIT;
+    fw_buf_printf(&b, "{\"ok\":%s", d->last_reload.ok ? "true" : "false");
+    kv_str(&b, "version", d->last_reload.version);
+    kv_str(&b, "running", d->last_reload.ok ? d->last_reload.version
+                                            : d->running_version);
+    kv_str(&b, "error", d->last_reload.error);
+    fw_buf_printf(&b, ",\"ms\":%.1f}\n", (double)d->last_reload.nanos / 1e6);
+    for (size_t i = 0; i < d->n_waiters; i++)
+        fw_http_respond(d->reload_waiters[i], d->last_reload.ok ? 200 : 422,
+                        "application/json", NULL, b.p, b.len);
+    d->n_waiters = 0;
+    fw_buf_fini(&b);
+}
+
+static const struct fw_api_ops ops = {
+    .health = op_health,
+    .metrics = op_metrics,
+    .findings = op_findings,
+    .finding = op_finding,
+    .policies = op_policies,
+    .ingest = op_ingest,
+    .reload = op_reload,
+};
+
+int fw__d_http_start(struct fwd *d)
+{
+    char listen[300];
+    bool v6 = strchr(d->cfg.listen_host, ':') != NULL;
+    snprintf(listen, sizeof listen, v6 ? "[%s]:%u" : "%s:%u",
+             d->cfg.listen_host, (unsigned)d->cfg.listen_port);
+    struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
+    o.max_body = d->cfg.max_body;
+    d->api = (struct fw_api){.ops = &ops, .ud = d, .token = d->cfg.token};
+    struct fw_error err = {0};
+    if (fw_http_start(&d->loop, listen, &o, fw_api_handle, &d->api, &d->http,
+                      &err) < 0) {
+        fw_log_error("http", NULL, "%s: %s", err.place[0] ? err.place : listen,
+                     err.msg);
+        return err.code ? err.code : FW_EIO;
+    }
+    fw_log_info("http", NULL, "listening on %s (POST %s)", listen,
+                d->cfg.token ? "with the token" : "refused: no token set");
+    return 0;
+}
