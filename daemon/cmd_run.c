@@ -37,12 +37,32 @@ static int32_t today(const struct fwd *d)
     return d->fixed_now ? d->now : fw_cmd_today();
 }
 
-static struct fw_job_env job_env(const struct fwd *d)
+static void log_error(struct fwd *d, const char *subsys, const char *feed,
+                      const struct fw_error *e);
+
+void fw__d_job_env(struct fwd *d, struct fw_job_env *env)
 {
-    return (struct fw_job_env){
+    /* a huge feed's lines are not kept for the next one */
+    if (d->lines.cap > (16u << 20))
+        fw_buf_fini(&d->lines);
+    fw_buf_reset(&d->lines);
+    *env = (struct fw_job_env){
         .st = d->st, .eng = d->eng, .map = d->map,
-        .max_feed = d->cfg.max_feed, .today = today(d),
+        .max_feed = d->cfg.max_feed, .today = today(d), .lines = &d->lines,
     };
+}
+
+void fw__d_append_outbox(struct fwd *d, const char *feed,
+                         const struct fw_job_result *r)
+{
+    struct fw_error err = {0};
+    uint64_t n = 0;
+    if (fw_outbox_append(d->ob, d->st, &d->lines, r->first_seq, r->last_seq,
+                         &n, &err) < 0)
+        log_error(d, "outbox", feed, &err);
+    else if (n > 0)
+        fw_log_debug("outbox", feed, "%llu findings appended",
+                     (unsigned long long)n);
 }
 
 int64_t fw__d_wall_ms(void)
@@ -122,7 +142,8 @@ static void do_feed(struct fwd *d, const char *name)
         fw_log_error("spool", name, "path too long");
         return;
     }
-    struct fw_job_env env = job_env(d);
+    struct fw_job_env env;
+    fw__d_job_env(d, &env);
     struct fw_job_result r;
     int rc = fw_job_feed_file(&env, path, name, FW_SRC_SPOOL, &r);
     atomic_fetch_add(&d->feed_nanos, r.nanos);
@@ -145,7 +166,7 @@ static void do_feed(struct fwd *d, const char *name)
         return;
     }
     if (r.outcome == FW_JOB_DONE)
-        fw__d_flush_outbox(d, name);
+        fw__d_append_outbox(d, name, &r);
     struct fw_error err = {0};
     bool ok = r.outcome != FW_JOB_FAILED;
     if (fw_spool_finish(d->cfg.spool, name, ok, r.reason, dest, sizeof dest,
@@ -214,7 +235,8 @@ static void drain(struct fwd *d)
 
 static void sched(struct fwd *d)
 {
-    struct fw_job_env env = job_env(d);
+    struct fw_job_env env;
+    fw__d_job_env(d, &env);
     struct fw_job_result r;
     if (fw_job_recheck(&env, &r) < 0 || r.outcome != FW_JOB_DONE) {
         fw_log_error("sched", NULL, "scheduled checks failed: %s",
@@ -227,7 +249,7 @@ static void sched(struct fwd *d)
     r.records = 0; /* task records re-run, not records read */
     count(d, &r);
     r.records = tasks;
-    fw__d_flush_outbox(d, NULL);
+    fw__d_append_outbox(d, NULL, &r);
     fw_log_info("sched", NULL,
                 "scheduled checks: %llu task records, %llu findings (%llu new, "
                 "%llu resolved) in %.1f ms",
@@ -239,7 +261,8 @@ static void sched(struct fwd *d)
 /* (worker) POST /feeds: the same path as the spool, from memory. */
 void fw__d_ingest_run(struct fwd *d, struct fw_ingest *in)
 {
-    struct fw_job_env env = job_env(d);
+    struct fw_job_env env;
+    fw__d_job_env(d, &env);
     struct fw_job_result r;
     struct fw_buf *a = &in->answer;
     int rc = fw_job_feed_mem(&env, in->body, in->len, in->name,
@@ -251,7 +274,7 @@ void fw__d_ingest_run(struct fwd *d, struct fw_ingest *in)
         return;
     }
     if (r.outcome == FW_JOB_DONE) {
-        fw__d_flush_outbox(d, in->name);
+        fw__d_append_outbox(d, in->name, &r);
         atomic_fetch_add(&d->feeds_done, 1);
         count(d, &r);
     } else if (r.outcome == FW_JOB_DUPLICATE) {
@@ -731,6 +754,7 @@ int fw_cmd_run(int argc, char **argv)
     uv_loop_close(&d->loop);
     fw__d_reload_fini(d);
     fw__d_api_fini(d);
+    fw_buf_fini(&d->lines);
     fw_engine_free(d->eng);
     fw_colmap_free(d->map);
     fw_outbox_close(d->ob);

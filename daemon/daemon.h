@@ -114,6 +114,7 @@ struct fwd {
 
     /* (worker) the job's own state */
     bool drain_retry, drain_more;
+    struct fw_buf lines;            /* a feed's outbox lines */
 
     /* (loop) what the API shows of the running generation, refreshed
      * whenever the worker is idle */
@@ -148,6 +149,13 @@ void fw__d_error(struct fwd *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int64_t fw__d_wall_ms(void);
 void fw__d_flush_outbox(struct fwd *d, const char *feed);
+/* (worker) a job environment whose findings' lines go to d->lines */
+struct fw_job_env;
+void fw__d_job_env(struct fwd *d, struct fw_job_env *env);
+/* (worker) after a commit: the job's lines to the outbox */
+struct fw_job_result;
+void fw__d_append_outbox(struct fwd *d, const char *feed,
+                         const struct fw_job_result *r);
 
 /* reload.c */
 int fw__d_watch_policies(struct fwd *d);

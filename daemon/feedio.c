@@ -264,7 +264,11 @@ int fw_feed_read_mem(const char *data, size_t len, const char *label,
     struct fw_reader *rd = fw_reader_new(map, label, fmt, cb, ud);
     if (rd == NULL)
         return fw_error_set(err, FW_ENOMEM, label, "out of memory");
-    int rc = len ? fw_reader_push(rd, data, len, err) : 0;
+    /* in pieces: the reader keeps a partial line, not the whole input */
+    int rc = 0;
+    for (size_t off = 0; off < len && rc == 0; off += CHUNK)
+        rc = fw_reader_push(rd, data + off, len - off < CHUNK ? len - off : CHUNK,
+                            err);
     if (rc != 0) {
         if (st != NULL)
             *st = *fw_reader_stats(rd);

@@ -87,8 +87,18 @@ static int on_finding(void *ud, const struct fw_finding *f)
         return store_failed(j, rc);
     j->res->findings[f->kind]++;
     tally(j->res, f);
-    if (seq)
+    if (seq) {
         j->res->events++;
+        if (j->res->first_seq == 0)
+            j->res->first_seq = seq;
+        j->res->last_seq = seq;
+        struct fw_buf *b = j->env->lines;
+        if (b && (fw_finding_json(f, b) < 0 || fw_buf_putc(b, '\n') < 0)) {
+            j->err.code = FW_ENOMEM;
+            snprintf(j->err.msg, sizeof j->err.msg, "out of memory");
+            return store_failed(j, FW_ENOMEM);
+        }
+    }
     if (j->n_ids == j->cap_ids) {
         size_t cap = j->cap_ids ? 2 * j->cap_ids : 16;
         void *p = realloc(j->ids, cap * sizeof *j->ids);

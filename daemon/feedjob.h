@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fundwatch/buf.h"
 #include "fundwatch/engine.h"
 #include "fundwatch/reader.h"
 #include "store.h"
@@ -41,6 +42,9 @@ struct fw_job_result {
     int64_t dup_of;                  /* FW_JOB_DUPLICATE: the done feed row */
     uint64_t nanos;                  /* wall time of the job */
     char reason[FW_MSG_MAX + FW_PLACE_MAX + 8]; /* FAILED, RETRY: why */
+    /* The outbox lines of the events, rendered as they were stored (in
+     * seq order, first_seq..last_seq), when env->lines asked for them. */
+    uint64_t first_seq, last_seq;
     struct fw_job_tally tally[FW_JOB_TALLY_MAX];
     size_t n_tally;
     uint64_t untallied;              /* past FW_JOB_TALLY_MAX kinds */
@@ -52,6 +56,7 @@ struct fw_job_env {
     const struct fw_colmap *map;
     uint64_t max_feed;   /* bytes; a larger feed fails */
     int32_t today;       /* ctx.now, days since 1970-01-01 */
+    struct fw_buf *lines; /* if not NULL: gets the events' outbox lines */
 };
 
 /* Processes the feed file at path, named label in findings and the store.

@@ -16,7 +16,8 @@
 struct fw_outbox {
     int fd;
     char *path;
-    bool level; /* the file holds exactly the events up to the store's mark */
+    bool level;      /* the file holds exactly the events up to the mark */
+    uint64_t marked; /* the store's mark, as last read or written */
 };
 
 static int io_error(struct fw_error *err, const char *path, const char *what)
@@ -266,8 +267,37 @@ int fw_outbox_flush(struct fw_outbox *o, struct fw_store *st,
         o->level = false;
         return rc;
     }
+    o->marked = a.lines > 0 ? a.seq : marked;
     if (written)
         *written = a.lines;
+    return 0;
+}
+
+int fw_outbox_append(struct fw_outbox *o, struct fw_store *st,
+                     const struct fw_buf *lines, uint64_t first,
+                     uint64_t last, uint64_t *written, struct fw_error *err)
+{
+    if (written)
+        *written = 0;
+    if (first == 0 || lines->len == 0) /* nothing new: maybe a backlog */
+        return o->level ? 0 : fw_outbox_flush(o, st, written, err);
+    if (!o->level || o->marked != first - 1)
+        return fw_outbox_flush(o, st, written, err);
+    off_t before = lseek(o->fd, 0, SEEK_END);
+    if (before < 0 || write_all(o->fd, lines->p, lines->len) < 0) {
+        int rc = io_error(err, o->path, "write to");
+        if (before >= 0 && ftruncate(o->fd, before) < 0)
+            o->level = false;
+        return rc;
+    }
+    int rc = fw_store_outbox_mark(st, last, err);
+    if (rc < 0) {
+        o->level = false;
+        return rc;
+    }
+    o->marked = last;
+    if (written)
+        *written = last - first + 1;
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fundwatch/buf.h"
 #include "fundwatch/error.h"
 #include "store.h"
 
@@ -28,6 +29,14 @@ void fw_outbox_close(struct fw_outbox *o); /* accepts NULL */
  * store until then. *written (may be NULL) gets the number of lines. */
 int fw_outbox_flush(struct fw_outbox *o, struct fw_store *st,
                     uint64_t *written, struct fw_error *err);
+
+/* The fast path after a commit: lines holds the events first..last just
+ * committed, rendered by the job as they were stored. When the file is level
+ * with the store up to first - 1 they are written as they are and marked;
+ * otherwise this is fw_outbox_flush (which reads them back from the store). */
+int fw_outbox_append(struct fw_outbox *o, struct fw_store *st,
+                     const struct fw_buf *lines, uint64_t first,
+                     uint64_t last, uint64_t *written, struct fw_error *err);
 
 /* Events committed but not yet in the file (for metrics and health). */
 uint64_t fw_outbox_lag(const struct fw_outbox *o, struct fw_store *st);
