@@ -49,7 +49,8 @@ static const char *const migrations[] = {
     "  version TEXT NOT NULL,"
     "  loaded_at INTEGER NOT NULL,"
     "  trigger TEXT NOT NULL"
-    "    CHECK (trigger = 'start' OR trigger = 'sighup' OR trigger = 'watch' OR trigger = 'api'),"
+    "    CHECK (trigger = 'start' OR trigger = 'sighup' OR trigger = 'watch' "
+    "OR trigger = 'api'),"
     "  ok INTEGER NOT NULL CHECK (ok = 0 OR ok = 1),"
     "  error TEXT);"
     "CREATE TABLE generation_files("
@@ -62,12 +63,13 @@ static const char *const migrations[] = {
     "  name TEXT NOT NULL,"
     "  sha256 TEXT NOT NULL,"
     "  source TEXT NOT NULL CHECK (source = 'spool' OR source = 'http'),"
-    "  status TEXT NOT NULL CHECK (status = 'done' OR status = 'failed' OR status = 'duplicate'),"
+    "  status TEXT NOT NULL CHECK (status = 'done' OR status = 'failed' OR "
+    "status = 'duplicate'),"
     "  dup_of INTEGER REFERENCES feeds(id),"
     "  lines INTEGER, records INTEGER, rejects INTEGER,"
     "  alerts INTEGER, clawbacks INTEGER, scores INTEGER, errors INTEGER,"
     "  ops INTEGER,"
-    "  events INTEGER,"   /* new or reopened findings: outbox lines */
+    "  events INTEGER," /* new or reopened findings: outbox lines */
     "  resolved INTEGER,"
     "  bytes INTEGER NOT NULL,"
     "  started_at INTEGER NOT NULL,"
@@ -81,25 +83,27 @@ static const char *const migrations[] = {
     "  fid INTEGER PRIMARY KEY,"
     "  id BLOB NOT NULL CHECK (length(id) = 16),"
     "  kind TEXT NOT NULL"
-    "    CHECK (kind = 'alert' OR kind = 'clawback' OR kind = 'score' OR kind = 'error' OR kind = 'ops'),"
+    "    CHECK (kind = 'alert' OR kind = 'clawback' OR kind = 'score' OR kind "
+    "= 'error' OR kind = 'ops'),"
     "  level TEXT CHECK (level = 'info' OR level = 'yellow' OR level = 'red'),"
     "  policy TEXT, policy_version TEXT, rule TEXT,"
     "  region TEXT, dept TEXT, project TEXT, task TEXT,"
-    "  as_of INTEGER,"       /* days since 1970-01-01 */
-    "  amount INTEGER,"      /* fen */
-    "  ratio TEXT,"          /* exact decimal text */
-    "  score INTEGER,"       /* hundredths */
+    "  as_of INTEGER,"  /* days since 1970-01-01 */
+    "  amount INTEGER," /* fen */
+    "  ratio TEXT,"     /* exact decimal text */
+    "  score INTEGER,"  /* hundredths */
     "  grade TEXT, message TEXT, feed TEXT, line INTEGER,"
-    "  rkind TEXT CHECK (rkind = 'execution' OR rkind = 'evaluation' OR rkind = 'task'),"
+    "  rkind TEXT CHECK (rkind = 'execution' OR rkind = 'evaluation' OR rkind "
+    "= 'task'),"
     "  state TEXT NOT NULL CHECK (state = 'open' OR state = 'resolved'),"
     "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
     "  resolved_at INTEGER,"
     /* No REFERENCES on the two hot tables: a parent lookup per row cost
      * a tenth of the insert time; the same transaction writes parent and
      * child, and fw_store_check looks for orphans. */
-    "  first_feed INTEGER," /* feeds(id) */
-    "  last_feed INTEGER,"  /* feeds(id) */
-    "  seq INTEGER NOT NULL);"  /* the latest event's outbox seq */
+    "  first_feed INTEGER,"    /* feeds(id) */
+    "  last_feed INTEGER,"     /* feeds(id) */
+    "  seq INTEGER NOT NULL);" /* the latest event's outbox seq */
     "CREATE TABLE finding_keys(k INTEGER NOT NULL, fid INTEGER NOT NULL,"
     "  PRIMARY KEY (k, fid)) WITHOUT ROWID;"
     "CREATE TABLE outbox("
@@ -114,7 +118,7 @@ static const char *const migrations[] = {
     "CREATE TABLE tasks("
     "  region TEXT NOT NULL, dept TEXT NOT NULL, task TEXT NOT NULL,"
     "  as_of INTEGER,"
-    "  record TEXT NOT NULL,"  /* NDJSON the reader reads back */
+    "  record TEXT NOT NULL," /* NDJSON the reader reads back */
     "  feed INTEGER REFERENCES feeds(id),"
     "  source TEXT NOT NULL, line INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL,"
@@ -127,23 +131,25 @@ _Static_assert(N_MIGRATIONS == FW_STORE_SCHEMA_VERSION,
 
 /* ---- statements, prepared once at open ----------------------------------- */
 
-#define FCOLS                                                                \
-    "f.fid, f.id, f.kind, f.level, f.policy, f.policy_version, f.rule, "     \
-    "f.region, f.dept, f.project, f.task, f.as_of, f.amount, f.ratio, "      \
-    "f.score, f.grade, f.message, f.feed, f.line, f.rkind, f.state, "        \
-    "f.first_seen, f.last_seen, f.resolved_at, f.first_feed, f.last_feed, "  \
+#define FCOLS                                                                  \
+    "f.fid, f.id, f.kind, f.level, f.policy, f.policy_version, f.rule, "       \
+    "f.region, f.dept, f.project, f.task, f.as_of, f.amount, f.ratio, "        \
+    "f.score, f.grade, f.message, f.feed, f.line, f.rkind, f.state, "          \
+    "f.first_seen, f.last_seen, f.resolved_at, f.first_feed, f.last_feed, "    \
     "f.seq"
 
-#define SUBJ_MATCH                                                           \
-    "f.state = 'open' AND (f.kind = 'alert' OR f.kind = 'clawback') AND f.rkind IS ?2 " \
-    "AND f.region IS ?3 AND f.dept IS ?4 AND f.project IS ?5 "               \
+#define SUBJ_MATCH                                                             \
+    "f.state = 'open' AND (f.kind = 'alert' OR f.kind = 'clawback') AND "      \
+    "f.rkind IS ?2 "                                                           \
+    "AND f.region IS ?3 AND f.dept IS ?4 AND f.project IS ?5 "                 \
     "AND f.task IS ?6 AND (?7 IS NULL OR f.as_of IS NULL OR f.as_of <= ?7)"
 
 static const char *const sql[S__COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
-    [S_FEED_SEEN] = "SELECT id FROM feeds WHERE sha256 = ?1 AND status = 'done'",
+    [S_FEED_SEEN] =
+        "SELECT id FROM feeds WHERE sha256 = ?1 AND status = 'done'",
     [S_FEED_INS] =
         "INSERT INTO feeds(name, sha256, source, status, bytes, started_at,"
         " generation) VALUES (?1, ?2, ?3, 'done', ?4, ?5, ?6)",
@@ -158,9 +164,8 @@ static const char *const sql[S__COUNT] = {
         " reason, generation) VALUES (?1, ?2, ?3, ?4, (SELECT id FROM feeds"
         " WHERE sha256 = ?2 AND status = 'done'), ?5, ?6, ?7, ?8, ?9, ?10,"
         " ?10 - ?9, ?11, ?12)",
-    [S_KEY_FIND] =
-        "SELECT f.fid, f.state FROM finding_keys k JOIN findings f"
-        " ON f.fid = k.fid WHERE k.k = ?1 AND f.id = ?2",
+    [S_KEY_FIND] = "SELECT f.fid, f.state FROM finding_keys k JOIN findings f"
+                   " ON f.fid = k.fid WHERE k.k = ?1 AND f.id = ?2",
     [S_FID_ID] = "SELECT state FROM findings WHERE fid = ?1 AND id = ?2",
     [S_F_INS] =
         "INSERT INTO findings(id, kind, level, policy, policy_version, rule,"
@@ -178,20 +183,18 @@ static const char *const sql[S__COUNT] = {
         " score = ?14, grade = ?15, message = ?16, feed = ?17, line = ?18,"
         " rkind = ?19, state = 'open', last_seen = ?20, resolved_at = NULL,"
         " last_feed = ?21, seq = ?22 WHERE fid = ?23 AND id = ?1",
-    [S_OUTBOX_INS] = "INSERT INTO outbox(seq, fid, reopened) VALUES (?1, ?2, ?3)",
+    [S_OUTBOX_INS] =
+        "INSERT INTO outbox(seq, fid, reopened) VALUES (?1, ?2, ?3)",
     [S_SUBJ_DISK] =
         "SELECT f.fid, f.id, f.kind FROM finding_keys k JOIN findings f"
         " ON f.fid = k.fid WHERE k.k = ?1 AND " SUBJ_MATCH,
-    [S_SUBJ_FID] =
-        "SELECT f.fid, f.id, f.kind FROM findings f WHERE f.fid = ?1 AND "
-        SUBJ_MATCH,
-    [S_RESOLVE] =
-        "UPDATE findings SET state = 'resolved', resolved_at = ?2"
-        " WHERE fid = ?1 AND state = 'open'",
+    [S_SUBJ_FID] = "SELECT f.fid, f.id, f.kind FROM findings f WHERE f.fid = "
+                   "?1 AND " SUBJ_MATCH,
+    [S_RESOLVE] = "UPDATE findings SET state = 'resolved', resolved_at = ?2"
+                  " WHERE fid = ?1 AND state = 'open'",
     [S_KEY_INS] = "INSERT OR IGNORE INTO finding_keys(k, fid) VALUES (?1, ?2)",
-    [S_KEY_DEL] =
-        "DELETE FROM finding_keys WHERE k = ?1 AND fid = ?2 AND"
-        " (SELECT state FROM findings WHERE fid = ?2) = 'resolved'",
+    [S_KEY_DEL] = "DELETE FROM finding_keys WHERE k = ?1 AND fid = ?2 AND"
+                  " (SELECT state FROM findings WHERE fid = ?2) = 'resolved'",
     [S_MAX_FID] = "SELECT coalesce(max(fid), 0) FROM findings",
     [S_REJ_INS] = "INSERT INTO rejects(feed, line, reason) VALUES (?1, ?2, ?3)",
     [S_TASK_GET] =
@@ -199,23 +202,21 @@ static const char *const sql[S__COUNT] = {
     [S_TASK_PUT] =
         "INSERT INTO tasks(region, dept, task, as_of, record, feed, source,"
         " line, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-        " ON CONFLICT (region, dept, task) DO UPDATE SET as_of = excluded.as_of,"
+        " ON CONFLICT (region, dept, task) DO UPDATE SET as_of = "
+        "excluded.as_of,"
         " record = excluded.record, feed = excluded.feed,"
         " source = excluded.source, line = excluded.line,"
         " updated_at = excluded.updated_at",
-    [S_TASKS_ALL] =
-        "SELECT region, dept, task, record, source, line FROM tasks"
-        " ORDER BY region, dept, task",
+    [S_TASKS_ALL] = "SELECT region, dept, task, record, source, line FROM tasks"
+                    " ORDER BY region, dept, task",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-    [S_META_SET] =
-        "INSERT INTO meta(key, value) VALUES (?1, ?2)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [S_META_SET] = "INSERT INTO meta(key, value) VALUES (?1, ?2)"
+                   " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [S_MARK] =
         "INSERT INTO meta(key, value) VALUES ('outbox_marked', ?1)"
         " ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
-    [S_COUNTER_ADD] =
-        "INSERT INTO counters(name, n) VALUES (?1, ?2)"
-        " ON CONFLICT (name) DO UPDATE SET n = n + excluded.n",
+    [S_COUNTER_ADD] = "INSERT INTO counters(name, n) VALUES (?1, ?2)"
+                      " ON CONFLICT (name) DO UPDATE SET n = n + excluded.n",
     [S_COUNTERS_ALL] = "SELECT name, n FROM counters",
     [S_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM outbox",
     [S_F_GET] = "SELECT " FCOLS " FROM findings f WHERE f.fid = ?1",
@@ -226,15 +227,13 @@ static const char *const sql[S__COUNT] = {
         " AND (?5 IS NULL OR f.rule = ?5) AND (?6 IS NULL OR f.state = ?6)"
         " AND (?7 IS NULL OR f.last_seen >= ?7)"
         " ORDER BY f.fid LIMIT ?8",
-    [S_PENDING] =
-        "SELECT " FCOLS ", o.seq FROM outbox o JOIN findings f"
-        " ON f.fid = o.fid WHERE o.seq > ?1 ORDER BY o.seq",
+    [S_PENDING] = "SELECT " FCOLS ", o.seq FROM outbox o JOIN findings f"
+                  " ON f.fid = o.fid WHERE o.seq > ?1 ORDER BY o.seq",
     [S_GEN_INS] =
         "INSERT INTO generations(version, loaded_at, trigger, ok, error)"
         " VALUES (?1, ?2, ?3, ?4, ?5)",
-    [S_GENF_INS] =
-        "INSERT INTO generation_files(generation, path, sha256)"
-        " VALUES (?1, ?2, ?3)",
+    [S_GENF_INS] = "INSERT INTO generation_files(generation, path, sha256)"
+                   " VALUES (?1, ?2, ?3)",
     [S_GENS] =
         "SELECT id, version, loaded_at, trigger, ok, error FROM generations"
         " ORDER BY id DESC LIMIT ?1",
@@ -275,15 +274,15 @@ int fw__store_dberr(struct fw_store *st, struct fw_error *err, int rc,
                     const char *what, const char *file, int line)
 {
     const char *m = st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc);
-    return fw__error_set(err, code_of(rc), file, line, st->path,
-                         "%s: %s", what, m);
+    return fw__error_set(err, code_of(rc), file, line, st->path, "%s: %s", what,
+                         m);
 }
 
-/* ---- small helpers -------------------------------------------------------- */
+/* ---- small helpers ------------------------------------------------------- */
 
 /* Steps a statement that returns no row, then resets it. */
 int fw__store_exec(struct fw_store *st, int which, struct fw_error *err,
-                     const char *what)
+                   const char *what)
 {
     sqlite3_stmt *s = st->st[which];
     int rc = sqlite3_step(s);
@@ -296,7 +295,7 @@ int fw__store_exec(struct fw_store *st, int which, struct fw_error *err,
 
 /* Steps a statement returning one integer (or none: *out = dflt). */
 int fw__store_query_i64(struct fw_store *st, int which, int64_t dflt,
-                     int64_t *out, struct fw_error *err, const char *what)
+                        int64_t *out, struct fw_error *err, const char *what)
 {
     sqlite3_stmt *s = st->st[which];
     int rc = sqlite3_step(s);
@@ -346,7 +345,7 @@ static void fnv_part(uint64_t *h, const char *s, size_t n)
 }
 
 int64_t fw__store_subject_key(int rkind, const char *region, const char *dept,
-                           const char *project, const char *task)
+                              const char *project, const char *task)
 {
     uint64_t h = 0xcbf29ce484222325ull;
     fnv(&h, "subject", 7);
@@ -359,7 +358,7 @@ int64_t fw__store_subject_key(int rkind, const char *region, const char *dept,
     return (int64_t)h;
 }
 
-/* ---- the tail -------------------------------------------------------------- */
+/* ---- the tail ------------------------------------------------------------ */
 
 /* Sizes the slots for `want` keys (never smaller than they are) and
  * indexes the keys again. */
@@ -416,7 +415,6 @@ int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid, int64_t aux)
     return 0;
 }
 
-
 static void tail_truncate(struct tail *t, size_t n)
 {
     if (t->keys.n == n)
@@ -433,7 +431,7 @@ static void tail_fini(struct tail *t)
     memset(t, 0, sizeof *t);
 }
 
-/* ---- transactions ------------------------------------------------------------ */
+/* ---- transactions -------------------------------------------------------- */
 
 int fw__store_tx_begin(struct fw_store *st, enum txn kind, struct fw_error *err)
 {
@@ -488,7 +486,8 @@ int fw__store_tx_commit(struct fw_store *st, struct fw_error *err)
             continue;
         bind_text(s, 1, counter_names[i]);
         sqlite3_bind_int64(s, 2, st->delta[i]);
-        int rc = fw__store_exec(st, S_COUNTER_ADD, err, "updating the counters");
+        int rc =
+            fw__store_exec(st, S_COUNTER_ADD, err, "updating the counters");
         if (rc < 0)
             return fw__store_tx_fail(st, rc);
     }
@@ -510,9 +509,10 @@ int fw__store_need_tx(struct fw_store *st, bool feed_only, struct fw_error *err)
     if (st->tx == TX_FEED || (!feed_only && st->tx == TX_BATCH))
         return 0;
     if (st->tx == TX_BATCH)
-        return fw__store_tx_fail(st, fw_error_set(err, FW_ESTATE, st->path,
-                                        "only a feed's transaction keeps "
-                                        "rejects and task records"));
+        return fw__store_tx_fail(st,
+                                 fw_error_set(err, FW_ESTATE, st->path,
+                                              "only a feed's transaction keeps "
+                                              "rejects and task records"));
     return fw_error_set(err, FW_ESTATE, st->path, "%s",
                         st->feed_failed
                             ? "no transaction open: the feed's transaction "
@@ -527,14 +527,14 @@ static void bloom_build(struct fw_store *st, size_t want)
 {
     free(st->bloom.bits);
     memset(&st->bloom, 0, sizeof st->bloom);
-    unsigned lg = 20;                 /* 1 Mi bits = 128 KiB at least */
+    unsigned lg = 20; /* 1 Mi bits = 128 KiB at least */
     while (lg < 40 && ((size_t)1 << lg) < want * 16)
         lg++;
     uint64_t *bits = calloc(((size_t)1 << lg) / 64, sizeof *bits);
     if (bits == NULL)
         return;
-    struct bloom b = {.bits = bits, .shift = 64 - lg,
-                      .cap = ((size_t)1 << lg) / 16};
+    struct bloom b = {
+        .bits = bits, .shift = 64 - lg, .cap = ((size_t)1 << lg) / 16};
     sqlite3_stmt *s = st->st[S_KEYS_ALL];
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -547,7 +547,7 @@ static void bloom_build(struct fw_store *st, size_t want)
     st->bloom = b;
 }
 
-/* ---- merging the tail into finding_keys ------------------------------------ */
+/* ---- merging the tail into finding_keys ---------------------------------- */
 
 static size_t merge_limit(const struct fw_store *st)
 {
@@ -577,7 +577,8 @@ static int merge(struct fw_store *st, struct fw_error *err)
     for (size_t i = 0; i < st->tail.keys.n; i++) {
         sqlite3_bind_int64(s, 1, st->tail.keys.v[i].k);
         sqlite3_bind_int64(s, 2, st->tail.keys.v[i].fid);
-        if ((rc = fw__store_exec(st, S_KEY_INS, err, "merging finding keys")) < 0)
+        if ((rc = fw__store_exec(st, S_KEY_INS, err, "merging finding keys")) <
+            0)
             return fw__store_tx_fail(st, rc);
     }
     qsort(st->dead.v, st->dead.n, sizeof *st->dead.v, cmp_tkey);
@@ -585,11 +586,13 @@ static int merge(struct fw_store *st, struct fw_error *err)
     for (size_t i = 0; i < st->dead.n; i++) {
         sqlite3_bind_int64(s, 1, st->dead.v[i].k);
         sqlite3_bind_int64(s, 2, st->dead.v[i].fid);
-        if ((rc = fw__store_exec(st, S_KEY_DEL, err, "pruning finding keys")) < 0)
+        if ((rc = fw__store_exec(st, S_KEY_DEL, err, "pruning finding keys")) <
+            0)
             return fw__store_tx_fail(st, rc);
     }
     int64_t max_fid;
-    if ((rc = fw__store_query_i64(st, S_MAX_FID, 0, &max_fid, err, "merging")) < 0)
+    if ((rc = fw__store_query_i64(st, S_MAX_FID, 0, &max_fid, err, "merging")) <
+        0)
         return fw__store_tx_fail(st, rc);
     s = st->st[S_META_SET];
     bind_text(s, 1, "keys_merged");
@@ -616,7 +619,7 @@ static void maybe_merge(struct fw_store *st)
         merge(st, NULL);
 }
 
-/* ---- open / close ----------------------------------------------------------- */
+/* ---- open / close -------------------------------------------------------- */
 
 static int pragma(struct fw_store *st, const char *q, struct fw_error *err)
 {
@@ -639,7 +642,8 @@ static int user_version(struct fw_store *st, int *v, struct fw_error *err)
         *v = sqlite3_column_int(s, 0);
         rc = SQLITE_OK;
     }
-    int ret = rc == SQLITE_OK ? 0 : DBERR(st, err, rc, "reading the schema version");
+    int ret =
+        rc == SQLITE_OK ? 0 : DBERR(st, err, rc, "reading the schema version");
     sqlite3_finalize(s);
     return ret;
 }
@@ -659,7 +663,8 @@ static int migrate(struct fw_store *st, int from, struct fw_error *err)
                 sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
             return fw_error_set(err, rc, st->path,
                                 "migrating the schema from version %d to "
-                                "%d: %s", v, v + 1, err ? err->msg : "");
+                                "%d: %s",
+                                v, v + 1, err ? err->msg : "");
         }
     }
     return 0;
@@ -679,15 +684,18 @@ static int load(struct fw_store *st, struct fw_error *err)
     if (rc != SQLITE_DONE)
         return DBERR(st, err, rc, "reading the counters");
     int64_t v;
-    if ((rc = fw__store_query_i64(st, S_MAX_SEQ, 0, &v, err, "reading the outbox")) < 0)
+    if ((rc = fw__store_query_i64(st, S_MAX_SEQ, 0, &v, err,
+                                  "reading the outbox")) < 0)
         return rc;
     st->seq = (uint64_t)v;
     bind_text(st->st[S_META_GET], 1, "outbox_marked");
-    if ((rc = fw__store_query_i64(st, S_META_GET, 0, &v, err, "reading the outbox")) < 0)
+    if ((rc = fw__store_query_i64(st, S_META_GET, 0, &v, err,
+                                  "reading the outbox")) < 0)
         return rc;
     st->marked = (uint64_t)v;
     bind_text(st->st[S_META_GET], 1, "keys_merged");
-    if ((rc = fw__store_query_i64(st, S_META_GET, 0, &v, err, "reading meta")) < 0)
+    if ((rc = fw__store_query_i64(st, S_META_GET, 0, &v, err, "reading meta")) <
+        0)
         return rc;
     st->merged = v;
 
@@ -702,11 +710,12 @@ static int load(struct fw_store *st, struct fw_error *err)
         bool open = name_index(col_text(s, 3), state_names, 2) == FW_ST_OPEN;
         int p = fw__store_tail_push(&st->tail, id_key(id), fid, 0);
         if (p == 0 && resolvable(kind) && open)
-            p = fw__store_tail_push(&st->tail,
-                          fw__store_subject_key(rkind_parse(col_text(s, 4)),
+            p = fw__store_tail_push(
+                &st->tail,
+                fw__store_subject_key(rkind_parse(col_text(s, 4)),
                                       col_text(s, 5), col_text(s, 6),
                                       col_text(s, 7), col_text(s, 8)),
-                          fid, id_key(id));
+                fid, id_key(id));
         if (p < 0) {
             sqlite3_reset(s);
             return fw_error_set(err, p, st->path, "loading finding keys: %s",
@@ -718,7 +727,7 @@ static int load(struct fw_store *st, struct fw_error *err)
         return DBERR(st, err, rc, "loading finding keys");
     int64_t nkeys;
     if ((rc = fw__store_query_i64(st, S_KEYS_COUNT, 0, &nkeys, err,
-                        "counting finding keys")) < 0)
+                                  "counting finding keys")) < 0)
         return rc;
     /* Room for the next merges without a rebuild or a rehash. */
     if (!st->opts.read_only && tail_rehash(&st->tail, merge_limit(st)) < 0)
@@ -758,8 +767,9 @@ int fw_store_open(const char *path, const struct fw_store_opts *opts,
                                     : (int64_t)DEFAULT_CACHE_KIB);
     if ((ret = pragma(st, q, err)) < 0 ||
         (ret = pragma(st, "PRAGMA foreign_keys = ON", err)) < 0 ||
-        (ret = pragma(st, st->opts.sync_full ? "PRAGMA synchronous = FULL"
-                                             : "PRAGMA synchronous = NORMAL",
+        (ret = pragma(st,
+                      st->opts.sync_full ? "PRAGMA synchronous = FULL"
+                                         : "PRAGMA synchronous = NORMAL",
                       err)) < 0 ||
         (ret = pragma(st, "PRAGMA temp_store = MEMORY", err)) < 0)
         goto fail;
@@ -846,7 +856,7 @@ void fw_store_set_now(struct fw_store *st, int64_t now_ms)
     st->now_ms = now_ms;
 }
 
-/* ---- feeds ------------------------------------------------------------------ */
+/* ---- feeds --------------------------------------------------------------- */
 
 static bool sha_ok(const char *s)
 {
@@ -874,7 +884,8 @@ int fw_store_feed_seen(struct fw_store *st, const char *sha256,
 {
     bind_text(st->st[S_FEED_SEEN], 1, sha256);
     int64_t id;
-    int rc = fw__store_query_i64(st, S_FEED_SEEN, 0, &id, err, "looking a feed up");
+    int rc =
+        fw__store_query_i64(st, S_FEED_SEEN, 0, &id, err, "looking a feed up");
     if (rc < 0)
         return rc;
     if (feed_id)
@@ -956,8 +967,7 @@ int fw_store_feed_record(struct fw_store *st, const struct fw_store_feed *feed,
                          struct fw_error *err)
 {
     if (st->tx != TX_NONE)
-        return fw_error_set(err, FW_ESTATE, st->path,
-                            "a transaction is open");
+        return fw_error_set(err, FW_ESTATE, st->path, "a transaction is open");
     int rc = feed_args(st, feed, err);
     if (rc < 0)
         return rc;

@@ -30,6 +30,15 @@
 #include "fundwatch/finding.h"
 #include "fundwatch/record.h"
 
+/* Memory and time. Findings are stored in insertion order and looked up by
+ * id and by subject through a key index written in batches (store.c): a
+ * handle holds up to merge_rows keys in memory (2 per alert or clawback, 1
+ * per other finding) plus a bloom filter of the on-disk keys (2 bytes a
+ * key); open reads the keys not yet merged back from the findings table,
+ * and close merges them. Callbacks of the iterators below must not call
+ * the store, except those of fw_store_tasks_each, which may add findings to
+ * an open batch. */
+
 /* The schema this binary writes (PRAGMA user_version). Older databases are
  * migrated at open, in one transaction; a newer one is refused (FW_EINVAL,
  * "x.db: schema version 3 is newer than this fundwatch knows (1)"). */
@@ -39,14 +48,15 @@ struct fw_store;
 
 struct fw_store_opts {
     int busy_timeout_ms;  /* waiting for another writer; 0 = 5000 */
-    int64_t cache_kib;    /* page cache; 0 = 262144 (256 MiB, see store.c) */
+    int64_t cache_kib;    /* SQLite page cache; 0 = 65536 (64 MiB) */
     bool sync_full;       /* synchronous=FULL: survive power loss too */
     bool read_only;       /* open an existing database read-only */
-    size_t merge_rows;    /* finding keys held in memory before they are
-                             merged into the on-disk key index; 0 = 262144
-                             (about 8 MiB); see store.c */
-    int64_t max_pages;    /* PRAGMA max_page_count: a cap on the file, in
-                             pages (tests use it as a full disk); 0 = none */
+    /* Finding keys held in memory (about 32 bytes each) before they are
+     * merged into the on-disk key index, see store.c; 0 = 1048576. */
+    size_t merge_rows;
+    /* PRAGMA max_page_count: a cap on the file, in pages (the tests use it
+     * as a full disk); 0 = none. */
+    int64_t max_pages;
 };
 
 /* Opens (creating it and its schema when missing, unless read_only) the

@@ -11,18 +11,17 @@
 #include "fundwatch/buf.h"
 #include "fundwatch/reader.h"
 
-/* ---- findings -------------------------------------------------------------- */
+/* ---- findings ------------------------------------------------------------ */
 
 /* Finds the row of an id: the tail first, then finding_keys. *fid = 0 when
  * none; *state = its state. */
 int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
-                     int64_t *fid, int *state, struct fw_error *err)
+                        int64_t *fid, int *state, struct fw_error *err)
 {
     int64_t k = id_key(id);
     const struct tkey *ent;
     *fid = 0;
-    TAIL_EACH(&st->tail, k, ent)
-    {
+    TAIL_EACH (&st->tail, k, ent) {
         int64_t cand = ent->fid;
         sqlite3_stmt *s = st->st[S_FID_ID];
         sqlite3_bind_int64(s, 1, cand);
@@ -104,9 +103,10 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
     if (!fw__store_id_parse(f->id, id) || (unsigned)f->kind >= FW__FK_COUNT ||
         (unsigned)f->level >= FW__LV_COUNT || rkind < -1 ||
         rkind >= FW__RK_COUNT)
-        return fw__store_tx_fail(st, fw_error_set(err, FW_EINVAL, st->path,
-                                        "a finding with a bad id, kind, "
-                                        "level or record kind"));
+        return fw__store_tx_fail(st,
+                                 fw_error_set(err, FW_EINVAL, st->path,
+                                              "a finding with a bad id, kind, "
+                                              "level or record kind"));
     int64_t fid = 0;
     int state = -1;
     if ((rc = fw__store_lookup_id(st, id, &fid, &state, err)) < 0)
@@ -123,7 +123,8 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
         return 0;
     }
     st->seq++;
-    int64_t subj = fw__store_subject_key(rkind, f->region, f->dept, f->project, f->task);
+    int64_t subj =
+        fw__store_subject_key(rkind, f->region, f->dept, f->project, f->task);
     if (fid == 0) {
         s = st->st[S_F_INS];
         bind_finding(s, id, f, rkind);
@@ -137,8 +138,8 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
             (resolvable(f->kind) &&
              (rc = fw__store_tail_push(&st->tail, subj, fid, id_key(id))) < 0))
             return fw__store_tx_fail(st, fw_error_set(err, rc, st->path,
-                                            "adding a finding: %s",
-                                            fw_strerror(rc)));
+                                                      "adding a finding: %s",
+                                                      fw_strerror(rc)));
         st->delta[C_FINDINGS + f->kind * 2 + FW_ST_OPEN]++;
         if ((rc = new_event(st, fid, false, err)) < 0)
             return fw__store_tx_fail(st, rc);
@@ -151,14 +152,16 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
             old = fw_fkind_parse(col_text(s, 2));
         sqlite3_reset(s);
         if (rc != SQLITE_ROW)
-            return fw__store_tx_fail(st, DBERR(st, err, rc, "reopening a finding"));
+            return fw__store_tx_fail(st,
+                                     DBERR(st, err, rc, "reopening a finding"));
         s = st->st[S_F_REOPEN];
         bind_finding(s, id, f, rkind);
         sqlite3_bind_int64(s, 20, st->now_ms);
         bind_i64_or_null(s, 21, st->feed_id != 0, st->feed_id);
         sqlite3_bind_int64(s, 22, (int64_t)st->seq);
         sqlite3_bind_int64(s, 23, fid);
-        if ((rc = fw__store_exec(st, S_F_REOPEN, err, "reopening a finding")) < 0)
+        if ((rc = fw__store_exec(st, S_F_REOPEN, err, "reopening a finding")) <
+            0)
             return fw__store_tx_fail(st, rc);
         /* Its subject key may have been pruned: written straight to
          * finding_keys (reopening is rare), so a restart finds it. */
@@ -166,7 +169,8 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
             s = st->st[S_KEY_INS];
             sqlite3_bind_int64(s, 1, subj);
             sqlite3_bind_int64(s, 2, fid);
-            if ((rc = fw__store_exec(st, S_KEY_INS, err, "reopening a finding")) < 0)
+            if ((rc = fw__store_exec(st, S_KEY_INS, err,
+                                     "reopening a finding")) < 0)
                 return fw__store_tx_fail(st, rc);
             bloom_add(&st->bloom, subj);
         }
@@ -243,23 +247,23 @@ int fw_store_subject_done(struct fw_store *st,
     if (rc < 0)
         return rc;
     if ((unsigned)subj->kind >= FW__RK_COUNT)
-        return fw__store_tx_fail(st, fw_error_set(err, FW_EINVAL, st->path,
-                                        "a subject with a bad record kind"));
+        return fw__store_tx_fail(
+            st, fw_error_set(err, FW_EINVAL, st->path,
+                             "a subject with a bad record kind"));
     int64_t k = fw__store_subject_key((int)subj->kind, subj->region, subj->dept,
-                            subj->project, subj->task);
+                                      subj->project, subj->task);
     struct cand *c = NULL;
     size_t n = 0, cap = 0;
     unsigned char small[8][ID_BYTES], (*fired)[ID_BYTES] = small;
     if (n_ids > 8 && (fired = malloc(n_ids * ID_BYTES)) == NULL)
-        return fw__store_tx_fail(st, fw_error_set(err, FW_ENOMEM, st->path,
-                                        "out of memory"));
+        return fw__store_tx_fail(
+            st, fw_error_set(err, FW_ENOMEM, st->path, "out of memory"));
     size_t nf = 0;
     for (size_t j = 0; j < n_ids; j++)
         if (fw__store_id_parse(ids[j], fired[nf]))
             nf++;
     const struct tkey *ent;
-    TAIL_EACH(&st->tail, k, ent)
-    {
+    TAIL_EACH (&st->tail, k, ent) {
         /* A finding of the tail that fired now needs no row read: its id
          * key says so (a 64-bit collision would only miss a resolution). */
         bool now_fired = false;
@@ -289,7 +293,8 @@ int fw_store_subject_done(struct fw_store *st,
         s = st->st[S_RESOLVE];
         sqlite3_bind_int64(s, 1, c[i].fid);
         sqlite3_bind_int64(s, 2, now_ms);
-        if ((rc = fw__store_exec(st, S_RESOLVE, err, "resolving a finding")) < 0)
+        if ((rc = fw__store_exec(st, S_RESOLVE, err, "resolving a finding")) <
+            0)
             goto done;
         if (sqlite3_changes(st->db) == 1 && c[i].kind >= 0) {
             st->delta[C_FINDINGS + c[i].kind * 2 + FW_ST_OPEN]--;
@@ -310,8 +315,8 @@ done:
     return rc < 0 ? fw__store_tx_fail(st, rc) : 0;
 }
 
-int fw_store_reject_add(struct fw_store *st, uint64_t line,
-                        const char *reason, struct fw_error *err)
+int fw_store_reject_add(struct fw_store *st, uint64_t line, const char *reason,
+                        struct fw_error *err)
 {
     int rc = fw__store_need_tx(st, true, err);
     if (rc < 0)
@@ -326,7 +331,7 @@ int fw_store_reject_add(struct fw_store *st, uint64_t line,
     return 0;
 }
 
-/* ---- task records ----------------------------------------------------------- */
+/* ---- task records -------------------------------------------------------- */
 
 /* The record as one NDJSON object the reader reads back into the same
  * record: canonical fields, extra columns as top-level keys, no source (kept
@@ -391,14 +396,14 @@ int fw_store_task_put(struct fw_store *st, const struct fw_record *rec,
         return rc;
     if (rec->kind != FW_RK_TASK || !fw_record_has(rec, FW_F_REGION) ||
         !fw_record_has(rec, FW_F_TASK))
-        return fw__store_tx_fail(st, fw_error_set(err, FW_EINVAL, st->path,
-                                        "only a task record with a region "
-                                        "and a task is kept"));
+        return fw__store_tx_fail(
+            st, fw_error_set(err, FW_EINVAL, st->path,
+                             "only a task record with a region "
+                             "and a task is kept"));
     const struct fw_str *reg = &rec->str[FW_F_REGION],
                         *task = &rec->str[FW_F_TASK];
-    struct fw_str dept = fw_record_has(rec, FW_F_DEPT)
-                             ? rec->str[FW_F_DEPT]
-                             : (struct fw_str){"", 0};
+    struct fw_str dept = fw_record_has(rec, FW_F_DEPT) ? rec->str[FW_F_DEPT]
+                                                       : (struct fw_str){"", 0};
     bool has_as_of = fw_record_has(rec, FW_F_AS_OF);
     sqlite3_stmt *s = st->st[S_TASK_GET];
     bind_textn(s, 1, reg->p, reg->n);
@@ -416,8 +421,8 @@ int fw_store_task_put(struct fw_store *st, const struct fw_record *rec,
     if (later)
         return 0; /* the stored snapshot is newer */
     if (task_json(rec, &st->tmp) < 0)
-        return fw__store_tx_fail(st, fw_error_set(err, FW_ENOMEM, st->path,
-                                        "out of memory"));
+        return fw__store_tx_fail(
+            st, fw_error_set(err, FW_ENOMEM, st->path, "out of memory"));
     s = st->st[S_TASK_PUT];
     bind_textn(s, 1, reg->p, reg->n);
     bind_textn(s, 2, dept.p, dept.n);
@@ -471,8 +476,8 @@ int fw_store_tasks_each(struct fw_store *st, fw_store_task_cb cb, void *ud,
     static const struct fw_reader_cb rcb = {task_rec, task_reject};
     int rc, ret = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct task_read t = {.cb = cb, .ud = ud,
-                              .line = (uint64_t)sqlite3_column_int64(s, 5)};
+        struct task_read t = {
+            .cb = cb, .ud = ud, .line = (uint64_t)sqlite3_column_int64(s, 5)};
         const char *json = col_text(s, 3);
         struct fw_reader *r =
             fw_reader_new(st->colmap, col_text(s, 4), FW_FMT_NDJSON, &rcb, &t);

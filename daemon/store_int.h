@@ -16,7 +16,7 @@
 
 #define ID_BYTES (FW_ID_HEX / 2)
 
-/* ---- statements, prepared once at open (their SQL: store.c) ---------------- */
+/* ---- statements, prepared once at open (their SQL: store.c) -------------- */
 
 enum {
     S_BEGIN,
@@ -64,7 +64,7 @@ enum {
 /* ---- counters, kept with each transaction -------------------------------- */
 
 enum {
-    C_FINDINGS = 0,                    /* + kind * 2 + state */
+    C_FINDINGS = 0,                          /* + kind * 2 + state */
     C_FEEDS = C_FINDINGS + FW__FK_COUNT * 2, /* + status */
     C_REJECTS = C_FEEDS + 3,
     C_TASKS,
@@ -73,27 +73,36 @@ enum {
 };
 
 static const char *const counter_names[C__COUNT] = {
-    "findings.alert.open", "findings.alert.resolved",
-    "findings.clawback.open", "findings.clawback.resolved",
-    "findings.score.open", "findings.score.resolved",
-    "findings.error.open", "findings.error.resolved",
-    "findings.ops.open", "findings.ops.resolved",
-    "feeds.done", "feeds.failed", "feeds.duplicate",
-    "rejects", "tasks", "generations",
+    "findings.alert.open",
+    "findings.alert.resolved",
+    "findings.clawback.open",
+    "findings.clawback.resolved",
+    "findings.score.open",
+    "findings.score.resolved",
+    "findings.error.open",
+    "findings.error.resolved",
+    "findings.ops.open",
+    "findings.ops.resolved",
+    "feeds.done",
+    "feeds.failed",
+    "feeds.duplicate",
+    "rejects",
+    "tasks",
+    "generations",
 };
 
 static const char *const state_names[2] = {"open", "resolved"};
 static const char *const status_names[3] = {"done", "failed", "duplicate"};
 static const char *const source_names[2] = {"spool", "http"};
-static const char *const trigger_names[FW__TRIG_COUNT] = {
-    "start", "sighup", "watch", "api"};
+static const char *const trigger_names[FW__TRIG_COUNT] = {"start", "sighup",
+                                                          "watch", "api"};
 
 /* ---- the key tail: keys of findings not yet merged into finding_keys ---- */
 
 struct tkey {
     int64_t k;
     int64_t fid;
-    int64_t aux;   /* a subject key's: the finding's id key */
+    int64_t aux; /* a subject key's: the finding's id key */
 };
 
 struct keyvec {
@@ -103,11 +112,11 @@ struct keyvec {
 
 struct tail {
     struct keyvec keys;
-    uint32_t *slot;  /* index + 1 into keys.v; 0 = empty */
-    size_t nslot;    /* a power of two, at least twice keys.n */
+    uint32_t *slot; /* index + 1 into keys.v; 0 = empty */
+    size_t nslot;   /* a power of two, at least twice keys.n */
 };
 
-/* ---- the bloom filter of finding_keys ----------------------------------------
+/* ---- the bloom filter of finding_keys ---------------------------------------
  * Most findings are new, and most records' subjects have nothing open: a
  * probe of finding_keys would find nothing. The filter (about 16 bits a key,
  * 4 probes: under 1% false positives) says so from memory. Built at open by
@@ -116,8 +125,8 @@ struct tail {
 
 struct bloom {
     uint64_t *bits;
-    unsigned shift;  /* 64 - log2(number of bits) */
-    size_t n, cap;   /* keys added; keys before it is rebuilt larger */
+    unsigned shift; /* 64 - log2(number of bits) */
+    size_t n, cap;  /* keys added; keys before it is rebuilt larger */
 };
 
 static inline bool bloom_maybe(const struct bloom *b, int64_t k)
@@ -156,36 +165,37 @@ struct fw_store {
     sqlite3_stmt *st[S__COUNT];
 
     enum txn tx;
-    bool feed_failed;          /* the last transaction failed: say so */
+    bool feed_failed; /* the last transaction failed: say so */
     int64_t now_ms;
-    int64_t feed_id;           /* the open feed's row, 0 in a batch */
+    int64_t feed_id; /* the open feed's row, 0 in a batch */
     int64_t feed_started;
     uint64_t fired[FW__FK_COUNT], events, resolved;
 
-    uint64_t seq, seq_mark;    /* last outbox seq; its value at begin */
+    uint64_t seq, seq_mark; /* last outbox seq; its value at begin */
     uint64_t marked, marked_mark;
-    bool ready;                /* opened: statements prepared, tail loaded */
-    int64_t merged;            /* findings up to this fid have their keys
-                                  in finding_keys */
+    bool ready;     /* opened: statements prepared, tail loaded */
+    /* Findings up to this fid have their keys in finding_keys. */
+    int64_t merged;
     int64_t counters[C__COUNT], delta[C__COUNT];
 
     struct tail tail;
     size_t tail_mark;
-    struct bloom bloom;        /* of the keys in finding_keys */
-    struct keyvec dead;        /* subject keys of resolved findings, to
-                                  delete at the next merge */
+    struct bloom bloom; /* of the keys in finding_keys */
+    /* Subject keys of findings resolved since the last merge, to delete
+     * at the next. */
+    struct keyvec dead;
     size_t dead_mark;
 
-    struct fw_colmap *colmap;  /* for reading task records back */
-    struct fw_buf arena;       /* strings of fw_store_finding_get */
+    struct fw_colmap *colmap; /* for reading task records back */
+    struct fw_buf arena;      /* strings of fw_store_finding_get */
     struct fw_buf tmp;
 };
 
-/* ---- shared helpers ---------------------------------------------------------- */
+/* ---- shared helpers ------------------------------------------------------ */
 
 /* The SQLite message of the handle, with the path as the place. Read it
  * before a rollback, which replaces it. */
-#define DBERR(st, err, rc, what) \
+#define DBERR(st, err, rc, what)                                               \
     fw__store_dberr((st), (err), (rc), (what), __FILE__, __LINE__)
 int fw__store_dberr(struct fw_store *st, struct fw_error *err, int rc,
                     const char *what, const char *file, int line);
@@ -270,11 +280,10 @@ static inline size_t slot_of(int64_t k, size_t nslot)
 }
 
 /* Calls each fid of the tail under key k: visit(ud, fid) non-zero stops. */
-#define TAIL_EACH(t, key, ent)                                               \
-    for (size_t fw__j = (t)->nslot ? slot_of((key), (t)->nslot) : 0,         \
-                fw__go = (t)->nslot != 0;                                    \
-         fw__go && (t)->slot[fw__j];                                         \
-         fw__j = (fw__j + 1) & ((t)->nslot - 1))                              \
+#define TAIL_EACH(t, key, ent)                                                 \
+    for (size_t fw__j = (t)->nslot ? slot_of((key), (t)->nslot) : 0,           \
+                fw__go = (t)->nslot != 0;                                      \
+         fw__go && (t)->slot[fw__j]; fw__j = (fw__j + 1) & ((t)->nslot - 1))   \
         if (((ent) = &(t)->keys.v[(t)->slot[fw__j] - 1])->k == (key))
 
 /* Steps a statement that returns no row, then resets it. */

@@ -20,7 +20,7 @@ static void id_format(const unsigned char *id, char out[FW_ID_HEX + 1])
     }
     out[FW_ID_HEX] = '\0';
 }
-/* ---- reading findings ---------------------------------------------------------- */
+/* ---- reading findings ---------------------------------------------------- */
 
 /* Fills sf from the FCOLS columns starting at 0; strings point into s. */
 static void decode(sqlite3_stmt *s, struct fw_store_finding *sf)
@@ -68,10 +68,10 @@ static void decode(sqlite3_stmt *s, struct fw_store_finding *sf)
 /* Copies the strings of sf into st->arena so they outlive the statement. */
 static int keep_strings(struct fw_store *st, struct fw_store_finding *sf)
 {
-    const char **p[] = {&sf->f.policy, &sf->f.policy_version, &sf->f.rule,
-                        &sf->f.region, &sf->f.dept, &sf->f.project,
-                        &sf->f.task, &sf->f.ratio, &sf->f.grade,
-                        &sf->f.message, &sf->f.feed};
+    const char **p[] = {
+        &sf->f.policy, &sf->f.policy_version, &sf->f.rule, &sf->f.region,
+        &sf->f.dept,   &sf->f.project,        &sf->f.task, &sf->f.ratio,
+        &sf->f.grade,  &sf->f.message,        &sf->f.feed};
     enum { N = sizeof p / sizeof p[0] };
     size_t off[N];
     fw_buf_reset(&st->arena);
@@ -131,16 +131,17 @@ int fw_store_query(struct fw_store *st, const struct fw_store_query *q,
         return fw_error_set(err, FW_ESTATE, st->path,
                             "fw_store_query called from its callback");
     sqlite3_bind_int64(s, 1, q->cursor > 0 ? q->cursor : 0);
-    bind_text(s, 2, q->region_prefix && *q->region_prefix ? q->region_prefix
-                                                          : NULL);
-    bind_text(s, 3, q->kind >= 0 ? fw_fkind_name((enum fw_fkind)q->kind)
-                                 : NULL);
-    bind_text(s, 4, q->level > 0 ? fw_level_name((enum fw_level)q->level)
-                                 : NULL);
+    bind_text(s, 2,
+              q->region_prefix && *q->region_prefix ? q->region_prefix : NULL);
+    bind_text(s, 3,
+              q->kind >= 0 ? fw_fkind_name((enum fw_fkind)q->kind) : NULL);
+    bind_text(s, 4,
+              q->level > 0 ? fw_level_name((enum fw_level)q->level) : NULL);
     bind_text(s, 5, q->rule && *q->rule ? q->rule : NULL);
-    bind_text(s, 6, q->state == FW_ST_OPEN || q->state == FW_ST_RESOLVED
-                        ? state_names[q->state]
-                        : NULL);
+    bind_text(s, 6,
+              q->state == FW_ST_OPEN || q->state == FW_ST_RESOLVED
+                  ? state_names[q->state]
+                  : NULL);
     bind_i64_or_null(s, 7, q->since_ms > 0, q->since_ms);
     sqlite3_bind_int64(s, 8, (int64_t)limit + 1); /* one more: is there? */
     int rc, ret = 0;
@@ -182,7 +183,7 @@ int fw_store_counts(struct fw_store *st, struct fw_store_counts *c,
     return 0;
 }
 
-/* ---- outbox -------------------------------------------------------------------- */
+/* ---- outbox -------------------------------------------------------------- */
 
 int fw_store_outbox_pending(struct fw_store *st, uint64_t after_seq,
                             fw_store_finding_cb cb, void *ud,
@@ -231,7 +232,8 @@ int fw_store_outbox_marked(struct fw_store *st, uint64_t *seq,
 {
     bind_text(st->st[S_META_GET], 1, "outbox_marked");
     int64_t v;
-    int rc = fw__store_query_i64(st, S_META_GET, 0, &v, err, "reading the outbox");
+    int rc =
+        fw__store_query_i64(st, S_META_GET, 0, &v, err, "reading the outbox");
     if (rc < 0)
         return rc;
     st->marked = (uint64_t)v;
@@ -239,7 +241,7 @@ int fw_store_outbox_marked(struct fw_store *st, uint64_t *seq,
     return 0;
 }
 
-/* ---- generations ------------------------------------------------------------------ */
+/* ---- generations --------------------------------------------------------- */
 
 const char *fw_store_trigger_name(enum fw_store_trigger t)
 {
@@ -271,7 +273,8 @@ int fw_store_generation_add(struct fw_store *st,
         sqlite3_bind_int64(s, 1, gid);
         bind_text(s, 2, g->files[i].path);
         bind_text(s, 3, g->files[i].sha256);
-        if ((rc = fw__store_exec(st, S_GENF_INS, err, "recording a generation")) < 0)
+        if ((rc = fw__store_exec(st, S_GENF_INS, err,
+                                 "recording a generation")) < 0)
             return fw__store_tx_fail(st, rc);
     }
     st->delta[C_GENERATIONS]++;
@@ -323,7 +326,8 @@ int fw_store_generations_each(struct fw_store *st, unsigned limit,
             }
             const char *path = col_text(fs, 0), *sha = col_text(fs, 1);
             files[n].path = (const char *)(uintptr_t)names.len;
-            fw_buf_append(&names, path ? path : "", strlen(path ? path : "") + 1);
+            fw_buf_append(&names, path ? path : "",
+                          strlen(path ? path : "") + 1);
             files[n].sha256 = (const char *)(uintptr_t)names.len;
             if (fw_buf_append(&names, sha ? sha : "",
                               strlen(sha ? sha : "") + 1) < 0)
@@ -354,7 +358,7 @@ int fw_store_generations_each(struct fw_store *st, unsigned limit,
     return ret;
 }
 
-/* ---- checks ------------------------------------------------------------------------ */
+/* ---- checks -------------------------------------------------------------- */
 
 /* Runs a pragma that answers "ok" (or nothing) when all is well; the first
  * other answers go into err. Prepared here, not at open: a check is rare. */

@@ -104,19 +104,24 @@ static double run_store(const struct rec *r, long n, long per, const char *db)
     for (long i = 0, feed = 0; i < n; feed++) {
         char sha[65];
         snprintf(sha, sizeof sha, "%064lx", feed + 1);
-        struct fw_store_feed fd = {.name = "feed.csv", .sha256 = sha,
-                                   .bytes = 1, .started_ms = 1700000000000};
+        struct fw_store_feed fd = {.name = "feed.csv",
+                                   .sha256 = sha,
+                                   .bytes = 1,
+                                   .started_ms = 1700000000000};
         if (fw_store_feed_begin(st, &fd, &e) < 0)
             die("begin", e.msg);
         for (long k = 0; k < per && i < n; k++, i++) {
             struct fw_finding f = finding_of(&r[i], i);
             if (fw_store_finding_add(st, &f, FW_RK_EXECUTION, NULL, &e) < 0)
                 die("add", e.msg);
-            struct fw_store_subject s = {
-                .kind = FW_RK_EXECUTION, .region = f.region, .dept = f.dept,
-                .project = f.project, .has_as_of = true, .as_of = f.as_of};
+            struct fw_store_subject s = {.kind = FW_RK_EXECUTION,
+                                         .region = f.region,
+                                         .dept = f.dept,
+                                         .project = f.project,
+                                         .has_as_of = true,
+                                         .as_of = f.as_of};
             if (fw_store_subject_done(st, &s,
-                                      (const char(*)[FW_ID_HEX + 1])&f.id, 1,
+                                      (const char(*)[FW_ID_HEX + 1]) & f.id, 1,
                                       fd.started_ms, NULL, &e) < 0)
                 die("subject", e.msg);
         }
