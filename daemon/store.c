@@ -79,31 +79,55 @@ static const char *const migrations[] = {
     "  generation TEXT);"
     "CREATE UNIQUE INDEX feeds_done ON feeds(sha256) WHERE status = 'done';"
     "CREATE INDEX feeds_sha256 ON feeds(sha256);"
+    /* Strings that repeat on every finding (policy, its version, rule,
+     * feed) are stored once, by number: a row is 40% smaller. */
+    "CREATE TABLE names(id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);"
+    /* kind, level, rkind and state are the numbers of enum fw_fkind,
+     * fw_level (NULL for none), fw_rkind and fw_store_state: findings_v
+     * below spells them out for people with a sqlite3 shell. */
     "CREATE TABLE findings("
     "  fid INTEGER PRIMARY KEY,"
     "  id BLOB NOT NULL CHECK (length(id) = 16),"
-    "  kind TEXT NOT NULL"
-    "    CHECK (kind = 'alert' OR kind = 'clawback' OR kind = 'score' OR kind "
-    "= 'error' OR kind = 'ops'),"
-    "  level TEXT CHECK (level = 'info' OR level = 'yellow' OR level = 'red'),"
-    "  policy TEXT, policy_version TEXT, rule TEXT,"
+    "  kind INTEGER NOT NULL CHECK (kind >= 0 AND kind <= 4),"
+    "  level INTEGER CHECK (level >= 1 AND level <= 3),"
+    "  policy INTEGER, policy_version INTEGER, rule INTEGER," /* names(id) */
     "  region TEXT, dept TEXT, project TEXT, task TEXT,"
     "  as_of INTEGER,"  /* days since 1970-01-01 */
     "  amount INTEGER," /* fen */
     "  ratio TEXT,"     /* exact decimal text */
     "  score INTEGER,"  /* hundredths */
-    "  grade TEXT, message TEXT, feed TEXT, line INTEGER,"
-    "  rkind TEXT CHECK (rkind = 'execution' OR rkind = 'evaluation' OR rkind "
-    "= 'task'),"
-    "  state TEXT NOT NULL CHECK (state = 'open' OR state = 'resolved'),"
+    "  grade TEXT, message TEXT,"
+    "  feed INTEGER," /* names(id) */
+    "  line INTEGER,"
+    "  rkind INTEGER CHECK (rkind >= 0 AND rkind <= 2),"
+    "  state INTEGER NOT NULL CHECK (state = 0 OR state = 1),"
     "  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
     "  resolved_at INTEGER,"
-    /* No REFERENCES on the two hot tables: a parent lookup per row cost
-     * a tenth of the insert time; the same transaction writes parent and
+    /* No REFERENCES on the hot tables: a parent lookup per row cost a
+     * tenth of the insert time; the same transaction writes parent and
      * child, and fw_store_check looks for orphans. */
     "  first_feed INTEGER,"    /* feeds(id) */
     "  last_feed INTEGER,"     /* feeds(id) */
     "  seq INTEGER NOT NULL);" /* the latest event's outbox seq */
+    "CREATE VIEW findings_v AS SELECT f.fid, lower(hex(f.id)) AS id,"
+    "  CASE f.kind WHEN 0 THEN 'alert' WHEN 1 THEN 'clawback'"
+    "    WHEN 2 THEN 'score' WHEN 3 THEN 'error' ELSE 'ops' END AS kind,"
+    "  CASE f.level WHEN 1 THEN 'info' WHEN 2 THEN 'yellow'"
+    "    WHEN 3 THEN 'red' END AS level,"
+    "  (SELECT text FROM names WHERE id = f.policy) AS policy,"
+    "  (SELECT text FROM names WHERE id = f.policy_version)"
+    "    AS policy_version,"
+    "  (SELECT text FROM names WHERE id = f.rule) AS rule,"
+    "  f.region, f.dept, f.project, f.task,"
+    "  date(f.as_of * 86400, 'unixepoch') AS as_of,"
+    "  f.amount AS amount_fen, f.ratio, f.score AS score_hundredths,"
+    "  f.grade, f.message,"
+    "  (SELECT text FROM names WHERE id = f.feed) AS feed, f.line,"
+    "  CASE f.rkind WHEN 0 THEN 'execution' WHEN 1 THEN 'evaluation'"
+    "    WHEN 2 THEN 'task' END AS record_kind,"
+    "  CASE f.state WHEN 0 THEN 'open' ELSE 'resolved' END AS state,"
+    "  f.first_seen, f.last_seen, f.resolved_at, f.first_feed, f.last_feed,"
+    "  f.seq FROM findings f;"
     "CREATE TABLE finding_keys(k INTEGER NOT NULL, fid INTEGER NOT NULL,"
     "  PRIMARY KEY (k, fid)) WITHOUT ROWID;"
     "CREATE TABLE outbox("
@@ -131,18 +155,20 @@ _Static_assert(N_MIGRATIONS == FW_STORE_SCHEMA_VERSION,
 
 /* ---- statements, prepared once at open ----------------------------------- */
 
+#define NAME_OF(col) "(SELECT text FROM names WHERE id = f." col ")"
 #define FCOLS                                                                  \
-    "f.fid, f.id, f.kind, f.level, f.policy, f.policy_version, f.rule, "       \
-    "f.region, f.dept, f.project, f.task, f.as_of, f.amount, f.ratio, "        \
-    "f.score, f.grade, f.message, f.feed, f.line, f.rkind, f.state, "          \
+    "f.fid, f.id, f.kind, f.level, " NAME_OF("policy") ", "                    \
+    NAME_OF("policy_version") ", " NAME_OF("rule") ", f.region, f.dept, "      \
+    "f.project, f.task, f.as_of, f.amount, f.ratio, f.score, f.grade, "        \
+    "f.message, " NAME_OF("feed") ", f.line, f.rkind, f.state, "               \
     "f.first_seen, f.last_seen, f.resolved_at, f.first_feed, f.last_feed, "    \
     "f.seq"
 
+/* Open alerts and clawbacks (kinds 0 and 1) of a subject. */
 #define SUBJ_MATCH                                                             \
-    "f.state = 'open' AND (f.kind = 'alert' OR f.kind = 'clawback') AND "      \
-    "f.rkind IS ?2 "                                                           \
-    "AND f.region IS ?3 AND f.dept IS ?4 AND f.project IS ?5 "                 \
-    "AND f.task IS ?6 AND (?7 IS NULL OR f.as_of IS NULL OR f.as_of <= ?7)"
+    "f.state = 0 AND f.kind <= 1 AND f.rkind IS ?2 AND f.region IS ?3 "        \
+    "AND f.dept IS ?4 AND f.project IS ?5 AND f.task IS ?6 "                   \
+    "AND (?7 IS NULL OR f.as_of IS NULL OR f.as_of <= ?7)"
 
 static const char *const sql[S__COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -172,7 +198,7 @@ static const char *const sql[S__COUNT] = {
         " region, dept, project, task, as_of, amount, ratio, score, grade,"
         " message, feed, line, rkind, state, first_seen, last_seen,"
         " first_feed, last_feed, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-        " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 'open', ?20,"
+        " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 0, ?20,"
         " ?20, ?21, ?21, ?22)",
     [S_F_SEEN] =
         "UPDATE findings SET last_seen = ?2, last_feed = ?3 WHERE fid = ?1",
@@ -181,7 +207,7 @@ static const char *const sql[S__COUNT] = {
         " policy_version = ?5, rule = ?6, region = ?7, dept = ?8,"
         " project = ?9, task = ?10, as_of = ?11, amount = ?12, ratio = ?13,"
         " score = ?14, grade = ?15, message = ?16, feed = ?17, line = ?18,"
-        " rkind = ?19, state = 'open', last_seen = ?20, resolved_at = NULL,"
+        " rkind = ?19, state = 0, last_seen = ?20, resolved_at = NULL,"
         " last_feed = ?21, seq = ?22 WHERE fid = ?23 AND id = ?1",
     [S_OUTBOX_INS] =
         "INSERT INTO outbox(seq, fid, reopened) VALUES (?1, ?2, ?3)",
@@ -190,11 +216,11 @@ static const char *const sql[S__COUNT] = {
         " ON f.fid = k.fid WHERE k.k = ?1 AND " SUBJ_MATCH,
     [S_SUBJ_FID] = "SELECT f.fid, f.id, f.kind FROM findings f WHERE f.fid = "
                    "?1 AND " SUBJ_MATCH,
-    [S_RESOLVE] = "UPDATE findings SET state = 'resolved', resolved_at = ?2"
-                  " WHERE fid = ?1 AND state = 'open'",
+    [S_RESOLVE] = "UPDATE findings SET state = 1, resolved_at = ?2"
+                  " WHERE fid = ?1 AND state = 0",
     [S_KEY_INS] = "INSERT OR IGNORE INTO finding_keys(k, fid) VALUES (?1, ?2)",
     [S_KEY_DEL] = "DELETE FROM finding_keys WHERE k = ?1 AND fid = ?2 AND"
-                  " (SELECT state FROM findings WHERE fid = ?2) = 'resolved'",
+                  " (SELECT state FROM findings WHERE fid = ?2) = 1",
     [S_MAX_FID] = "SELECT coalesce(max(fid), 0) FROM findings",
     [S_REJ_INS] = "INSERT INTO rejects(feed, line, reason) VALUES (?1, ?2, ?3)",
     [S_TASK_GET] =
@@ -218,13 +244,16 @@ static const char *const sql[S__COUNT] = {
     [S_COUNTER_ADD] = "INSERT INTO counters(name, n) VALUES (?1, ?2)"
                       " ON CONFLICT (name) DO UPDATE SET n = n + excluded.n",
     [S_COUNTERS_ALL] = "SELECT name, n FROM counters",
+    [S_NAME_GET] = "SELECT id FROM names WHERE text = ?1",
+    [S_NAME_INS] = "INSERT INTO names(text) VALUES (?1)",
     [S_MAX_SEQ] = "SELECT coalesce(max(seq), 0) FROM outbox",
     [S_F_GET] = "SELECT " FCOLS " FROM findings f WHERE f.fid = ?1",
     [S_QUERY] =
         "SELECT " FCOLS " FROM findings f WHERE f.fid > ?1"
         " AND (?2 IS NULL OR substr(f.region, 1, length(?2)) = ?2)"
         " AND (?3 IS NULL OR f.kind = ?3) AND (?4 IS NULL OR f.level = ?4)"
-        " AND (?5 IS NULL OR f.rule = ?5) AND (?6 IS NULL OR f.state = ?6)"
+        " AND (?5 IS NULL OR f.rule = (SELECT id FROM names WHERE text = ?5))"
+        " AND (?6 IS NULL OR f.state = ?6)"
         " AND (?7 IS NULL OR f.last_seen >= ?7)"
         " ORDER BY f.fid LIMIT ?8",
     [S_PENDING] = "SELECT " FCOLS ", o.seq FROM outbox o JOIN findings f"
@@ -452,6 +481,53 @@ int fw__store_tx_begin(struct fw_store *st, enum txn kind, struct fw_error *err)
 }
 
 /* Undoes everything of the open transaction, in SQLite and in memory. */
+/* At the end of a transaction: the names it added are kept (committed) or
+ * forgotten (rolled back). */
+static void names_settle(struct fw_store *st, bool committed)
+{
+    for (int i = 0; i < NAME_SLOTS; i++) {
+        struct name_slot *n = &st->names[i];
+        if (!n->fresh)
+            continue;
+        n->fresh = false;
+        if (!committed) {
+            free(n->text);
+            n->text = NULL;
+        }
+    }
+}
+
+int fw__store_intern(struct fw_store *st, const char *text, int64_t *id,
+                     struct fw_error *err)
+{
+    *id = 0;
+    if (text == NULL)
+        return 0;
+    for (int i = 0; i < NAME_SLOTS; i++)
+        if (st->names[i].text && strcmp(st->names[i].text, text) == 0) {
+            *id = st->names[i].id;
+            return 0;
+        }
+    bind_text(st->st[S_NAME_GET], 1, text);
+    int rc = fw__store_query_i64(st, S_NAME_GET, 0, id, err, "naming");
+    bool fresh = false;
+    if (rc == 0 && *id == 0) {
+        bind_text(st->st[S_NAME_INS], 1, text);
+        rc = fw__store_exec(st, S_NAME_INS, err, "naming");
+        *id = sqlite3_last_insert_rowid(st->db);
+        fresh = true;
+    }
+    if (rc < 0)
+        return rc;
+    char *copy = strdup(text);
+    if (copy == NULL)
+        return 0; /* not remembered: looked up again next time */
+    struct name_slot *n = &st->names[st->name_next++ % NAME_SLOTS];
+    free(n->text);
+    *n = (struct name_slot){copy, *id, fresh};
+    return 0;
+}
+
 static void tx_abort(struct fw_store *st)
 {
     if (st->tx == TX_NONE)
@@ -464,6 +540,7 @@ static void tx_abort(struct fw_store *st)
     st->marked = st->marked_mark;
     tail_truncate(&st->tail, st->tail_mark);
     st->dead.n = st->dead_mark;
+    names_settle(st, false);
     memset(st->delta, 0, sizeof st->delta);
     st->tx = TX_NONE;
     st->feed_id = 0;
@@ -496,6 +573,7 @@ int fw__store_tx_commit(struct fw_store *st, struct fw_error *err)
         return fw__store_tx_fail(st, rc);
     for (int i = 0; i < C__COUNT; i++)
         st->counters[i] += st->delta[i];
+    names_settle(st, true);
     memset(st->delta, 0, sizeof st->delta);
     st->tx = TX_NONE;
     st->feed_id = 0;
@@ -706,13 +784,13 @@ static int load(struct fw_store *st, struct fw_error *err)
         const unsigned char *id = sqlite3_column_blob(s, 1);
         if (id == NULL || sqlite3_column_bytes(s, 1) != ID_BYTES)
             continue; /* the CHECK makes this impossible */
-        int kind = fw_fkind_parse(col_text(s, 2));
-        bool open = name_index(col_text(s, 3), state_names, 2) == FW_ST_OPEN;
+        int kind = col_int(s, 2, -1);
+        bool open = col_int(s, 3, -1) == FW_ST_OPEN;
         int p = fw__store_tail_push(&st->tail, id_key(id), fid, 0);
         if (p == 0 && resolvable(kind) && open)
             p = fw__store_tail_push(
                 &st->tail,
-                fw__store_subject_key(rkind_parse(col_text(s, 4)),
+                fw__store_subject_key(col_int(s, 4, -1),
                                       col_text(s, 5), col_text(s, 6),
                                       col_text(s, 7), col_text(s, 8)),
                 fid, id_key(id));
@@ -837,6 +915,8 @@ void fw_store_close(struct fw_store *st)
         sqlite3_close(st->db);
     }
     tail_fini(&st->tail);
+    for (int i = 0; i < NAME_SLOTS; i++)
+        free(st->names[i].text);
     free(st->bloom.bits);
     free(st->dead.v);
     fw_colmap_free(st->colmap);

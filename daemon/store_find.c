@@ -29,7 +29,7 @@ int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
         int rc = sqlite3_step(s);
         if (rc == SQLITE_ROW) {
             *fid = cand;
-            *state = name_index(col_text(s, 0), state_names, 2);
+            *state = col_int(s, 0, -1);
         }
         sqlite3_reset(s);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -45,7 +45,7 @@ int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         *fid = sqlite3_column_int64(s, 0);
-        *state = name_index(col_text(s, 1), state_names, 2);
+        *state = col_int(s, 1, -1);
     }
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -53,16 +53,24 @@ int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
     return 0;
 }
 
-/* Binds ?1..?19 of S_F_INS and S_F_REOPEN. */
-static void bind_finding(sqlite3_stmt *s, const unsigned char *id,
-                         const struct fw_finding *f, int rkind)
+/* Binds ?1..?19 of S_F_INS and S_F_REOPEN; names the repeated strings. */
+static int bind_finding(struct fw_store *st, sqlite3_stmt *s,
+                        const unsigned char *id, const struct fw_finding *f,
+                        int rkind, struct fw_error *err)
 {
+    int64_t policy, version, rule, feed;
+    int rc;
+    if ((rc = fw__store_intern(st, f->policy, &policy, err)) < 0 ||
+        (rc = fw__store_intern(st, f->policy_version, &version, err)) < 0 ||
+        (rc = fw__store_intern(st, f->rule, &rule, err)) < 0 ||
+        (rc = fw__store_intern(st, f->feed, &feed, err)) < 0)
+        return rc;
     sqlite3_bind_blob(s, 1, id, ID_BYTES, SQLITE_STATIC);
-    bind_text(s, 2, fw_fkind_name(f->kind));
-    bind_text(s, 3, fw_level_name(f->level));
-    bind_text(s, 4, f->policy);
-    bind_text(s, 5, f->policy_version);
-    bind_text(s, 6, f->rule);
+    sqlite3_bind_int(s, 2, (int)f->kind);
+    bind_i64_or_null(s, 3, f->level != FW_LV_NONE, f->level);
+    bind_i64_or_null(s, 4, policy != 0, policy);
+    bind_i64_or_null(s, 5, version != 0, version);
+    bind_i64_or_null(s, 6, rule != 0, rule);
     bind_text(s, 7, f->region);
     bind_text(s, 8, f->dept);
     bind_text(s, 9, f->project);
@@ -73,9 +81,10 @@ static void bind_finding(sqlite3_stmt *s, const unsigned char *id,
     bind_i64_or_null(s, 14, f->has_score, f->score);
     bind_text(s, 15, f->grade);
     bind_text(s, 16, f->message);
-    bind_text(s, 17, f->feed);
+    bind_i64_or_null(s, 17, feed != 0, feed);
     sqlite3_bind_int64(s, 18, (int64_t)f->line);
-    bind_text(s, 19, rkind_text(rkind));
+    bind_i64_or_null(s, 19, rkind >= 0, rkind);
+    return 0;
 }
 
 static int new_event(struct fw_store *st, int64_t fid, bool reopened,
@@ -127,7 +136,8 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
         fw__store_subject_key(rkind, f->region, f->dept, f->project, f->task);
     if (fid == 0) {
         s = st->st[S_F_INS];
-        bind_finding(s, id, f, rkind);
+        if ((rc = bind_finding(st, s, id, f, rkind, err)) < 0)
+            return fw__store_tx_fail(st, rc);
         sqlite3_bind_int64(s, 20, st->now_ms);
         bind_i64_or_null(s, 21, st->feed_id != 0, st->feed_id);
         sqlite3_bind_int64(s, 22, (int64_t)st->seq);
@@ -149,13 +159,14 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
         sqlite3_bind_int64(s, 1, fid);
         int old = -1;
         if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-            old = fw_fkind_parse(col_text(s, 2));
+            old = col_int(s, 2, -1);
         sqlite3_reset(s);
         if (rc != SQLITE_ROW)
             return fw__store_tx_fail(st,
                                      DBERR(st, err, rc, "reopening a finding"));
         s = st->st[S_F_REOPEN];
-        bind_finding(s, id, f, rkind);
+        if ((rc = bind_finding(st, s, id, f, rkind, err)) < 0)
+            return fw__store_tx_fail(st, rc);
         sqlite3_bind_int64(s, 20, st->now_ms);
         bind_i64_or_null(s, 21, st->feed_id != 0, st->feed_id);
         sqlite3_bind_int64(s, 22, (int64_t)st->seq);
@@ -193,7 +204,7 @@ struct cand {
 
 static void bind_subject(sqlite3_stmt *s, const struct fw_store_subject *subj)
 {
-    bind_text(s, 2, rkind_text((int)subj->kind));
+    sqlite3_bind_int(s, 2, (int)subj->kind);
     bind_text(s, 3, subj->region);
     bind_text(s, 4, subj->dept);
     bind_text(s, 5, subj->project);
@@ -227,7 +238,7 @@ static int collect(struct fw_store *st, int which, struct cand **c, size_t *n,
         struct cand *x = &(*c)[(*n)++];
         x->fid = fid;
         memcpy(x->id, sqlite3_column_blob(s, 1), ID_BYTES);
-        x->kind = fw_fkind_parse(col_text(s, 2));
+        x->kind = col_int(s, 2, -1);
     }
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)

@@ -47,6 +47,8 @@ enum {
     S_MARK,
     S_COUNTER_ADD,
     S_COUNTERS_ALL,
+    S_NAME_GET,
+    S_NAME_INS,
     S_MAX_SEQ,
     S_F_GET,
     S_QUERY,
@@ -91,7 +93,6 @@ static const char *const counter_names[C__COUNT] = {
     "generations",
 };
 
-static const char *const state_names[2] = {"open", "resolved"};
 static const char *const status_names[3] = {"done", "failed", "duplicate"};
 static const char *const source_names[2] = {"spool", "http"};
 static const char *const trigger_names[FW__TRIG_COUNT] = {"start", "sighup",
@@ -158,6 +159,15 @@ static inline void bloom_add(struct bloom *b, int64_t k)
 
 enum txn { TX_NONE = 0, TX_FEED, TX_BATCH, TX_OWN };
 
+/* Recently used names(id) of policies, versions, rules and feeds. One added
+ * inside a transaction is fresh: forgotten if the transaction rolls back. */
+#define NAME_SLOTS 32
+struct name_slot {
+    char *text;
+    int64_t id;
+    bool fresh;
+};
+
 struct fw_store {
     sqlite3 *db;
     char *path;
@@ -185,6 +195,9 @@ struct fw_store {
      * at the next. */
     struct keyvec dead;
     size_t dead_mark;
+
+    struct name_slot names[NAME_SLOTS];
+    unsigned name_next;
 
     struct fw_colmap *colmap; /* for reading task records back */
     struct fw_buf arena;      /* strings of fw_store_finding_get */
@@ -228,6 +241,13 @@ static inline const char *col_text(sqlite3_stmt *s, int i)
     return (const char *)sqlite3_column_text(s, i);
 }
 
+/* An integer column, or dflt when NULL. */
+static inline int col_int(sqlite3_stmt *s, int i, int dflt)
+{
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? dflt
+                                                    : sqlite3_column_int(s, i);
+}
+
 static inline int hexval(char c)
 {
     if (c >= '0' && c <= '9')
@@ -257,21 +277,6 @@ static inline int name_index(const char *s, const char *const *names, int n)
         if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
-}
-
-static inline int rkind_parse(const char *s)
-{
-    for (int i = 0; s && i < FW__RK_COUNT; i++)
-        if (strcmp(s, fw_rkind_name((enum fw_rkind)i)) == 0)
-            return i;
-    return -1;
-}
-
-static inline const char *rkind_text(int rkind)
-{
-    return rkind >= 0 && rkind < FW__RK_COUNT
-               ? fw_rkind_name((enum fw_rkind)rkind)
-               : NULL;
 }
 
 static inline size_t slot_of(int64_t k, size_t nslot)
@@ -306,6 +311,11 @@ int fw__store_tx_commit(struct fw_store *st, struct fw_error *err);
 int fw__store_tx_fail(struct fw_store *st, int rc);
 int fw__store_need_tx(struct fw_store *st, bool feed_only,
                       struct fw_error *err);
+
+/* The names(id) of text, added when new (inside the open transaction);
+ * *id = 0 for NULL text. */
+int fw__store_intern(struct fw_store *st, const char *text, int64_t *id,
+                     struct fw_error *err);
 
 /* The row of an id (*fid = 0 when none) and its state. */
 int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,

@@ -31,10 +31,10 @@ static void decode(sqlite3_stmt *s, struct fw_store_finding *sf)
     const unsigned char *id = sqlite3_column_blob(s, 1);
     if (id && sqlite3_column_bytes(s, 1) == ID_BYTES)
         id_format(id, f->id);
-    int k = fw_fkind_parse(col_text(s, 2));
-    f->kind = k < 0 ? FW_FK_ERROR : (enum fw_fkind)k;
-    int l = fw_level_parse(col_text(s, 3));
-    f->level = l < 0 ? FW_LV_NONE : (enum fw_level)l;
+    int k = col_int(s, 2, FW_FK_ERROR);
+    f->kind = k >= 0 && k < FW__FK_COUNT ? (enum fw_fkind)k : FW_FK_ERROR;
+    int l = col_int(s, 3, FW_LV_NONE);
+    f->level = l > 0 && l < FW__LV_COUNT ? (enum fw_level)l : FW_LV_NONE;
     f->policy = col_text(s, 4);
     f->policy_version = col_text(s, 5);
     f->rule = col_text(s, 6);
@@ -53,10 +53,10 @@ static void decode(sqlite3_stmt *s, struct fw_store_finding *sf)
     f->message = col_text(s, 16);
     f->feed = col_text(s, 17);
     f->line = (uint64_t)sqlite3_column_int64(s, 18);
-    sf->rkind = rkind_parse(col_text(s, 19));
-    sf->state = name_index(col_text(s, 20), state_names, 2) == FW_ST_RESOLVED
-                    ? FW_ST_RESOLVED
-                    : FW_ST_OPEN;
+    int rk = col_int(s, 19, -1);
+    sf->rkind = rk >= 0 && rk < FW__RK_COUNT ? rk : -1;
+    sf->state = col_int(s, 20, 0) == FW_ST_RESOLVED ? FW_ST_RESOLVED
+                                                    : FW_ST_OPEN;
     sf->first_seen = sqlite3_column_int64(s, 21);
     sf->last_seen = sqlite3_column_int64(s, 22);
     sf->resolved_at = sqlite3_column_int64(s, 23);
@@ -133,15 +133,12 @@ int fw_store_query(struct fw_store *st, const struct fw_store_query *q,
     sqlite3_bind_int64(s, 1, q->cursor > 0 ? q->cursor : 0);
     bind_text(s, 2,
               q->region_prefix && *q->region_prefix ? q->region_prefix : NULL);
-    bind_text(s, 3,
-              q->kind >= 0 ? fw_fkind_name((enum fw_fkind)q->kind) : NULL);
-    bind_text(s, 4,
-              q->level > 0 ? fw_level_name((enum fw_level)q->level) : NULL);
+    bind_i64_or_null(s, 3, q->kind >= 0, q->kind);
+    bind_i64_or_null(s, 4, q->level > 0, q->level);
     bind_text(s, 5, q->rule && *q->rule ? q->rule : NULL);
-    bind_text(s, 6,
-              q->state == FW_ST_OPEN || q->state == FW_ST_RESOLVED
-                  ? state_names[q->state]
-                  : NULL);
+    bind_i64_or_null(s, 6,
+                     q->state == FW_ST_OPEN || q->state == FW_ST_RESOLVED,
+                     q->state);
     bind_i64_or_null(s, 7, q->since_ms > 0, q->since_ms);
     sqlite3_bind_int64(s, 8, (int64_t)limit + 1); /* one more: is there? */
     int rc, ret = 0;
@@ -396,8 +393,10 @@ static int check_pragma(struct fw_store *st, const char *q, const char *ok,
 static int check_counters(struct fw_store *st, struct fw_error *err)
 {
     static const char q[] =
-        "SELECT 'findings.' || kind || '.' || state, count(*) FROM findings"
-        " GROUP BY kind, state"
+        "SELECT 'findings.' || CASE kind WHEN 0 THEN 'alert'"
+        " WHEN 1 THEN 'clawback' WHEN 2 THEN 'score' WHEN 3 THEN 'error'"
+        " ELSE 'ops' END || '.' || CASE state WHEN 0 THEN 'open'"
+        " ELSE 'resolved' END, count(*) FROM findings GROUP BY kind, state"
         " UNION ALL SELECT 'feeds.' || status, count(*) FROM feeds"
         " GROUP BY status"
         " UNION ALL SELECT 'rejects', count(*) FROM rejects"

@@ -70,7 +70,8 @@ static struct fw_finding finding_of(const struct rec *r, long i)
         .kind = FW_FK_ALERT,
         .level = FW_LV_RED,
         .policy = "cq-monitor",
-        .policy_version = "sha256:4f5c0e1d2a3b",
+        .policy_version = "sha256:4f5c0e1d2a3b4c5d6e7f8091a2b3c4d5"
+                          "e6f708192a3b4c5d6e7f8091a2b3c4d5e6",
         .rule = "cq_red_yellow",
         .region = r->region,
         .dept = r->dept,

@@ -627,7 +627,7 @@ TEST_IMPL(store_resolution)
     check_ok(st);
     fw_store_close(st);
     /* Pruned keys of resolved findings are gone from the key index. */
-    ASSERT_EQ_INT(raw_int("SELECT count(*) FROM finding_keys k JOIN findings f"
+    ASSERT_EQ_INT(raw_int("SELECT count(*) FROM finding_keys k JOIN findings_v f"
                           " USING (fid) WHERE f.state = 'resolved'"),
                   4); /* b, task, a, later: only their id keys */
     cleanup();
