@@ -16,7 +16,7 @@ TX=${BENCH_TX:-10000}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-run() { # mode → "rows seconds rows/s MB"
+run() { # mode → "rows seconds rows/s cpu-seconds MB"
     rm -f "$dir"/b.db*
     local out
     out=$("$FW_BENCH_STORE" "$1" "$N" "$TX" "$dir/b.db" 2>/dev/null) || {
@@ -37,7 +37,8 @@ fi
 awk -v n="$N" -v tx="$TX" -v s="$store" -v t="$text" -v b="$blob" 'BEGIN {
     split(s, S, " "); split(t, T, " "); split(b, B, " ");
     printf "store: %d findings in transactions of %d\n", n, tx;
-    printf "  sqlite, id TEXT PRIMARY KEY (baseline)  %6.2f s  %8.0f rows/s  %5d MB\n", T[2], T[3], T[4];
-    printf "  sqlite, id BLOB UNIQUE                  %6.2f s  %8.0f rows/s  %5d MB  %.1fx baseline\n", B[2], B[3], B[4], B[3] / T[3];
-    printf "  fw_store (rowid order + merged keys)    %6.2f s  %8.0f rows/s  %5d MB  %.1fx baseline\n", S[2], S[3], S[4], S[3] / T[3];
+    f = "  %-38s %6.2f s  %8.0f rows/s  cpu %6.2f s  %5d MB";
+    printf f "\n", "sqlite, id TEXT PRIMARY KEY (baseline)", T[2], T[3], T[4], T[5];
+    printf f "  %.1fx baseline\n", "sqlite, id BLOB UNIQUE", B[2], B[3], B[4], B[5], B[3] / T[3];
+    printf f "  %.1fx baseline\n", "fw_store (rowid order, merged keys)", S[2], S[3], S[4], S[5], S[3] / T[3];
 }'
