@@ -1,8 +1,8 @@
 /* The SQLite store of the daemon: feeds processed, findings and their
  * open/resolved state, rejects, task records for scheduled checks, policy
- * generations, and the outbox sequence. The only file that includes
- * sqlite3.h. Knows nothing of libuv, the spool or the JSONL file: the daemon
- * drives it, one thread, one handle.
+ * generations, and the outbox sequence. Only the store's own files
+ * (store*.c, store_int.h) include sqlite3.h. Knows nothing of libuv, the
+ * spool or the JSONL file: the daemon drives it, one thread, one handle.
  *
  * Durability. WAL mode, synchronous=NORMAL by default: a commit is appended
  * to the WAL with write(2) before fw_store_feed_commit returns, so once it
@@ -40,8 +40,11 @@
  * an open batch. */
 
 /* The schema this binary writes (PRAGMA user_version). Older databases are
- * migrated at open, in one transaction; a newer one is refused (FW_EINVAL,
- * "x.db: schema version 3 is newer than this fundwatch knows (1)"). */
+ * migrated at open, one transaction a step; a newer one is refused with
+ * FW_EINVAL, place the path, "the database's schema version 3 is newer than
+ * this fundwatch knows (1): run a newer fundwatch or give another
+ * database". Read the tables through the view findings_v in a sqlite3
+ * shell: findings stores enums as numbers and repeated strings by id. */
 #define FW_STORE_SCHEMA_VERSION 1
 
 struct fw_store;
@@ -260,7 +263,7 @@ int fw_store_counts(struct fw_store *st, struct fw_store_counts *c,
  * are the ones to write: fw_store_outbox_pending gives them in seq order,
  * rendered from the store (the finding's current fields). The daemon checks
  * the outbox's tail so that a line written before a crash but not marked is
- * not written twice. */
+ * not written twice. Called between transactions (else FW_ESTATE). */
 int fw_store_outbox_pending(struct fw_store *st, uint64_t after_seq,
                             fw_store_finding_cb cb, void *ud,
                             struct fw_error *err);

@@ -187,6 +187,10 @@ int fw_store_outbox_pending(struct fw_store *st, uint64_t after_seq,
                             struct fw_error *err)
 {
     sqlite3_stmt *s = st->st[S_PENDING];
+    if (st->tx != TX_NONE)
+        return fw_error_set(err, FW_ESTATE, st->path,
+                            "the outbox is read between transactions: its "
+                            "events are the committed ones");
     if (sqlite3_stmt_busy(s))
         return fw_error_set(err, FW_ESTATE, st->path,
                             "fw_store_outbox_pending called from its "

@@ -669,6 +669,8 @@ TEST_IMPL(store_outbox_across_restart)
     begin(st, 2);
     struct fw_finding f4 = fnd("r", FW_FK_ALERT, "500103", "P4", "p");
     ASSERT_EQ_INT(add(st, &f4, 0), 4);
+    ASSERT_EQ_INT(fw_store_outbox_pending(st, 0, collect, &s, &e), FW_ESTATE);
+    ASSERT_CONTAINS(e.msg, "between transactions");
     ASSERT_EQ_INT(fw_store_outbox_mark(st, 4, &e), 0);
     fw_store_feed_rollback(st);
     ASSERT_EQ_INT(fw_store_outbox_marked(st, &m, &e), 0);
