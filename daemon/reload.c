@@ -128,9 +128,10 @@ static bool attempt(struct fwd *d, struct fw_reload_result *r)
         }
         r->cases = ts.cases;
         if (ts.failed > 0) {
-            fw_diag_add(&r->problems, NULL, "%u of %u policy tests fail:",
-                        ts.failed, ts.cases);
             test_problems(&r->tests, &r->problems);
+            fw_diag_add(&r->problems, NULL, "%u of %u policy tests fail "
+                        "(fundwatch test --policies %s shows them in full)",
+                        ts.failed, ts.cases, d->cfg.policies);
             return false;
         }
         fw_engine_stats_reset(r->eng); /* count real feeds only */

@@ -1,8 +1,8 @@
 /* The SQLite store of the daemon: feeds processed, findings and their
  * open/resolved state, rejects, task records for scheduled checks, policy
- * generations, and the outbox sequence. The only file that includes
- * sqlite3.h. Knows nothing of libuv, the spool or the JSONL file: the daemon
- * drives it, one thread, one handle.
+ * generations, and the outbox sequence. Only the store's own files
+ * (store*.c, store_int.h) include sqlite3.h. Knows nothing of libuv, the
+ * spool or the JSONL file: the daemon drives it, one thread, one handle.
  *
  * Durability. WAL mode, synchronous=NORMAL by default: a commit is appended
  * to the WAL with write(2) before fw_store_feed_commit returns, so once it
@@ -30,23 +30,36 @@
 #include "fundwatch/finding.h"
 #include "fundwatch/record.h"
 
+/* Memory and time. Findings are stored in insertion order and looked up by
+ * id and by subject through a key index written in batches (store.c): a
+ * handle holds up to merge_rows keys in memory (2 per alert or clawback, 1
+ * per other finding) plus a bloom filter of the on-disk keys (2 bytes a
+ * key); open reads the keys not yet merged back from the findings table,
+ * and close merges them. Callbacks of the iterators below must not call
+ * the store, except those of fw_store_tasks_each, which may add findings to
+ * an open batch. */
+
 /* The schema this binary writes (PRAGMA user_version). Older databases are
- * migrated at open, in one transaction; a newer one is refused (FW_EINVAL,
- * "x.db: schema version 3 is newer than this fundwatch knows (1)"). */
+ * migrated at open, one transaction a step; a newer one is refused with
+ * FW_EINVAL, place the path, "the database's schema version 3 is newer than
+ * this fundwatch knows (1): run a newer fundwatch or give another
+ * database". Read the tables through the view findings_v in a sqlite3
+ * shell: findings stores enums as numbers and repeated strings by id. */
 #define FW_STORE_SCHEMA_VERSION 1
 
 struct fw_store;
 
 struct fw_store_opts {
     int busy_timeout_ms;  /* waiting for another writer; 0 = 5000 */
-    int64_t cache_kib;    /* page cache; 0 = 262144 (256 MiB, see store.c) */
+    int64_t cache_kib;    /* SQLite page cache; 0 = 65536 (64 MiB) */
     bool sync_full;       /* synchronous=FULL: survive power loss too */
     bool read_only;       /* open an existing database read-only */
-    size_t merge_rows;    /* finding keys held in memory before they are
-                             merged into the on-disk key index; 0 = 262144
-                             (about 8 MiB); see store.c */
-    int64_t max_pages;    /* PRAGMA max_page_count: a cap on the file, in
-                             pages (tests use it as a full disk); 0 = none */
+    /* Finding keys held in memory (about 32 bytes each) before they are
+     * merged into the on-disk key index, see store.c; 0 = 1048576. */
+    size_t merge_rows;
+    /* PRAGMA max_page_count: a cap on the file, in pages (the tests use it
+     * as a full disk); 0 = none. */
+    int64_t max_pages;
 };
 
 /* Opens (creating it and its schema when missing, unless read_only) the
@@ -250,7 +263,7 @@ int fw_store_counts(struct fw_store *st, struct fw_store_counts *c,
  * are the ones to write: fw_store_outbox_pending gives them in seq order,
  * rendered from the store (the finding's current fields). The daemon checks
  * the outbox's tail so that a line written before a crash but not marked is
- * not written twice. */
+ * not written twice. Called between transactions (else FW_ESTATE). */
 int fw_store_outbox_pending(struct fw_store *st, uint64_t after_seq,
                             fw_store_finding_cb cb, void *ud,
                             struct fw_error *err);

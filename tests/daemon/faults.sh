@@ -116,7 +116,7 @@ check "the log line of the scheduled checks" grep -q "info sched scheduled check
 printf '类型,财政区划代码,单位代码,任务编号,截止日期,完成日期,数据日期\ntask,230882,230882000,T1,2021-10-31,2021-11-06,2021-11-06\n' >"$T/task2.csv"
 drop "$T/task2.csv"
 check "a later record of the task, done, resolves it" wait_for 10 eval \
-    '[ "$(sql "SELECT state FROM findings WHERE rule = '\''dl_overdue'\''")" = resolved ]'
+    '[ "$(sql "SELECT state FROM findings_v WHERE rule = '\''dl_overdue'\''")" = resolved ]'
 stop TERM
 
 # ---- SIGHUP reloads --------------------------------------------------------

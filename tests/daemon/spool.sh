@@ -26,7 +26,7 @@ check "the feed row: done, 6 records, 1 reject" \
     [ "$(sql "SELECT status, records, rejects FROM feeds")" = "done|6|1" ]
 check "the reject is stored with its line" \
     [ "$(sql "SELECT line FROM rejects")" = 7 ]
-check "findings are open" [ "$(sql "SELECT count(*) FROM findings WHERE state = 'open'")" -eq "$(lines "$T/want.ids")" ]
+check "findings are open" [ "$(sql "SELECT count(*) FROM findings_v WHERE state = 'open'")" -eq "$(lines "$T/want.ids")" ]
 check "the log line of the feed" grep -q 'info spool feed=demo.csv: 6 records, 1 rejects' "$T/log"
 
 # ---- the same bytes again, under another name ------------------------------
@@ -73,7 +73,7 @@ check "a restart writes nothing again" [ "$(lines "$T/outbox.jsonl")" -eq "$befo
 sed -n '1p;4p' "$demo" >"$T/red.csv"   # 110101240003: 25 points behind → red
 sed -n '1p;4p' "$demo" | sed 's/,500000.00,2024-06-30/,1000000.00,2024-06-30/' >"$T/fixed.csv"
 drop "$T/fixed.csv"
-state_of() { sql "SELECT state FROM findings WHERE rule = '$1' AND project = '$2'"; }
+state_of() { sql "SELECT state FROM findings_v WHERE rule = '$1' AND project = '$2'"; }
 check "the alert of the project is resolved by the later snapshot" wait_for 10 eval \
     '[ "$(state_of demo_lag 110101240003)" = resolved ]'
 drop "$T/red.csv" red-again.csv   # new bytes (one line): fires again → reopened

@@ -151,8 +151,8 @@ static void begin(struct fw_store *st, int n)
 
 static void commit(struct fw_store *st)
 {
-    struct fw_store_feed_end end = {.lines = 3, .records = 2, .rejects = 0,
-                                    .finished_ms = 1700000009000};
+    struct fw_store_feed_end end = {
+        .lines = 3, .records = 2, .rejects = 0, .finished_ms = 1700000009000};
     struct fw_error e;
     int rc = fw_store_feed_commit(st, &end, &e);
     if (rc != 0)
@@ -163,9 +163,12 @@ static int64_t done(struct fw_store *st, const char *region,
                     const char *project, const char (*ids)[FW_ID_HEX + 1],
                     size_t n, int64_t now)
 {
-    struct fw_store_subject s = {.kind = FW_RK_EXECUTION, .region = region,
-                                 .dept = "D1", .project = project,
-                                 .has_as_of = true, .as_of = 19904};
+    struct fw_store_subject s = {.kind = FW_RK_EXECUTION,
+                                 .region = region,
+                                 .dept = "D1",
+                                 .project = project,
+                                 .has_as_of = true,
+                                 .as_of = 19904};
     int64_t r = -1;
     struct fw_error e;
     int rc = fw_store_subject_done(st, &s, ids, n, now, &r, &e);
@@ -184,7 +187,7 @@ static struct fw_store_finding get(struct fw_store *st, const char *id)
     return sf;
 }
 
-/* ---- collecting callbacks ---------------------------------------------------- */
+/* ---- collecting callbacks ------------------------------------------------ */
 
 struct seen {
     int n;
@@ -206,7 +209,7 @@ static int collect(void *ud, const struct fw_store_finding *sf)
     return 0;
 }
 
-/* ---- tests -------------------------------------------------------------------- */
+/* ---- tests --------------------------------------------------------------- */
 
 TEST_IMPL(store_open_creates_schema)
 {
@@ -224,7 +227,8 @@ TEST_IMPL(store_open_creates_schema)
     sqlite3 *h;
     sqlite3_stmt *s;
     ASSERT_EQ_INT(sqlite3_open(db, &h), SQLITE_OK);
-    ASSERT_EQ_INT(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &s, NULL), 0);
+    ASSERT_EQ_INT(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &s, NULL),
+                  0);
     ASSERT_EQ_INT(sqlite3_step(s), SQLITE_ROW);
     snprintf(jm, sizeof jm, "%s", sqlite3_column_text(s, 0));
     sqlite3_finalize(s);
@@ -254,7 +258,8 @@ TEST_IMPL(store_newer_schema_refused)
     FILE *f = fopen(db, "w");
     ASSERT(f != NULL);
     fputs("this is not a database, it is text long enough to be a header "
-          "of a file that sqlite would read", f);
+          "of a file that sqlite would read",
+          f);
     fclose(f);
     char wal[160];
     snprintf(wal, sizeof wal, "%s-wal", db);
@@ -275,20 +280,24 @@ TEST_IMPL(store_feed_commit_and_read_back)
     struct fw_store *st = open_db(NULL);
     struct fw_error e;
     begin(st, 1);
-    struct fw_finding a = fnd("exec_lag", FW_FK_ALERT, "500103", "P1", "2024|2024-06");
-    struct fw_finding s = fnd("grade", FW_FK_SCORE, "500103", "P1", "2024|2024-06");
+    struct fw_finding a =
+        fnd("exec_lag", FW_FK_ALERT, "500103", "P1", "2024|2024-06");
+    struct fw_finding s =
+        fnd("grade", FW_FK_SCORE, "500103", "P1", "2024|2024-06");
     s.ratio = NULL;
     s.has_amount = false;
     ASSERT_EQ_INT(add(st, &a, FW_RK_EXECUTION), 1);
     ASSERT_EQ_INT(add(st, &s, FW_RK_EVALUATION), 2);
-    ASSERT_EQ_INT(fw_store_reject_add(st, 5, "budget \"x\": not a number", &e), 0);
+    ASSERT_EQ_INT(fw_store_reject_add(st, 5, "budget \"x\": not a number", &e),
+                  0);
     /* Not visible to another connection before the commit. */
     ASSERT_EQ_INT(raw_int("SELECT count(*) FROM findings"), 0);
     ASSERT_EQ_INT(raw_int("SELECT count(*) FROM feeds"), 0);
     commit(st);
     ASSERT_EQ_INT(raw_int("SELECT count(*) FROM findings"), 2);
     ASSERT_EQ_INT(raw_int("SELECT alerts + scores * 10 + events * 100 "
-                          "FROM feeds"), 211);
+                          "FROM feeds"),
+                  211);
     ASSERT_EQ_INT(raw_int("SELECT duration_ms FROM feeds"), 8000);
     ASSERT_EQ_INT(raw_int("SELECT count(*) FROM rejects WHERE line = 5"), 1);
 
@@ -381,7 +390,8 @@ TEST_IMPL(store_rollback_leaves_nothing)
     ASSERT_EQ_INT(raw_int("SELECT (SELECT count(*) FROM findings) + "
                           "(SELECT count(*) FROM feeds) + "
                           "(SELECT count(*) FROM rejects) + "
-                          "(SELECT count(*) FROM outbox)"), 0);
+                          "(SELECT count(*) FROM outbox)"),
+                  0);
     struct fw_store_counts c;
     fw_store_counts(st, &c, &e);
     ASSERT_EQ_INT(c.outbox_seq, 0);
@@ -416,10 +426,13 @@ TEST_IMPL(store_duplicate_and_failed_feeds)
     /* ... and no transaction is left open. */
     ASSERT_EQ_INT(fw_store_feed_commit(st, NULL, &e), FW_ESTATE);
     struct fw_store_feed_end end = {.finished_ms = fd.started_ms + 5};
-    ASSERT_EQ_INT(fw_store_feed_record(st, &fd, FW_FEED_DUPLICATE, &end, &e), 0);
-    ASSERT_EQ_INT(fw_store_feed_record(st, &fd, FW_FEED_DUPLICATE, &end, &e), 0);
+    ASSERT_EQ_INT(fw_store_feed_record(st, &fd, FW_FEED_DUPLICATE, &end, &e),
+                  0);
+    ASSERT_EQ_INT(fw_store_feed_record(st, &fd, FW_FEED_DUPLICATE, &end, &e),
+                  0);
     ASSERT_EQ_INT(raw_int("SELECT count(*) FROM feeds WHERE status = "
-                          "'duplicate' AND dup_of = 1"), 2);
+                          "'duplicate' AND dup_of = 1"),
+                  2);
     /* A duplicate of nothing is refused. */
     struct fw_store_feed other = feed_of(9);
     ASSERT_EQ_INT(fw_store_feed_record(st, &other, FW_FEED_DUPLICATE, &end, &e),
@@ -434,7 +447,8 @@ TEST_IMPL(store_duplicate_and_failed_feeds)
     commit(st);
     ASSERT_EQ_INT(fw_store_feed_seen(st, bad.sha256, NULL, &e), 1);
     ASSERT_EQ_INT(raw_int("SELECT count(*) FROM feeds WHERE reason = "
-                          "'no header row: only blank lines'"), 2);
+                          "'no header row: only blank lines'"),
+                  2);
     ASSERT_EQ_INT(fw_store_feed_record(st, &bad, FW_FEED_DONE, &end, &e),
                   FW_EINVAL);
     struct fw_store_feed nosha = feed_of(4);
@@ -538,9 +552,11 @@ TEST_IMPL(store_resolution)
     struct fw_store_opts o = {.merge_rows = 3};
     struct fw_store *st = open_db(&o);
     struct fw_finding a = fnd("exec_lag", FW_FK_ALERT, "500103", "P1", "p");
-    struct fw_finding b = fnd("idle_funds", FW_FK_CLAWBACK, "500103", "P1", "p");
+    struct fw_finding b =
+        fnd("idle_funds", FW_FK_CLAWBACK, "500103", "P1", "p");
     struct fw_finding sc = fnd("grade", FW_FK_SCORE, "500103", "P1", "p");
-    struct fw_finding er = fnd("!on_execution", FW_FK_ERROR, "500103", "P1", "p");
+    struct fw_finding er =
+        fnd("!on_execution", FW_FK_ERROR, "500103", "P1", "p");
     struct fw_finding other = fnd("exec_lag", FW_FK_ALERT, "500103", "P2", "p");
     struct fw_finding later = fnd("exec_lag", FW_FK_ALERT, "500103", "P1", "q");
     later.as_of = 19935; /* a later snapshot's */
@@ -563,11 +579,11 @@ TEST_IMPL(store_resolution)
     add(st, &a, FW_RK_EXECUTION);
     char ids[1][FW_ID_HEX + 1];
     memcpy(ids[0], a.id, sizeof ids[0]);
-    ASSERT_EQ_INT(done(st, "500103", "P1", (const char(*)[FW_ID_HEX + 1])ids,
+    ASSERT_EQ_INT(done(st, "500103", "P1", (const char(*)[FW_ID_HEX + 1]) ids,
                        1, 1700000002500),
                   1);
     /* Again: nothing left to resolve. */
-    ASSERT_EQ_INT(done(st, "500103", "P1", (const char(*)[FW_ID_HEX + 1])ids,
+    ASSERT_EQ_INT(done(st, "500103", "P1", (const char(*)[FW_ID_HEX + 1]) ids,
                        1, 1700000002600),
                   0);
     commit(st);
@@ -583,16 +599,20 @@ TEST_IMPL(store_resolution)
 
     /* The task record's subject (kind task, with its task) resolves it. */
     begin(st, 3);
-    struct fw_store_subject ts = {.kind = FW_RK_TASK, .region = "500103",
-                                  .dept = "D1", .project = "P1",
+    struct fw_store_subject ts = {.kind = FW_RK_TASK,
+                                  .region = "500103",
+                                  .dept = "D1",
+                                  .project = "P1",
                                   .task = "T1"};
     int64_t r;
     struct fw_error e;
     ASSERT_EQ_INT(fw_store_subject_done(st, &ts, NULL, 0, 1, &r, &e), 0);
     ASSERT_EQ_INT(r, 1);
     /* A subject without as_of resolves whatever its as_of. */
-    struct fw_store_subject all = {.kind = FW_RK_EXECUTION, .region = "500103",
-                                   .dept = "D1", .project = "P1"};
+    struct fw_store_subject all = {.kind = FW_RK_EXECUTION,
+                                   .region = "500103",
+                                   .dept = "D1",
+                                   .project = "P1"};
     ASSERT_EQ_INT(fw_store_subject_done(st, &all, NULL, 0, 1, &r, &e), 0);
     ASSERT_EQ_INT(r, 2); /* a and later */
     commit(st);
@@ -607,7 +627,7 @@ TEST_IMPL(store_resolution)
     check_ok(st);
     fw_store_close(st);
     /* Pruned keys of resolved findings are gone from the key index. */
-    ASSERT_EQ_INT(raw_int("SELECT count(*) FROM finding_keys k JOIN findings f"
+    ASSERT_EQ_INT(raw_int("SELECT count(*) FROM finding_keys k JOIN findings_v f"
                           " USING (fid) WHERE f.state = 'resolved'"),
                   4); /* b, task, a, later: only their id keys */
     cleanup();
@@ -649,6 +669,8 @@ TEST_IMPL(store_outbox_across_restart)
     begin(st, 2);
     struct fw_finding f4 = fnd("r", FW_FK_ALERT, "500103", "P4", "p");
     ASSERT_EQ_INT(add(st, &f4, 0), 4);
+    ASSERT_EQ_INT(fw_store_outbox_pending(st, 0, collect, &s, &e), FW_ESTATE);
+    ASSERT_CONTAINS(e.msg, "between transactions");
     ASSERT_EQ_INT(fw_store_outbox_mark(st, 4, &e), 0);
     fw_store_feed_rollback(st);
     ASSERT_EQ_INT(fw_store_outbox_marked(st, &m, &e), 0);
@@ -717,7 +739,7 @@ TEST_IMPL(store_crash_after_commit)
     return 0;
 }
 
-/* ---- tasks ------------------------------------------------------------------- */
+/* ---- tasks --------------------------------------------------------------- */
 
 struct task_ctx {
     struct fw_store *st;
@@ -777,13 +799,14 @@ TEST_IMPL(store_tasks_upsert_and_iterate)
     struct task_ctx t = {.st = st};
     struct fw_error e;
     begin(st, 1);
-    feed_records(&t, "tasks-1.ndjson",
-                 "{\"kind\":\"task\",\"region\":\"500103\",\"dept\":\"D1\","
-                 "\"task\":\"T1\",\"task_name\":\"整改\",\"due\":\"2024-06-30\","
-                 "\"as_of\":\"2024-05-31\",\"budget\":\"1234.56\","
-                 "\"goal_rate\":\"85.5%\",\"备注\":\"x\\\"y\"}\n"
-                 "{\"kind\":\"task\",\"region\":\"500104\",\"task\":\"T9\","
-                 "\"due\":\"2024-07-01\"}\n");
+    feed_records(
+        &t, "tasks-1.ndjson",
+        "{\"kind\":\"task\",\"region\":\"500103\",\"dept\":\"D1\","
+        "\"task\":\"T1\",\"task_name\":\"整改\",\"due\":\"2024-06-30\","
+        "\"as_of\":\"2024-05-31\",\"budget\":\"1234.56\","
+        "\"goal_rate\":\"85.5%\",\"备注\":\"x\\\"y\"}\n"
+        "{\"kind\":\"task\",\"region\":\"500104\",\"task\":\"T9\","
+        "\"due\":\"2024-07-01\"}\n");
     commit(st);
     begin(st, 2);
     /* A later snapshot of T1 replaces it; an older one of T9 does not
@@ -853,7 +876,7 @@ TEST_IMPL(store_tasks_upsert_and_iterate)
     return 0;
 }
 
-/* ---- generations ----------------------------------------------------------------- */
+/* ---- generations --------------------------------------------------------- */
 
 struct gens {
     int n;
@@ -881,11 +904,16 @@ TEST_IMPL(store_generations)
     struct fw_error e;
     struct fw_store_gen_file files[] = {{"policies/cn/exec.lua", "aa"},
                                         {"policies/50/cq.lua", "bb"}};
-    struct fw_store_generation g1 = {.version = "sha256:one", .loaded_ms = 10,
-                                     .trigger = FW_TRIG_START, .ok = true,
-                                     .files = files, .n_files = 2};
-    struct fw_store_generation g2 = {.version = "sha256:two", .loaded_ms = 20,
-                                     .trigger = FW_TRIG_SIGHUP, .ok = false,
+    struct fw_store_generation g1 = {.version = "sha256:one",
+                                     .loaded_ms = 10,
+                                     .trigger = FW_TRIG_START,
+                                     .ok = true,
+                                     .files = files,
+                                     .n_files = 2};
+    struct fw_store_generation g2 = {.version = "sha256:two",
+                                     .loaded_ms = 20,
+                                     .trigger = FW_TRIG_SIGHUP,
+                                     .ok = false,
                                      .error = "policies/50/cq.lua:3: oops"};
     int64_t id = 0;
     ASSERT_EQ_INT(fw_store_generation_add(st, &g1, &id, &e), 0);
@@ -895,7 +923,8 @@ TEST_IMPL(store_generations)
     struct gens x = {0};
     ASSERT_EQ_INT(fw_store_generations_each(st, 0, got_gen, &x, &e), 0);
     ASSERT_EQ_INT(x.n, 2);
-    ASSERT_EQ_STR(x.line[0], "sha256:two 20 sighup 0 policies/50/cq.lua:3: oops");
+    ASSERT_EQ_STR(x.line[0],
+                  "sha256:two 20 sighup 0 policies/50/cq.lua:3: oops");
     ASSERT_EQ_STR(x.line[1], "sha256:one 10 start 1 - policies/50/cq.lua=bb "
                              "policies/cn/exec.lua=aa");
     x.n = 0;
@@ -903,8 +932,10 @@ TEST_IMPL(store_generations)
     ASSERT_EQ_INT(x.n, 1);
     /* The same path twice in one generation is refused, whole. */
     struct fw_store_gen_file twice[] = {{"a.lua", "1"}, {"a.lua", "2"}};
-    struct fw_store_generation g3 = {.version = "sha256:3", .trigger = FW_TRIG_API,
-                                     .files = twice, .n_files = 2};
+    struct fw_store_generation g3 = {.version = "sha256:3",
+                                     .trigger = FW_TRIG_API,
+                                     .files = twice,
+                                     .n_files = 2};
     ASSERT_EQ_INT(fw_store_generation_add(st, &g3, NULL, &e), FW_EINVAL);
     ASSERT_CONTAINS(e.msg, "UNIQUE");
     ASSERT_EQ_STR(e.place, db);
@@ -917,7 +948,7 @@ TEST_IMPL(store_generations)
     return 0;
 }
 
-/* ---- queries -------------------------------------------------------------------- */
+/* ---- queries ------------------------------------------------------------- */
 
 TEST_IMPL(store_query_filters_and_pages)
 {
@@ -930,9 +961,9 @@ TEST_IMPL(store_query_filters_and_pages)
     begin(st, 1);
     for (int i = 0; i < 30; i++) {
         snprintf(proj[i], 16, "P%02d", i);
-        f[i] = fnd(i % 2 ? "exec_lag" : "idle", i % 5 == 4 ? FW_FK_SCORE
-                                                : FW_FK_ALERT,
-                   regions[i % 3], proj[i], "p");
+        f[i] = fnd(i % 2 ? "exec_lag" : "idle",
+                   i % 5 == 4 ? FW_FK_SCORE : FW_FK_ALERT, regions[i % 3],
+                   proj[i], "p");
         if (f[i].kind == FW_FK_ALERT && i % 4 == 1)
             f[i].level = FW_LV_YELLOW;
         add(st, &f[i], FW_RK_EXECUTION);
@@ -945,8 +976,8 @@ TEST_IMPL(store_query_filters_and_pages)
 
     struct seen s = {0};
     int64_t next = -1;
-    struct fw_store_query q = {.kind = -1, .level = -1, .state = -1,
-                               .limit = 10};
+    struct fw_store_query q = {
+        .kind = -1, .level = -1, .state = -1, .limit = 10};
     /* Pages of 10: 30 rows, three pages, no repeats, in order. */
     int total = 0;
     int64_t prev = 0;
@@ -965,8 +996,8 @@ TEST_IMPL(store_query_filters_and_pages)
     ASSERT_EQ_INT(total, 30);
     ASSERT_EQ_INT(s.n, 10);
 
-    q = (struct fw_store_query){.region_prefix = "5001", .kind = -1,
-                                .level = -1, .state = -1};
+    q = (struct fw_store_query){
+        .region_prefix = "5001", .kind = -1, .level = -1, .state = -1};
     s.n = 0;
     ASSERT_EQ_INT(fw_store_query(st, &q, collect, &s, &next, &e), 0);
     ASSERT_EQ_INT(s.n, 20);
@@ -981,19 +1012,19 @@ TEST_IMPL(store_query_filters_and_pages)
     ASSERT_EQ_INT(fw_store_query(st, &q, collect, &s, NULL, &e), 0);
     ASSERT_EQ_INT(s.n, 1);
     ASSERT_EQ_STR(s.id[0], f[1].id);
-    q = (struct fw_store_query){.kind = -1, .level = FW_LV_YELLOW,
-                                .state = -1, .rule = "exec_lag"};
+    q = (struct fw_store_query){
+        .kind = -1, .level = FW_LV_YELLOW, .state = -1, .rule = "exec_lag"};
     s.n = 0;
     ASSERT_EQ_INT(fw_store_query(st, &q, collect, &s, NULL, &e), 0);
     ASSERT_EQ_INT(s.n, 6); /* i = 1, 5, 13, 17, 21, 25 (9 is a score) */
-    q = (struct fw_store_query){.kind = -1, .level = -1, .state = -1,
-                                .since_ms = 1700000002000};
+    q = (struct fw_store_query){
+        .kind = -1, .level = -1, .state = -1, .since_ms = 1700000002000};
     s.n = 0;
     ASSERT_EQ_INT(fw_store_query(st, &q, collect, &s, NULL, &e), 0);
     ASSERT_EQ_INT(s.n, 1);
     ASSERT_EQ_STR(s.id[0], f[2].id);
-    q = (struct fw_store_query){.kind = FW_FK_CLAWBACK, .level = -1,
-                                .state = -1};
+    q = (struct fw_store_query){
+        .kind = FW_FK_CLAWBACK, .level = -1, .state = -1};
     s.n = 0;
     ASSERT_EQ_INT(fw_store_query(st, &q, collect, &s, &next, &e), 0);
     ASSERT_EQ_INT(s.n, 0);
@@ -1004,7 +1035,7 @@ TEST_IMPL(store_query_filters_and_pages)
     return 0;
 }
 
-/* ---- failures ------------------------------------------------------------------- */
+/* ---- failures ------------------------------------------------------------ */
 
 TEST_IMPL(store_disk_full_rolls_back)
 {

@@ -1,0 +1,325 @@
+/* The store's internals shared by store.c (schema, transactions, open,
+ * feeds, the finding key index), store_find.c (findings, resolution,
+ * rejects, tasks) and store_read.c (reads, outbox, generations, checks).
+ * Not an API: only these three files include it. */
+#ifndef FUNDWATCH_DAEMON_STORE_INT_H
+#define FUNDWATCH_DAEMON_STORE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "fundwatch/buf.h"
+#include "store.h"
+
+#define ID_BYTES (FW_ID_HEX / 2)
+
+/* ---- statements, prepared once at open (their SQL: store.c) -------------- */
+
+enum {
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_FEED_SEEN,
+    S_FEED_INS,
+    S_FEED_DONE,
+    S_FEED_REC,
+    S_KEY_FIND,
+    S_FID_ID,
+    S_F_INS,
+    S_F_SEEN,
+    S_F_REOPEN,
+    S_OUTBOX_INS,
+    S_SUBJ_DISK,
+    S_SUBJ_FID,
+    S_RESOLVE,
+    S_KEY_INS,
+    S_KEY_DEL,
+    S_MAX_FID,
+    S_REJ_INS,
+    S_TASK_GET,
+    S_TASK_PUT,
+    S_TASKS_ALL,
+    S_META_GET,
+    S_META_SET,
+    S_MARK,
+    S_COUNTER_ADD,
+    S_COUNTERS_ALL,
+    S_NAME_GET,
+    S_NAME_INS,
+    S_MAX_SEQ,
+    S_F_GET,
+    S_QUERY,
+    S_PENDING,
+    S_GEN_INS,
+    S_GENF_INS,
+    S_GENS,
+    S_GENF_OF,
+    S_TAIL_LOAD,
+    S_KEYS_ALL,
+    S_KEYS_COUNT,
+    S_FID_UNMERGED,
+    S__COUNT
+};
+
+/* ---- counters, kept with each transaction -------------------------------- */
+
+enum {
+    C_FINDINGS = 0,                          /* + kind * 2 + state */
+    C_FEEDS = C_FINDINGS + FW__FK_COUNT * 2, /* + status */
+    C_REJECTS = C_FEEDS + 3,
+    C_TASKS,
+    C_GENERATIONS,
+    C__COUNT
+};
+
+static const char *const counter_names[C__COUNT] = {
+    "findings.alert.open",
+    "findings.alert.resolved",
+    "findings.clawback.open",
+    "findings.clawback.resolved",
+    "findings.score.open",
+    "findings.score.resolved",
+    "findings.error.open",
+    "findings.error.resolved",
+    "findings.ops.open",
+    "findings.ops.resolved",
+    "feeds.done",
+    "feeds.failed",
+    "feeds.duplicate",
+    "rejects",
+    "tasks",
+    "generations",
+};
+
+static const char *const status_names[3] = {"done", "failed", "duplicate"};
+static const char *const source_names[2] = {"spool", "http"};
+static const char *const trigger_names[FW__TRIG_COUNT] = {"start", "sighup",
+                                                          "watch", "api"};
+
+/* ---- the key tail: keys of findings not yet merged into finding_keys ---- */
+
+struct tkey {
+    int64_t k;
+    int64_t fid;
+    int64_t aux; /* a subject key's: the finding's id key */
+};
+
+struct keyvec {
+    struct tkey *v;
+    size_t n, cap;
+};
+
+struct tail {
+    struct keyvec keys;
+    uint32_t *slot; /* index + 1 into keys.v; 0 = empty */
+    size_t nslot;   /* a power of two, at least twice keys.n */
+};
+
+/* ---- the bloom filter of finding_keys ---------------------------------------
+ * Most findings are new, and most records' subjects have nothing open: a
+ * probe of finding_keys would find nothing. The filter (about 16 bits a key,
+ * 4 probes: under 1% false positives) says so from memory. Built at open by
+ * one scan of finding_keys, kept by each merge, rebuilt twice as large when
+ * full. Without it (bits NULL) every probe goes to disk. */
+
+struct bloom {
+    uint64_t *bits;
+    unsigned shift; /* 64 - log2(number of bits) */
+    size_t n, cap;  /* keys added; keys before it is rebuilt larger */
+};
+
+static inline bool bloom_maybe(const struct bloom *b, int64_t k)
+{
+    if (b->bits == NULL)
+        return true;
+    uint64_t h1 = (uint64_t)k * 0x9e3779b97f4a7c15ull;
+    uint64_t h2 = ((uint64_t)k * 0xc2b2ae3d27d4eb4full) | 1;
+    for (int i = 0; i < 4; i++) {
+        uint64_t bit = (h1 + (uint64_t)i * h2) >> b->shift;
+        if (!(b->bits[bit >> 6] >> (bit & 63) & 1))
+            return false;
+    }
+    return true;
+}
+
+static inline void bloom_add(struct bloom *b, int64_t k)
+{
+    if (b->bits == NULL)
+        return;
+    uint64_t h1 = (uint64_t)k * 0x9e3779b97f4a7c15ull;
+    uint64_t h2 = ((uint64_t)k * 0xc2b2ae3d27d4eb4full) | 1;
+    for (int i = 0; i < 4; i++) {
+        uint64_t bit = (h1 + (uint64_t)i * h2) >> b->shift;
+        b->bits[bit >> 6] |= 1ull << (bit & 63);
+    }
+    b->n++;
+}
+
+enum txn { TX_NONE = 0, TX_FEED, TX_BATCH, TX_OWN };
+
+/* Recently used names(id) of policies, versions, rules and feeds. One added
+ * inside a transaction is fresh: forgotten if the transaction rolls back. */
+#define NAME_SLOTS 32
+struct name_slot {
+    char *text;
+    int64_t id;
+    bool fresh;
+};
+
+struct fw_store {
+    sqlite3 *db;
+    char *path;
+    struct fw_store_opts opts;
+    sqlite3_stmt *st[S__COUNT];
+
+    enum txn tx;
+    bool feed_failed; /* the last transaction failed: say so */
+    int64_t now_ms;
+    int64_t feed_id; /* the open feed's row, 0 in a batch */
+    int64_t feed_started;
+    uint64_t fired[FW__FK_COUNT], events, resolved;
+
+    uint64_t seq, seq_mark; /* last outbox seq; its value at begin */
+    uint64_t marked, marked_mark;
+    bool ready;     /* opened: statements prepared, tail loaded */
+    /* Findings up to this fid have their keys in finding_keys. */
+    int64_t merged;
+    int64_t counters[C__COUNT], delta[C__COUNT];
+
+    struct tail tail;
+    size_t tail_mark;
+    struct bloom bloom; /* of the keys in finding_keys */
+    /* Subject keys of findings resolved since the last merge, to delete
+     * at the next. */
+    struct keyvec dead;
+    size_t dead_mark;
+
+    struct name_slot names[NAME_SLOTS];
+    unsigned name_next;
+
+    struct fw_colmap *colmap; /* for reading task records back */
+    struct fw_buf arena;      /* strings of fw_store_finding_get */
+    struct fw_buf tmp;
+};
+
+/* ---- shared helpers ------------------------------------------------------ */
+
+/* The SQLite message of the handle, with the path as the place. Read it
+ * before a rollback, which replaces it. */
+#define DBERR(st, err, rc, what)                                               \
+    fw__store_dberr((st), (err), (rc), (what), __FILE__, __LINE__)
+int fw__store_dberr(struct fw_store *st, struct fw_error *err, int rc,
+                    const char *what, const char *file, int line);
+
+/* Binding errors are not checked one by one: with valid indexes they can
+ * only be out of memory, which the step that follows reports too. */
+static inline void bind_text(sqlite3_stmt *s, int i, const char *t)
+{
+    if (t)
+        sqlite3_bind_text(s, i, t, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static inline void bind_textn(sqlite3_stmt *s, int i, const char *t, size_t n)
+{
+    sqlite3_bind_text(s, i, t ? t : "", (int)n, SQLITE_STATIC);
+}
+
+static inline void bind_i64_or_null(sqlite3_stmt *s, int i, bool has, int64_t v)
+{
+    if (has)
+        sqlite3_bind_int64(s, i, v);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static inline const char *col_text(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+/* An integer column, or dflt when NULL. */
+static inline int col_int(sqlite3_stmt *s, int i, int dflt)
+{
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? dflt
+                                                    : sqlite3_column_int(s, i);
+}
+
+static inline int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* The id's key: its first 8 bytes. */
+static inline int64_t id_key(const unsigned char *id)
+{
+    uint64_t k = 0;
+    for (int i = 0; i < 8; i++)
+        k = k << 8 | id[i];
+    return (int64_t)k;
+}
+
+static inline bool resolvable(int kind)
+{
+    return kind == FW_FK_ALERT || kind == FW_FK_CLAWBACK;
+}
+
+static inline int name_index(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; s && i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static inline size_t slot_of(int64_t k, size_t nslot)
+{
+    return (size_t)(((uint64_t)k * 0x9e3779b97f4a7c15ull) >> 17) & (nslot - 1);
+}
+
+/* Calls each fid of the tail under key k: visit(ud, fid) non-zero stops. */
+#define TAIL_EACH(t, key, ent)                                                 \
+    for (size_t fw__j = (t)->nslot ? slot_of((key), (t)->nslot) : 0,           \
+                fw__go = (t)->nslot != 0;                                      \
+         fw__go && (t)->slot[fw__j]; fw__j = (fw__j + 1) & ((t)->nslot - 1))   \
+        if (((ent) = &(t)->keys.v[(t)->slot[fw__j] - 1])->k == (key))
+
+/* Steps a statement that returns no row, then resets it. */
+int fw__store_exec(struct fw_store *st, int which, struct fw_error *err,
+                   const char *what);
+/* Steps a statement returning one integer (none: *out = dflt). */
+int fw__store_query_i64(struct fw_store *st, int which, int64_t dflt,
+                        int64_t *out, struct fw_error *err, const char *what);
+/* "0123…" (32 lowercase hex digits) → 16 bytes; false if not an id. */
+bool fw__store_id_parse(const char *hex, unsigned char out[ID_BYTES]);
+int64_t fw__store_subject_key(int rkind, const char *region, const char *dept,
+                              const char *project, const char *task);
+int fw__store_vec_push(struct keyvec *v, int64_t k, int64_t fid, int64_t aux);
+int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid, int64_t aux);
+
+int fw__store_tx_begin(struct fw_store *st, enum txn kind,
+                       struct fw_error *err);
+int fw__store_tx_commit(struct fw_store *st, struct fw_error *err);
+/* A failure inside a transaction: all of it is rolled back; returns rc. */
+int fw__store_tx_fail(struct fw_store *st, int rc);
+int fw__store_need_tx(struct fw_store *st, bool feed_only,
+                      struct fw_error *err);
+
+/* The names(id) of text, added when new (inside the open transaction);
+ * *id = 0 for NULL text. */
+int fw__store_intern(struct fw_store *st, const char *text, int64_t *id,
+                     struct fw_error *err);
+
+/* The row of an id (*fid = 0 when none) and its state. */
+int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
+                        int64_t *fid, int *state, struct fw_error *err);
+
+#endif

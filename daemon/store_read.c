@@ -1,0 +1,450 @@
+/* The store's reads (store.h): one finding, queries for the HTTP API,
+ * counters, the outbox's pending events and mark, policy generations, and
+ * the consistency checks the tests run. Shares the handle's internals
+ * through store_int.h. */
+#include "store_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fundwatch/buf.h"
+
+static void id_format(const unsigned char *id, char out[FW_ID_HEX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < ID_BYTES; i++) {
+        out[2 * i] = hex[id[i] >> 4];
+        out[2 * i + 1] = hex[id[i] & 15];
+    }
+    out[FW_ID_HEX] = '\0';
+}
+/* ---- reading findings ---------------------------------------------------- */
+
+/* Fills sf from the FCOLS columns starting at 0; strings point into s. */
+static void decode(sqlite3_stmt *s, struct fw_store_finding *sf)
+{
+    memset(sf, 0, sizeof *sf);
+    struct fw_finding *f = &sf->f;
+    sf->rowid = sqlite3_column_int64(s, 0);
+    const unsigned char *id = sqlite3_column_blob(s, 1);
+    if (id && sqlite3_column_bytes(s, 1) == ID_BYTES)
+        id_format(id, f->id);
+    int k = col_int(s, 2, FW_FK_ERROR);
+    f->kind = k >= 0 && k < FW__FK_COUNT ? (enum fw_fkind)k : FW_FK_ERROR;
+    int l = col_int(s, 3, FW_LV_NONE);
+    f->level = l > 0 && l < FW__LV_COUNT ? (enum fw_level)l : FW_LV_NONE;
+    f->policy = col_text(s, 4);
+    f->policy_version = col_text(s, 5);
+    f->rule = col_text(s, 6);
+    f->region = col_text(s, 7);
+    f->dept = col_text(s, 8);
+    f->project = col_text(s, 9);
+    f->task = col_text(s, 10);
+    if ((f->has_as_of = sqlite3_column_type(s, 11) != SQLITE_NULL))
+        f->as_of = (int32_t)sqlite3_column_int64(s, 11);
+    if ((f->has_amount = sqlite3_column_type(s, 12) != SQLITE_NULL))
+        f->amount = sqlite3_column_int64(s, 12);
+    f->ratio = col_text(s, 13);
+    if ((f->has_score = sqlite3_column_type(s, 14) != SQLITE_NULL))
+        f->score = sqlite3_column_int64(s, 14);
+    f->grade = col_text(s, 15);
+    f->message = col_text(s, 16);
+    f->feed = col_text(s, 17);
+    f->line = (uint64_t)sqlite3_column_int64(s, 18);
+    int rk = col_int(s, 19, -1);
+    sf->rkind = rk >= 0 && rk < FW__RK_COUNT ? rk : -1;
+    sf->state = col_int(s, 20, 0) == FW_ST_RESOLVED ? FW_ST_RESOLVED
+                                                    : FW_ST_OPEN;
+    sf->first_seen = sqlite3_column_int64(s, 21);
+    sf->last_seen = sqlite3_column_int64(s, 22);
+    sf->resolved_at = sqlite3_column_int64(s, 23);
+    sf->first_feed = sqlite3_column_int64(s, 24);
+    sf->last_feed = sqlite3_column_int64(s, 25);
+    sf->seq = (uint64_t)sqlite3_column_int64(s, 26);
+}
+
+/* Copies the strings of sf into st->arena so they outlive the statement. */
+static int keep_strings(struct fw_store *st, struct fw_store_finding *sf)
+{
+    const char **p[] = {
+        &sf->f.policy, &sf->f.policy_version, &sf->f.rule, &sf->f.region,
+        &sf->f.dept,   &sf->f.project,        &sf->f.task, &sf->f.ratio,
+        &sf->f.grade,  &sf->f.message,        &sf->f.feed};
+    enum { N = sizeof p / sizeof p[0] };
+    size_t off[N];
+    fw_buf_reset(&st->arena);
+    for (size_t i = 0; i < N; i++) {
+        off[i] = SIZE_MAX;
+        if (*p[i] == NULL)
+            continue;
+        off[i] = st->arena.len;
+        if (fw_buf_append(&st->arena, *p[i], strlen(*p[i]) + 1) < 0)
+            return FW_ENOMEM;
+    }
+    for (size_t i = 0; i < N; i++)
+        *p[i] = off[i] == SIZE_MAX ? NULL : st->arena.p + off[i];
+    return 0;
+}
+
+int fw_store_finding_get(struct fw_store *st, const char *id,
+                         struct fw_store_finding *out, struct fw_error *err)
+{
+    unsigned char bin[ID_BYTES];
+    if (!fw__store_id_parse(id, bin))
+        return fw_error_set(err, FW_EINVAL, st->path,
+                            "a finding id is 32 lowercase hex digits");
+    int64_t fid;
+    int state;
+    int rc = fw__store_lookup_id(st, bin, &fid, &state, err);
+    if (rc < 0)
+        return rc;
+    if (fid == 0)
+        return fw_error_set(err, FW_ENOENT, st->path, "no finding %s", id);
+    sqlite3_stmt *s = st->st[S_F_GET];
+    sqlite3_bind_int64(s, 1, fid);
+    rc = sqlite3_step(s);
+    int ret = 0;
+    if (rc == SQLITE_ROW) {
+        decode(s, out);
+        if (keep_strings(st, out) < 0)
+            ret = fw_error_set(err, FW_ENOMEM, st->path, "out of memory");
+    } else {
+        ret = rc == SQLITE_DONE
+                  ? fw_error_set(err, FW_ENOENT, st->path, "no finding %s", id)
+                  : DBERR(st, err, rc, "reading a finding");
+    }
+    sqlite3_reset(s);
+    return ret;
+}
+
+int fw_store_query(struct fw_store *st, const struct fw_store_query *q,
+                   fw_store_finding_cb cb, void *ud, int64_t *next_cursor,
+                   struct fw_error *err)
+{
+    if (next_cursor)
+        *next_cursor = 0;
+    unsigned limit = q->limit == 0 ? 100 : q->limit > 10000 ? 10000 : q->limit;
+    sqlite3_stmt *s = st->st[S_QUERY];
+    if (sqlite3_stmt_busy(s))
+        return fw_error_set(err, FW_ESTATE, st->path,
+                            "fw_store_query called from its callback");
+    sqlite3_bind_int64(s, 1, q->cursor > 0 ? q->cursor : 0);
+    bind_text(s, 2,
+              q->region_prefix && *q->region_prefix ? q->region_prefix : NULL);
+    bind_i64_or_null(s, 3, q->kind >= 0, q->kind);
+    bind_i64_or_null(s, 4, q->level > 0, q->level);
+    bind_text(s, 5, q->rule && *q->rule ? q->rule : NULL);
+    bind_i64_or_null(s, 6,
+                     q->state == FW_ST_OPEN || q->state == FW_ST_RESOLVED,
+                     q->state);
+    bind_i64_or_null(s, 7, q->since_ms > 0, q->since_ms);
+    sqlite3_bind_int64(s, 8, (int64_t)limit + 1); /* one more: is there? */
+    int rc, ret = 0;
+    unsigned n = 0;
+    int64_t last = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == limit) {
+            if (next_cursor)
+                *next_cursor = last;
+            break;
+        }
+        struct fw_store_finding sf;
+        decode(s, &sf);
+        last = sf.rowid;
+        n++;
+        if ((ret = cb(ud, &sf)) != 0)
+            break;
+    }
+    if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        ret = DBERR(st, err, rc, "querying findings");
+    sqlite3_reset(s);
+    return ret;
+}
+
+int fw_store_counts(struct fw_store *st, struct fw_store_counts *c,
+                    struct fw_error *err)
+{
+    memset(c, 0, sizeof *c);
+    for (int k = 0; k < FW__FK_COUNT; k++)
+        for (int s = 0; s < 2; s++)
+            c->findings[k][s] = st->counters[C_FINDINGS + k * 2 + s];
+    for (int s = 0; s < 3; s++)
+        c->feeds[s] = st->counters[C_FEEDS + s];
+    c->rejects = st->counters[C_REJECTS];
+    c->tasks = st->counters[C_TASKS];
+    c->generations = st->counters[C_GENERATIONS];
+    c->outbox_seq = st->tx == TX_NONE ? st->seq : st->seq_mark;
+    c->outbox_marked = st->marked;
+    return 0;
+}
+
+/* ---- outbox -------------------------------------------------------------- */
+
+int fw_store_outbox_pending(struct fw_store *st, uint64_t after_seq,
+                            fw_store_finding_cb cb, void *ud,
+                            struct fw_error *err)
+{
+    sqlite3_stmt *s = st->st[S_PENDING];
+    if (st->tx != TX_NONE)
+        return fw_error_set(err, FW_ESTATE, st->path,
+                            "the outbox is read between transactions: its "
+                            "events are the committed ones");
+    if (sqlite3_stmt_busy(s))
+        return fw_error_set(err, FW_ESTATE, st->path,
+                            "fw_store_outbox_pending called from its "
+                            "callback");
+    sqlite3_bind_int64(s, 1, (int64_t)after_seq);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct fw_store_finding sf;
+        decode(s, &sf);
+        sf.seq = (uint64_t)sqlite3_column_int64(s, 27);
+        if ((ret = cb(ud, &sf)) != 0)
+            break;
+    }
+    if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        ret = DBERR(st, err, rc, "reading the outbox");
+    sqlite3_reset(s);
+    return ret;
+}
+
+int fw_store_outbox_mark(struct fw_store *st, uint64_t seq,
+                         struct fw_error *err)
+{
+    if (seq > st->seq)
+        return fw_error_set(err, FW_EINVAL, st->path,
+                            "outbox seq %" PRIu64 " marked written, but the "
+                            "last event is %" PRIu64,
+                            seq, st->seq);
+    if (seq <= st->marked)
+        return 0;
+    sqlite3_bind_int64(st->st[S_MARK], 1, (int64_t)seq);
+    int rc = fw__store_exec(st, S_MARK, err, "marking the outbox");
+    if (rc < 0)
+        return st->tx != TX_NONE ? fw__store_tx_fail(st, rc) : rc;
+    st->marked = seq; /* inside a transaction, a rollback restores it */
+    return 0;
+}
+
+int fw_store_outbox_marked(struct fw_store *st, uint64_t *seq,
+                           struct fw_error *err)
+{
+    bind_text(st->st[S_META_GET], 1, "outbox_marked");
+    int64_t v;
+    int rc =
+        fw__store_query_i64(st, S_META_GET, 0, &v, err, "reading the outbox");
+    if (rc < 0)
+        return rc;
+    st->marked = (uint64_t)v;
+    *seq = (uint64_t)v;
+    return 0;
+}
+
+/* ---- generations --------------------------------------------------------- */
+
+const char *fw_store_trigger_name(enum fw_store_trigger t)
+{
+    return (unsigned)t < FW__TRIG_COUNT ? trigger_names[t] : "?";
+}
+
+int fw_store_generation_add(struct fw_store *st,
+                            const struct fw_store_generation *g, int64_t *id,
+                            struct fw_error *err)
+{
+    if (g->version == NULL || (unsigned)g->trigger >= FW__TRIG_COUNT)
+        return fw_error_set(err, FW_EINVAL, st->path,
+                            "a generation needs a version and a trigger");
+    bool own = st->tx == TX_NONE;
+    int rc;
+    if (own && (rc = fw__store_tx_begin(st, TX_OWN, err)) < 0)
+        return rc;
+    sqlite3_stmt *s = st->st[S_GEN_INS];
+    bind_text(s, 1, g->version);
+    sqlite3_bind_int64(s, 2, g->loaded_ms);
+    bind_text(s, 3, trigger_names[g->trigger]);
+    sqlite3_bind_int(s, 4, g->ok);
+    bind_text(s, 5, g->error);
+    if ((rc = fw__store_exec(st, S_GEN_INS, err, "recording a generation")) < 0)
+        return fw__store_tx_fail(st, rc);
+    int64_t gid = sqlite3_last_insert_rowid(st->db);
+    s = st->st[S_GENF_INS];
+    for (size_t i = 0; i < g->n_files; i++) {
+        sqlite3_bind_int64(s, 1, gid);
+        bind_text(s, 2, g->files[i].path);
+        bind_text(s, 3, g->files[i].sha256);
+        if ((rc = fw__store_exec(st, S_GENF_INS, err,
+                                 "recording a generation")) < 0)
+            return fw__store_tx_fail(st, rc);
+    }
+    st->delta[C_GENERATIONS]++;
+    if (own && (rc = fw__store_tx_commit(st, err)) < 0)
+        return rc;
+    if (id)
+        *id = gid;
+    return 0;
+}
+
+int fw_store_generations_each(struct fw_store *st, unsigned limit,
+                              fw_store_gen_cb cb, void *ud,
+                              struct fw_error *err)
+{
+    sqlite3_stmt *s = st->st[S_GENS], *fs = st->st[S_GENF_OF];
+    if (sqlite3_stmt_busy(s))
+        return fw_error_set(err, FW_ESTATE, st->path,
+                            "fw_store_generations_each called from its "
+                            "callback");
+    sqlite3_bind_int64(s, 1, limit ? (int64_t)limit : -1);
+    struct fw_buf names = FW_BUF_INIT;
+    struct fw_store_gen_file *files = NULL;
+    size_t cap = 0;
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct fw_store_generation g = {
+            .id = sqlite3_column_int64(s, 0),
+            .version = col_text(s, 1),
+            .loaded_ms = sqlite3_column_int64(s, 2),
+            .trigger = (enum fw_store_trigger)name_index(
+                col_text(s, 3), trigger_names, FW__TRIG_COUNT),
+            .ok = sqlite3_column_int(s, 4) != 0,
+            .error = col_text(s, 5),
+        };
+        /* The files' strings go into one buffer, as offsets first: it may
+         * move while it grows. */
+        fw_buf_reset(&names);
+        size_t n = 0;
+        sqlite3_bind_int64(fs, 1, g.id);
+        int frc;
+        while ((frc = sqlite3_step(fs)) == SQLITE_ROW) {
+            if (n == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                void *p = realloc(files, nc * sizeof *files);
+                if (p == NULL)
+                    break;
+                files = p;
+                cap = nc;
+            }
+            const char *path = col_text(fs, 0), *sha = col_text(fs, 1);
+            files[n].path = (const char *)(uintptr_t)names.len;
+            fw_buf_append(&names, path ? path : "",
+                          strlen(path ? path : "") + 1);
+            files[n].sha256 = (const char *)(uintptr_t)names.len;
+            if (fw_buf_append(&names, sha ? sha : "",
+                              strlen(sha ? sha : "") + 1) < 0)
+                break;
+            n++;
+        }
+        sqlite3_reset(fs);
+        if (frc != SQLITE_DONE) {
+            ret = frc == SQLITE_ROW
+                      ? fw_error_set(err, FW_ENOMEM, st->path, "out of memory")
+                      : DBERR(st, err, frc, "reading generation files");
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            files[i].path = names.p + (uintptr_t)files[i].path;
+            files[i].sha256 = names.p + (uintptr_t)files[i].sha256;
+        }
+        g.files = files;
+        g.n_files = n;
+        if ((ret = cb(ud, &g)) != 0)
+            break;
+    }
+    if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        ret = DBERR(st, err, rc, "reading generations");
+    sqlite3_reset(s);
+    free(files);
+    fw_buf_fini(&names);
+    return ret;
+}
+
+/* ---- checks -------------------------------------------------------------- */
+
+/* Runs a pragma that answers "ok" (or nothing) when all is well; the first
+ * other answers go into err. Prepared here, not at open: a check is rare. */
+static int check_pragma(struct fw_store *st, const char *q, const char *ok,
+                        struct fw_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, q, -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return DBERR(st, err, rc, q);
+    struct fw_buf bad = FW_BUF_INIT;
+    int n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *t = col_text(s, 0);
+        if (ok && t && strcmp(t, ok) == 0)
+            continue;
+        if (n++ < 5) {
+            for (int i = 0; i < sqlite3_column_count(s); i++)
+                fw_buf_printf(&bad, "%s%s", i ? " " : (n > 1 ? "; " : ""),
+                              col_text(s, i) ? col_text(s, i) : "NULL");
+        }
+    }
+    int ret = 0;
+    if (rc != SQLITE_DONE)
+        ret = DBERR(st, err, rc, q);
+    else if (n)
+        ret = fw_error_set(err, FW_EIO, st->path, "%s: %s", q,
+                           bad.p ? bad.p : "?");
+    fw_buf_fini(&bad);
+    sqlite3_finalize(s);
+    return ret;
+}
+
+/* The counters against counting rows. */
+static int check_counters(struct fw_store *st, struct fw_error *err)
+{
+    static const char q[] =
+        "SELECT 'findings.' || CASE kind WHEN 0 THEN 'alert'"
+        " WHEN 1 THEN 'clawback' WHEN 2 THEN 'score' WHEN 3 THEN 'error'"
+        " ELSE 'ops' END || '.' || CASE state WHEN 0 THEN 'open'"
+        " ELSE 'resolved' END, count(*) FROM findings GROUP BY kind, state"
+        " UNION ALL SELECT 'feeds.' || status, count(*) FROM feeds"
+        " GROUP BY status"
+        " UNION ALL SELECT 'rejects', count(*) FROM rejects"
+        " UNION ALL SELECT 'tasks', count(*) FROM tasks"
+        " UNION ALL SELECT 'generations', count(*) FROM generations";
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, q, -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return DBERR(st, err, rc, "counting");
+    int64_t real[C__COUNT] = {0};
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int i = name_index(col_text(s, 0), counter_names, C__COUNT);
+        if (i >= 0)
+            real[i] = sqlite3_column_int64(s, 1);
+    }
+    int ret = rc == SQLITE_DONE ? 0 : DBERR(st, err, rc, "counting");
+    sqlite3_finalize(s);
+    for (int i = 0; ret == 0 && i < C__COUNT; i++)
+        if (real[i] != st->counters[i])
+            ret = fw_error_set(err, FW_EIO, st->path,
+                               "counter %s says %" PRId64 ", the rows %" PRId64,
+                               counter_names[i], st->counters[i], real[i]);
+    return ret;
+}
+
+/* The references the schema does not declare (see findings, outbox). */
+static const char orphans[] =
+    "SELECT 'outbox', seq FROM outbox WHERE fid NOT IN"
+    " (SELECT fid FROM findings)"
+    " UNION ALL SELECT 'findings.first_feed', fid FROM findings"
+    " WHERE first_feed IS NOT NULL AND first_feed NOT IN (SELECT id FROM feeds)"
+    " UNION ALL SELECT 'findings.last_feed', fid FROM findings"
+    " WHERE last_feed IS NOT NULL AND last_feed NOT IN (SELECT id FROM feeds)"
+    " UNION ALL SELECT 'finding_keys', fid FROM finding_keys WHERE fid NOT IN"
+    " (SELECT fid FROM findings)";
+
+int fw_store_check(struct fw_store *st, struct fw_error *err)
+{
+    int rc = check_pragma(st, "PRAGMA integrity_check", "ok", err);
+    if (rc == 0)
+        rc = check_pragma(st, "PRAGMA foreign_key_check", NULL, err);
+    if (rc == 0)
+        rc = check_pragma(st, orphans, NULL, err);
+    if (rc == 0 && st->tx == TX_NONE)
+        rc = check_counters(st, err);
+    return rc;
+}
