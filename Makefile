@@ -101,8 +101,11 @@ asan:
 
 # A working folder from examples/: the config, the column map, the
 # reference policies (or the sample ones while policies/ is missing) and a
-# spool holding the example feeds; then the daemon in the foreground.
+# spool holding the example feeds; then the daemon in the foreground, its
+# clock at the examples' year end (RUN_NOW= for today), so that its outbox
+# holds what examples/expected.jsonl holds.
 RUN_DIR ?= $(BUILD)/run
+RUN_NOW ?= 2024-12-31
 run: $(BIN)
 	@mkdir -p $(RUN_DIR)/spool/incoming
 	@cp examples/fundwatch.yaml examples/columns.yaml $(RUN_DIR)/
@@ -112,7 +115,7 @@ run: $(BIN)
 	@for f in examples/feeds/*; do cp "$$f" "$(RUN_DIR)/spool/incoming/.$$(basename $$f)"; \
 	  mv "$(RUN_DIR)/spool/incoming/.$$(basename $$f)" "$(RUN_DIR)/spool/incoming/$$(basename $$f)"; done
 	@echo "fundwatch: working folder $(RUN_DIR): findings go to $(RUN_DIR)/outbox.jsonl; Ctrl-C stops"
-	$(BIN) run -c $(RUN_DIR)/fundwatch.yaml
+	$(BIN) run -c $(RUN_DIR)/fundwatch.yaml $(if $(RUN_NOW),--now $(RUN_NOW))
 
 # Mutation fuzzing of the reader through the ASan + UBSan binary.
 FUZZ_N ?= 3000
