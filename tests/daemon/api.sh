@@ -4,7 +4,7 @@
 # filters and pagination, /findings/{id}, /policies, POST /feeds (token,
 # counts, duplicates, a bad body), POST /reload (ok and refused), bad
 # requests, an oversized body, and a slow client that cannot block the loop.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 for c in curl promtool; do
     command -v $c >/dev/null || { echo "not ok - $c is missing (make test installs it)"; exit 1; }
 done

@@ -4,7 +4,7 @@
 # time. At the end every feed is processed exactly once, the store holds
 # each finding once, the outbox has each finding exactly once (the same ids
 # as `fundwatch replay` of the same feeds), and PRAGMA integrity_check is ok.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 RUNS=${CRASH_RUNS:-20}
 PER=3            # feeds dropped per run
 ROWS=4000        # records per feed: ~25 ms of work, so kills land inside

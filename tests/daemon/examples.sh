@@ -3,7 +3,7 @@
 # policies, the column map and every example feed dropped into the spool
 # give exactly the findings of examples/expected.jsonl (replay's golden), each
 # once in the outbox and in the store.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 setup "$FW_ROOT/policies" "columns: columns.yaml"
 cp "$FW_ROOT/examples/columns.yaml" "$T/"
 start --now 2024-12-31 || { fail "start"; done_testing; exit 1; }

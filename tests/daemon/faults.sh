@@ -4,7 +4,7 @@
 # (a small tmpfs), feeds deleted under it, a feed over the size limit; and
 # what it must do besides feeds: the scheduled deadline checks over stored
 # task records, and SIGHUP reloads that keep the last good generation.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 demo=$FW_ROOT/examples/policies/feeds/demo.csv
 
 # ---- refusing to start -----------------------------------------------------

@@ -4,7 +4,7 @@
 # the running one; RELOADS reloads (default 1000) while feeds keep arriving
 # lose no record, leave every generation in the store's history, and keep
 # the daemon's memory flat.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 RELOADS=${RELOADS:-1000}
 TOKEN=test-token-0123456789abcdef
 PORT=$(( 20000 + RANDOM % 20000 ))

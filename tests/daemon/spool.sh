@@ -5,7 +5,7 @@
 # failed/ with a reason, .part and dot files left alone, a restart that
 # redoes nothing, resolution of an alert by a later snapshot, a burst of
 # small feeds without loss, and SIGTERM during a burst.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 BURST=${BURST:-10000}
 setup
 demo=$FW_ROOT/examples/policies/feeds/demo.csv
