@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "fundwatch/reader.h"
 
@@ -396,7 +397,35 @@ int64_t fw__store_subject_key(int rkind, const char *region, const char *dept,
     return (int64_t)h;
 }
 
+/* ---- big tables ------------------------------------------------------------
+ * The tail's slots and the bloom filter are probed at random, once or twice
+ * per record: on 4 KiB pages nearly every probe also misses the TLB. Tables
+ * of 2 MiB or more are asked for on huge pages (transparent huge pages in
+ * "madvise" mode, Debian's default; elsewhere the advice is ignored). */
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static void *big_calloc(size_t bytes)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, bytes < HUGE_PAGE ? 64 : HUGE_PAGE, bytes) != 0)
+        return NULL;
+    if (bytes >= HUGE_PAGE)
+        madvise(p, bytes, MADV_HUGEPAGE); /* before the first touch */
+    memset(p, 0, bytes);
+    return p;
+}
+
 /* ---- the tail ------------------------------------------------------------ */
+
+static void tail_place(struct tail *t, size_t i)
+{
+    int64_t k = t->keys.v[i].k;
+    size_t j = slot_of(k, t->nslot);
+    while (t->slot[j])
+        j = (j + 1) & (t->nslot - 1);
+    t->slot[j] = tail_fp(k) | (uint64_t)(i + 1);
+}
 
 /* Sizes the slots for `want` keys (never smaller than they are) and
  * indexes the keys again. */
@@ -406,7 +435,7 @@ static int tail_rehash(struct tail *t, size_t want)
     while (n < want * 2)
         n <<= 1;
     if (n != t->nslot) {
-        uint32_t *s = calloc(n, sizeof *s);
+        uint64_t *s = big_calloc(n * sizeof *s);
         if (s == NULL)
             return FW_ENOMEM;
         free(t->slot);
@@ -415,12 +444,8 @@ static int tail_rehash(struct tail *t, size_t want)
     } else {
         memset(t->slot, 0, n * sizeof *t->slot);
     }
-    for (size_t i = 0; i < t->keys.n; i++) {
-        size_t j = slot_of(t->keys.v[i].k, t->nslot);
-        while (t->slot[j])
-            j = (j + 1) & (t->nslot - 1);
-        t->slot[j] = (uint32_t)(i + 1);
-    }
+    for (size_t i = 0; i < t->keys.n; i++)
+        tail_place(t, i);
     return 0;
 }
 
@@ -446,10 +471,7 @@ int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid, int64_t aux)
         return FW_ENOMEM;
     if (fw__store_vec_push(&t->keys, k, fid, aux) < 0)
         return FW_ENOMEM;
-    size_t j = slot_of(k, t->nslot);
-    while (t->slot[j])
-        j = (j + 1) & (t->nslot - 1);
-    t->slot[j] = (uint32_t)t->keys.n;
+    tail_place(t, t->keys.n - 1);
     return 0;
 }
 
@@ -617,11 +639,12 @@ static void bloom_build(struct fw_store *st, size_t want)
     unsigned lg = 20; /* 1 Mi bits = 128 KiB at least */
     while (lg < 40 && ((size_t)1 << lg) < want * 16)
         lg++;
-    uint64_t *bits = calloc(((size_t)1 << lg) / 64, sizeof *bits);
+    uint64_t *bits = big_calloc(((size_t)1 << lg) / 8);
     if (bits == NULL)
         return;
-    struct bloom b = {
-        .bits = bits, .shift = 64 - lg, .cap = ((size_t)1 << lg) / 16};
+    struct bloom b = {.bits = bits,
+                      .shift = 64 - (lg - BLOOM_BLOCK_LG),
+                      .cap = ((size_t)1 << lg) / 16};
     sqlite3_stmt *s = st->st[S_KEYS_ALL];
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)

@@ -291,6 +291,11 @@ int fw_store_subject_done(struct fw_store *st,
                              "a subject with a bad record kind"));
     int64_t k = fw__store_subject_key((int)subj->kind, subj->region, subj->dept,
                                       subj->project, subj->task);
+    /* The common case, a subject with nothing open: two cache lines. */
+    bool in_tail = tail_maybe(&st->tail, k);
+    bool on_disk = bloom_maybe(&st->bloom, k);
+    if (!in_tail && !on_disk)
+        return 0;
     struct cand *c = NULL;
     size_t n = 0, cap = 0;
     unsigned char small[8][ID_BYTES], (*fired)[ID_BYTES] = small;
@@ -302,22 +307,24 @@ int fw_store_subject_done(struct fw_store *st,
         if (fw__store_id_parse(ids[j], fired[nf]))
             nf++;
     const struct tkey *ent;
-    TAIL_EACH (&st->tail, k, ent) {
-        /* A finding of the tail that fired now needs no row read: its id
-         * key says so (a 64-bit collision would only miss a resolution). */
-        bool now_fired = false;
-        for (size_t j = 0; j < nf && !now_fired; j++)
-            now_fired = id_key(fired[j]) == ent->aux;
-        if (now_fired)
-            continue;
-        sqlite3_stmt *s = st->st[S_SUBJ_FID];
-        sqlite3_bind_int64(s, 1, ent->fid);
-        bind_subject(s, subj);
-        if ((rc = collect(st, S_SUBJ_FID, &c, &n, &cap, err)) < 0)
-            goto done;
-    }
+    if (in_tail)
+        TAIL_EACH (&st->tail, k, ent) {
+            /* A finding of the tail that fired now needs no row read: its
+             * id key says so (a 64-bit collision would only miss a
+             * resolution). */
+            bool now_fired = false;
+            for (size_t j = 0; j < nf && !now_fired; j++)
+                now_fired = id_key(fired[j]) == ent->aux;
+            if (now_fired)
+                continue;
+            sqlite3_stmt *s = st->st[S_SUBJ_FID];
+            sqlite3_bind_int64(s, 1, ent->fid);
+            bind_subject(s, subj);
+            if ((rc = collect(st, S_SUBJ_FID, &c, &n, &cap, err)) < 0)
+                goto done;
+        }
     sqlite3_stmt *s = st->st[S_SUBJ_DISK];
-    if (bloom_maybe(&st->bloom, k)) {
+    if (on_disk) {
         sqlite3_bind_int64(s, 1, k);
         bind_subject(s, subj);
         if ((rc = collect(st, S_SUBJ_DISK, &c, &n, &cap, err)) < 0)
