@@ -291,7 +291,9 @@ int fw_store_subject_done(struct fw_store *st,
                              "a subject with a bad record kind"));
     int64_t k = fw__store_subject_key((int)subj->kind, subj->region, subj->dept,
                                       subj->project, subj->task);
-    /* The common case, a subject with nothing open: two cache lines. */
+    /* The common case, a subject with nothing open: two cache lines,
+     * loaded together. */
+    bloom_prefetch(&st->bloom, k);
     bool in_tail = tail_maybe(&st->tail, k);
     bool on_disk = bloom_maybe(&st->bloom, k);
     if (!in_tail && !on_disk)

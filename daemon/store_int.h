@@ -159,6 +159,14 @@ static inline uint64_t *bloom_block(const struct bloom *b, int64_t k,
     return b->bits + ((z >> b->shift) << (BLOOM_BLOCK_LG - 6));
 }
 
+/* Starts loading the key's block: a miss overlaps whatever comes next. */
+static inline void bloom_prefetch(const struct bloom *b, int64_t k)
+{
+    uint64_t g;
+    if (b->bits)
+        __builtin_prefetch(bloom_block(b, k, &g));
+}
+
 static inline bool bloom_maybe(const struct bloom *b, int64_t k)
 {
     if (b->bits == NULL)
