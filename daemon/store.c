@@ -39,6 +39,7 @@
 #define DEFAULT_BUSY_MS 5000
 #define DEFAULT_CACHE_KIB 65536
 #define DEFAULT_MERGE_ROWS 1048576
+#define CLOSE_PRUNE_MAX 65536
 
 /* ---- schema --------------------------------------------------------------
  * migrations[i] takes user_version i to i + 1, in one transaction. Never
@@ -707,20 +708,23 @@ static int cmp_tkey(const void *a, const void *b)
 }
 
 /* Writes the tail's keys in key order and deletes the keys of findings
- * resolved since, in one transaction; then the tail is empty. */
-static int merge(struct fw_store *st, struct fw_error *err)
+ * resolved since, in one transaction; then the tail is empty. With
+ * prune_only, only the deletions, and the tail stays (fw_store_close). */
+static int merge(struct fw_store *st, bool prune_only, struct fw_error *err)
 {
-    if (st->tail.keys.n == 0 && st->dead.n == 0)
+    if ((prune_only || st->tail.keys.n == 0) && st->dead.n == 0)
         return 0;
     int rc = fw__store_tx_begin(st, TX_OWN, err);
     if (rc < 0)
         return rc;
-    if (st->tail.keys.n > 1)
-        qsort(st->tail.keys.v, st->tail.keys.n, sizeof *st->tail.keys.v,
-              cmp_tkey);
-    tail_rehash(&st->tail, st->tail.keys.n); /* same size: cannot fail */
     sqlite3_stmt *s = st->st[S_KEY_INS];
-    for (size_t i = 0; i < st->tail.keys.n; i++) {
+    for (size_t i = 0; !prune_only && i < st->tail.keys.n; i++) {
+        if (i == 0) {
+            if (st->tail.keys.n > 1)
+                qsort(st->tail.keys.v, st->tail.keys.n,
+                      sizeof *st->tail.keys.v, cmp_tkey);
+            tail_rehash(&st->tail, st->tail.keys.n); /* cannot fail */
+        }
         sqlite3_bind_int64(s, 1, st->tail.keys.v[i].k);
         sqlite3_bind_int64(s, 2, st->tail.keys.v[i].fid);
         if ((rc = fw__store_exec(st, S_KEY_INS, err, "merging finding keys")) <
@@ -737,24 +741,29 @@ static int merge(struct fw_store *st, struct fw_error *err)
             0)
             return fw__store_tx_fail(st, rc);
     }
-    int64_t max_fid;
-    if ((rc = fw__store_query_i64(st, S_MAX_FID, 0, &max_fid, err, "merging")) <
-        0)
-        return fw__store_tx_fail(st, rc);
-    s = st->st[S_META_SET];
-    bind_text(s, 1, "keys_merged");
-    sqlite3_bind_int64(s, 2, max_fid);
-    if ((rc = fw__store_exec(st, S_META_SET, err, "merging finding keys")) < 0)
-        return fw__store_tx_fail(st, rc);
+    int64_t max_fid = st->merged;
+    if (!prune_only) {
+        if ((rc = fw__store_query_i64(st, S_MAX_FID, 0, &max_fid, err,
+                                      "merging")) < 0)
+            return fw__store_tx_fail(st, rc);
+        s = st->st[S_META_SET];
+        bind_text(s, 1, "keys_merged");
+        sqlite3_bind_int64(s, 2, max_fid);
+        if ((rc = fw__store_exec(st, S_META_SET, err,
+                                 "merging finding keys")) < 0)
+            return fw__store_tx_fail(st, rc);
+    }
     if ((rc = fw__store_tx_commit(st, err)) < 0)
         return rc;
+    st->dead.n = 0;
+    if (prune_only)
+        return 0;
     st->merged = max_fid;
     for (size_t i = 0; i < st->tail.keys.n; i++)
         bloom_add(&st->bloom, st->tail.keys.v[i].k);
     if (st->bloom.bits == NULL || st->bloom.n > st->bloom.cap)
         bloom_build(st, st->bloom.n * 2);
     tail_truncate(&st->tail, 0);
-    st->dead.n = 0;
     return 0;
 }
 
@@ -763,7 +772,7 @@ static int merge(struct fw_store *st, struct fw_error *err)
 static void maybe_merge(struct fw_store *st)
 {
     if (st->tail.keys.n + st->dead.n >= merge_limit(st))
-        merge(st, NULL);
+        merge(st, false, NULL);
 }
 
 /* ---- open / close -------------------------------------------------------- */
@@ -977,8 +986,15 @@ void fw_store_close(struct fw_store *st)
         return;
     if (st->db) {
         tx_abort(st);
-        if (st->ready && !st->opts.read_only)
-            merge(st, NULL); /* so the next start reads a short tail */
+        /* The tail is not merged: the next open rebuilds it from the
+         * findings anyway, and writing it out here took seconds after a
+         * million findings. Only the keys of findings resolved since the
+         * last merge are deleted, when they are few: a stale key is not
+         * wrong (the row decides), but costs a row read on each later
+         * record of its subject. */
+        if (st->ready && !st->opts.read_only &&
+            st->dead.n <= CLOSE_PRUNE_MAX)
+            merge(st, true, NULL);
         for (int i = 0; i < S__COUNT; i++)
             sqlite3_finalize(st->st[i]);
         sqlite3_close(st->db);
