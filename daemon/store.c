@@ -178,6 +178,11 @@ _Static_assert(N_MIGRATIONS == FW_STORE_SCHEMA_VERSION,
     "AND f.dept IS ?4 AND f.project IS ?5 AND f.task IS ?6 "                   \
     "AND (?7 IS NULL OR f.as_of IS NULL OR f.as_of <= ?7)"
 
+/* KEYS_PER_INSERT rows of one INSERT: a merge steps one statement per 64
+ * keys, not one per key. */
+#define X4(x) x "," x "," x "," x
+#define KEYS_PER_INSERT 64
+
 static const char *const sql[S__COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
@@ -230,6 +235,8 @@ static const char *const sql[S__COUNT] = {
     [S_RESOLVE] = "UPDATE findings SET state = 1, resolved_at = ?2"
                   " WHERE fid = ?1 AND state = 0",
     [S_KEY_INS] = "INSERT OR IGNORE INTO finding_keys(k, fid) VALUES (?1, ?2)",
+    [S_KEY_INS_MANY] = "INSERT OR IGNORE INTO finding_keys(k, fid) VALUES "
+        X4(X4(X4("(?,?)"))),
     [S_KEY_DEL] = "DELETE FROM finding_keys WHERE k = ?1 AND fid = ?2 AND"
                   " (SELECT state FROM findings WHERE fid = ?2) = 1",
     [S_MAX_FID] = "SELECT coalesce(max(fid), 0) FROM findings",
@@ -463,11 +470,12 @@ static void tail_place(struct tail *t, size_t i)
 }
 
 /* Sizes the slots for `want` keys (never smaller than they are) and
- * indexes the keys again. */
+ * indexes the keys again. At most 3/4 of the slots are used: with the
+ * fingerprints a longer probe run costs little, 8 slots a cache line. */
 static int tail_rehash(struct tail *t, size_t want)
 {
     size_t n = t->nslot ? t->nslot : 1024;
-    while (n < want * 2)
+    while (n / 4 * 3 < want)
         n <<= 1;
     if (n != t->nslot) {
         uint64_t *s = big_calloc(n * sizeof *s);
@@ -484,16 +492,35 @@ static int tail_rehash(struct tail *t, size_t want)
     return 0;
 }
 
+/* Room for cap keys in v; a large one on huge pages, untouched until
+ * used. */
+static int vec_reserve(struct keyvec *v, size_t cap)
+{
+    if (cap <= v->cap)
+        return 0;
+    size_t bytes = cap * sizeof *v->v;
+    struct tkey *p;
+    if (bytes >= HUGE_PAGE) {
+        void *q = NULL;
+        if (posix_memalign(&q, HUGE_PAGE, bytes) != 0)
+            return FW_ENOMEM;
+        madvise(q, bytes, MADV_HUGEPAGE);
+        p = q;
+        if (v->n)
+            memcpy(p, v->v, v->n * sizeof *v->v);
+        free(v->v);
+    } else if ((p = realloc(v->v, bytes)) == NULL) {
+        return FW_ENOMEM;
+    }
+    v->v = p;
+    v->cap = cap;
+    return 0;
+}
+
 int fw__store_vec_push(struct keyvec *v, int64_t k, int64_t fid, int64_t aux)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 1024;
-        struct tkey *p = realloc(v->v, cap * sizeof *p);
-        if (p == NULL)
-            return FW_ENOMEM;
-        v->v = p;
-        v->cap = cap;
-    }
+    if (v->n == v->cap && vec_reserve(v, v->cap ? v->cap * 2 : 1024) < 0)
+        return FW_ENOMEM;
     v->v[v->n++] = (struct tkey){k, fid, aux};
     return 0;
 }
@@ -502,7 +529,8 @@ int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid, int64_t aux)
 {
     if (t->keys.n >= UINT32_MAX - 1)
         return FW_ELIMIT;
-    if ((t->keys.n + 1) * 2 > t->nslot && tail_rehash(t, t->keys.n + 1) < 0)
+    if ((t->keys.n + 1) > t->nslot / 4 * 3 &&
+        tail_rehash(t, t->keys.n + 1) < 0)
         return FW_ENOMEM;
     if (fw__store_vec_push(&t->keys, k, fid, aux) < 0)
         return FW_ENOMEM;
@@ -710,27 +738,44 @@ static int cmp_tkey(const void *a, const void *b)
 /* Writes the tail's keys in key order and deletes the keys of findings
  * resolved since, in one transaction; then the tail is empty. With
  * prune_only, only the deletions, and the tail stays (fw_store_close). */
+static int merge_tx(struct fw_store *st, bool prune_only,
+                    struct fw_error *err);
+
 static int merge(struct fw_store *st, bool prune_only, struct fw_error *err)
 {
     if ((prune_only || st->tail.keys.n == 0) && st->dead.n == 0)
         return 0;
+    /* Sorted, the keys no longer match their slots: they are indexed
+     * again only if the merge fails and the tail stays. */
+    size_t n = prune_only ? 0 : st->tail.keys.n;
+    if (n > 1)
+        qsort(st->tail.keys.v, n, sizeof *st->tail.keys.v, cmp_tkey);
+    int rc = merge_tx(st, prune_only, err);
+    if (rc < 0 && n > 1)
+        tail_rehash(&st->tail, n); /* same size: cannot fail */
+    return rc;
+}
+
+static int merge_tx(struct fw_store *st, bool prune_only,
+                    struct fw_error *err)
+{
     int rc = fw__store_tx_begin(st, TX_OWN, err);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *s = st->st[S_KEY_INS];
-    for (size_t i = 0; !prune_only && i < st->tail.keys.n; i++) {
-        if (i == 0) {
-            if (st->tail.keys.n > 1)
-                qsort(st->tail.keys.v, st->tail.keys.n,
-                      sizeof *st->tail.keys.v, cmp_tkey);
-            tail_rehash(&st->tail, st->tail.keys.n); /* cannot fail */
+    size_t n = prune_only ? 0 : st->tail.keys.n;
+    const struct tkey *v = st->tail.keys.v;
+    for (size_t i = 0; i < n;) {
+        bool many = n - i >= KEYS_PER_INSERT;
+        int which = many ? S_KEY_INS_MANY : S_KEY_INS;
+        sqlite3_stmt *s = st->st[which];
+        for (int j = 0; j < (many ? KEYS_PER_INSERT : 1); j++, i++) {
+            sqlite3_bind_int64(s, 2 * j + 1, v[i].k);
+            sqlite3_bind_int64(s, 2 * j + 2, v[i].fid);
         }
-        sqlite3_bind_int64(s, 1, st->tail.keys.v[i].k);
-        sqlite3_bind_int64(s, 2, st->tail.keys.v[i].fid);
-        if ((rc = fw__store_exec(st, S_KEY_INS, err, "merging finding keys")) <
-            0)
+        if ((rc = fw__store_exec(st, which, err, "merging finding keys")) < 0)
             return fw__store_tx_fail(st, rc);
     }
+    sqlite3_stmt *s;
     if (st->dead.n > 1)
         qsort(st->dead.v, st->dead.n, sizeof *st->dead.v, cmp_tkey);
     s = st->st[S_KEY_DEL];
@@ -885,8 +930,11 @@ static int load(struct fw_store *st, struct fw_error *err)
     if ((rc = fw__store_query_i64(st, S_KEYS_COUNT, 0, &nkeys, err,
                                   "counting finding keys")) < 0)
         return rc;
-    /* Room for the next merges without a rebuild or a rehash. */
-    if (!st->opts.read_only && tail_rehash(&st->tail, merge_limit(st)) < 0)
+    /* Room for the next merges without a rebuild or a rehash (the tail
+     * passes the limit by up to a feed before it is merged). */
+    size_t room = merge_limit(st) + merge_limit(st) / 4;
+    if (!st->opts.read_only && (tail_rehash(&st->tail, room) < 0 ||
+                                vec_reserve(&st->tail.keys, room) < 0))
         return fw_error_set(err, FW_ENOMEM, st->path, "out of memory");
     bloom_build(st, (size_t)nkeys * 2 + merge_limit(st) * 2);
     return 0;

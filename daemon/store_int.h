@@ -36,6 +36,7 @@ enum {
     S_SUBJ_FID,
     S_RESOLVE,
     S_KEY_INS,
+    S_KEY_INS_MANY,
     S_KEY_DEL,
     S_MAX_FID,
     S_REJ_INS,
