@@ -37,7 +37,7 @@
 #include "fundwatch/reader.h"
 
 #define DEFAULT_BUSY_MS 5000
-#define DEFAULT_CACHE_KIB 65536
+#define DEFAULT_CACHE_KIB 16384
 #define DEFAULT_MERGE_ROWS 1048576
 #define CLOSE_PRUNE_MAX 65536
 
@@ -899,6 +899,16 @@ static int load(struct fw_store *st, struct fw_error *err)
         0)
         return rc;
     st->merged = v;
+    /* A reading connection looks ids up on disk (lookup_id_ro) and never
+     * resolves: no tail, no filter. */
+    if (st->opts.read_only)
+        return 0;
+    /* Room for the next merges without a rebuild or a rehash (the tail
+     * passes the limit by up to a feed before it is merged). */
+    size_t room = merge_limit(st) + merge_limit(st) / 4;
+    if (tail_rehash(&st->tail, room) < 0 ||
+        vec_reserve(&st->tail.keys, room) < 0)
+        return fw_error_set(err, FW_ENOMEM, st->path, "out of memory");
 
     s = st->st[S_TAIL_LOAD];
     sqlite3_bind_int64(s, 1, st->merged);
@@ -930,12 +940,6 @@ static int load(struct fw_store *st, struct fw_error *err)
     if ((rc = fw__store_query_i64(st, S_KEYS_COUNT, 0, &nkeys, err,
                                   "counting finding keys")) < 0)
         return rc;
-    /* Room for the next merges without a rebuild or a rehash (the tail
-     * passes the limit by up to a feed before it is merged). */
-    size_t room = merge_limit(st) + merge_limit(st) / 4;
-    if (!st->opts.read_only && (tail_rehash(&st->tail, room) < 0 ||
-                                vec_reserve(&st->tail.keys, room) < 0))
-        return fw_error_set(err, FW_ENOMEM, st->path, "out of memory");
     bloom_build(st, (size_t)nkeys * 2 + merge_limit(st) * 2);
     return 0;
 }
