@@ -525,6 +525,27 @@ int fw__store_vec_push(struct keyvec *v, int64_t k, int64_t fid, int64_t aux)
     return 0;
 }
 
+/* (Re)builds the tail's subject filter for at least `want` keys from
+ * keys.v; without memory it is off (says maybe), never wrong. */
+static void subj_build(struct tail *t, size_t want)
+{
+    free(t->subj.bits);
+    memset(&t->subj, 0, sizeof t->subj);
+    unsigned lg = 16; /* 8 KiB at least */
+    while (lg < 40 && ((size_t)1 << lg) < want * 16)
+        lg++;
+    uint64_t *bits = big_calloc(((size_t)1 << lg) / 8);
+    if (bits == NULL)
+        return;
+    struct bloom b = {.bits = bits,
+                      .shift = 64 - (lg - BLOOM_BLOCK_LG),
+                      .cap = ((size_t)1 << lg) / 16};
+    for (size_t i = 0; i < t->keys.n; i++)
+        if (t->keys.v[i].aux != 0)
+            bloom_add(&b, t->keys.v[i].k);
+    t->subj = b;
+}
+
 int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid, int64_t aux)
 {
     if (t->keys.n >= UINT32_MAX - 1)
@@ -535,6 +556,12 @@ int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid, int64_t aux)
     if (fw__store_vec_push(&t->keys, k, fid, aux) < 0)
         return FW_ENOMEM;
     tail_place(t, t->keys.n - 1);
+    if (aux != 0 && t->subj.bits) {
+        if (t->subj.n >= t->subj.cap)
+            subj_build(t, t->subj.n * 2); /* k included: it is in keys.v */
+        else
+            bloom_add(&t->subj, k);
+    }
     return 0;
 }
 
@@ -545,12 +572,17 @@ static void tail_truncate(struct tail *t, size_t n)
     t->keys.n = n;
     if (t->nslot)
         tail_rehash(t, n); /* never grows: cannot fail */
+    if (n == 0 && t->subj.bits) {
+        memset(t->subj.bits, 0, t->subj.cap * 2);
+        t->subj.n = 0;
+    }
 }
 
 static void tail_fini(struct tail *t)
 {
     free(t->keys.v);
     free(t->slot);
+    free(t->subj.bits);
     memset(t, 0, sizeof *t);
 }
 
@@ -909,6 +941,7 @@ static int load(struct fw_store *st, struct fw_error *err)
     if (tail_rehash(&st->tail, room) < 0 ||
         vec_reserve(&st->tail.keys, room) < 0)
         return fw_error_set(err, FW_ENOMEM, st->path, "out of memory");
+    subj_build(&st->tail, 0);
 
     s = st->st[S_TAIL_LOAD];
     sqlite3_bind_int64(s, 1, st->merged);
@@ -919,14 +952,15 @@ static int load(struct fw_store *st, struct fw_error *err)
             continue; /* the CHECK makes this impossible */
         int kind = col_int(s, 2, -1);
         bool open = col_int(s, 3, -1) == FW_ST_OPEN;
-        int p = fw__store_tail_push(&st->tail, id_key(id), fid, 0);
+        int64_t ik = id_key(id);
+        int p = fw__store_tail_push(&st->tail, ik, fid, 0);
         if (p == 0 && resolvable(kind) && open)
             p = fw__store_tail_push(
                 &st->tail,
                 fw__store_subject_key(col_int(s, 4, -1),
                                       col_text(s, 5), col_text(s, 6),
                                       col_text(s, 7), col_text(s, 8)),
-                fid, id_key(id));
+                fid, ik ? ik : 1);
         if (p < 0) {
             sqlite3_reset(s);
             return fw_error_set(err, p, st->path, "loading finding keys: %s",

@@ -49,6 +49,7 @@ int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
     int64_t k = id_key(id);
     const struct tkey *ent;
     *fid = 0;
+    bloom_prefetch(&st->bloom, k); /* its miss overlaps the tail's */
     TAIL_EACH (&st->tail, k, ent) {
         int64_t cand = ent->fid;
         sqlite3_stmt *s = st->st[S_FID_ID];
@@ -65,7 +66,7 @@ int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
         if (*fid)
             return 0;
     }
-    if (!bloom_maybe(&st->bloom, k))
+    if (!disk_maybe(&st->bloom, k))
         return 0;
     sqlite3_stmt *s = st->st[S_KEY_FIND];
     sqlite3_bind_int64(s, 1, k);
@@ -172,9 +173,11 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
         if ((rc = fw__store_exec(st, S_F_INS, err, "adding a finding")) < 0)
             return fw__store_tx_fail(st, rc);
         fid = sqlite3_last_insert_rowid(st->db);
-        if ((rc = fw__store_tail_push(&st->tail, id_key(id), fid, 0)) < 0 ||
+        int64_t ik = id_key(id);
+        if ((rc = fw__store_tail_push(&st->tail, ik, fid, 0)) < 0 ||
             (resolvable(f->kind) &&
-             (rc = fw__store_tail_push(&st->tail, subj, fid, id_key(id))) < 0))
+             (rc = fw__store_tail_push(&st->tail, subj, fid, ik ? ik : 1)) <
+                 0))
             return fw__store_tx_fail(st, fw_error_set(err, rc, st->path,
                                                       "adding a finding: %s",
                                                       fw_strerror(rc)));
@@ -292,10 +295,11 @@ int fw_store_subject_done(struct fw_store *st,
     int64_t k = fw__store_subject_key((int)subj->kind, subj->region, subj->dept,
                                       subj->project, subj->task);
     /* The common case, a subject with nothing open: two cache lines,
-     * loaded together. */
+     * loaded together, the first of a small filter. */
+    bloom_prefetch(&st->tail.subj, k);
     bloom_prefetch(&st->bloom, k);
-    bool in_tail = tail_maybe(&st->tail, k);
-    bool on_disk = bloom_maybe(&st->bloom, k);
+    bool in_tail = bloom_maybe(&st->tail.subj, k) && tail_maybe(&st->tail, k);
+    bool on_disk = disk_maybe(&st->bloom, k);
     if (!in_tail && !on_disk)
         return 0;
     struct cand *c = NULL;

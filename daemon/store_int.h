@@ -105,23 +105,13 @@ static const char *const trigger_names[FW__TRIG_COUNT] = {"start", "sighup",
 struct tkey {
     int64_t k;
     int64_t fid;
-    int64_t aux; /* a subject key's: the finding's id key */
+    int64_t aux; /* a subject key's: the finding's id key, or 1 when that
+                    is 0; an id key's: 0 */
 };
 
 struct keyvec {
     struct tkey *v;
     size_t n, cap;
-};
-
-/* Each slot keeps 32 bits of its key's hash beside the index, so a probe
- * that finds nothing (the common case: most findings are new, most subjects
- * have nothing open) reads the slot array only, one cache line, and never
- * keys.v. */
-struct tail {
-    struct keyvec keys;
-    uint64_t *slot; /* fingerprint << 32 | (index + 1 into keys.v); 0 =
-                       empty */
-    size_t nslot;   /* a power of two, at least twice keys.n */
 };
 
 /* ---- the bloom filter of finding_keys ---------------------------------------
@@ -168,6 +158,10 @@ static inline void bloom_prefetch(const struct bloom *b, int64_t k)
         __builtin_prefetch(bloom_block(b, k, &g));
 }
 
+/* The filter of finding_keys: an empty one says no without a memory
+ * access (a new store's, until the first merge). */
+static inline bool disk_maybe(const struct bloom *b, int64_t k);
+
 static inline bool bloom_maybe(const struct bloom *b, int64_t k)
 {
     if (b->bits == NULL)
@@ -193,6 +187,27 @@ static inline void bloom_add(struct bloom *b, int64_t k)
         blk[bit >> 6] |= 1ull << (bit & 63);
     }
     b->n++;
+}
+
+/* Each slot keeps 32 bits of its key's hash beside the index, so a probe
+ * that finds nothing (most findings are new) reads the slot array only, one
+ * cache line, and never keys.v. The slots are many (room for a merge's
+ * worth): a probe is a cache miss. Most records' subjects have nothing in
+ * the tail, so the subject keys also go into a small filter sized for them,
+ * which answers those. Bits are never taken out of it: after a rollback it
+ * holds more than the tail, never less; it is emptied with the tail.
+ * Without bits (out of memory) every subject may be in the tail. */
+struct tail {
+    struct keyvec keys;
+    uint64_t *slot; /* fingerprint << 32 | (index + 1 into keys.v); 0 =
+                       empty */
+    size_t nslot;   /* a power of two, keys.n at most 3/4 of it */
+    struct bloom subj; /* of the subject keys (aux != 0) */
+};
+
+static inline bool disk_maybe(const struct bloom *b, int64_t k)
+{
+    return b->bits == NULL || (b->n > 0 && bloom_maybe(b, k));
 }
 
 enum txn { TX_NONE = 0, TX_FEED, TX_BATCH, TX_OWN };
