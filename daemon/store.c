@@ -480,6 +480,17 @@ static void tail_place(struct tail *t, size_t i)
     t->slot[j] = tail_fp(k) | (uint64_t)(i + 1);
 }
 
+/* Places every key of keys.v (the slots empty), the slot of the key 16
+ * ahead prefetched: the misses overlap. */
+static void tail_place_all(struct tail *t)
+{
+    for (size_t i = 0; i < t->keys.n; i++) {
+        if (i + 16 < t->keys.n)
+            tail_prefetch(t, t->keys.v[i + 16].k);
+        tail_place(t, i);
+    }
+}
+
 /* Sizes the slots for `want` keys (never smaller than they are) and
  * indexes the keys again. At most 3/4 of the slots are used: with the
  * fingerprints a longer probe run costs little, 8 slots a cache line. */
@@ -498,8 +509,7 @@ static int tail_rehash(struct tail *t, size_t want)
     } else {
         memset(t->slot, 0, n * sizeof *t->slot);
     }
-    for (size_t i = 0; i < t->keys.n; i++)
-        tail_place(t, i);
+    tail_place_all(t);
     return 0;
 }
 
@@ -961,8 +971,8 @@ static int load(struct fw_store *st, struct fw_error *err)
     if (tail_rehash(&st->tail, room) < 0 ||
         vec_reserve(&st->tail.keys, room) < 0)
         return fw_error_set(err, FW_ENOMEM, st->path, "out of memory");
-    subj_build(&st->tail, 0);
 
+    size_t nsubj = 0;
     s = st->st[S_TAIL_LOAD];
     sqlite3_bind_int64(s, 1, st->merged);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -972,15 +982,20 @@ static int load(struct fw_store *st, struct fw_error *err)
             continue; /* the CHECK makes this impossible */
         int kind = col_int(s, 2, -1);
         bool open = col_int(s, 3, -1) == FW_ST_OPEN;
+        /* Into keys.v only: indexed all at once below. */
         int64_t ik = id_key(id);
-        int p = fw__store_tail_push(&st->tail, ik, fid, 0);
-        if (p == 0 && resolvable(kind) && open)
-            p = fw__store_tail_push(
-                &st->tail,
+        int p = fw__store_vec_push(&st->tail.keys, ik, fid, 0);
+        if (p == 0 && resolvable(kind) && open) {
+            p = fw__store_vec_push(
+                &st->tail.keys,
                 fw__store_subject_key(col_int(s, 4, -1),
                                       col_text(s, 5), col_text(s, 6),
                                       col_text(s, 7), col_text(s, 8)),
                 fid, ik ? ik : 1);
+            nsubj++;
+        }
+        if (p == 0 && st->tail.keys.n >= UINT32_MAX - 1)
+            p = FW_ELIMIT;
         if (p < 0) {
             sqlite3_reset(s);
             return fw_error_set(err, p, st->path, "loading finding keys: %s",
@@ -990,6 +1005,13 @@ static int load(struct fw_store *st, struct fw_error *err)
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
         return DBERR(st, err, rc, "loading finding keys");
+    if (st->tail.keys.n > st->tail.nslot / 4 * 3) {
+        if (tail_rehash(&st->tail, st->tail.keys.n) < 0)
+            return fw_error_set(err, FW_ENOMEM, st->path, "out of memory");
+    } else {
+        tail_place_all(&st->tail);
+    }
+    subj_build(&st->tail, nsubj);
     int64_t nkeys;
     if ((rc = fw__store_query_i64(st, S_KEYS_COUNT, 0, &nkeys, err,
                                   "counting finding keys")) < 0)
