@@ -383,6 +383,7 @@ static void after_work(uv_work_t *w, int status)
     enum fw_job_kind done = d->job;
     d->job = FW_JOB_NONE;
     fw__d_snapshot(d); /* the worker is idle: its figures can be read */
+    fw__d_free_retired(d);
     if (done == FW_JOB_INGEST) {
         struct fw_ingest *in = d->ingest_job;
         d->ingest_job = NULL;
@@ -612,6 +613,7 @@ static int first_generation(struct fwd *d)
         snprintf(r->version, sizeof r->version, "%s",
                  fw_engine_version(d->eng));
         fw_diag_init(&r->problems);
+        fw__d_result_sums(r);
         d->pending = r; /* with eng NULL: nothing to swap, only to record */
     } else {
         fw_policy_tree_fini(&t);
@@ -633,10 +635,12 @@ static int open_all(struct fwd *d)
     struct fw_diag diag;
     if (fw_spool_init(d->cfg.spool, &err) < 0)
         goto io;
-    struct fw_store_opts so = {0};
+    struct fw_store_opts so = {.cache_kib = (int64_t)(d->cfg.db_cache >> 10)};
     if (fw_store_open(d->cfg.database, &so, &d->st, &err) < 0)
         goto io;
-    struct fw_store_opts ro = {.read_only = true};
+    /* the API's reading connection needs little cache */
+    struct fw_store_opts ro = {.read_only = true,
+                               .cache_kib = (int64_t)(d->cfg.db_cache >> 12)};
     if (fw_store_open(d->cfg.database, &ro, &d->ro, &err) < 0)
         goto io;
     if (fw_outbox_open(d->cfg.outbox, d->st, &d->ob, &err) < 0)

@@ -46,6 +46,8 @@ struct fw_reload_result {
     bool ok;
     struct fw_engine *eng;          /* ok: the new generation */
     struct fw_policy_tree tree;     /* its files, for the store's history */
+    char (*sums)[65];               /* sha256 of each file, computed off
+                                       the worker */
     char version[80];               /* ok: the engine's; else the tree's */
     enum fw_store_trigger trigger;
     struct fw_diag problems;        /* refused: why */
@@ -109,6 +111,11 @@ struct fwd {
     /* (worker → loop) under mu */
     uv_mutex_t mu;
     struct fw_reload_result *pending;       /* to put in place or record */
+    struct fw_engine **retired_eng;         /* replaced: to free off the
+                                               worker */
+    size_t n_retired_eng;
+    uv_work_t free_work;
+    bool freeing;
     char last_error[1024];
     int64_t last_error_ms;
 
@@ -168,6 +175,10 @@ bool fw__d_apply_pending(struct fwd *d);
 void fw__d_snapshot(struct fwd *d);
 void fw__d_reload_fini(struct fwd *d);
 void fw__d_result_free(struct fw_reload_result *r);
+/* (loop) frees replaced generations on a pool thread */
+void fw__d_free_retired(struct fwd *d);
+/* (pool) the sha256 of each file of r's tree into r->sums */
+void fw__d_result_sums(struct fw_reload_result *r);
 
 /* daemon_api.c */
 int fw__d_http_start(struct fwd *d);
