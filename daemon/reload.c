@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cmdutil.h"
 #include "daemon.h"
 #include "log.h"
 #include "testrun.h"
@@ -220,7 +221,7 @@ static void after_reload(uv_work_t *w, int status)
     const char *why = fw_store_trigger_name(r->trigger);
     d->last_reload.done = true;
     d->last_reload.ok = r->ok;
-    d->last_reload.at_ms = fw__d_wall_ms();
+    d->last_reload.at_ms = fw_cmd_wall_ms();
     d->last_reload.nanos = r->nanos;
     snprintf(d->last_reload.version, sizeof d->last_reload.version, "%s",
              r->version);
@@ -261,9 +262,24 @@ static void after_reload(uv_work_t *w, int status)
     }
     fw__d_kick(d);
     if (d->reload_again) {
+        /* those who asked during this one get the next one's result */
+        struct fw_http_conn **spare = d->reload_waiters;
+        d->reload_waiters = d->next_waiters;
+        d->n_waiters = d->n_next_waiters;
+        d->next_waiters = spare;
+        d->n_next_waiters = 0;
         d->reload_again = false;
         fw__d_reload(d, d->next_trigger);
     }
+}
+
+/* A reload that could not even start: its waiters hear so. */
+static void reload_not_started(struct fwd *d, const char *why)
+{
+    fw_log_error("reload", NULL, "cannot start: %s", why);
+    for (size_t i = 0; i < d->n_waiters; i++)
+        fw_http_respond_error(d->reload_waiters[i], 503, why);
+    d->n_waiters = 0;
 }
 
 void fw__d_reload(struct fwd *d, enum fw_store_trigger why)
@@ -277,7 +293,7 @@ void fw__d_reload(struct fwd *d, enum fw_store_trigger why)
     }
     struct fw_reload_result *r = calloc(1, sizeof *r);
     if (r == NULL) {
-        fw_log_error("reload", NULL, "out of memory");
+        reload_not_started(d, "out of memory");
         return;
     }
     fw_diag_init(&r->problems);
@@ -288,10 +304,10 @@ void fw__d_reload(struct fwd *d, enum fw_store_trigger why)
     int rc = uv_queue_work(&d->loop, &d->reload_work, reload_work,
                            after_reload);
     if (rc < 0) {
-        fw_log_error("reload", NULL, "cannot start: %s", uv_strerror(rc));
         d->reloading = false;
         d->reload_res = NULL;
         fw__d_result_free(r);
+        reload_not_started(d, uv_strerror(rc));
     }
 }
 
@@ -309,7 +325,7 @@ static void record_generation(struct fwd *d, const struct fw_reload_result *r)
     for (size_t i = 0; i < r->problems.n; i++)
         fw_buf_printf(&why, "%s%s", i ? "\n" : "", r->problems.items[i]);
     struct fw_store_generation g = {
-        .version = r->version, .loaded_ms = fw__d_wall_ms(),
+        .version = r->version, .loaded_ms = fw_cmd_wall_ms(),
         .trigger = r->trigger, .ok = r->ok, .error = why.p,
         .files = files, .n_files = t->n,
     };
@@ -339,7 +355,7 @@ static void ops_finding(struct fwd *d, const struct fw_reload_result *r)
     fw_finding_make_id("fundwatch", "reload_refused", "", "", "", r->version,
                        f.id);
     struct fw_error err = {0};
-    int rc = msg.p ? fw_store_batch_begin(d->st, fw__d_wall_ms(), &err)
+    int rc = msg.p ? fw_store_batch_begin(d->st, fw_cmd_wall_ms(), &err)
                    : FW_ENOMEM;
     if (rc == 0 && (rc = fw_store_finding_add(d->st, &f, -1, NULL, &err)) == 0)
         rc = fw_store_batch_commit(d->st, &err);
@@ -423,8 +439,12 @@ static void after_free(uv_work_t *w, int status)
     (void)status;
     struct fwd *d = w->data;
     d->freeing = false;
-    if (atomic_load(&d->stopping) && d->job == FW_JOB_NONE && !d->reloading)
-        fw__d_shutdown(d);
+    if (atomic_load(&d->stopping)) {
+        if (d->job == FW_JOB_NONE && !d->reloading)
+            fw__d_shutdown(d);
+        return;
+    }
+    fw__d_free_retired(d); /* swapped out while this one ran */
 }
 
 void fw__d_free_retired(struct fwd *d)
@@ -496,6 +516,8 @@ static void json_kv(struct fw_buf *b, const char *k, const char *v, bool comma)
 void fw__d_snapshot(struct fwd *d)
 {
     const struct fw_engine *e = d->eng;
+    fw__d_fold_retired(d);
+    d->have_counts = fw_store_counts(d->st, &d->counts, NULL) == 0;
     size_t n = fw_engine_policy_count(e);
     for (size_t i = 0; i < d->n_snap; i++) {
         free(d->snap[i].id);
