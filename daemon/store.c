@@ -32,12 +32,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "fundwatch/reader.h"
 
 #define DEFAULT_BUSY_MS 5000
-#define DEFAULT_CACHE_KIB 65536
+#define DEFAULT_CACHE_KIB 16384
 #define DEFAULT_MERGE_ROWS 1048576
+#define CLOSE_PRUNE_MAX 65536
 
 /* ---- schema --------------------------------------------------------------
  * migrations[i] takes user_version i to i + 1, in one transaction. Never
@@ -176,6 +178,11 @@ _Static_assert(N_MIGRATIONS == FW_STORE_SCHEMA_VERSION,
     "AND f.dept IS ?4 AND f.project IS ?5 AND f.task IS ?6 "                   \
     "AND (?7 IS NULL OR f.as_of IS NULL OR f.as_of <= ?7)"
 
+/* KEYS_PER_INSERT rows of one INSERT: a merge steps one statement per 64
+ * keys, not one per key. */
+#define X4(x) x "," x "," x "," x
+#define KEYS_PER_INSERT 64
+
 static const char *const sql[S__COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
@@ -228,6 +235,8 @@ static const char *const sql[S__COUNT] = {
     [S_RESOLVE] = "UPDATE findings SET state = 1, resolved_at = ?2"
                   " WHERE fid = ?1 AND state = 0",
     [S_KEY_INS] = "INSERT OR IGNORE INTO finding_keys(k, fid) VALUES (?1, ?2)",
+    [S_KEY_INS_MANY] = "INSERT OR IGNORE INTO finding_keys(k, fid) VALUES "
+        X4(X4(X4("(?,?)"))),
     [S_KEY_DEL] = "DELETE FROM finding_keys WHERE k = ?1 AND fid = ?2 AND"
                   " (SELECT state FROM findings WHERE fid = ?2) = 1",
     [S_MAX_FID] = "SELECT coalesce(max(fid), 0) FROM findings",
@@ -364,49 +373,112 @@ bool fw__store_id_parse(const char *hex, unsigned char out[ID_BYTES])
 }
 
 /* FNV-1a over the subject, each part length-prefixed, an absent part
- * distinct from an empty one (SQL's IS). Only a probe: the row decides. */
-static void fnv(uint64_t *h, const void *p, size_t n)
+ * distinct from an empty one (SQL's IS). Only a probe: the row decides.
+ * The keys are on disk (finding_keys), so the function never changes; it
+ * is computed faster: a zero byte only multiplies by the prime, so a run of
+ * them (the high bytes of a length, of the record kind) is one
+ * multiplication by a power of it, and the state after "subject" is a
+ * constant. */
+
+#define FNV_PRIME 0x100000001b3ull
+#define FNV_AFTER_SUBJECT 0x9640735281e90c0full /* "subject" hashed */
+
+static const uint64_t fnv_pow[9] = {
+    0x1ull,
+    0x100000001b3ull,
+    0x366000002e329ull,
+    0x8a97b0004e7feabull,
+    0x9ffaac085635bc91ull,
+    0xcaee32a7d4f6a63ull,
+    0xdc966432edf1c639ull,
+    0xc5527b8a51d3d2dbull,
+    0x1efac7090aef4a21ull,
+};
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) {
-        *h ^= b[i];
-        *h *= 0x100000001b3ull;
-    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * FNV_PRIME;
+    return h;
 }
 
-static void fnv_part(uint64_t *h, const char *s, size_t n)
+/* The same over at most 8 bytes, a run of zero bytes at a time. */
+static uint64_t fnv_word(uint64_t h, const void *p, size_t n)
 {
+    const unsigned char *b = p;
+    unsigned zeros = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] == 0) {
+            zeros++;
+            continue;
+        }
+        h = (h * fnv_pow[zeros] ^ b[i]) * FNV_PRIME;
+        zeros = 0;
+    }
+    return h * fnv_pow[zeros];
+}
+
+static uint64_t fnv_part(uint64_t h, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
     uint64_t len = s ? (uint64_t)n : UINT64_MAX;
-    fnv(h, &len, sizeof len);
-    if (s)
-        fnv(h, s, n);
+    h = fnv_word(h, &len, sizeof len);
+    return s ? fnv(h, s, n) : h;
 }
 
 int64_t fw__store_subject_key(int rkind, const char *region, const char *dept,
                               const char *project, const char *task)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    fnv(&h, "subject", 7);
     int32_t rk = rkind;
-    fnv(&h, &rk, sizeof rk);
-    fnv_part(&h, region, region ? strlen(region) : 0);
-    fnv_part(&h, dept, dept ? strlen(dept) : 0);
-    fnv_part(&h, project, project ? strlen(project) : 0);
-    fnv_part(&h, task, task ? strlen(task) : 0);
+    uint64_t h = fnv_word(FNV_AFTER_SUBJECT, &rk, sizeof rk);
+    h = fnv_part(h, region);
+    h = fnv_part(h, dept);
+    h = fnv_part(h, project);
+    h = fnv_part(h, task);
     return (int64_t)h;
+}
+
+/* ---- big tables ------------------------------------------------------------
+ * The tail's slots and the bloom filter are probed at random, once or twice
+ * per record: on 4 KiB pages nearly every probe also misses the TLB. Tables
+ * of 2 MiB or more are asked for on huge pages (transparent huge pages in
+ * "madvise" mode, Debian's default; elsewhere the advice is ignored). */
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static void *big_calloc(size_t bytes)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, bytes < HUGE_PAGE ? 64 : HUGE_PAGE, bytes) != 0)
+        return NULL;
+    if (bytes >= HUGE_PAGE)
+        madvise(p, bytes, MADV_HUGEPAGE); /* before the first touch */
+    memset(p, 0, bytes);
+    return p;
 }
 
 /* ---- the tail ------------------------------------------------------------ */
 
+static void tail_place(struct tail *t, size_t i)
+{
+    int64_t k = t->keys.v[i].k;
+    size_t j = slot_of(k, t->nslot);
+    while (t->slot[j])
+        j = (j + 1) & (t->nslot - 1);
+    t->slot[j] = tail_fp(k) | (uint64_t)(i + 1);
+}
+
 /* Sizes the slots for `want` keys (never smaller than they are) and
- * indexes the keys again. */
+ * indexes the keys again. At most 3/4 of the slots are used: with the
+ * fingerprints a longer probe run costs little, 8 slots a cache line. */
 static int tail_rehash(struct tail *t, size_t want)
 {
     size_t n = t->nslot ? t->nslot : 1024;
-    while (n < want * 2)
+    while (n / 4 * 3 < want)
         n <<= 1;
     if (n != t->nslot) {
-        uint32_t *s = calloc(n, sizeof *s);
+        uint64_t *s = big_calloc(n * sizeof *s);
         if (s == NULL)
             return FW_ENOMEM;
         free(t->slot);
@@ -415,41 +487,81 @@ static int tail_rehash(struct tail *t, size_t want)
     } else {
         memset(t->slot, 0, n * sizeof *t->slot);
     }
-    for (size_t i = 0; i < t->keys.n; i++) {
-        size_t j = slot_of(t->keys.v[i].k, t->nslot);
-        while (t->slot[j])
-            j = (j + 1) & (t->nslot - 1);
-        t->slot[j] = (uint32_t)(i + 1);
+    for (size_t i = 0; i < t->keys.n; i++)
+        tail_place(t, i);
+    return 0;
+}
+
+/* Room for cap keys in v; a large one on huge pages, untouched until
+ * used. */
+static int vec_reserve(struct keyvec *v, size_t cap)
+{
+    if (cap <= v->cap)
+        return 0;
+    size_t bytes = cap * sizeof *v->v;
+    struct tkey *p;
+    if (bytes >= HUGE_PAGE) {
+        void *q = NULL;
+        if (posix_memalign(&q, HUGE_PAGE, bytes) != 0)
+            return FW_ENOMEM;
+        madvise(q, bytes, MADV_HUGEPAGE);
+        p = q;
+        if (v->n)
+            memcpy(p, v->v, v->n * sizeof *v->v);
+        free(v->v);
+    } else if ((p = realloc(v->v, bytes)) == NULL) {
+        return FW_ENOMEM;
     }
+    v->v = p;
+    v->cap = cap;
     return 0;
 }
 
 int fw__store_vec_push(struct keyvec *v, int64_t k, int64_t fid, int64_t aux)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 1024;
-        struct tkey *p = realloc(v->v, cap * sizeof *p);
-        if (p == NULL)
-            return FW_ENOMEM;
-        v->v = p;
-        v->cap = cap;
-    }
+    if (v->n == v->cap && vec_reserve(v, v->cap ? v->cap * 2 : 1024) < 0)
+        return FW_ENOMEM;
     v->v[v->n++] = (struct tkey){k, fid, aux};
     return 0;
+}
+
+/* (Re)builds the tail's subject filter for at least `want` keys from
+ * keys.v; without memory it is off (says maybe), never wrong. */
+static void subj_build(struct tail *t, size_t want)
+{
+    free(t->subj.bits);
+    memset(&t->subj, 0, sizeof t->subj);
+    unsigned lg = 16; /* 8 KiB at least */
+    while (lg < 40 && ((size_t)1 << lg) < want * 16)
+        lg++;
+    uint64_t *bits = big_calloc(((size_t)1 << lg) / 8);
+    if (bits == NULL)
+        return;
+    struct bloom b = {.bits = bits,
+                      .shift = 64 - (lg - BLOOM_BLOCK_LG),
+                      .cap = ((size_t)1 << lg) / 16};
+    for (size_t i = 0; i < t->keys.n; i++)
+        if (t->keys.v[i].aux != 0)
+            bloom_add(&b, t->keys.v[i].k);
+    t->subj = b;
 }
 
 int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid, int64_t aux)
 {
     if (t->keys.n >= UINT32_MAX - 1)
         return FW_ELIMIT;
-    if ((t->keys.n + 1) * 2 > t->nslot && tail_rehash(t, t->keys.n + 1) < 0)
+    if ((t->keys.n + 1) > t->nslot / 4 * 3 &&
+        tail_rehash(t, t->keys.n + 1) < 0)
         return FW_ENOMEM;
     if (fw__store_vec_push(&t->keys, k, fid, aux) < 0)
         return FW_ENOMEM;
-    size_t j = slot_of(k, t->nslot);
-    while (t->slot[j])
-        j = (j + 1) & (t->nslot - 1);
-    t->slot[j] = (uint32_t)t->keys.n;
+    tail_place(t, t->keys.n - 1);
+    if (aux != 0 && t->subj.bits) {
+        if (t->subj.n >= t->subj.cap)
+            subj_build(t, t->subj.n * 2); /* k included: it is in keys.v */
+        else
+            bloom_add(&t->subj, k);
+    }
     return 0;
 }
 
@@ -460,12 +572,17 @@ static void tail_truncate(struct tail *t, size_t n)
     t->keys.n = n;
     if (t->nslot)
         tail_rehash(t, n); /* never grows: cannot fail */
+    if (n == 0 && t->subj.bits) {
+        memset(t->subj.bits, 0, t->subj.cap * 2);
+        t->subj.n = 0;
+    }
 }
 
 static void tail_fini(struct tail *t)
 {
     free(t->keys.v);
     free(t->slot);
+    free(t->subj.bits);
     memset(t, 0, sizeof *t);
 }
 
@@ -617,11 +734,12 @@ static void bloom_build(struct fw_store *st, size_t want)
     unsigned lg = 20; /* 1 Mi bits = 128 KiB at least */
     while (lg < 40 && ((size_t)1 << lg) < want * 16)
         lg++;
-    uint64_t *bits = calloc(((size_t)1 << lg) / 64, sizeof *bits);
+    uint64_t *bits = big_calloc(((size_t)1 << lg) / 8);
     if (bits == NULL)
         return;
-    struct bloom b = {
-        .bits = bits, .shift = 64 - lg, .cap = ((size_t)1 << lg) / 16};
+    struct bloom b = {.bits = bits,
+                      .shift = 64 - (lg - BLOOM_BLOCK_LG),
+                      .cap = ((size_t)1 << lg) / 16};
     sqlite3_stmt *s = st->st[S_KEYS_ALL];
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -650,26 +768,46 @@ static int cmp_tkey(const void *a, const void *b)
 }
 
 /* Writes the tail's keys in key order and deletes the keys of findings
- * resolved since, in one transaction; then the tail is empty. */
-static int merge(struct fw_store *st, struct fw_error *err)
+ * resolved since, in one transaction; then the tail is empty. With
+ * prune_only, only the deletions, and the tail stays (fw_store_close). */
+static int merge_tx(struct fw_store *st, bool prune_only,
+                    struct fw_error *err);
+
+static int merge(struct fw_store *st, bool prune_only, struct fw_error *err)
 {
-    if (st->tail.keys.n == 0 && st->dead.n == 0)
+    if ((prune_only || st->tail.keys.n == 0) && st->dead.n == 0)
         return 0;
+    /* Sorted, the keys no longer match their slots: they are indexed
+     * again only if the merge fails and the tail stays. */
+    size_t n = prune_only ? 0 : st->tail.keys.n;
+    if (n > 1)
+        qsort(st->tail.keys.v, n, sizeof *st->tail.keys.v, cmp_tkey);
+    int rc = merge_tx(st, prune_only, err);
+    if (rc < 0 && n > 1)
+        tail_rehash(&st->tail, n); /* same size: cannot fail */
+    return rc;
+}
+
+static int merge_tx(struct fw_store *st, bool prune_only,
+                    struct fw_error *err)
+{
     int rc = fw__store_tx_begin(st, TX_OWN, err);
     if (rc < 0)
         return rc;
-    if (st->tail.keys.n > 1)
-        qsort(st->tail.keys.v, st->tail.keys.n, sizeof *st->tail.keys.v,
-              cmp_tkey);
-    tail_rehash(&st->tail, st->tail.keys.n); /* same size: cannot fail */
-    sqlite3_stmt *s = st->st[S_KEY_INS];
-    for (size_t i = 0; i < st->tail.keys.n; i++) {
-        sqlite3_bind_int64(s, 1, st->tail.keys.v[i].k);
-        sqlite3_bind_int64(s, 2, st->tail.keys.v[i].fid);
-        if ((rc = fw__store_exec(st, S_KEY_INS, err, "merging finding keys")) <
-            0)
+    size_t n = prune_only ? 0 : st->tail.keys.n;
+    const struct tkey *v = st->tail.keys.v;
+    for (size_t i = 0; i < n;) {
+        bool many = n - i >= KEYS_PER_INSERT;
+        int which = many ? S_KEY_INS_MANY : S_KEY_INS;
+        sqlite3_stmt *s = st->st[which];
+        for (int j = 0; j < (many ? KEYS_PER_INSERT : 1); j++, i++) {
+            sqlite3_bind_int64(s, 2 * j + 1, v[i].k);
+            sqlite3_bind_int64(s, 2 * j + 2, v[i].fid);
+        }
+        if ((rc = fw__store_exec(st, which, err, "merging finding keys")) < 0)
             return fw__store_tx_fail(st, rc);
     }
+    sqlite3_stmt *s;
     if (st->dead.n > 1)
         qsort(st->dead.v, st->dead.n, sizeof *st->dead.v, cmp_tkey);
     s = st->st[S_KEY_DEL];
@@ -680,24 +818,29 @@ static int merge(struct fw_store *st, struct fw_error *err)
             0)
             return fw__store_tx_fail(st, rc);
     }
-    int64_t max_fid;
-    if ((rc = fw__store_query_i64(st, S_MAX_FID, 0, &max_fid, err, "merging")) <
-        0)
-        return fw__store_tx_fail(st, rc);
-    s = st->st[S_META_SET];
-    bind_text(s, 1, "keys_merged");
-    sqlite3_bind_int64(s, 2, max_fid);
-    if ((rc = fw__store_exec(st, S_META_SET, err, "merging finding keys")) < 0)
-        return fw__store_tx_fail(st, rc);
+    int64_t max_fid = st->merged;
+    if (!prune_only) {
+        if ((rc = fw__store_query_i64(st, S_MAX_FID, 0, &max_fid, err,
+                                      "merging")) < 0)
+            return fw__store_tx_fail(st, rc);
+        s = st->st[S_META_SET];
+        bind_text(s, 1, "keys_merged");
+        sqlite3_bind_int64(s, 2, max_fid);
+        if ((rc = fw__store_exec(st, S_META_SET, err,
+                                 "merging finding keys")) < 0)
+            return fw__store_tx_fail(st, rc);
+    }
     if ((rc = fw__store_tx_commit(st, err)) < 0)
         return rc;
+    st->dead.n = 0;
+    if (prune_only)
+        return 0;
     st->merged = max_fid;
     for (size_t i = 0; i < st->tail.keys.n; i++)
         bloom_add(&st->bloom, st->tail.keys.v[i].k);
     if (st->bloom.bits == NULL || st->bloom.n > st->bloom.cap)
         bloom_build(st, st->bloom.n * 2);
     tail_truncate(&st->tail, 0);
-    st->dead.n = 0;
     return 0;
 }
 
@@ -706,7 +849,7 @@ static int merge(struct fw_store *st, struct fw_error *err)
 static void maybe_merge(struct fw_store *st)
 {
     if (st->tail.keys.n + st->dead.n >= merge_limit(st))
-        merge(st, NULL);
+        merge(st, false, NULL);
 }
 
 /* ---- open / close -------------------------------------------------------- */
@@ -788,6 +931,17 @@ static int load(struct fw_store *st, struct fw_error *err)
         0)
         return rc;
     st->merged = v;
+    /* A reading connection looks ids up on disk (lookup_id_ro) and never
+     * resolves: no tail, no filter. */
+    if (st->opts.read_only)
+        return 0;
+    /* Room for the next merges without a rebuild or a rehash (the tail
+     * passes the limit by up to a feed before it is merged). */
+    size_t room = merge_limit(st) + merge_limit(st) / 4;
+    if (tail_rehash(&st->tail, room) < 0 ||
+        vec_reserve(&st->tail.keys, room) < 0)
+        return fw_error_set(err, FW_ENOMEM, st->path, "out of memory");
+    subj_build(&st->tail, 0);
 
     s = st->st[S_TAIL_LOAD];
     sqlite3_bind_int64(s, 1, st->merged);
@@ -798,14 +952,15 @@ static int load(struct fw_store *st, struct fw_error *err)
             continue; /* the CHECK makes this impossible */
         int kind = col_int(s, 2, -1);
         bool open = col_int(s, 3, -1) == FW_ST_OPEN;
-        int p = fw__store_tail_push(&st->tail, id_key(id), fid, 0);
+        int64_t ik = id_key(id);
+        int p = fw__store_tail_push(&st->tail, ik, fid, 0);
         if (p == 0 && resolvable(kind) && open)
             p = fw__store_tail_push(
                 &st->tail,
                 fw__store_subject_key(col_int(s, 4, -1),
                                       col_text(s, 5), col_text(s, 6),
                                       col_text(s, 7), col_text(s, 8)),
-                fid, id_key(id));
+                fid, ik ? ik : 1);
         if (p < 0) {
             sqlite3_reset(s);
             return fw_error_set(err, p, st->path, "loading finding keys: %s",
@@ -819,9 +974,6 @@ static int load(struct fw_store *st, struct fw_error *err)
     if ((rc = fw__store_query_i64(st, S_KEYS_COUNT, 0, &nkeys, err,
                                   "counting finding keys")) < 0)
         return rc;
-    /* Room for the next merges without a rebuild or a rehash. */
-    if (!st->opts.read_only && tail_rehash(&st->tail, merge_limit(st)) < 0)
-        return fw_error_set(err, FW_ENOMEM, st->path, "out of memory");
     bloom_build(st, (size_t)nkeys * 2 + merge_limit(st) * 2);
     return 0;
 }
@@ -920,8 +1072,15 @@ void fw_store_close(struct fw_store *st)
         return;
     if (st->db) {
         tx_abort(st);
-        if (st->ready && !st->opts.read_only)
-            merge(st, NULL); /* so the next start reads a short tail */
+        /* The tail is not merged: the next open rebuilds it from the
+         * findings anyway, and writing it out here took seconds after a
+         * million findings. Only the keys of findings resolved since the
+         * last merge are deleted, when they are few: a stale key is not
+         * wrong (the row decides), but costs a row read on each later
+         * record of its subject. */
+        if (st->ready && !st->opts.read_only &&
+            st->dead.n <= CLOSE_PRUNE_MAX)
+            merge(st, true, NULL);
         for (int i = 0; i < S__COUNT; i++)
             sqlite3_finalize(st->st[i]);
         sqlite3_close(st->db);

@@ -35,9 +35,10 @@
  * handle holds up to merge_rows keys in memory (2 per alert or clawback, 1
  * per other finding) plus a bloom filter of the on-disk keys (2 bytes a
  * key); open reads the keys not yet merged back from the findings table,
- * and close merges them. Callbacks of the iterators below must not call
- * the store, except those of fw_store_tasks_each, which may add findings to
- * an open batch. */
+ * and close leaves them there (merging them took seconds). A read_only
+ * handle holds neither. Callbacks of the iterators below must not call the
+ * store, except those of fw_store_tasks_each, which may add findings to an
+ * open batch. */
 
 /* The schema this binary writes (PRAGMA user_version). Older databases are
  * migrated at open, one transaction a step; a newer one is refused with
@@ -51,11 +52,14 @@ struct fw_store;
 
 struct fw_store_opts {
     int busy_timeout_ms;  /* waiting for another writer; 0 = 5000 */
-    int64_t cache_kib;    /* SQLite page cache; 0 = 65536 (64 MiB) */
+    /* SQLite page cache; 0 = 16384 (16 MiB: the hot pages are the ends
+     * of the append-only tables; more only made the process larger) */
+    int64_t cache_kib;
     bool sync_full;       /* synchronous=FULL: survive power loss too */
     bool read_only;       /* open an existing database read-only */
-    /* Finding keys held in memory (about 32 bytes each) before they are
-     * merged into the on-disk key index, see store.c; 0 = 1048576. */
+    /* Finding keys held in memory (about 40 bytes each, room for them
+     * reserved at open) before they are merged into the on-disk key index,
+     * see store.c; 0 = 1048576. */
     size_t merge_rows;
     /* PRAGMA max_page_count: a cap on the file, in pages (the tests use it
      * as a full disk); 0 = none. */

@@ -49,6 +49,7 @@ int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
     int64_t k = id_key(id);
     const struct tkey *ent;
     *fid = 0;
+    bloom_prefetch(&st->bloom, k); /* its miss overlaps the tail's */
     TAIL_EACH (&st->tail, k, ent) {
         int64_t cand = ent->fid;
         sqlite3_stmt *s = st->st[S_FID_ID];
@@ -65,7 +66,7 @@ int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
         if (*fid)
             return 0;
     }
-    if (!bloom_maybe(&st->bloom, k))
+    if (!disk_maybe(&st->bloom, k))
         return 0;
     sqlite3_stmt *s = st->st[S_KEY_FIND];
     sqlite3_bind_int64(s, 1, k);
@@ -172,9 +173,11 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
         if ((rc = fw__store_exec(st, S_F_INS, err, "adding a finding")) < 0)
             return fw__store_tx_fail(st, rc);
         fid = sqlite3_last_insert_rowid(st->db);
-        if ((rc = fw__store_tail_push(&st->tail, id_key(id), fid, 0)) < 0 ||
+        int64_t ik = id_key(id);
+        if ((rc = fw__store_tail_push(&st->tail, ik, fid, 0)) < 0 ||
             (resolvable(f->kind) &&
-             (rc = fw__store_tail_push(&st->tail, subj, fid, id_key(id))) < 0))
+             (rc = fw__store_tail_push(&st->tail, subj, fid, ik ? ik : 1)) <
+                 0))
             return fw__store_tx_fail(st, fw_error_set(err, rc, st->path,
                                                       "adding a finding: %s",
                                                       fw_strerror(rc)));
@@ -291,6 +294,14 @@ int fw_store_subject_done(struct fw_store *st,
                              "a subject with a bad record kind"));
     int64_t k = fw__store_subject_key((int)subj->kind, subj->region, subj->dept,
                                       subj->project, subj->task);
+    /* The common case, a subject with nothing open: two cache lines,
+     * loaded together, the first of a small filter. */
+    bloom_prefetch(&st->tail.subj, k);
+    bloom_prefetch(&st->bloom, k);
+    bool in_tail = bloom_maybe(&st->tail.subj, k) && tail_maybe(&st->tail, k);
+    bool on_disk = disk_maybe(&st->bloom, k);
+    if (!in_tail && !on_disk)
+        return 0;
     struct cand *c = NULL;
     size_t n = 0, cap = 0;
     unsigned char small[8][ID_BYTES], (*fired)[ID_BYTES] = small;
@@ -302,22 +313,24 @@ int fw_store_subject_done(struct fw_store *st,
         if (fw__store_id_parse(ids[j], fired[nf]))
             nf++;
     const struct tkey *ent;
-    TAIL_EACH (&st->tail, k, ent) {
-        /* A finding of the tail that fired now needs no row read: its id
-         * key says so (a 64-bit collision would only miss a resolution). */
-        bool now_fired = false;
-        for (size_t j = 0; j < nf && !now_fired; j++)
-            now_fired = id_key(fired[j]) == ent->aux;
-        if (now_fired)
-            continue;
-        sqlite3_stmt *s = st->st[S_SUBJ_FID];
-        sqlite3_bind_int64(s, 1, ent->fid);
-        bind_subject(s, subj);
-        if ((rc = collect(st, S_SUBJ_FID, &c, &n, &cap, err)) < 0)
-            goto done;
-    }
+    if (in_tail)
+        TAIL_EACH (&st->tail, k, ent) {
+            /* A finding of the tail that fired now needs no row read: its
+             * id key says so (a 64-bit collision would only miss a
+             * resolution). */
+            bool now_fired = false;
+            for (size_t j = 0; j < nf && !now_fired; j++)
+                now_fired = id_key(fired[j]) == ent->aux;
+            if (now_fired)
+                continue;
+            sqlite3_stmt *s = st->st[S_SUBJ_FID];
+            sqlite3_bind_int64(s, 1, ent->fid);
+            bind_subject(s, subj);
+            if ((rc = collect(st, S_SUBJ_FID, &c, &n, &cap, err)) < 0)
+                goto done;
+        }
     sqlite3_stmt *s = st->st[S_SUBJ_DISK];
-    if (bloom_maybe(&st->bloom, k)) {
+    if (on_disk) {
         sqlite3_bind_int64(s, 1, k);
         bind_subject(s, subj);
         if ((rc = collect(st, S_SUBJ_DISK, &c, &n, &cap, err)) < 0)

@@ -36,6 +36,7 @@ enum {
     S_SUBJ_FID,
     S_RESOLVE,
     S_KEY_INS,
+    S_KEY_INS_MANY,
     S_KEY_DEL,
     S_MAX_FID,
     S_REJ_INS,
@@ -104,7 +105,8 @@ static const char *const trigger_names[FW__TRIG_COUNT] = {"start", "sighup",
 struct tkey {
     int64_t k;
     int64_t fid;
-    int64_t aux; /* a subject key's: the finding's id key */
+    int64_t aux; /* a subject key's: the finding's id key, or 1 when that
+                    is 0; an id key's: 0 */
 };
 
 struct keyvec {
@@ -112,34 +114,63 @@ struct keyvec {
     size_t n, cap;
 };
 
-struct tail {
-    struct keyvec keys;
-    uint32_t *slot; /* index + 1 into keys.v; 0 = empty */
-    size_t nslot;   /* a power of two, at least twice keys.n */
-};
-
 /* ---- the bloom filter of finding_keys ---------------------------------------
  * Most findings are new, and most records' subjects have nothing open: a
  * probe of finding_keys would find nothing. The filter (about 16 bits a key,
- * 4 probes: under 1% false positives) says so from memory. Built at open by
- * one scan of finding_keys, kept by each merge, rebuilt twice as large when
- * full. Without it (bits NULL) every probe goes to disk. */
+ * 6 probes: about 0.1% false positives) says so from memory. It is blocked:
+ * a key's 6 bits lie in one 512-bit block, one cache line, so a probe costs
+ * one cache miss, not one per bit. Built at open by one scan of
+ * finding_keys, kept by each merge, rebuilt twice as large when full.
+ * Without it (bits NULL) every probe goes to disk. */
+
+#define BLOOM_BLOCK_LG 9 /* 512 bits: a cache line */
 
 struct bloom {
-    uint64_t *bits;
-    unsigned shift; /* 64 - log2(number of bits) */
+    uint64_t *bits; /* 64-byte aligned */
+    unsigned shift; /* 64 - log2(number of blocks) */
     size_t n, cap;  /* keys added; keys before it is rebuilt larger */
 };
+
+static inline uint64_t mix64(uint64_t z)
+{
+    z ^= z >> 30;
+    z *= 0xbf58476d1ce4e5b9ull;
+    z ^= z >> 27;
+    z *= 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* The key's block; in *g six 9-bit bit numbers inside it (its top 54
+ * bits). */
+static inline uint64_t *bloom_block(const struct bloom *b, int64_t k,
+                                    uint64_t *g)
+{
+    uint64_t z = mix64((uint64_t)k);
+    *g = z * 0x9e3779b97f4a7c15ull;
+    return b->bits + ((z >> b->shift) << (BLOOM_BLOCK_LG - 6));
+}
+
+/* Starts loading the key's block: a miss overlaps whatever comes next. */
+static inline void bloom_prefetch(const struct bloom *b, int64_t k)
+{
+    uint64_t g;
+    if (b->bits)
+        __builtin_prefetch(bloom_block(b, k, &g));
+}
+
+/* The filter of finding_keys: an empty one says no without a memory
+ * access (a new store's, until the first merge). */
+static inline bool disk_maybe(const struct bloom *b, int64_t k);
 
 static inline bool bloom_maybe(const struct bloom *b, int64_t k)
 {
     if (b->bits == NULL)
         return true;
-    uint64_t h1 = (uint64_t)k * 0x9e3779b97f4a7c15ull;
-    uint64_t h2 = ((uint64_t)k * 0xc2b2ae3d27d4eb4full) | 1;
-    for (int i = 0; i < 4; i++) {
-        uint64_t bit = (h1 + (uint64_t)i * h2) >> b->shift;
-        if (!(b->bits[bit >> 6] >> (bit & 63) & 1))
+    uint64_t g;
+    const uint64_t *blk = bloom_block(b, k, &g);
+    for (int i = 0; i < 6; i++, g <<= 9) {
+        unsigned bit = (unsigned)(g >> 55);
+        if (!(blk[bit >> 6] >> (bit & 63) & 1))
             return false;
     }
     return true;
@@ -149,13 +180,34 @@ static inline void bloom_add(struct bloom *b, int64_t k)
 {
     if (b->bits == NULL)
         return;
-    uint64_t h1 = (uint64_t)k * 0x9e3779b97f4a7c15ull;
-    uint64_t h2 = ((uint64_t)k * 0xc2b2ae3d27d4eb4full) | 1;
-    for (int i = 0; i < 4; i++) {
-        uint64_t bit = (h1 + (uint64_t)i * h2) >> b->shift;
-        b->bits[bit >> 6] |= 1ull << (bit & 63);
+    uint64_t g;
+    uint64_t *blk = bloom_block(b, k, &g);
+    for (int i = 0; i < 6; i++, g <<= 9) {
+        unsigned bit = (unsigned)(g >> 55);
+        blk[bit >> 6] |= 1ull << (bit & 63);
     }
     b->n++;
+}
+
+/* Each slot keeps 32 bits of its key's hash beside the index, so a probe
+ * that finds nothing (most findings are new) reads the slot array only, one
+ * cache line, and never keys.v. The slots are many (room for a merge's
+ * worth): a probe is a cache miss. Most records' subjects have nothing in
+ * the tail, so the subject keys also go into a small filter sized for them,
+ * which answers those. Bits are never taken out of it: after a rollback it
+ * holds more than the tail, never less; it is emptied with the tail.
+ * Without bits (out of memory) every subject may be in the tail. */
+struct tail {
+    struct keyvec keys;
+    uint64_t *slot; /* fingerprint << 32 | (index + 1 into keys.v); 0 =
+                       empty */
+    size_t nslot;   /* a power of two, keys.n at most 3/4 of it */
+    struct bloom subj; /* of the subject keys (aux != 0) */
+};
+
+static inline bool disk_maybe(const struct bloom *b, int64_t k)
+{
+    return b->bits == NULL || (b->n > 0 && bloom_maybe(b, k));
 }
 
 enum txn { TX_NONE = 0, TX_FEED, TX_BATCH, TX_OWN };
@@ -285,12 +337,34 @@ static inline size_t slot_of(int64_t k, size_t nslot)
     return (size_t)(((uint64_t)k * 0x9e3779b97f4a7c15ull) >> 17) & (nslot - 1);
 }
 
-/* Calls each fid of the tail under key k: visit(ud, fid) non-zero stops. */
+/* 32 bits of the key's hash, independent of its slot, as a slot's top half. */
+static inline uint64_t tail_fp(int64_t k)
+{
+    return ((uint64_t)k * 0xc2b2ae3d27d4eb4full) & 0xffffffff00000000ull;
+}
+
+/* Runs the statement that follows for each entry of the tail under key:
+ * only a slot whose fingerprint matches is followed into keys.v. */
 #define TAIL_EACH(t, key, ent)                                                 \
     for (size_t fw__j = (t)->nslot ? slot_of((key), (t)->nslot) : 0,           \
                 fw__go = (t)->nslot != 0;                                      \
          fw__go && (t)->slot[fw__j]; fw__j = (fw__j + 1) & ((t)->nslot - 1))   \
-        if (((ent) = &(t)->keys.v[(t)->slot[fw__j] - 1])->k == (key))
+        if (((t)->slot[fw__j] & 0xffffffff00000000ull) == tail_fp(key) &&      \
+            ((ent) = &(t)->keys.v[(uint32_t)(t)->slot[fw__j] - 1])->k == (key))
+
+/* False when the tail surely holds no entry under key (no fingerprint of
+ * its probe run matches): the slot array alone decides. */
+static inline bool tail_maybe(const struct tail *t, int64_t key)
+{
+    if (t->nslot == 0)
+        return false;
+    uint64_t fp = tail_fp(key);
+    for (size_t j = slot_of(key, t->nslot); t->slot[j];
+         j = (j + 1) & (t->nslot - 1))
+        if ((t->slot[j] & 0xffffffff00000000ull) == fp)
+            return true;
+    return false;
+}
 
 /* Steps a statement that returns no row, then resets it. */
 int fw__store_exec(struct fw_store *st, int which, struct fw_error *err,

@@ -2,11 +2,17 @@
  * T, through the daemon's path (fw_store_feed_begin, fw_store_finding_add,
  * fw_store_subject_done per record, fw_store_feed_commit), beside plain
  * SQLite inserts of the same rows into a table keyed by the id (as TEXT, or
- * as a 16-byte BLOB with a UNIQUE index), same pragmas, same run.
- *   bench-store MODE N T DB   MODE: store | text | blob
- * Prints "MODE rows seconds rows/s cpu-seconds" and the rate at every
- * quarter on stderr. */
+ * as a 16-byte BLOB with a UNIQUE index), same pragmas, same run. Mode mix
+ * is the daemon's other hot path: N records of which one in 20 yields a
+ * finding, fw_store_subject_done for every record (most subjects have
+ * nothing open); its rate is records/s.
+ *   bench-store MODE N T DB   MODE: store | mix | text | blob
+ * Prints "MODE rows seconds rows/s cpu-seconds" and, on stderr, the rate at
+ * every quarter and (store, mix) the time fw_store_close and a reopen of the
+ * database take. BENCH_CACHE_KIB and BENCH_MERGE_ROWS set those store
+ * options. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,11 +101,18 @@ static void progress(long done, long n, double t0)
                 (double)done / (now() - t0));
 }
 
-static double run_store(const struct rec *r, long n, long per, const char *db)
+static double run_store(const struct rec *r, long n, long per, const char *db,
+                        long every)
 {
     struct fw_store *st;
     struct fw_error e;
-    if (fw_store_open(db, NULL, &st, &e) < 0)
+    struct fw_store_opts o = {0};
+    const char *v;
+    if ((v = getenv("BENCH_CACHE_KIB")) != NULL)
+        o.cache_kib = atoll(v);
+    if ((v = getenv("BENCH_MERGE_ROWS")) != NULL)
+        o.merge_rows = (size_t)atoll(v);
+    if (fw_store_open(db, &o, &st, &e) < 0)
         die("open", e.msg);
     double t0 = now(), c0 = cpu();
     for (long i = 0, feed = 0; i < n; feed++) {
@@ -113,7 +126,9 @@ static double run_store(const struct rec *r, long n, long per, const char *db)
             die("begin", e.msg);
         for (long k = 0; k < per && i < n; k++, i++) {
             struct fw_finding f = finding_of(&r[i], i);
-            if (fw_store_finding_add(st, &f, FW_RK_EXECUTION, NULL, &e) < 0)
+            bool fires = i % every == 0;
+            if (fires &&
+                fw_store_finding_add(st, &f, FW_RK_EXECUTION, NULL, &e) < 0)
                 die("add", e.msg);
             struct fw_store_subject s = {.kind = FW_RK_EXECUTION,
                                          .region = f.region,
@@ -122,8 +137,8 @@ static double run_store(const struct rec *r, long n, long per, const char *db)
                                          .has_as_of = true,
                                          .as_of = f.as_of};
             if (fw_store_subject_done(st, &s,
-                                      (const char(*)[FW_ID_HEX + 1]) & f.id, 1,
-                                      fd.started_ms, NULL, &e) < 0)
+                                      (const char(*)[FW_ID_HEX + 1]) & f.id,
+                                      fires, fd.started_ms, NULL, &e) < 0)
                 die("subject", e.msg);
         }
         struct fw_store_feed_end end = {.records = (uint64_t)per};
@@ -135,6 +150,13 @@ static double run_store(const struct rec *r, long n, long per, const char *db)
     cpu_used = cpu() - c0;
     if (fw_store_check(st, &e) < 0)
         die("check", e.msg);
+    double w0 = now();
+    fw_store_close(st);
+    fprintf(stderr, "    close: %.3f s\n", now() - w0);
+    w0 = now();
+    if (fw_store_open(db, &o, &st, &e) < 0)
+        die("reopen", e.msg);
+    fprintf(stderr, "    reopen: %.3f s\n", now() - w0);
     fw_store_close(st);
     return t;
 }
@@ -230,7 +252,7 @@ static double run_plain(const struct rec *r, long n, long per, const char *path,
 int main(int argc, char **argv)
 {
     if (argc != 5) {
-        fprintf(stderr, "usage: bench-store store|text|blob N PER_TX DB\n");
+        fprintf(stderr, "usage: bench-store store|mix|text|blob N PER_TX DB\n");
         return 2;
     }
     long n = atol(argv[2]), per = atol(argv[3]);
@@ -239,11 +261,13 @@ int main(int argc, char **argv)
     struct rec *r = make(n);
     double t;
     if (strcmp(argv[1], "store") == 0)
-        t = run_store(r, n, per, argv[4]);
+        t = run_store(r, n, per, argv[4], 1);
+    else if (strcmp(argv[1], "mix") == 0)
+        t = run_store(r, n, per, argv[4], 20);
     else if (strcmp(argv[1], "text") == 0 || strcmp(argv[1], "blob") == 0)
         t = run_plain(r, n, per, argv[4], argv[1][0] == 'b');
     else
-        die("usage", "MODE is store, text or blob");
+        die("usage", "MODE is store, mix, text or blob");
     /* CPU seconds too: on a shared machine they vary less than the wall. */
     printf("%s %ld %.3f %.0f %.3f\n", argv[1], n, t, (double)n / t, cpu_used);
     free(r);

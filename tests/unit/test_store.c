@@ -684,6 +684,72 @@ TEST_IMPL(store_outbox_across_restart)
     return 0;
 }
 
+/* Many subjects in the tail: its subject filter grows (rebuilt from the
+ * tail several times), keeps what a rolled-back feed added, is emptied by a
+ * merge; a close leaves the tail unmerged and the next open reads it back.
+ * Every finding is resolved by its subject's record all the same. */
+TEST_IMPL(store_many_subjects)
+{
+    fresh();
+    enum { N = 6000 };
+    static char proj[N][16];
+    static struct fw_finding a[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(proj[i], sizeof proj[i], "M%05d", i);
+        a[i] = fnd("r", FW_FK_ALERT, "500103", proj[i], "p");
+    }
+    struct fw_store_opts o = {.merge_rows = 3 * N};
+    struct fw_store *st = open_db(&o);
+    begin(st, 1);
+    for (int i = 0; i < N; i += 2)
+        add(st, &a[i], FW_RK_EXECUTION);
+    commit(st);
+    begin(st, 2); /* rolled back: its keys leave the tail */
+    for (int i = 1; i < N; i += 2)
+        add(st, &a[i], FW_RK_EXECUTION);
+    fw_store_feed_rollback(st);
+    ASSERT_EQ_INT(raw_int("SELECT count(*) FROM findings"), N / 2);
+    begin(st, 3);
+    for (int i = 1; i < N; i += 2) /* nothing of theirs is stored */
+        ASSERT_EQ_INT(done(st, "500103", proj[i], NULL, 0, 2), 0);
+    for (int i = 0; i < N / 2; i += 2)
+        ASSERT_EQ_INT(done(st, "500103", proj[i], NULL, 0, 2), 1);
+    commit(st);
+    fw_store_close(st); /* the rest of the tail stays in findings */
+    ASSERT_EQ_INT(raw_int("SELECT count(*) FROM finding_keys"), 0);
+
+    st = open_db(&o);
+    begin(st, 4);
+    for (int i = N / 2; i < N; i += 2)
+        ASSERT_EQ_INT(done(st, "500103", proj[i], NULL, 0, 3), 1);
+    commit(st);
+    struct fw_store_counts c;
+    struct fw_error e;
+    fw_store_counts(st, &c, &e);
+    ASSERT_EQ_INT(c.findings[FW_FK_ALERT][FW_ST_RESOLVED], N / 2);
+    ASSERT_EQ_INT(c.findings[FW_FK_ALERT][FW_ST_OPEN], 0);
+    fw_store_close(st);
+
+    /* Now through a merge (merge_rows 1: after each commit). */
+    struct fw_store_opts m = {.merge_rows = 1};
+    st = open_db(&m);
+    begin(st, 5);
+    for (int i = 1; i < N; i += 2)
+        ASSERT_EQ_INT(add(st, &a[i], FW_RK_EXECUTION), (uint64_t)(N / 2 + i / 2 + 1));
+    commit(st); /* merged: the tail and its filter are empty */
+    ASSERT(raw_int("SELECT count(*) FROM finding_keys") >= N);
+    begin(st, 6);
+    for (int i = 1; i < N; i += 2)
+        ASSERT_EQ_INT(done(st, "500103", proj[i], NULL, 0, 4), 1);
+    for (int i = 0; i < N; i += 2)
+        ASSERT_EQ_INT(done(st, "500103", proj[i], NULL, 0, 4), 0);
+    commit(st);
+    check_ok(st);
+    fw_store_close(st);
+    cleanup();
+    return 0;
+}
+
 /* A process killed right after a commit (no close: no merge, no
  * checkpoint) loses nothing: the next open finds the findings, dedupes them
  * and resolves them. */
