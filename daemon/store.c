@@ -358,16 +358,27 @@ int fw__store_query_i64(struct fw_store *st, int which, int64_t dflt,
     return ret;
 }
 
+/* A lowercase hex digit's value + 1; 0 for any other byte. */
+static const unsigned char hex1[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+    ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12,
+    ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
 /* "0123…" (32 lowercase hex digits) → 16 bytes; false if not an id. */
 bool fw__store_id_parse(const char *hex, unsigned char out[ID_BYTES])
 {
     if (hex == NULL)
         return false;
+    const unsigned char *h = (const unsigned char *)hex;
     for (int i = 0; i < ID_BYTES; i++) {
-        int a = hexval(hex[2 * i]), b = a < 0 ? -1 : hexval(hex[2 * i + 1]);
-        if (a < 0 || b < 0)
+        unsigned a = hex1[h[2 * i]];
+        if (a == 0)
+            return false; /* before the next byte: it may be past the end */
+        unsigned b = hex1[h[2 * i + 1]];
+        if (b == 0)
             return false;
-        out[i] = (unsigned char)(a << 4 | b);
+        out[i] = (unsigned char)((a - 1) << 4 | (b - 1));
     }
     return hex[FW_ID_HEX] == '\0';
 }
@@ -623,15 +634,23 @@ static void names_settle(struct fw_store *st, bool committed)
     }
 }
 
-int fw__store_intern(struct fw_store *st, const char *text, int64_t *id,
-                     struct fw_error *err)
+int fw__store_intern(struct fw_store *st, const char *text, unsigned *hint,
+                     int64_t *id, struct fw_error *err)
 {
     *id = 0;
     if (text == NULL)
         return 0;
+    /* The slot this field named last time first: a finding's policy, rule,
+     * version and feed are mostly the previous finding's. */
+    struct name_slot *h = &st->names[*hint % NAME_SLOTS];
+    if (h->text && strcmp(h->text, text) == 0) {
+        *id = h->id;
+        return 0;
+    }
     for (int i = 0; i < NAME_SLOTS; i++)
         if (st->names[i].text && strcmp(st->names[i].text, text) == 0) {
             *id = st->names[i].id;
+            *hint = (unsigned)i;
             return 0;
         }
     bind_text(st->st[S_NAME_GET], 1, text);
@@ -648,7 +667,8 @@ int fw__store_intern(struct fw_store *st, const char *text, int64_t *id,
     char *copy = strdup(text);
     if (copy == NULL)
         return 0; /* not remembered: looked up again next time */
-    struct name_slot *n = &st->names[st->name_next++ % NAME_SLOTS];
+    *hint = st->name_next++ % NAME_SLOTS;
+    struct name_slot *n = &st->names[*hint];
     free(n->text);
     *n = (struct name_slot){copy, *id, fresh};
     return 0;

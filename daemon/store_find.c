@@ -89,10 +89,12 @@ static int bind_finding(struct fw_store *st, sqlite3_stmt *s,
 {
     int64_t policy, version, rule, feed;
     int rc;
-    if ((rc = fw__store_intern(st, f->policy, &policy, err)) < 0 ||
-        (rc = fw__store_intern(st, f->policy_version, &version, err)) < 0 ||
-        (rc = fw__store_intern(st, f->rule, &rule, err)) < 0 ||
-        (rc = fw__store_intern(st, f->feed, &feed, err)) < 0)
+    unsigned *hint = st->name_hint;
+    if ((rc = fw__store_intern(st, f->policy, &hint[0], &policy, err)) < 0 ||
+        (rc = fw__store_intern(st, f->policy_version, &hint[1], &version,
+                               err)) < 0 ||
+        (rc = fw__store_intern(st, f->rule, &hint[2], &rule, err)) < 0 ||
+        (rc = fw__store_intern(st, f->feed, &hint[3], &feed, err)) < 0)
         return rc;
     sqlite3_bind_blob(s, 1, id, ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, (int)f->kind);
@@ -163,6 +165,11 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
     st->seq++;
     int64_t subj =
         fw__store_subject_key(rkind, f->region, f->dept, f->project, f->task);
+    if (fid == 0 && resolvable(f->kind)) {
+        /* its slot's miss overlaps the INSERT */
+        tail_prefetch(&st->tail, subj);
+        bloom_prefetch(&st->tail.subj, subj);
+    }
     if (fid == 0) {
         s = st->st[S_F_INS];
         if ((rc = bind_finding(st, s, id, f, rkind, err)) < 0)

@@ -251,6 +251,7 @@ struct fw_store {
 
     struct name_slot names[NAME_SLOTS];
     unsigned name_next;
+    unsigned name_hint[4]; /* policy, version, rule, feed: the last slot */
 
     struct fw_colmap *colmap; /* for reading task records back */
     struct fw_buf arena;      /* strings of fw_store_finding_get */
@@ -352,6 +353,13 @@ static inline uint64_t tail_fp(int64_t k)
         if (((t)->slot[fw__j] & 0xffffffff00000000ull) == tail_fp(key) &&      \
             ((ent) = &(t)->keys.v[(uint32_t)(t)->slot[fw__j] - 1])->k == (key))
 
+/* Starts loading the slot a key goes to (or is probed at). */
+static inline void tail_prefetch(const struct tail *t, int64_t key)
+{
+    if (t->nslot)
+        __builtin_prefetch(&t->slot[slot_of(key, t->nslot)]);
+}
+
 /* False when the tail surely holds no entry under key (no fingerprint of
  * its probe run matches): the slot array alone decides. */
 static inline bool tail_maybe(const struct tail *t, int64_t key)
@@ -389,8 +397,8 @@ int fw__store_need_tx(struct fw_store *st, bool feed_only,
 
 /* The names(id) of text, added when new (inside the open transaction);
  * *id = 0 for NULL text. */
-int fw__store_intern(struct fw_store *st, const char *text, int64_t *id,
-                     struct fw_error *err);
+int fw__store_intern(struct fw_store *st, const char *text, unsigned *hint,
+                     int64_t *id, struct fw_error *err);
 
 /* The row of an id (*fid = 0 when none) and its state. */
 int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
