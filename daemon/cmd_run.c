@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,19 +66,6 @@ void fw__d_append_outbox(struct fwd *d, const char *feed,
                      (unsigned long long)n);
 }
 
-int64_t fw__d_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The last error, for /healthz (any thread). */
 void fw__d_error(struct fwd *d, const char *fmt, ...)
@@ -87,7 +75,7 @@ void fw__d_error(struct fwd *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(d->last_error, sizeof d->last_error, fmt, ap);
     va_end(ap);
-    d->last_error_ms = fw__d_wall_ms();
+    d->last_error_ms = fw_cmd_wall_ms();
     uv_mutex_unlock(&d->mu);
 }
 
@@ -169,7 +157,15 @@ static void do_feed(struct fwd *d, const char *name)
         fw__d_append_outbox(d, name, &r);
     struct fw_error err = {0};
     bool ok = r.outcome != FW_JOB_FAILED;
-    if (fw_spool_finish(d->cfg.spool, name, ok, r.reason, dest, sizeof dest,
+    struct stat sb;
+    if (r.ino && stat(path, &sb) == 0 &&
+        ((uint64_t)sb.st_ino != r.ino || (uint64_t)sb.st_dev != r.dev)) {
+        /* a new file of the same name was renamed in while this one was
+         * read: the one read is gone already; the new one waits its turn */
+        fw_log_warn("spool", name, "replaced in incoming/ while it was read: "
+                    "the new file is processed next");
+        d->drain_more = true;
+    } else if (fw_spool_finish(d->cfg.spool, name, ok, r.reason, dest, sizeof dest,
                         &err) < 0)
         log_error(d, "spool", name, &err);
     switch (r.outcome) {
@@ -214,10 +210,10 @@ static void drain(struct fwd *d)
         d->drain_retry = true;
         return;
     }
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = fw_cmd_mono_ns();
     size_t i = 0;
     for (; i < l.n && !atomic_load(&d->stopping); i++) {
-        if (i == DRAIN_MAX_FEEDS || mono_ns() - t0 > DRAIN_MAX_NS) {
+        if (i == DRAIN_MAX_FEEDS || fw_cmd_mono_ns() - t0 > DRAIN_MAX_NS) {
             d->drain_more = true; /* give the worker back; go on after */
             break;
         }
@@ -365,6 +361,7 @@ void fw__d_shutdown(struct fwd *d)
     fw__d_unwatch_policies(d);
     if (d->http && !d->http_closed) {
         d->http_closed = true;
+        fw__d_api_refuse_waiting(d);
         fw_http_stop(d->http, http_stopped, d);
     }
 }
@@ -383,6 +380,7 @@ static void after_work(uv_work_t *w, int status)
     enum fw_job_kind done = d->job;
     d->job = FW_JOB_NONE;
     fw__d_snapshot(d); /* the worker is idle: its figures can be read */
+    fw__d_free_retired(d);
     if (done == FW_JOB_INGEST) {
         struct fw_ingest *in = d->ingest_job;
         d->ingest_job = NULL;
@@ -420,7 +418,10 @@ void fw__d_kick(struct fwd *d)
 {
     if (d->job != FW_JOB_NONE || atomic_load(&d->stopping))
         return;
-    if (d->ingest_q) {
+    /* POST /feeds first, a client waits; but never twice in a row while
+     * the spool or the scheduled checks wait too */
+    bool others = d->want_sched || d->want_scan || d->want_apply;
+    if (d->ingest_q && !(d->last_was_ingest && others)) {
         d->ingest_job = d->ingest_q;
         d->ingest_q = NULL;
         d->job = FW_JOB_INGEST;
@@ -433,6 +434,7 @@ void fw__d_kick(struct fwd *d)
     } else {
         return;
     }
+    d->last_was_ingest = d->job == FW_JOB_INGEST;
     d->work.data = d;
     int rc = uv_queue_work(&d->loop, &d->work, work_cb, after_work);
     if (rc < 0) {
@@ -612,6 +614,7 @@ static int first_generation(struct fwd *d)
         snprintf(r->version, sizeof r->version, "%s",
                  fw_engine_version(d->eng));
         fw_diag_init(&r->problems);
+        fw__d_result_sums(r);
         d->pending = r; /* with eng NULL: nothing to swap, only to record */
     } else {
         fw_policy_tree_fini(&t);
@@ -620,7 +623,7 @@ static int first_generation(struct fwd *d)
              fw_engine_version(d->eng));
     d->generation_seq = 1;
     d->last_reload.ok = true;
-    d->last_reload.at_ms = fw__d_wall_ms();
+    d->last_reload.at_ms = fw_cmd_wall_ms();
     snprintf(d->last_reload.version, sizeof d->last_reload.version, "%s",
              d->running_version);
     fw_diag_fini(&diag);
@@ -633,10 +636,12 @@ static int open_all(struct fwd *d)
     struct fw_diag diag;
     if (fw_spool_init(d->cfg.spool, &err) < 0)
         goto io;
-    struct fw_store_opts so = {0};
+    struct fw_store_opts so = {.cache_kib = (int64_t)(d->cfg.db_cache >> 10)};
     if (fw_store_open(d->cfg.database, &so, &d->st, &err) < 0)
         goto io;
-    struct fw_store_opts ro = {.read_only = true};
+    /* the API's reading connection needs little cache */
+    struct fw_store_opts ro = {.read_only = true,
+                               .cache_kib = (int64_t)(d->cfg.db_cache >> 12)};
     if (fw_store_open(d->cfg.database, &ro, &d->ro, &err) < 0)
         goto io;
     if (fw_outbox_open(d->cfg.outbox, d->st, &d->ob, &err) < 0)
@@ -716,7 +721,7 @@ int fw_cmd_run(int argc, char **argv)
     fw_log_set_level(d->cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
     uv_mutex_init(&d->mu);
-    d->started_ms = fw__d_wall_ms();
+    d->started_ms = fw_cmd_wall_ms();
 
     uv_loop_init(&d->loop);
     status = open_all(d);
@@ -751,6 +756,10 @@ int fw_cmd_run(int argc, char **argv)
                     (unsigned long long)atomic_load(&d->records),
                     (unsigned long long)atomic_load(&d->rejects),
                     (unsigned long long)atomic_load(&d->events));
+    /* a generation refused (or built) too late for a job: recorded now,
+     * with its ops finding, before the store closes */
+    if (status == 0 && fw__d_apply_pending(d))
+        fw__d_flush_outbox(d, NULL);
     uv_loop_close(&d->loop);
     fw__d_reload_fini(d);
     fw__d_api_fini(d);

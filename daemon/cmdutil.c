@@ -44,6 +44,20 @@ struct fw_engine *fw_cmd_build(const char *dir,
     return e;
 }
 
+int64_t fw_cmd_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t fw_cmd_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int32_t fw_cmd_today(void)
 {
     time_t now = time(NULL);

@@ -25,6 +25,10 @@ struct fw_engine *fw_cmd_build(const char *dir,
 /* Prints every item of d on stderr, one a line. */
 void fw_cmd_print_diag(const struct fw_diag *d);
 
+/* The wall clock in unix milliseconds; a monotonic clock in nanoseconds. */
+int64_t fw_cmd_wall_ms(void);
+uint64_t fw_cmd_mono_ns(void);
+
 /* Today's local date as days since 1970-01-01. */
 int32_t fw_cmd_today(void);
 

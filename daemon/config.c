@@ -299,6 +299,7 @@ static const struct key limits_keys[] = {
     {"error_streak", K_COUNT, M(engine.error_streak), 1, 0, NULL},
     {"max_body", K_SIZE, M(max_body), 1, 0, NULL},
     {"max_feed", K_SIZE, M(max_feed), 1, 0, NULL},
+    {"db_cache", K_SIZE, M(db_cache), 1 << 20, 0, NULL},
     {NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -763,6 +764,7 @@ int fw_config_defaults(struct fw_config *c, const char *base_dir)
         },
         .max_body = FW_CONFIG_DEFAULT_MAX_BODY,
         .max_feed = FW_CONFIG_DEFAULT_MAX_FEED,
+        .db_cache = FW_CONFIG_DEFAULT_DB_CACHE,
         .reload_debounce_ms = FW_CONFIG_DEFAULT_DEBOUNCE_MS,
         .reload_run_tests = true,
     };

@@ -33,7 +33,7 @@ struct fw_ingest {
     struct fw_ingest *next;
     struct fw_http_conn *conn;
     char name[256];
-    char *body;
+    const char *body;      /* the request's: valid until it is answered */
     size_t len;
     int status;            /* the HTTP answer, once processed */
     struct fw_buf answer;  /* its JSON */
@@ -46,6 +46,8 @@ struct fw_reload_result {
     bool ok;
     struct fw_engine *eng;          /* ok: the new generation */
     struct fw_policy_tree tree;     /* its files, for the store's history */
+    char (*sums)[65];               /* sha256 of each file, computed off
+                                       the worker */
     char version[80];               /* ok: the engine's; else the tree's */
     enum fw_store_trigger trigger;
     struct fw_diag problems;        /* refused: why */
@@ -93,6 +95,11 @@ struct fwd {
     struct fw_reload_result *reload_res;    /* the one being built */
     struct fw_http_conn **reload_waiters;   /* POST /reload answers */
     size_t n_waiters;
+    struct fw_http_conn **next_waiters;     /* asked during a reload: they
+                                               get the next one's result */
+    size_t n_next_waiters;
+    uint64_t ingest_bytes;                  /* bodies queued for POST /feeds */
+    bool last_was_ingest;
     uv_fs_event_t **pwatch;                 /* one per policies folder */
     size_t n_pwatch;
     struct {
@@ -109,6 +116,11 @@ struct fwd {
     /* (worker → loop) under mu */
     uv_mutex_t mu;
     struct fw_reload_result *pending;       /* to put in place or record */
+    struct fw_engine **retired_eng;         /* replaced: to free off the
+                                               worker */
+    size_t n_retired_eng;
+    uv_work_t free_work;
+    bool freeing;
     char last_error[1024];
     int64_t last_error_ms;
 
@@ -121,14 +133,19 @@ struct fwd {
     struct fw_policy_snap *snap;
     size_t n_snap;
     struct fw_buf policies_json;
+    struct fw_store_counts counts;          /* the store's, at the snapshot */
+    bool have_counts;
 
     /* (worker → loop) under mu: findings fired by policy, rule, kind and
      * level; per-policy figures of the generations no longer running */
     struct fw_tally { char *policy, *rule; int kind, level; uint64_t n; }
         *tally;
     size_t n_tally, cap_tally;
-    struct fw_policy_snap *retired;
+    struct fw_policy_snap *retired;         /* (loop) folded in */
     size_t n_retired;
+    struct fw_policy_snap *retiring;        /* (worker) swapped out, to be
+                                               folded in at the snapshot */
+    size_t n_retiring;
 
     /* counters: written by the worker, read by the loop */
     atomic_uint_fast64_t feeds_done, feeds_failed, feeds_dup, feeds_retry;
@@ -147,7 +164,6 @@ void fw__d_kick(struct fwd *d);
 void fw__d_shutdown(struct fwd *d);
 void fw__d_error(struct fwd *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-int64_t fw__d_wall_ms(void);
 void fw__d_flush_outbox(struct fwd *d, const char *feed);
 /* (worker) a job environment whose findings' lines go to d->lines */
 struct fw_job_env;
@@ -168,6 +184,10 @@ bool fw__d_apply_pending(struct fwd *d);
 void fw__d_snapshot(struct fwd *d);
 void fw__d_reload_fini(struct fwd *d);
 void fw__d_result_free(struct fw_reload_result *r);
+/* (loop) frees replaced generations on a pool thread */
+void fw__d_free_retired(struct fwd *d);
+/* (pool) the sha256 of each file of r's tree into r->sums */
+void fw__d_result_sums(struct fw_reload_result *r);
 
 /* daemon_api.c */
 int fw__d_http_start(struct fwd *d);
@@ -175,6 +195,10 @@ int fw__d_http_start(struct fwd *d);
 void fw__d_ingest_run(struct fwd *d, struct fw_ingest *in);
 void fw__d_ingest_answer(struct fwd *d, struct fw_ingest *in);
 void fw__d_reload_answer(struct fwd *d);
+/* (loop) at shutdown: 503 to every POST still waiting */
+void fw__d_api_refuse_waiting(struct fwd *d);
+/* (loop, worker idle) folds swapped-out generations' figures in */
+void fw__d_fold_retired(struct fwd *d);
 /* (worker) adds a job's tally under mu */
 struct fw_job_result;
 void fw__d_tally(struct fwd *d, const struct fw_job_result *r);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmdutil.h"
 #include "daemon.h"
 #include "feedjob.h"
 #include "log.h"
@@ -67,26 +68,49 @@ static void add_stats(struct fw_policy_stats *a, const struct fw_policy_stats *b
     a->nanos += b->nanos;
 }
 
+/* Adds figures to the entry of policy id in *list (created when new). */
+static void add_to(struct fw_policy_snap **list, size_t *n, const char *id,
+                   const struct fw_policy_stats *st)
+{
+    size_t k = 0;
+    while (k < *n && strcmp((*list)[k].id, id) != 0)
+        k++;
+    if (k == *n) {
+        void *np = realloc(*list, (k + 1) * sizeof **list);
+        if (np == NULL)
+            return;
+        *list = np;
+        (*list)[k] = (struct fw_policy_snap){.id = strdup(id)};
+        if ((*list)[k].id == NULL)
+            return;
+        (*n)++;
+    }
+    add_stats(&(*list)[k].st, st);
+}
+
+/* (worker) The figures of a generation being swapped out wait in retiring
+ * until the loop's next snapshot, which folds them in at the moment it stops
+ * showing that generation: a scrape never counts them twice. */
 void fw__d_retire(struct fwd *d, const struct fw_engine *old)
 {
     uv_mutex_lock(&d->mu);
-    for (size_t i = 0; i < fw_engine_policy_count(old); i++) {
-        const struct fw_policy_info *p = fw_engine_policy(old, i);
-        size_t k = 0;
-        while (k < d->n_retired && strcmp(d->retired[k].id, p->id) != 0)
-            k++;
-        if (k == d->n_retired) {
-            void *np = realloc(d->retired, (k + 1) * sizeof *d->retired);
-            if (np == NULL)
-                break;
-            d->retired = np;
-            d->retired[k] = (struct fw_policy_snap){.id = strdup(p->id)};
-            if (d->retired[k].id == NULL)
-                break;
-            d->n_retired++;
-        }
-        add_stats(&d->retired[k].st, fw_engine_policy_stats(old, i));
+    for (size_t i = 0; i < fw_engine_policy_count(old); i++)
+        add_to(&d->retiring, &d->n_retiring, fw_engine_policy(old, i)->id,
+               fw_engine_policy_stats(old, i));
+    uv_mutex_unlock(&d->mu);
+}
+
+void fw__d_fold_retired(struct fwd *d)
+{
+    uv_mutex_lock(&d->mu);
+    for (size_t i = 0; i < d->n_retiring; i++) {
+        add_to(&d->retired, &d->n_retired, d->retiring[i].id,
+               &d->retiring[i].st);
+        free(d->retiring[i].id);
     }
+    free(d->retiring);
+    d->retiring = NULL;
+    d->n_retiring = 0;
     uv_mutex_unlock(&d->mu);
 }
 
@@ -100,13 +124,35 @@ void fw__d_api_fini(struct fwd *d)
     for (size_t i = 0; i < d->n_retired; i++)
         free(d->retired[i].id);
     free(d->retired);
-    while (d->ingest_q) {
+    for (size_t i = 0; i < d->n_retiring; i++)
+        free(d->retiring[i].id);
+    free(d->retiring);
+    while (d->ingest_q) { /* answered already by fw__d_api_refuse_waiting */
         struct fw_ingest *in = d->ingest_q;
         d->ingest_q = in->next;
-        free(in->body);
         fw_buf_fini(&in->answer);
         free(in);
     }
+    free(d->next_waiters);
+}
+
+void fw__d_api_refuse_waiting(struct fwd *d)
+{
+    static const char msg[] = "fundwatch is stopping";
+    for (struct fw_ingest *in = d->ingest_q; in; in = in->next)
+        fw_http_respond_error(in->conn, 503, msg);
+    while (d->ingest_q) {
+        struct fw_ingest *in = d->ingest_q;
+        d->ingest_q = in->next;
+        fw_buf_fini(&in->answer);
+        free(in);
+    }
+    d->ingest_bytes = 0;
+    for (size_t i = 0; i < d->n_waiters; i++)
+        fw_http_respond_error(d->reload_waiters[i], 503, msg);
+    for (size_t i = 0; i < d->n_next_waiters; i++)
+        fw_http_respond_error(d->next_waiters[i], 503, msg);
+    d->n_waiters = d->n_next_waiters = 0;
 }
 
 /* ---- health ------------------------------------------------------------------- */
@@ -291,15 +337,14 @@ static int op_metrics(void *ud, struct fw_buf *b)
           "Feeds waiting in spool/incoming/.",
           (int64_t)atomic_load(&d->queue_len));
     int64_t oldest = atomic_load(&d->oldest_ms);
-    int64_t lag = oldest ? fw__d_wall_ms() - oldest : 0;
+    int64_t lag = oldest ? fw_cmd_wall_ms() - oldest : 0;
     fw_prom_family(b, "fundwatch_feed_lag_seconds", "gauge",
                    "Age of the oldest feed waiting in spool/incoming/.");
     fw_prom_seconds(b, "fundwatch_feed_lag_seconds", NULL,
                     lag > 0 ? (uint64_t)lag * 1000 : 0);
 
-    struct fw_store_counts c;
-    struct fw_error err = {0};
-    if (fw_store_counts(d->ro, &c, &err) == 0) {
+    const struct fw_store_counts c = d->counts; /* as of the last job */
+    if (d->have_counts) {
         fw_prom_family(b, "fundwatch_stored_findings", "gauge",
                        "Findings in the store, by kind and state.");
         for (int k = 0; k < FW__FK_COUNT; k++)
@@ -439,20 +484,33 @@ static void op_ingest(void *ud, struct fw_http_conn *c, const char *name,
         fw_http_respond_error(c, 503, "fundwatch is stopping");
         return;
     }
+    if (len > d->cfg.max_feed) {
+        fw_http_respond_error(c, 413, "the feed is larger than "
+                              "limits.max_feed");
+        return;
+    }
+    /* the bodies waiting are held by their connections: bound them */
+    if (d->ingest_q && d->ingest_bytes + len > 4 * d->cfg.max_body) {
+        static const char busy[] =
+            "{\"error\":\"too many feeds waiting; try again\"}\n";
+        fw_http_respond(c, 503, "application/json", "Retry-After: 5\r\n",
+                        busy, sizeof busy - 1);
+        return;
+    }
     struct fw_ingest *in = calloc(1, sizeof *in);
-    if (in == NULL || (in->body = malloc(len ? len : 1)) == NULL) {
-        free(in);
+    if (in == NULL) {
         fw_http_respond_error(c, 503, "out of memory");
         return;
     }
-    memcpy(in->body, body, len);
+    in->body = body;
     in->len = len;
+    d->ingest_bytes += len;
     in->conn = c;
     if (name && *name)
         snprintf(in->name, sizeof in->name, "%s", name);
     else
         snprintf(in->name, sizeof in->name, "http-%lld",
-                 (long long)fw__d_wall_ms());
+                 (long long)fw_cmd_wall_ms());
     struct fw_ingest **tail = &d->ingest_q;
     while (*tail)
         tail = &(*tail)->next;
@@ -462,10 +520,9 @@ static void op_ingest(void *ud, struct fw_http_conn *c, const char *name,
 
 void fw__d_ingest_answer(struct fwd *d, struct fw_ingest *in)
 {
-    (void)d;
+    d->ingest_bytes -= in->len < d->ingest_bytes ? in->len : d->ingest_bytes;
     fw_http_respond(in->conn, in->status, "application/json", NULL,
                     in->answer.p ? in->answer.p : "{}\n", in->answer.len);
-    free(in->body);
     fw_buf_fini(&in->answer);
     free(in);
 }
@@ -477,14 +534,18 @@ static void op_reload(void *ud, struct fw_http_conn *c)
         fw_http_respond_error(c, 503, "fundwatch is stopping");
         return;
     }
-    void *p = realloc(d->reload_waiters,
-                      (d->n_waiters + 1) * sizeof *d->reload_waiters);
+    /* asked while a reload runs: that one read the files before this
+     * request, so this waits for the next one */
+    struct fw_http_conn ***list = d->reloading ? &d->next_waiters
+                                               : &d->reload_waiters;
+    size_t *n = d->reloading ? &d->n_next_waiters : &d->n_waiters;
+    void *p = realloc(*list, (*n + 1) * sizeof **list);
     if (p == NULL) {
         fw_http_respond_error(c, 503, "out of memory");
         return;
     }
-    d->reload_waiters = p;
-    d->reload_waiters[d->n_waiters++] = c;
+    *list = p;
+    (*list)[(*n)++] = c;
     fw_log_info("reload", NULL, "POST /reload: reloading %s",
                 d->cfg.policies);
     fw__d_reload(d, FW_TRIG_API);

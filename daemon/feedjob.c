@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdutil.h"
 #include "feedio.h"
 
 /* What one job carries through the callbacks. */
@@ -27,19 +28,6 @@ struct job {
     struct fw_error err;
 };
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void set_reason(struct fw_job_result *res, const struct fw_error *e)
 {
@@ -143,7 +131,7 @@ static int subject_done(struct job *j, const struct fw_record *r)
     int64_t resolved = 0;
     int rc = fw_store_subject_done(j->env->st, &s,
                                    (const char(*)[FW_ID_HEX + 1])j->ids,
-                                   j->n_ids, wall_ms(), &resolved, &j->err);
+                                   j->n_ids, fw_cmd_wall_ms(), &resolved, &j->err);
     if (rc < 0)
         return store_failed(j, rc);
     j->res->resolved += (uint64_t)resolved;
@@ -196,7 +184,7 @@ static void record_only(struct job *j, const struct fw_store_feed *feed,
 {
     struct fw_store_feed_end end = {
         .lines = j->res->lines, .records = j->res->records,
-        .rejects = j->res->rejects, .finished_ms = wall_ms(),
+        .rejects = j->res->rejects, .finished_ms = fw_cmd_wall_ms(),
         .reason = status == FW_FEED_FAILED ? j->res->reason : NULL,
     };
     struct fw_error e = {0};
@@ -222,14 +210,14 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
                     size_t len, const char *label, enum fw_store_source src,
                     struct fw_job_result *res)
 {
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = fw_cmd_mono_ns();
     memset(res, 0, sizeof *res);
     res->bytes = len;
     sha256_hex(data, len, res->sha256);
     struct job j = {.env = env, .res = res, .rkind = -1};
     struct fw_store_feed feed = {
         .name = label, .sha256 = res->sha256, .source = src,
-        .bytes = (int64_t)len, .started_ms = wall_ms(),
+        .bytes = (int64_t)len, .started_ms = fw_cmd_wall_ms(),
         .generation = fw_engine_version(env->eng),
     };
 
@@ -297,7 +285,7 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
     }
     struct fw_store_feed_end end = {
         .lines = rs.lines, .records = rs.records, .rejects = rs.rejects,
-        .finished_ms = wall_ms(),
+        .finished_ms = fw_cmd_wall_ms(),
     };
     if ((rc = fw_store_feed_commit(env->st, &end, &j.err)) < 0) {
         res->outcome = FW_JOB_RETRY;
@@ -308,7 +296,7 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
     res->outcome = FW_JOB_DONE;
 out:
     free(j.ids);
-    res->nanos = mono_ns() - t0;
+    res->nanos = fw_cmd_mono_ns() - t0;
     /* everything else is said by res->outcome and res->reason */
     return rc == FW_ENOMEM ? FW_ENOMEM : 0;
 }
@@ -320,7 +308,7 @@ int fw_job_feed_file(const struct fw_job_env *env, const char *path,
     memset(res, 0, sizeof *res);
     struct fw_store_feed feed = {
         .name = label, .sha256 = res->sha256, .source = src,
-        .started_ms = wall_ms(), .generation = fw_engine_version(env->eng),
+        .started_ms = fw_cmd_wall_ms(), .generation = fw_engine_version(env->eng),
     };
     struct job j = {.env = env, .res = res};
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -354,6 +342,8 @@ int fw_job_feed_file(const struct fw_job_env *env, const char *path,
         record_only(&j, &feed, FW_FEED_FAILED);
         return 0;
     }
+    res->dev = (uint64_t)sb.st_dev;
+    res->ino = (uint64_t)sb.st_ino;
     size_t len = (size_t)sb.st_size, got = 0;
     char *data = malloc(len ? len : 1);
     if (data == NULL) {
@@ -377,7 +367,10 @@ int fw_job_feed_file(const struct fw_job_env *env, const char *path,
         got += (size_t)k;
     }
     close(fd);
+    uint64_t dev = res->dev, ino = res->ino;
     int rc = fw_job_feed_mem(env, data, len, label, src, res);
+    res->dev = dev; /* fw_job_feed_mem starts from a clean result */
+    res->ino = ino;
     free(data);
     return rc;
 }
@@ -391,10 +384,10 @@ static int on_task(void *ud, const struct fw_record *r)
 
 int fw_job_recheck(const struct fw_job_env *env, struct fw_job_result *res)
 {
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = fw_cmd_mono_ns();
     memset(res, 0, sizeof *res);
     struct job j = {.env = env, .res = res};
-    int rc = fw_store_batch_begin(env->st, wall_ms(), &j.err);
+    int rc = fw_store_batch_begin(env->st, fw_cmd_wall_ms(), &j.err);
     if (rc == 0) {
         rc = fw_store_tasks_each(env->st, on_task, &j, &j.err);
         if (rc < 0 && j.rc == 0) {
@@ -410,6 +403,6 @@ int fw_job_recheck(const struct fw_job_env *env, struct fw_job_result *res)
         set_reason(res, &j.err);
     res->outcome = (rc != 0 || j.rc != 0) ? FW_JOB_RETRY : FW_JOB_DONE;
     free(j.ids);
-    res->nanos = mono_ns() - t0;
+    res->nanos = fw_cmd_mono_ns() - t0;
     return j.rc == FW_ENOMEM ? FW_ENOMEM : 0;
 }

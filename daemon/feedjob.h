@@ -41,6 +41,7 @@ struct fw_job_result {
     uint64_t resolved;
     int64_t dup_of;                  /* FW_JOB_DUPLICATE: the done feed row */
     uint64_t nanos;                  /* wall time of the job */
+    uint64_t dev, ino;               /* the file read (fw_job_feed_file) */
     char reason[FW_MSG_MAX + FW_PLACE_MAX + 8]; /* FAILED, RETRY: why */
     /* The outbox lines of the events, rendered as they were stored (in
      * seq order, first_seq..last_seq), when env->lines asked for them. */

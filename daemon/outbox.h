@@ -1,9 +1,12 @@
 /* The JSONL outbox: every finding event the store committed, appended once,
  * in commit order, one line each (the output contract of DESIGN.md). The
  * store numbers the events; this file writes those above the store's mark
- * and then moves the mark. What a crash between the write and the mark
- * leaves behind is found again at open: a torn last line is cut off, and
- * lines already in the file are not written twice. */
+ * and then moves the mark, with the file's length. What a crash between
+ * the write and the mark leaves behind is found again at open: a torn last
+ * line is cut off, and the whole lines past the recorded length are the
+ * events already written: they are marked, not written twice. The file is
+ * the outbox's alone: rotate it by moving it away while fundwatch is
+ * stopped (a shorter file than recorded is taken as it is). */
 #ifndef FUNDWATCH_DAEMON_OUTBOX_H
 #define FUNDWATCH_DAEMON_OUTBOX_H
 

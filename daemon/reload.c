@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include "cmdutil.h"
 #include "daemon.h"
 #include "log.h"
 #include "testrun.h"
@@ -70,7 +72,20 @@ void fw__d_result_free(struct fw_reload_result *r)
     fw_policy_tree_fini(&r->tree);
     fw_diag_fini(&r->problems);
     fw_buf_fini(&r->tests);
+    free(r->sums);
     free(r);
+}
+
+void fw__d_result_sums(struct fw_reload_result *r)
+{
+    r->sums = calloc(r->tree.n ? r->tree.n : 1, sizeof *r->sums);
+    for (size_t i = 0; r->sums && i < r->tree.n; i++) {
+        unsigned char md[32];
+        unsigned n = 0;
+        EVP_Digest(r->tree.files[i].data, r->tree.files[i].len, md, &n,
+                   EVP_sha256(), NULL);
+        hex(md, n, r->sums[i]);
+    }
 }
 
 /* The failing cases of a test report as problems: "file:line: name". */
@@ -190,6 +205,7 @@ static void reload_work(uv_work_t *w)
         r->eng = NULL;
         tree_version(&r->tree, r->version);
     }
+    fw__d_result_sums(r); /* here, not on the worker */
     clock_gettime(CLOCK_MONOTONIC, &b);
     r->nanos = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u +
                (uint64_t)(b.tv_nsec - a.tv_nsec);
@@ -205,7 +221,7 @@ static void after_reload(uv_work_t *w, int status)
     const char *why = fw_store_trigger_name(r->trigger);
     d->last_reload.done = true;
     d->last_reload.ok = r->ok;
-    d->last_reload.at_ms = fw__d_wall_ms();
+    d->last_reload.at_ms = fw_cmd_wall_ms();
     d->last_reload.nanos = r->nanos;
     snprintf(d->last_reload.version, sizeof d->last_reload.version, "%s",
              r->version);
@@ -246,9 +262,24 @@ static void after_reload(uv_work_t *w, int status)
     }
     fw__d_kick(d);
     if (d->reload_again) {
+        /* those who asked during this one get the next one's result */
+        struct fw_http_conn **spare = d->reload_waiters;
+        d->reload_waiters = d->next_waiters;
+        d->n_waiters = d->n_next_waiters;
+        d->next_waiters = spare;
+        d->n_next_waiters = 0;
         d->reload_again = false;
         fw__d_reload(d, d->next_trigger);
     }
+}
+
+/* A reload that could not even start: its waiters hear so. */
+static void reload_not_started(struct fwd *d, const char *why)
+{
+    fw_log_error("reload", NULL, "cannot start: %s", why);
+    for (size_t i = 0; i < d->n_waiters; i++)
+        fw_http_respond_error(d->reload_waiters[i], 503, why);
+    d->n_waiters = 0;
 }
 
 void fw__d_reload(struct fwd *d, enum fw_store_trigger why)
@@ -262,7 +293,7 @@ void fw__d_reload(struct fwd *d, enum fw_store_trigger why)
     }
     struct fw_reload_result *r = calloc(1, sizeof *r);
     if (r == NULL) {
-        fw_log_error("reload", NULL, "out of memory");
+        reload_not_started(d, "out of memory");
         return;
     }
     fw_diag_init(&r->problems);
@@ -273,10 +304,10 @@ void fw__d_reload(struct fwd *d, enum fw_store_trigger why)
     int rc = uv_queue_work(&d->loop, &d->reload_work, reload_work,
                            after_reload);
     if (rc < 0) {
-        fw_log_error("reload", NULL, "cannot start: %s", uv_strerror(rc));
         d->reloading = false;
         d->reload_res = NULL;
         fw__d_result_free(r);
+        reload_not_started(d, uv_strerror(rc));
     }
 }
 
@@ -286,22 +317,15 @@ static void record_generation(struct fwd *d, const struct fw_reload_result *r)
 {
     const struct fw_policy_tree *t = &r->tree;
     struct fw_store_gen_file *files = calloc(t->n ? t->n : 1, sizeof *files);
-    char (*sums)[65] = calloc(t->n ? t->n : 1, sizeof *sums);
     struct fw_buf why = FW_BUF_INIT;
-    if (files == NULL || sums == NULL)
+    if (files == NULL || r->sums == NULL)
         goto out;
-    for (size_t i = 0; i < t->n; i++) {
-        unsigned char md[32];
-        unsigned n = 0;
-        EVP_Digest(t->files[i].data, t->files[i].len, md, &n, EVP_sha256(),
-                   NULL);
-        hex(md, n, sums[i]);
-        files[i] = (struct fw_store_gen_file){t->files[i].path, sums[i]};
-    }
+    for (size_t i = 0; i < t->n; i++)
+        files[i] = (struct fw_store_gen_file){t->files[i].path, r->sums[i]};
     for (size_t i = 0; i < r->problems.n; i++)
         fw_buf_printf(&why, "%s%s", i ? "\n" : "", r->problems.items[i]);
     struct fw_store_generation g = {
-        .version = r->version, .loaded_ms = fw__d_wall_ms(),
+        .version = r->version, .loaded_ms = fw_cmd_wall_ms(),
         .trigger = r->trigger, .ok = r->ok, .error = why.p,
         .files = files, .n_files = t->n,
     };
@@ -312,7 +336,6 @@ static void record_generation(struct fwd *d, const struct fw_reload_result *r)
 out:
     fw_buf_fini(&why);
     free(files);
-    free(sums);
 }
 
 /* An ops finding for a refused reload, in the store and then the outbox:
@@ -332,7 +355,7 @@ static void ops_finding(struct fwd *d, const struct fw_reload_result *r)
     fw_finding_make_id("fundwatch", "reload_refused", "", "", "", r->version,
                        f.id);
     struct fw_error err = {0};
-    int rc = msg.p ? fw_store_batch_begin(d->st, fw__d_wall_ms(), &err)
+    int rc = msg.p ? fw_store_batch_begin(d->st, fw_cmd_wall_ms(), &err)
                    : FW_ENOMEM;
     if (rc == 0 && (rc = fw_store_finding_add(d->st, &f, -1, NULL, &err)) == 0)
         rc = fw_store_batch_commit(d->st, &err);
@@ -356,19 +379,40 @@ bool fw__d_apply_pending(struct fwd *d)
         return false;
     while (r) {
         struct fw_reload_result *next = r->next;
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        struct fw_engine *old = NULL;
         if (r->ok && r->eng) {
-            struct fw_engine *old = d->eng;
+            old = d->eng;
             d->eng = r->eng;
             r->eng = NULL;
-            fw_log_info("reload", NULL, "generation %.19s… in place of "
-                        "%.19s…", fw_engine_version(d->eng),
-                        fw_engine_version(old));
-            fw__d_retire(d, old);
-            fw_engine_free(old);
         }
         record_generation(d, r);
         if (!r->ok)
             ops_finding(d, r);
+        if (old) {
+            char was[80];
+            snprintf(was, sizeof was, "%s", fw_engine_version(old));
+            fw__d_retire(d, old);
+            /* no feed runs on it now: its Lua states are closed on a pool
+             * thread (fw__d_free_retired), not here between two feeds */
+            uv_mutex_lock(&d->mu);
+            void *p = realloc(d->retired_eng,
+                              (d->n_retired_eng + 1) * sizeof *d->retired_eng);
+            if (p) {
+                d->retired_eng = p;
+                d->retired_eng[d->n_retired_eng++] = old;
+                old = NULL;
+            }
+            uv_mutex_unlock(&d->mu);
+            fw_engine_free(old); /* only when the list could not grow */
+            clock_gettime(CLOCK_MONOTONIC, &b);
+            double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 +
+                        (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+            fw_log_info("reload", NULL, "generation %.19s… in place of "
+                        "%.19s… (the feeds waited %.2f ms)",
+                        fw_engine_version(d->eng), was, ms);
+        }
         fw__d_result_free(r);
         r = next;
     }
@@ -376,8 +420,53 @@ bool fw__d_apply_pending(struct fwd *d)
     return true;
 }
 
+static void free_work(uv_work_t *w)
+{
+    struct fwd *d = w->data;
+    for (;;) {
+        uv_mutex_lock(&d->mu);
+        struct fw_engine *e =
+            d->n_retired_eng ? d->retired_eng[--d->n_retired_eng] : NULL;
+        uv_mutex_unlock(&d->mu);
+        if (e == NULL)
+            break;
+        fw_engine_free(e);
+    }
+}
+
+static void after_free(uv_work_t *w, int status)
+{
+    (void)status;
+    struct fwd *d = w->data;
+    d->freeing = false;
+    if (atomic_load(&d->stopping)) {
+        if (d->job == FW_JOB_NONE && !d->reloading)
+            fw__d_shutdown(d);
+        return;
+    }
+    fw__d_free_retired(d); /* swapped out while this one ran */
+}
+
+void fw__d_free_retired(struct fwd *d)
+{
+    uv_mutex_lock(&d->mu);
+    bool any = d->n_retired_eng > 0;
+    uv_mutex_unlock(&d->mu);
+    if (!any || d->freeing)
+        return;
+    d->freeing = true;
+    d->free_work.data = d;
+    if (uv_queue_work(&d->loop, &d->free_work, free_work, after_free) < 0)
+        d->freeing = false; /* freed at exit instead */
+}
+
 void fw__d_reload_fini(struct fwd *d)
 {
+    for (size_t i = 0; i < d->n_retired_eng; i++)
+        fw_engine_free(d->retired_eng[i]);
+    free(d->retired_eng);
+    d->retired_eng = NULL;
+    d->n_retired_eng = 0;
     struct fw_reload_result *r = d->pending;
     while (r) {
         struct fw_reload_result *next = r->next;
@@ -427,6 +516,8 @@ static void json_kv(struct fw_buf *b, const char *k, const char *v, bool comma)
 void fw__d_snapshot(struct fwd *d)
 {
     const struct fw_engine *e = d->eng;
+    fw__d_fold_retired(d);
+    d->have_counts = fw_store_counts(d->st, &d->counts, NULL) == 0;
     size_t n = fw_engine_policy_count(e);
     for (size_t i = 0; i < d->n_snap; i++) {
         free(d->snap[i].id);

@@ -277,6 +277,14 @@ int fw_store_outbox_mark(struct fw_store *st, uint64_t seq,
                          struct fw_error *err);
 int fw_store_outbox_marked(struct fw_store *st, uint64_t *seq,
                            struct fw_error *err);
+/* The same, with the outbox file's length once the events up to seq were
+ * in it, recorded together (one transaction): after a crash between a
+ * write and its mark, the whole lines past that length are exactly the
+ * events written since. Before the first mark the length is 0. */
+int fw_store_outbox_mark_at(struct fw_store *st, uint64_t seq, uint64_t bytes,
+                            struct fw_error *err);
+int fw_store_outbox_marked_at(struct fw_store *st, uint64_t *seq,
+                              uint64_t *bytes, struct fw_error *err);
 
 /* ---- policy generations -------------------------------------------------- */
 

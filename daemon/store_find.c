@@ -392,59 +392,12 @@ int fw_store_reject_add(struct fw_store *st, uint64_t line, const char *reason,
 
 /* ---- task records -------------------------------------------------------- */
 
-/* The record as one NDJSON object the reader reads back into the same
- * record: canonical fields, extra columns as top-level keys, no source (kept
- * in columns). Unlike fw_record_json, which nests extra and source. */
+/* The record as one NDJSON line the reader reads back (fw_record_json_flat). */
 static int task_json(const struct fw_record *rec, struct fw_buf *out)
 {
-    char num[32];
     fw_buf_reset(out);
-    fw_buf_puts(out, "{\"kind\":\"");
-    fw_buf_puts(out, fw_rkind_name(rec->kind));
-    fw_buf_putc(out, '"');
-    for (int f = 0; f < FW__F_COUNT; f++) {
-        if (f == FW_F_KIND || !fw_record_has(rec, (enum fw_field)f))
-            continue;
-        fw_buf_puts(out, ",\"");
-        fw_buf_puts(out, fw_fields[f].name);
-        fw_buf_puts(out, "\":");
-        int64_t v = rec->num[f];
-        switch (fw_fields[f].type) {
-        case FW_T_TEXT:
-        case FW_T_KIND:
-        case FW_T_REGION:
-            fw_buf_json_str(out, rec->str[f].p, rec->str[f].n);
-            break;
-        case FW_T_YEAR:
-            fw_buf_printf(out, "%lld", (long long)v);
-            break;
-        case FW_T_BOOL:
-            fw_buf_puts(out, v ? "true" : "false");
-            break;
-        case FW_T_MONEY:
-            fw_buf_putc(out, '"');
-            fw_buf_append(out, num, fw_money_format(v, num));
-            fw_buf_putc(out, '"');
-            break;
-        case FW_T_DATE:
-            fw_buf_putc(out, '"');
-            fw_buf_append(out, num, fw_date_format((int32_t)v, num));
-            fw_buf_putc(out, '"');
-            break;
-        case FW_T_HUNDREDTHS:
-            fw_buf_putc(out, '"');
-            fw_buf_append(out, num, fw_decimal_format(v, 2, num));
-            fw_buf_putc(out, '"');
-            break;
-        }
-    }
-    for (size_t i = 0; i < rec->n_extra; i++) {
-        fw_buf_putc(out, ',');
-        fw_buf_json_str(out, rec->extra_name[i].p, rec->extra_name[i].n);
-        fw_buf_putc(out, ':');
-        fw_buf_json_str(out, rec->extra_val[i].p, rec->extra_val[i].n);
-    }
-    return fw_buf_puts(out, "}\n");
+    fw_record_json_flat(rec, out);
+    return fw_buf_putc(out, '\n');
 }
 
 int fw_store_task_put(struct fw_store *st, const struct fw_record *rec,

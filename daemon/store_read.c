@@ -242,6 +242,43 @@ int fw_store_outbox_marked(struct fw_store *st, uint64_t *seq,
     return 0;
 }
 
+int fw_store_outbox_mark_at(struct fw_store *st, uint64_t seq, uint64_t bytes,
+                            struct fw_error *err)
+{
+    bool own = st->tx == TX_NONE;
+    int rc;
+    if (own && (rc = fw__store_tx_begin(st, TX_OWN, err)) < 0)
+        return rc;
+    if ((rc = fw_store_outbox_mark(st, seq, err)) < 0) {
+        if (own && st->tx != TX_NONE)
+            return fw__store_tx_fail(st, rc);
+        return rc;
+    }
+    sqlite3_stmt *s = st->st[S_META_SET];
+    bind_text(s, 1, "outbox_bytes");
+    sqlite3_bind_int64(s, 2, (int64_t)bytes);
+    if ((rc = fw__store_exec(st, S_META_SET, err, "marking the outbox")) < 0)
+        return fw__store_tx_fail(st, rc);
+    if (own && (rc = fw__store_tx_commit(st, err)) < 0)
+        return rc;
+    return 0;
+}
+
+int fw_store_outbox_marked_at(struct fw_store *st, uint64_t *seq,
+                              uint64_t *bytes, struct fw_error *err)
+{
+    int rc = fw_store_outbox_marked(st, seq, err);
+    if (rc < 0)
+        return rc;
+    bind_text(st->st[S_META_GET], 1, "outbox_bytes");
+    int64_t v = 0;
+    rc = fw__store_query_i64(st, S_META_GET, 0, &v, err, "reading the outbox");
+    if (rc < 0)
+        return rc;
+    *bytes = v > 0 ? (uint64_t)v : 0;
+    return 0;
+}
+
 /* ---- generations --------------------------------------------------------- */
 
 const char *fw_store_trigger_name(enum fw_store_trigger t)

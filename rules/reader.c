@@ -933,7 +933,10 @@ int fw_reader_finish(struct fw_reader *r, struct fw_error *err)
 
 /* ---- output ------------------------------------------------------------ */
 
-int fw_record_json(const struct fw_record *rec, struct fw_buf *out)
+/* The canonical fields, from the opening brace; hundredths as JSON numbers
+ * or, to be read back exactly, as text. */
+static void fields_json(const struct fw_record *rec, struct fw_buf *out,
+                        bool quote_hundredths)
 {
     char num[32];
     fw_buf_puts(out, "{\"kind\":\"");
@@ -969,10 +972,19 @@ int fw_record_json(const struct fw_record *rec, struct fw_buf *out)
             fw_buf_putc(out, '"');
             break;
         case FW_T_HUNDREDTHS:
+            if (quote_hundredths)
+                fw_buf_putc(out, '"');
             fw_buf_append(out, num, fw_decimal_format(v, 2, num));
+            if (quote_hundredths)
+                fw_buf_putc(out, '"');
             break;
         }
     }
+}
+
+int fw_record_json(const struct fw_record *rec, struct fw_buf *out)
+{
+    fields_json(rec, out, false);
     if (rec->n_extra > 0) {
         fw_buf_puts(out, ",\"extra\":{");
         for (size_t i = 0; i < rec->n_extra; i++) {
@@ -988,4 +1000,16 @@ int fw_record_json(const struct fw_record *rec, struct fw_buf *out)
     fw_buf_json_str(out, rec->feed, strlen(rec->feed));
     return fw_buf_printf(out, ",\"line\":%llu}}",
                          (unsigned long long)rec->line);
+}
+
+int fw_record_json_flat(const struct fw_record *rec, struct fw_buf *out)
+{
+    fields_json(rec, out, true);
+    for (size_t i = 0; i < rec->n_extra; i++) {
+        fw_buf_putc(out, ',');
+        fw_buf_json_str(out, rec->extra_name[i].p, rec->extra_name[i].n);
+        fw_buf_putc(out, ':');
+        fw_buf_json_str(out, rec->extra_val[i].p, rec->extra_val[i].n);
+    }
+    return fw_buf_putc(out, '}');
 }

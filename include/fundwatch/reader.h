@@ -84,5 +84,9 @@ struct fw_buf;
 /* Appends the record as one NDJSON object (canonical keys, money "1234.56",
  * dates ISO, extra columns under their header names, source), no newline. */
 int fw_record_json(const struct fw_record *rec, struct fw_buf *out);
+/* The record as one flat NDJSON object the reader reads back into the same
+ * record (the store keeps task records so): extra columns as top-level keys,
+ * scores and percents as exact text, no source. Appends, no newline. */
+int fw_record_json_flat(const struct fw_record *rec, struct fw_buf *out);
 
 #endif

@@ -66,6 +66,8 @@ check "findings by kind, level, policy and rule" \
     grep -q '^fundwatch_findings_total{kind="alert",level="red",policy="demo",rule="demo_lag"} 1$' "$T/metrics"
 check "per-policy evaluation time" grep -q '^fundwatch_policy_eval_seconds_total{policy="demo"} ' "$T/metrics"
 check "reload figures" grep -q '^fundwatch_last_reload_successful 1$' "$T/metrics"
+check "stored findings, as committed by the feeds" \
+    grep -q '^fundwatch_stored_findings{kind="alert",state="open"} [1-9]' "$T/metrics"
 check "spool queue and feed lag" eval 'grep -q "^fundwatch_spool_queue_length 0$" "$T/metrics" && grep -q "^fundwatch_feed_lag_seconds " "$T/metrics"'
 
 # ---- POST /reload ---------------------------------------------------------------

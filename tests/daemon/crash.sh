@@ -61,4 +61,28 @@ check "the outbox has each finding exactly once" cmp -s "$T/outbox.ids" "$T/want
 check "every outbox line is whole JSON" \
     [ "$(grep -c '^{.*}$' "$T/outbox.jsonl")" -eq "$(lines "$T/outbox.jsonl")" ]
 check "PRAGMA integrity_check is ok" [ "$(sql 'PRAGMA integrity_check')" = ok ]
+
+# ---- the exact window: lines written to the outbox, not yet marked ----------
+# One feed fires a project's alert, resolves it (a later row pays up) and
+# reopens it (a third row falls behind again): two events of one finding.
+rm -rf "$T/spool" "$T"/fundwatch.db* "$T/outbox.jsonl"
+setup
+{ echo "财政区划代码,预算年度,单位代码,项目代码,指标金额,累计支付,数据日期"
+  echo "110101,2024,W,WIN1,1000000.00,200000.00,2024-06-30"
+  echo "110101,2024,W,WIN1,1000000.00,900000.00,2024-06-30"
+  echo "110101,2024,W,WIN1,1000000.00,100000.00,2024-06-30"
+  echo "110101,2024,W,WIN2,1000000.00,100000.00,2024-06-30"; } >"$T/window.csv"
+FW_FAULT=outbox-written start --now 2024-10-08
+drop "$T/window.csv"
+wait "$PID"; PID=""
+check "the fault hook killed it between the write and the mark" \
+    [ "$(sql "SELECT coalesce((SELECT value FROM meta WHERE key = 'outbox_marked'), 0)")" -lt "$(lines "$T/outbox.jsonl")" ]
+before=$(lines "$T/outbox.jsonl")
+start --now 2024-10-08
+stop TERM
+check "after the restart nothing is written twice ($before lines)" [ "$(lines "$T/outbox.jsonl")" -eq "$before" ]
+check "the reopened finding's two events are both there, once each" \
+    [ "$(grep -c '"project":"WIN1"' "$T/outbox.jsonl")" -eq 2 ]
+check "and the mark covers them" \
+    [ "$(sql "SELECT coalesce((SELECT value FROM meta WHERE key = 'outbox_marked'), 0)")" -eq "$(sql 'SELECT max(seq) FROM outbox')" ]
 done_testing

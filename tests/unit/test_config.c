@@ -311,7 +311,7 @@ TEST_IMPL(config_unknown_keys)
                 "limits (did you mean \"memory\"?)");
     one_problem("limits:\n  speed: 1\n", "2:3: unknown key \"speed\" in "
                 "limits (limits has budget, memory, error_streak, max_body, "
-                "max_feed)");
+                "max_feed, db_cache)");
     cleanup();
     return 0;
 }
