@@ -219,7 +219,7 @@ static void drain(struct fwd *d)
         }
         atomic_store(&d->queue_len, l.n - i);
         atomic_store(&d->oldest_ms, l.items[i].mtime_ns / 1000000);
-        fw__d_apply_pending(d); /* a new generation starts between feeds */
+        fw__d_apply_pending(d, false); /* a new generation: between feeds */
         do_feed(d, l.items[i].name);
         if (d->drain_retry)
             break; /* the store is failing: back off */
@@ -315,7 +315,7 @@ void fw__d_ingest_run(struct fwd *d, struct fw_ingest *in)
 static void work_cb(uv_work_t *w)
 {
     struct fwd *d = w->data;
-    fw__d_apply_pending(d);
+    fw__d_apply_pending(d, true);
     switch (d->job) {
     case FW_JOB_DRAIN:
         fw__d_flush_outbox(d, NULL); /* what a failed flush left behind */
@@ -331,6 +331,7 @@ static void work_cb(uv_work_t *w)
     case FW_JOB_NONE:
         break;
     }
+    fw__d_apply_pending(d, true); /* record what was swapped in meanwhile */
 }
 
 /* ---- the loop ------------------------------------------------------------- */
@@ -758,8 +759,8 @@ int fw_cmd_run(int argc, char **argv)
                     (unsigned long long)atomic_load(&d->events));
     /* a generation refused (or built) too late for a job: recorded now,
      * with its ops finding, before the store closes */
-    if (status == 0 && fw__d_apply_pending(d))
-        fw__d_flush_outbox(d, NULL);
+    if (status == 0)
+        fw__d_apply_pending(d, true);
     uv_loop_close(&d->loop);
     fw__d_reload_fini(d);
     fw__d_api_fini(d);

@@ -126,6 +126,7 @@ struct fwd {
 
     /* (worker) the job's own state */
     bool drain_retry, drain_more;
+    struct fw_reload_result *to_record;     /* swapped in, not yet stored */
     struct fw_buf lines;            /* a feed's outbox lines */
 
     /* (loop) what the API shows of the running generation, refreshed
@@ -177,9 +178,11 @@ void fw__d_append_outbox(struct fwd *d, const char *feed,
 int fw__d_watch_policies(struct fwd *d);
 void fw__d_unwatch_policies(struct fwd *d);
 void fw__d_reload(struct fwd *d, enum fw_store_trigger why);
-/* (worker) puts a pending generation in place, or records a refused one;
- * true when something was done. */
-bool fw__d_apply_pending(struct fwd *d);
+/* (worker) puts a pending generation in place; with record, also writes
+ * the generations put in place or refused since the last time to the store
+ * (history, ops findings, outbox), which waits until no feed is between
+ * two records. True when something was done. */
+bool fw__d_apply_pending(struct fwd *d, bool record);
 /* (loop, worker idle) copies the running generation's figures for the API. */
 void fw__d_snapshot(struct fwd *d);
 void fw__d_reload_fini(struct fwd *d);

@@ -369,28 +369,21 @@ static void ops_finding(struct fwd *d, const struct fw_reload_result *r)
     fw_buf_fini(&msg);
 }
 
-bool fw__d_apply_pending(struct fwd *d)
+bool fw__d_apply_pending(struct fwd *d, bool record)
 {
     uv_mutex_lock(&d->mu);
     struct fw_reload_result *r = d->pending;
     d->pending = NULL;
     uv_mutex_unlock(&d->mu);
-    if (r == NULL)
-        return false;
-    while (r) {
+    bool did = r != NULL;
+    while (r) { /* only the swap here: feeds may be waiting */
         struct fw_reload_result *next = r->next;
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
-        struct fw_engine *old = NULL;
         if (r->ok && r->eng) {
-            old = d->eng;
+            struct fw_engine *old = d->eng;
             d->eng = r->eng;
             r->eng = NULL;
-        }
-        record_generation(d, r);
-        if (!r->ok)
-            ops_finding(d, r);
-        if (old) {
             char was[80];
             snprintf(was, sizeof was, "%s", fw_engine_version(old));
             fw__d_retire(d, old);
@@ -413,9 +406,25 @@ bool fw__d_apply_pending(struct fwd *d)
                         "%.19s… (the feeds waited %.2f ms)",
                         fw_engine_version(d->eng), was, ms);
         }
+        r->next = NULL;
+        struct fw_reload_result **tail = &d->to_record;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = r;
+        r = next;
+    }
+    if (!record || d->to_record == NULL)
+        return did;
+    /* the store's history and the ops findings, when no feed waits */
+    for (r = d->to_record; r;) {
+        struct fw_reload_result *next = r->next;
+        record_generation(d, r);
+        if (!r->ok)
+            ops_finding(d, r);
         fw__d_result_free(r);
         r = next;
     }
+    d->to_record = NULL;
     fw__d_flush_outbox(d, NULL);
     return true;
 }
@@ -462,6 +471,11 @@ void fw__d_free_retired(struct fwd *d)
 
 void fw__d_reload_fini(struct fwd *d)
 {
+    while (d->to_record) {
+        struct fw_reload_result *next = d->to_record->next;
+        fw__d_result_free(d->to_record);
+        d->to_record = next;
+    }
     for (size_t i = 0; i < d->n_retired_eng; i++)
         fw_engine_free(d->retired_eng[i]);
     free(d->retired_eng);
