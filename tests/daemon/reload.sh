@@ -92,14 +92,8 @@ check "their findings are all in the outbox ($((fed * 40)) alerts)" \
 # With a 2 MiB store cache, what is left is the daemon's own memory: one
 # leaked generation (its Lua states) per reload would be 100 KiB or more.
 echo "# RSS after $((RELOADS / 2)) reloads: ${rss_half} KiB; after $RELOADS: ${rss_end} KiB"
-if grep -qa __asan_init "$FW_BIN"; then
-    # AddressSanitizer keeps freed memory in its quarantine (256 MiB): the
-    # RSS of that binary grows whether or not anything leaks.
-    ok "memory stays flat # SKIP under AddressSanitizer (its quarantine)"
-else
-    check "memory stays flat: RSS grew less than 2 MiB over the last $((RELOADS / 2)) reloads" \
-        [ $((rss_end - rss_half)) -lt 2048 ]
-fi
+check "memory stays flat: RSS grew less than 2 MiB over the last $((RELOADS / 2)) reloads" \
+    [ $((rss_end - rss_half)) -lt 2048 ]
 check "the generation history has every reload with its files" \
     [ "$(sql "SELECT count(DISTINCT generation) FROM generation_files")" -ge $((RELOADS + 2)) ]
 stop TERM; rc=$?
