@@ -25,6 +25,9 @@ struct fw_engine *fw_cmd_build(const char *dir,
 /* Prints every item of d on stderr, one a line. */
 void fw_cmd_print_diag(const struct fw_diag *d);
 
+/* The sha256 of len bytes as 64 lowercase hex digits. */
+void fw_cmd_sha256_hex(const void *data, size_t len, char out[65]);
+
 /* The wall clock in unix milliseconds; a monotonic clock in nanoseconds. */
 int64_t fw_cmd_wall_ms(void);
 uint64_t fw_cmd_mono_ns(void);

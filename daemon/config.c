@@ -352,14 +352,11 @@ static void problem(struct load *ld, const struct fw_value *v,
 static void problem(struct load *ld, const struct fw_value *v,
                     const char *fmt, ...)
 {
-    char place[FW_PLACE_MAX], msg[FW_MSG_MAX];
-    snprintf(place, sizeof place, "%s:%d:%d", v->file, v->line, v->col);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (fw_diag_add(ld->d, place, "%s", msg) < 0)
+    if (fw_value_vdiag(ld->d, v, fmt, ap) < 0)
         ld->oom = true;
+    va_end(ap);
 }
 
 /* Edit distance (with adjacent swaps) of two short keys, for "did you

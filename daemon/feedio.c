@@ -58,22 +58,6 @@ static int read_small(const char *path, char **out, size_t *len,
     return 0;
 }
 
-static void diag_at(struct fw_diag *d, const struct fw_value *v,
-                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Adds "file:line:col: message" for the place of v. */
-static void diag_at(struct fw_diag *d, const struct fw_value *v,
-                    const char *fmt, ...)
-{
-    char place[FW_PLACE_MAX], msg[FW_MSG_MAX];
-    snprintf(place, sizeof place, "%s:%d:%d", v->file, v->line, v->col);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fw_diag_add(d, place, "%s", msg);
-}
-
 /* One alias of a field: "指标金额" or {name: "预算数(万元)", unit: 万元}. */
 static void load_alias(struct fw_colmap *m, int field, const struct fw_value *a,
                        struct fw_diag *d)
@@ -85,16 +69,16 @@ static void load_alias(struct fw_colmap *m, int field, const struct fw_value *a,
         for (size_t i = 0; i < a->n; i++) {
             const char *k = a->keys[i]->text;
             if (strcmp(k, "name") != 0 && strcmp(k, "unit") != 0)
-                diag_at(d, a->keys[i],
+                fw_value_diag(d, a->keys[i],
                         "unknown key \"%s\" in a column (name, unit)", k);
         }
         if (name == NULL) {
-            diag_at(d, a, "a column needs a name");
+            fw_value_diag(d, a, "a column needs a name");
             return;
         }
     }
     if (!fw_value_is_scalar(name) || name->type == FW_V_NULL) {
-        diag_at(d, name, "a column name must be text, not %s",
+        fw_value_diag(d, name, "a column name must be text, not %s",
                 fw_value_type_name(name->type));
         return;
     }
@@ -102,13 +86,13 @@ static void load_alias(struct fw_colmap *m, int field, const struct fw_value *a,
     if (unitv != NULL &&
         (!fw_value_is_scalar(unitv) ||
          fw_unit_parse(unitv->text, unitv->len, &unit) < 0)) {
-        diag_at(d, unitv, "unknown unit \"%s\" (元, 万元 or 亿元)",
+        fw_value_diag(d, unitv, "unknown unit \"%s\" (元, 万元 or 亿元)",
                 unitv->text ? unitv->text : "");
         return;
     }
     struct fw_error err = {0};
     if (fw_colmap_alias(m, name->text, (enum fw_field)field, unit, &err) < 0)
-        diag_at(d, name, "%s", err.msg);
+        fw_value_diag(d, name, "%s", err.msg);
 }
 
 struct fw_colmap *fw_columns_load(const char *path, struct fw_diag *diag)
@@ -137,7 +121,7 @@ struct fw_colmap *fw_columns_load(const char *path, struct fw_diag *diag)
     }
     size_t before = diag->n;
     if (root->type != FW_V_MAP) {
-        diag_at(diag, root,
+        fw_value_diag(diag, root,
                 "a column map is a map with encoding and columns, not %s",
                 fw_value_type_name(root->type));
         goto out;
@@ -154,12 +138,12 @@ struct fw_colmap *fw_columns_load(const char *path, struct fw_diag *diag)
                      !strcasecmp(t, "gb2312"))
                 fw_colmap_set_encoding(m, FW_ENC_GB18030);
             else
-                diag_at(diag, v,
+                fw_value_diag(diag, v,
                         "unknown encoding \"%s\" (auto, utf-8, gb18030 or "
                         "gbk)", t);
         } else if (strcmp(k->text, "columns") == 0) {
             if (v->type != FW_V_MAP) {
-                diag_at(diag, v,
+                fw_value_diag(diag, v,
                         "columns is a map of field: [header names], not "
                         "%s", fw_value_type_name(v->type));
                 continue;
@@ -168,7 +152,7 @@ struct fw_colmap *fw_columns_load(const char *path, struct fw_diag *diag)
                 const struct fw_value *fk = v->keys[j], *fv = v->items[j];
                 int f = fw_field_by_name(fk->text, fk->len);
                 if (f < 0) {
-                    diag_at(diag, fk,
+                    fw_value_diag(diag, fk,
                             "unknown field \"%s\" (the fields are those of "
                             "docs/feeds.md)", fk->text);
                     continue;
@@ -181,7 +165,7 @@ struct fw_colmap *fw_columns_load(const char *path, struct fw_diag *diag)
                 }
             }
         } else {
-            diag_at(diag, k,
+            fw_value_diag(diag, k,
                     "unknown key \"%s\" (a column map has encoding and "
                     "columns)", k->text);
         }

@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,15 +196,6 @@ static void record_only(struct job *j, const struct fw_store_feed *feed,
     }
 }
 
-static void sha256_hex(const char *data, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
                     size_t len, const char *label, enum fw_store_source src,
                     struct fw_job_result *res)
@@ -213,7 +203,7 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
     uint64_t t0 = fw_cmd_mono_ns();
     memset(res, 0, sizeof *res);
     res->bytes = len;
-    sha256_hex(data, len, res->sha256);
+    fw_cmd_sha256_hex(data, len, res->sha256);
     struct job j = {.env = env, .res = res, .rkind = -1};
     struct fw_store_feed feed = {
         .name = label, .sha256 = res->sha256, .source = src,

@@ -79,13 +79,9 @@ void fw__d_result_free(struct fw_reload_result *r)
 void fw__d_result_sums(struct fw_reload_result *r)
 {
     r->sums = calloc(r->tree.n ? r->tree.n : 1, sizeof *r->sums);
-    for (size_t i = 0; r->sums && i < r->tree.n; i++) {
-        unsigned char md[32];
-        unsigned n = 0;
-        EVP_Digest(r->tree.files[i].data, r->tree.files[i].len, md, &n,
-                   EVP_sha256(), NULL);
-        hex(md, n, r->sums[i]);
-    }
+    for (size_t i = 0; r->sums && i < r->tree.n; i++)
+        fw_cmd_sha256_hex(r->tree.files[i].data, r->tree.files[i].len,
+                          r->sums[i]);
 }
 
 /* The failing cases of a test report as problems: "file:line: name". */

@@ -69,22 +69,6 @@ bool fw_testrun_is_test(const char *path)
     return n >= k && memcmp(path + n - k, sfx, k) == 0;
 }
 
-static void diag_at(struct fw_diag *d, const struct fw_value *v,
-                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* "file:line:col: message" at v. */
-static void diag_at(struct fw_diag *d, const struct fw_value *v,
-                    const char *fmt, ...)
-{
-    char place[FW_PLACE_MAX], msg[FW_MSG_MAX];
-    snprintf(place, sizeof place, "%s:%d:%d", v->file, v->line, v->col);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fw_diag_add(d, place, "%s", msg);
-}
-
 static bool in(const char *s, const char *const *set, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -101,7 +85,7 @@ static void only_keys(struct fw_diag *d, const struct fw_value *map,
 {
     for (size_t i = 0; i < map->n; i++)
         if (!in(map->keys[i]->text, allowed, n))
-            diag_at(d, map->keys[i], "unknown key \"%s\" in %s (known: %s)",
+            fw_value_diag(d, map->keys[i], "unknown key \"%s\" in %s (known: %s)",
                     map->keys[i]->text, what, list);
 }
 
@@ -154,7 +138,7 @@ static void parse_expect(struct fw_diag *d, const struct fw_value *v,
 {
     x->node = v;
     if (v->type != FW_V_MAP) {
-        diag_at(d, v, "an expectation is a map of finding fields (%s), "
+        fw_value_diag(d, v, "an expectation is a map of finding fields (%s), "
                 "not %s", MKEYS_TEXT, fw_value_type_name(v->type));
         return;
     }
@@ -164,12 +148,12 @@ static void parse_expect(struct fw_diag *d, const struct fw_value *v,
         while (m < M__N && strcmp(k->text, mkeys[m]) != 0)
             m++;
         if (m == M__N) {
-            diag_at(d, k, "unknown key \"%s\" in an expectation (matchable: "
+            fw_value_diag(d, k, "unknown key \"%s\" in an expectation (matchable: "
                     MKEYS_TEXT ")", k->text);
             continue;
         }
         if (!fw_value_is_scalar(val) || val->type == FW_V_NULL) {
-            diag_at(d, val, "%s: a value, not %s", k->text,
+            fw_value_diag(d, val, "%s: a value, not %s", k->text,
                     fw_value_type_name(val->type));
             continue;
         }
@@ -179,14 +163,14 @@ static void parse_expect(struct fw_diag *d, const struct fw_value *v,
         switch ((enum mkey)m) {
         case M_RULE:
             if (e != NULL && fw_engine_rule_policy(e, t) < 0) {
-                diag_at(d, val, "no policy declares rule \"%s\"", t);
+                fw_value_diag(d, val, "no policy declares rule \"%s\"", t);
                 rc = -1;
             }
             break;
         case M_KIND:
             num = fw_fkind_parse(t);
             if (num < 0) {
-                diag_at(d, val, "kind \"%s\": not one of alert, clawback, "
+                fw_value_diag(d, val, "kind \"%s\": not one of alert, clawback, "
                         "score, error", t);
                 rc = -1;
             }
@@ -194,7 +178,7 @@ static void parse_expect(struct fw_diag *d, const struct fw_value *v,
         case M_LEVEL:
             num = fw_level_parse(t);
             if (num <= 0) {
-                diag_at(d, val, "level \"%s\": not one of red, yellow, info",
+                fw_value_diag(d, val, "level \"%s\": not one of red, yellow, info",
                         t);
                 rc = -1;
             }
@@ -202,25 +186,25 @@ static void parse_expect(struct fw_diag *d, const struct fw_value *v,
         case M_AMOUNT:
             rc = fw_money_parse(t, val->len, FW_UNIT_YUAN, &num, &why);
             if (rc < 0)
-                diag_at(d, val, "amount \"%s\": %s (money is text in yuan: "
+                fw_value_diag(d, val, "amount \"%s\": %s (money is text in yuan: "
                         "\"-400000.00\")", t, why);
             break;
         case M_SCORE:
             rc = fw_decimal_parse(t, val->len, 2, false, &num, &why);
             if (rc < 0)
-                diag_at(d, val, "score \"%s\": %s", t, why);
+                fw_value_diag(d, val, "score \"%s\": %s", t, why);
             break;
         case M_AS_OF: {
             int32_t days = 0;
             rc = fw_date_parse(t, val->len, &days, &why);
             num = days;
             if (rc < 0)
-                diag_at(d, val, "as_of \"%s\": %s", t, why);
+                fw_value_diag(d, val, "as_of \"%s\": %s", t, why);
             break;
         }
         case M_RATIO:
             if (!norm_decimal(t, x->ratio, sizeof x->ratio)) {
-                diag_at(d, val, "ratio \"%s\": not a decimal number", t);
+                fw_value_diag(d, val, "ratio \"%s\": not a decimal number", t);
                 rc = -1;
             }
             break;
@@ -234,7 +218,7 @@ static void parse_expect(struct fw_diag *d, const struct fw_value *v,
         x->num[m] = num;
     }
     if (v->n == 0)
-        diag_at(d, v, "an empty expectation would match any finding; give "
+        fw_value_diag(d, v, "an empty expectation would match any finding; give "
                 "at least the rule");
 }
 
@@ -257,30 +241,30 @@ static void check_rules(struct fw_diag *d, const struct fw_value *list,
                         const struct fw_engine *e)
 {
     if (list->type != FW_V_LIST) {
-        diag_at(d, list, "absent is a list of rule ids, not %s",
+        fw_value_diag(d, list, "absent is a list of rule ids, not %s",
                 fw_value_type_name(list->type));
         return;
     }
     for (size_t i = 0; i < list->n; i++) {
         const struct fw_value *r = list->items[i];
         if (!fw_value_is_scalar(r) || r->type == FW_V_NULL)
-            diag_at(d, r, "absent: a rule id, not %s",
+            fw_value_diag(d, r, "absent: a rule id, not %s",
                     fw_value_type_name(r->type));
         else if (e != NULL && fw_engine_rule_policy(e, r->text) < 0)
-            diag_at(d, r, "no policy declares rule \"%s\"", r->text);
+            fw_value_diag(d, r, "no policy declares rule \"%s\"", r->text);
     }
 }
 
 static void check_record(struct fw_diag *d, const struct fw_value *r)
 {
     if (r->type != FW_V_MAP) {
-        diag_at(d, r, "a record is a map of fields (as in a feed), not %s",
+        fw_value_diag(d, r, "a record is a map of fields (as in a feed), not %s",
                 fw_value_type_name(r->type));
         return;
     }
     for (size_t i = 0; i < r->n; i++)
         if (!fw_value_is_scalar(r->items[i]))
-            diag_at(d, r->items[i], "record field \"%s\": a value, not %s",
+            fw_value_diag(d, r->items[i], "record field \"%s\": a value, not %s",
                     r->keys[i]->text, fw_value_type_name(r->items[i]->type));
 }
 
@@ -293,7 +277,7 @@ static int parse_case(struct tfile *tf, const struct fw_value *v,
     c->node = v;
     c->name = "(unnamed)";
     if (v->type != FW_V_MAP) {
-        diag_at(d, v, "a case is a map (name, now, records or feed, expect), "
+        fw_value_diag(d, v, "a case is a map (name, now, records or feed, expect), "
                 "not %s", fw_value_type_name(v->type));
         return 0;
     }
@@ -302,31 +286,31 @@ static int parse_case(struct tfile *tf, const struct fw_value *v,
 
     const struct fw_value *name = fw_value_get(v, "name");
     if (name == NULL || !fw_value_is_scalar(name) || name->len == 0)
-        diag_at(d, name ? name : v, "a case needs a name (text)");
+        fw_value_diag(d, name ? name : v, "a case needs a name (text)");
     else
         c->name = name->text;
 
     const struct fw_value *now = fw_value_get(v, "now");
     if (now == NULL) {
-        diag_at(d, v, "a case needs now: the date its rules run against");
+        fw_value_diag(d, v, "a case needs now: the date its rules run against");
     } else {
         const char *why = "not a date";
         if (!fw_value_is_scalar(now) || now->type == FW_V_NULL)
-            diag_at(d, now, "now: a date (2024-07-01), not %s",
+            fw_value_diag(d, now, "now: a date (2024-07-01), not %s",
                     fw_value_type_name(now->type));
         else if (fw_date_parse(now->text, now->len, &c->now, &why) < 0)
-            diag_at(d, now, "now \"%s\": %s", now->text, why);
+            fw_value_diag(d, now, "now \"%s\": %s", now->text, why);
     }
 
     const struct fw_value *recs = fw_value_get(v, "records");
     const struct fw_value *feed = fw_value_get(v, "feed");
     if (recs != NULL && feed != NULL) {
-        diag_at(d, feed, "a case gives records or feed, not both");
+        fw_value_diag(d, feed, "a case gives records or feed, not both");
     } else if (recs == NULL && feed == NULL) {
-        diag_at(d, v, "a case needs records (inline) or feed (a file)");
+        fw_value_diag(d, v, "a case needs records (inline) or feed (a file)");
     } else if (recs != NULL) {
         if (recs->type != FW_V_LIST || recs->n == 0) {
-            diag_at(d, recs, "records is a list of records (maps), not %s",
+            fw_value_diag(d, recs, "records is a list of records (maps), not %s",
                     recs->type == FW_V_LIST ? "an empty list"
                                             : fw_value_type_name(recs->type));
         } else {
@@ -335,7 +319,7 @@ static int parse_case(struct tfile *tf, const struct fw_value *v,
             c->records = recs;
         }
     } else if (!fw_value_is_scalar(feed) || feed->len == 0) {
-        diag_at(d, feed, "feed is the path of a feed file, relative to the "
+        fw_value_diag(d, feed, "feed is the path of a feed file, relative to the "
                 "test file");
     } else {
         c->feed = resolve(tf->path, feed->text);
@@ -343,16 +327,16 @@ static int parse_case(struct tfile *tf, const struct fw_value *v,
             return FW_ENOMEM;
         struct stat st;
         if (stat(c->feed, &st) < 0)
-            diag_at(d, feed, "feed \"%s\" not found: %s: %s", feed->text,
+            fw_value_diag(d, feed, "feed \"%s\" not found: %s: %s", feed->text,
                     c->feed, strerror(errno));
         else if (!S_ISREG(st.st_mode))
-            diag_at(d, feed, "feed \"%s\" is not a file: %s", feed->text,
+            fw_value_diag(d, feed, "feed \"%s\" is not a file: %s", feed->text,
                     c->feed);
     }
 
     const struct fw_value *exp = fw_value_get(v, "expect");
     if (exp == NULL) {
-        diag_at(d, v, "a case needs expect: a list of findings, or none");
+        fw_value_diag(d, v, "a case needs expect: a list of findings, or none");
     } else if (exp->type == FW_V_STR && strcmp(exp->text, "none") == 0) {
         c->n_exp = 0;
     } else if (exp->type == FW_V_LIST && exp->n > 0) {
@@ -363,7 +347,7 @@ static int parse_case(struct tfile *tf, const struct fw_value *v,
         for (size_t i = 0; i < exp->n; i++)
             parse_expect(d, exp->items[i], e, &c->exp[i]);
     } else {
-        diag_at(d, exp, "expect is a list of findings, or none (not %s)",
+        fw_value_diag(d, exp, "expect is a list of findings, or none (not %s)",
                 exp->type == FW_V_LIST ? "an empty list"
                 : exp->type == FW_V_STR ? "other text"
                                         : fw_value_type_name(exp->type));
@@ -458,7 +442,7 @@ static int tfile_load(const struct fw_src_file *src, const struct fw_engine *e,
     }
     const struct fw_value *root = tf->root;
     if (root->type != FW_V_MAP) {
-        diag_at(&tf->problems, root, "a test file is a map with a list of "
+        fw_value_diag(&tf->problems, root, "a test file is a map with a list of "
                 "cases under \"cases\", not %s",
                 fw_value_type_name(root->type));
         return 0;
@@ -467,7 +451,7 @@ static int tfile_load(const struct fw_src_file *src, const struct fw_engine *e,
     only_keys(&tf->problems, root, keys, 1, "a test file", "cases");
     const struct fw_value *cases = fw_value_get(root, "cases");
     if (cases == NULL || cases->type != FW_V_LIST || cases->n == 0) {
-        diag_at(&tf->problems, cases ? cases : root,
+        fw_value_diag(&tf->problems, cases ? cases : root,
                 "a test file needs cases: a list of at least one case");
         return 0;
     }
@@ -597,7 +581,7 @@ static void on_inline_reject(void *ud, const char *feed, uint64_t line,
 {
     struct run *r = ud;
     (void)feed;
-    diag_at(&r->c->problems, r->c->records->items[line - 1],
+    fw_value_diag(&r->c->problems, r->c->records->items[line - 1],
             "record not read: %s", reason);
 }
 

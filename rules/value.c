@@ -342,6 +342,25 @@ const char *fw_value_place(const struct fw_value *v, char *buf, size_t n)
     return buf;
 }
 
+int fw_value_vdiag(struct fw_diag *d, const struct fw_value *v,
+                   const char *fmt, va_list ap)
+{
+    char place[FW_PLACE_MAX], msg[FW_MSG_MAX];
+    snprintf(place, sizeof place, "%s:%d:%d", v->file, v->line, v->col);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return fw_diag_add(d, place, "%s", msg);
+}
+
+int fw_value_diag(struct fw_diag *d, const struct fw_value *v,
+                  const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = fw_value_vdiag(d, v, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 const char *fw_value_type_name(enum fw_vtype t)
 {
     switch (t) {

@@ -4,6 +4,7 @@
 #ifndef FUNDWATCH_VALUE_H
 #define FUNDWATCH_VALUE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,6 +51,13 @@ const struct fw_value *fw_value_get(const struct fw_value *map,
 /* "file:line" of v into buf; returns buf. */
 const char *fw_value_place(const struct fw_value *v, char *buf, size_t n);
 /* "a map", "a list", "a string", "an integer", ... for messages. */
+/* Adds "file:line:col: message" at v to d (the place of every problem a
+ * YAML file has); FW_ENOMEM or 0. */
+int fw_value_diag(struct fw_diag *d, const struct fw_value *v,
+                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int fw_value_vdiag(struct fw_diag *d, const struct fw_value *v,
+                   const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 const char *fw_value_type_name(enum fw_vtype t);
 bool fw_value_is_scalar(const struct fw_value *v);
 
