@@ -32,7 +32,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm
 
-CPPFLAGS += -Iinclude -D_GNU_SOURCE -DFW_VERSION='"$(VERSION)"'
+CPPFLAGS += -Iinclude -Idaemon -D_GNU_SOURCE -DFW_VERSION='"$(VERSION)"'
 CFLAGS   += -std=c11 $(OPT) -g $(WARN) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += $(if $(SAN),-fsanitize=address$(comma)undefined)
 comma := ,
@@ -40,7 +40,9 @@ comma := ,
 Q = $(if $(V),,@echo '  CC    $@';)
 
 RULES_SRC  = $(wildcard rules/*.c)
-DAEMON_SRC = $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+# daemon/ is the service core; daemon/cmd/, daemon/store/ and daemon/http/
+# are its rooms (README.md, "Layout").
+DAEMON_SRC = $(filter-out daemon/cmd/main.c,$(wildcard daemon/*.c daemon/*/*.c))
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 
 RULES_OBJ  = $(RULES_SRC:%.c=$(BUILD)/%.o)
@@ -72,7 +74,7 @@ $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BIN): $(BUILD)/daemon/main.o $(DAEMON_OBJ) $(RULES_OBJ)
+$(BIN): $(BUILD)/daemon/cmd/main.o $(DAEMON_OBJ) $(RULES_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The one test list, collected from every TEST_IMPL(name).

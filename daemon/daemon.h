@@ -17,14 +17,14 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "api.h"
+#include "http/api.h"
 #include "config.h"
 #include "fundwatch/buf.h"
 #include "fundwatch/engine.h"
-#include "http.h"
+#include "http/http.h"
 #include "outbox.h"
 #include "policyfs.h"
-#include "store.h"
+#include "store/store.h"
 
 enum fw_job_kind { FW_JOB_NONE = 0, FW_JOB_DRAIN, FW_JOB_SCHED, FW_JOB_INGEST };
 

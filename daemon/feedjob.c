@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmdutil.h"
+#include "sys.h"
 #include "feedio.h"
 
 /* What one job carries through the callbacks. */
@@ -130,7 +130,7 @@ static int subject_done(struct job *j, const struct fw_record *r)
     int64_t resolved = 0;
     int rc = fw_store_subject_done(j->env->st, &s,
                                    (const char(*)[FW_ID_HEX + 1])j->ids,
-                                   j->n_ids, fw_cmd_wall_ms(), &resolved, &j->err);
+                                   j->n_ids, fw_wall_ms(), &resolved, &j->err);
     if (rc < 0)
         return store_failed(j, rc);
     j->res->resolved += (uint64_t)resolved;
@@ -183,7 +183,7 @@ static void record_only(struct job *j, const struct fw_store_feed *feed,
 {
     struct fw_store_feed_end end = {
         .lines = j->res->lines, .records = j->res->records,
-        .rejects = j->res->rejects, .finished_ms = fw_cmd_wall_ms(),
+        .rejects = j->res->rejects, .finished_ms = fw_wall_ms(),
         .reason = status == FW_FEED_FAILED ? j->res->reason : NULL,
     };
     struct fw_error e = {0};
@@ -200,14 +200,14 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
                     size_t len, const char *label, enum fw_store_source src,
                     struct fw_job_result *res)
 {
-    uint64_t t0 = fw_cmd_mono_ns();
+    uint64_t t0 = fw_mono_ns();
     memset(res, 0, sizeof *res);
     res->bytes = len;
-    fw_cmd_sha256_hex(data, len, res->sha256);
+    fw_sha256_hex(data, len, res->sha256);
     struct job j = {.env = env, .res = res, .rkind = -1};
     struct fw_store_feed feed = {
         .name = label, .sha256 = res->sha256, .source = src,
-        .bytes = (int64_t)len, .started_ms = fw_cmd_wall_ms(),
+        .bytes = (int64_t)len, .started_ms = fw_wall_ms(),
         .generation = fw_engine_version(env->eng),
     };
 
@@ -275,7 +275,7 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
     }
     struct fw_store_feed_end end = {
         .lines = rs.lines, .records = rs.records, .rejects = rs.rejects,
-        .finished_ms = fw_cmd_wall_ms(),
+        .finished_ms = fw_wall_ms(),
     };
     if ((rc = fw_store_feed_commit(env->st, &end, &j.err)) < 0) {
         res->outcome = FW_JOB_RETRY;
@@ -286,7 +286,7 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
     res->outcome = FW_JOB_DONE;
 out:
     free(j.ids);
-    res->nanos = fw_cmd_mono_ns() - t0;
+    res->nanos = fw_mono_ns() - t0;
     /* everything else is said by res->outcome and res->reason */
     return rc == FW_ENOMEM ? FW_ENOMEM : 0;
 }
@@ -298,7 +298,7 @@ int fw_job_feed_file(const struct fw_job_env *env, const char *path,
     memset(res, 0, sizeof *res);
     struct fw_store_feed feed = {
         .name = label, .sha256 = res->sha256, .source = src,
-        .started_ms = fw_cmd_wall_ms(), .generation = fw_engine_version(env->eng),
+        .started_ms = fw_wall_ms(), .generation = fw_engine_version(env->eng),
     };
     struct job j = {.env = env, .res = res};
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -374,10 +374,10 @@ static int on_task(void *ud, const struct fw_record *r)
 
 int fw_job_recheck(const struct fw_job_env *env, struct fw_job_result *res)
 {
-    uint64_t t0 = fw_cmd_mono_ns();
+    uint64_t t0 = fw_mono_ns();
     memset(res, 0, sizeof *res);
     struct job j = {.env = env, .res = res};
-    int rc = fw_store_batch_begin(env->st, fw_cmd_wall_ms(), &j.err);
+    int rc = fw_store_batch_begin(env->st, fw_wall_ms(), &j.err);
     if (rc == 0) {
         rc = fw_store_tasks_each(env->st, on_task, &j, &j.err);
         if (rc < 0 && j.rc == 0) {
@@ -393,6 +393,6 @@ int fw_job_recheck(const struct fw_job_env *env, struct fw_job_result *res)
         set_reason(res, &j.err);
     res->outcome = (rc != 0 || j.rc != 0) ? FW_JOB_RETRY : FW_JOB_DONE;
     free(j.ids);
-    res->nanos = fw_cmd_mono_ns() - t0;
+    res->nanos = fw_mono_ns() - t0;
     return j.rc == FW_ENOMEM ? FW_ENOMEM : 0;
 }

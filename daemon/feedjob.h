@@ -13,7 +13,7 @@
 #include "fundwatch/buf.h"
 #include "fundwatch/engine.h"
 #include "fundwatch/reader.h"
-#include "store.h"
+#include "store/store.h"
 
 enum fw_job_outcome {
     FW_JOB_DONE = 0,  /* committed: move the feed to done/ */

@@ -15,7 +15,7 @@
 
 #include "fundwatch/buf.h"
 #include "fundwatch/error.h"
-#include "store.h"
+#include "store/store.h"
 
 struct fw_outbox;
 

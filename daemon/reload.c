@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cmdutil.h"
+#include "sys.h"
 #include "daemon.h"
 #include "log.h"
 #include "testrun.h"
@@ -80,7 +80,7 @@ void fw__d_result_sums(struct fw_reload_result *r)
 {
     r->sums = calloc(r->tree.n ? r->tree.n : 1, sizeof *r->sums);
     for (size_t i = 0; r->sums && i < r->tree.n; i++)
-        fw_cmd_sha256_hex(r->tree.files[i].data, r->tree.files[i].len,
+        fw_sha256_hex(r->tree.files[i].data, r->tree.files[i].len,
                           r->sums[i]);
 }
 
@@ -217,7 +217,7 @@ static void after_reload(uv_work_t *w, int status)
     const char *why = fw_store_trigger_name(r->trigger);
     d->last_reload.done = true;
     d->last_reload.ok = r->ok;
-    d->last_reload.at_ms = fw_cmd_wall_ms();
+    d->last_reload.at_ms = fw_wall_ms();
     d->last_reload.nanos = r->nanos;
     snprintf(d->last_reload.version, sizeof d->last_reload.version, "%s",
              r->version);
@@ -321,7 +321,7 @@ static void record_generation(struct fwd *d, const struct fw_reload_result *r)
     for (size_t i = 0; i < r->problems.n; i++)
         fw_buf_printf(&why, "%s%s", i ? "\n" : "", r->problems.items[i]);
     struct fw_store_generation g = {
-        .version = r->version, .loaded_ms = fw_cmd_wall_ms(),
+        .version = r->version, .loaded_ms = fw_wall_ms(),
         .trigger = r->trigger, .ok = r->ok, .error = why.p,
         .files = files, .n_files = t->n,
     };
@@ -351,7 +351,7 @@ static void ops_finding(struct fwd *d, const struct fw_reload_result *r)
     fw_finding_make_id("fundwatch", "reload_refused", "", "", "", r->version,
                        f.id);
     struct fw_error err = {0};
-    int rc = msg.p ? fw_store_batch_begin(d->st, fw_cmd_wall_ms(), &err)
+    int rc = msg.p ? fw_store_batch_begin(d->st, fw_wall_ms(), &err)
                    : FW_ENOMEM;
     if (rc == 0 && (rc = fw_store_finding_add(d->st, &f, -1, NULL, &err)) == 0)
         rc = fw_store_batch_commit(d->st, &err);

@@ -22,7 +22,7 @@
 #include <sqlite3.h>
 
 #include "fundwatch/finding.h"
-#include "store.h"
+#include "store/store.h"
 
 static double now(void)
 {

@@ -1,7 +1,7 @@
 /* The API's routes: each endpoint, each parameter check, the token. */
 #include "task.h"
 
-#include "api.h"
+#include "http/api.h"
 
 static struct fw_http_req req(const char *method, const char *target,
                               char *pathbuf)

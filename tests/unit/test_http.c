@@ -9,8 +9,8 @@
 #include <uv.h>
 
 #include "fundwatch/buf.h"
-#include "http.h"
-#include "prom.h"
+#include "http/http.h"
+#include "http/prom.h"
 
 struct fixture {
     uv_loop_t loop;

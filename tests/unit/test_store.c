@@ -11,7 +11,7 @@
 
 #include "fundwatch/buf.h"
 #include "fundwatch/reader.h"
-#include "store.h"
+#include "store/store.h"
 
 static char dir[64];
 static char db[128];

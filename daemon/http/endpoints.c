@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cmdutil.h"
+#include "sys.h"
 #include "daemon.h"
 #include "feedjob.h"
 #include "log.h"
@@ -337,7 +337,7 @@ static int op_metrics(void *ud, struct fw_buf *b)
           "Feeds waiting in spool/incoming/.",
           (int64_t)atomic_load(&d->queue_len));
     int64_t oldest = atomic_load(&d->oldest_ms);
-    int64_t lag = oldest ? fw_cmd_wall_ms() - oldest : 0;
+    int64_t lag = oldest ? fw_wall_ms() - oldest : 0;
     fw_prom_family(b, "fundwatch_feed_lag_seconds", "gauge",
                    "Age of the oldest feed waiting in spool/incoming/.");
     fw_prom_seconds(b, "fundwatch_feed_lag_seconds", NULL,
@@ -510,7 +510,7 @@ static void op_ingest(void *ud, struct fw_http_conn *c, const char *name,
         snprintf(in->name, sizeof in->name, "%s", name);
     else
         snprintf(in->name, sizeof in->name, "http-%lld",
-                 (long long)fw_cmd_wall_ms());
+                 (long long)fw_wall_ms());
     struct fw_ingest **tail = &d->ingest_q;
     while (*tail)
         tail = &(*tail)->next;

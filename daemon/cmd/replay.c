@@ -152,7 +152,7 @@ int fw_cmd_replay(int argc, char **argv)
     };
     const char *dir = "policies", *columns = NULL;
     struct fw_engine_opts eo = {0};
-    int32_t now = fw_cmd_today();
+    int32_t now = fw_today();
     uint64_t v;
     int o;
     optind = 1;

@@ -10,6 +10,7 @@
 
 #include "fundwatch/engine.h"
 #include "policyfs.h"
+#include "sys.h"
 
 /* Reads dir into t and builds a generation. Every problem is printed on
  * stderr, one "file:line: message" a line. Returns the engine, or NULL with
@@ -24,16 +25,6 @@ struct fw_engine *fw_cmd_build(const char *dir,
 
 /* Prints every item of d on stderr, one a line. */
 void fw_cmd_print_diag(const struct fw_diag *d);
-
-/* The sha256 of len bytes as 64 lowercase hex digits. */
-void fw_cmd_sha256_hex(const void *data, size_t len, char out[65]);
-
-/* The wall clock in unix milliseconds; a monotonic clock in nanoseconds. */
-int64_t fw_cmd_wall_ms(void);
-uint64_t fw_cmd_mono_ns(void);
-
-/* Today's local date as days since 1970-01-01. */
-int32_t fw_cmd_today(void);
 
 /* "--now" text in any date form the reader accepts. On failure prints
  * "fundwatch <cmd>: --now "<text>": <why>" and returns false. */

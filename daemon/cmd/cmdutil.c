@@ -4,10 +4,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "fundwatch/record.h"
@@ -43,37 +41,6 @@ struct fw_engine *fw_cmd_build(const char *dir,
         *problems = d.n;
     fw_diag_fini(&d);
     return e;
-}
-
-void fw_cmd_sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
-int64_t fw_cmd_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-uint64_t fw_cmd_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-int32_t fw_cmd_today(void)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    return fw_date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 bool fw_cmd_parse_now(const char *cmd, const char *text, int32_t *days)

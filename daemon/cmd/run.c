@@ -35,7 +35,7 @@
 
 static int32_t today(const struct fwd *d)
 {
-    return d->fixed_now ? d->now : fw_cmd_today();
+    return d->fixed_now ? d->now : fw_today();
 }
 
 static void log_error(struct fwd *d, const char *subsys, const char *feed,
@@ -75,7 +75,7 @@ void fw__d_error(struct fwd *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(d->last_error, sizeof d->last_error, fmt, ap);
     va_end(ap);
-    d->last_error_ms = fw_cmd_wall_ms();
+    d->last_error_ms = fw_wall_ms();
     uv_mutex_unlock(&d->mu);
 }
 
@@ -210,10 +210,10 @@ static void drain(struct fwd *d)
         d->drain_retry = true;
         return;
     }
-    uint64_t t0 = fw_cmd_mono_ns();
+    uint64_t t0 = fw_mono_ns();
     size_t i = 0;
     for (; i < l.n && !atomic_load(&d->stopping); i++) {
-        if (i == DRAIN_MAX_FEEDS || fw_cmd_mono_ns() - t0 > DRAIN_MAX_NS) {
+        if (i == DRAIN_MAX_FEEDS || fw_mono_ns() - t0 > DRAIN_MAX_NS) {
             d->drain_more = true; /* give the worker back; go on after */
             break;
         }
@@ -624,7 +624,7 @@ static int first_generation(struct fwd *d)
              fw_engine_version(d->eng));
     d->generation_seq = 1;
     d->last_reload.ok = true;
-    d->last_reload.at_ms = fw_cmd_wall_ms();
+    d->last_reload.at_ms = fw_wall_ms();
     snprintf(d->last_reload.version, sizeof d->last_reload.version, "%s",
              d->running_version);
     fw_diag_fini(&diag);
@@ -722,7 +722,7 @@ int fw_cmd_run(int argc, char **argv)
     fw_log_set_level(d->cfg.log_level);
     signal(SIGPIPE, SIG_IGN);
     uv_mutex_init(&d->mu);
-    d->started_ms = fw_cmd_wall_ms();
+    d->started_ms = fw_wall_ms();
 
     uv_loop_init(&d->loop);
     status = open_all(d);
