@@ -14,7 +14,7 @@ CC      ?= cc
 SAN     ?=
 V       ?=
 
-DEB_PKGS = pkg-config liblua5.4-dev libuv1-dev libyaml-dev libsqlite3-dev \
+DEB_PKGS = pkg-config gettext liblua5.4-dev libuv1-dev libyaml-dev libsqlite3-dev \
            libjson-c-dev libssl-dev libsystemd-dev libhttp-parser-dev
 PKGS     = lua5.4 libuv yaml-0.1 sqlite3 json-c libcrypto libsystemd
 
@@ -32,6 +32,8 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm
 
+LOCALEDIR ?= $(PREFIX)/share/locale
+CPPFLAGS += -DFW_LOCALEDIR='"$(LOCALEDIR)"'
 CPPFLAGS += -Iinclude -Idaemon -D_GNU_SOURCE -DFW_VERSION='"$(VERSION)"'
 CFLAGS   += -std=c11 $(OPT) -g $(WARN) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += $(if $(SAN),-fsanitize=address$(comma)undefined)
@@ -50,12 +52,20 @@ DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ   = $(UNIT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/runner.o
 
 BIN  = $(BUILD)/fundwatch
+
+# Translations (GNU gettext): po/LANG.po → build/locale/LANG/LC_MESSAGES/
+# fundwatch.mo, found beside the binary (daemon/i18n.c). `make pot` collects
+# every _() and N_() message into po/fundwatch.pot and merges it into the
+# .po files; the test suite fails on a message without a translation.
+LINGUAS  = zh_CN
+I18N_SRC = $(sort $(wildcard rules/*.c daemon/*.c daemon/*/*.c))
+MO       = $(LINGUAS:%=$(BUILD)/locale/%/LC_MESSAGES/fundwatch.mo)
 UNIT = $(BUILD)/test-unit
 
-.PHONY: all test asan run bench fuzz install clean deps
+.PHONY: all test asan run bench fuzz install clean deps pot
 .DEFAULT_GOAL := all
 
-all: $(BIN)
+all: $(BIN) $(MO)
 
 # Installs what is missing, once; a no-op (a few dpkg-query calls) after.
 deps:
@@ -77,6 +87,17 @@ $(BUILD)/%.o: %.c | deps
 $(BIN): $(BUILD)/daemon/cmd/main.o $(DAEMON_OBJ) $(RULES_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(BUILD)/locale/%/LC_MESSAGES/fundwatch.mo: po/%.po | deps
+	@mkdir -p $(@D)
+	$(Q)msgfmt --check -o $@ $<
+
+pot: | deps
+	@xgettext --language=C --from-code=UTF-8 -k_ -kN_ --add-comments=TRANSLATORS: \
+	  --package-name=fundwatch --msgid-bugs-address=fundwatch --no-location --sort-output \
+	  -o po/fundwatch.pot $(I18N_SRC)
+	@for l in $(LINGUAS); do msgmerge --quiet --update --backup=none --no-location \
+	  --sort-output po/$$l.po po/fundwatch.pot; done
+
 # The one test list, collected from every TEST_IMPL(name).
 $(BUILD)/tests/unit/test-list.h: $(UNIT_SRC)
 	@mkdir -p $(@D)
@@ -94,9 +115,10 @@ $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
 # check /metrics with promtool (Prometheus's own parser, package prometheus).
 TEST_DEB = sqlite3 curl prometheus
 
-test: $(BIN) $(UNIT)
+test: $(BIN) $(UNIT) $(MO)
 	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(TEST_DEB)"
-	@FW_BIN=$(abspath $(BIN)) FW_UNIT=$(abspath $(UNIT)) tests/run
+	@FW_BIN=$(abspath $(BIN)) FW_UNIT=$(abspath $(UNIT)) \
+	  FW_I18N_SRC="$(I18N_SRC)" tests/run
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 test
@@ -137,9 +159,13 @@ bench: $(BIN) $(BENCH_STORE)
 	  FW_BIN=$(abspath $(BIN)) FW_BENCH_STORE=$(abspath $(BENCH_STORE)) \
 	  bash "$$b" || exit 1; done
 
-install: $(BIN)
+install: $(BIN) $(MO)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/fundwatch
+	@for l in $(LINGUAS); do \
+	  install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES; \
+	  install -m 644 $(BUILD)/locale/$$l/LC_MESSAGES/fundwatch.mo \
+	    $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/fundwatch.mo; done
 
 clean:
 	rm -rf build build-asan

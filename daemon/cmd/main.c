@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fundwatch/i18n.h"
+#include "i18n.h"
+
 #ifndef FW_VERSION
 #define FW_VERSION "dev"
 #endif
@@ -13,24 +16,27 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
-    {"run", fw_cmd_run, "the daemon: watch the spool, run policies, store findings"},
-    {"replay", fw_cmd_replay, "run the policies over feeds; findings as JSONL on stdout"},
-    {"records", fw_cmd_records, "read feeds; normalised records as NDJSON on stdout"},
-    {"check", fw_cmd_check, "check policies, parameters and a config; every problem as file:line"},
-    {"test", fw_cmd_test, "run the policy tests (*_test.yaml) beside the policies"},
+    {"run", fw_cmd_run, N_("the daemon: watch the spool, run policies, store findings")},
+    {"replay", fw_cmd_replay, N_("run the policies over feeds; findings as JSONL on stdout")},
+    {"records", fw_cmd_records, N_("read feeds; normalised records as NDJSON on stdout")},
+    {"check", fw_cmd_check, N_("check policies, parameters and a config; every problem as file:line")},
+    {"test", fw_cmd_test, N_("run the policy tests (*_test.yaml) beside the policies")},
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: fundwatch <command> [options] [args]\n\ncommands:\n");
+    fprintf(out, "%s", _("usage: fundwatch <command> [options] [args]\n\n"
+                         "commands:\n"));
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\n'fundwatch <command> --help' tells more. Exit status: 0 ok, "
-                 "1 problems found, 2 usage or I/O error.\n");
+        fprintf(out, "  %-8s %s\n", commands[i].name, _(commands[i].summary));
+    fprintf(out, "%s", _("\n'fundwatch <command> --help' tells more. Exit "
+                         "status: 0 ok, 1 problems found, 2 usage or I/O "
+                         "error.\n"));
 }
 
 int main(int argc, char **argv)
 {
+    fw_i18n_init(argv[0]);
     if (argc < 2) {
         usage(stderr);
         return FW_EXIT_USAGE;
@@ -47,7 +53,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "fundwatch: unknown command '%s'\n", cmd);
+    fprintf(stderr, _("fundwatch: unknown command '%s'\n"), cmd);
     usage(stderr);
     return FW_EXIT_USAGE;
 }
