@@ -15,8 +15,10 @@ SAN     ?=
 V       ?=
 
 DEB_PKGS = pkg-config gettext liblua5.4-dev libuv1-dev libyaml-dev libsqlite3-dev \
-           libjson-c-dev libssl-dev libsystemd-dev libhttp-parser-dev
-PKGS     = lua5.4 libuv yaml-0.1 sqlite3 json-c libcrypto libsystemd
+           libjson-c-dev libssl-dev libsystemd-dev libhttp-parser-dev \
+           libzip-dev libexpat1-dev libfreexl-dev
+PKGS     = lua5.4 libuv yaml-0.1 sqlite3 json-c libcrypto libsystemd \
+           libzip expat freexl
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
        -Wmissing-prototypes -Wold-style-definition -Wpointer-arith -Wvla \

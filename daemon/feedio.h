@@ -29,4 +29,10 @@ int fw_feed_read_mem(const char *data, size_t len, const char *label,
                      const struct fw_reader_cb *cb, void *ud,
                      struct fw_reader_stats *st, struct fw_error *err);
 
+/* What a feed's summary says beyond its counts, one line each on out:
+ * rows before the header, total rows and whether they agree, unrecognised
+ * columns (with a "did you mean"). Nothing when there is nothing to say. */
+void fw_feed_notes(FILE *out, const char *feed,
+                   const struct fw_reader_stats *st);
+
 #endif

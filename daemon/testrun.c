@@ -752,13 +752,13 @@ static int run_case(struct fw_engine *e, struct tfile *tf, struct tcase *c,
         if (rc >= 0 && c->records) {
             struct fw_buf nd = FW_BUF_INIT;
             rc = inline_ndjson(c->records, &nd);
-            struct fw_reader_cb cb = {on_inline_record, on_inline_reject};
+            struct fw_reader_cb cb = {on_inline_record, on_inline_reject, NULL};
             if (rc == 0)
                 rd = fw_feed_read_mem(nd.p, nd.len, tf->path, FW_FMT_NDJSON,
                                       map, &cb, &r, NULL, &rerr);
             fw_buf_fini(&nd);
         } else if (rc >= 0) {
-            struct fw_reader_cb cb = {on_feed_record, on_feed_reject};
+            struct fw_reader_cb cb = {on_feed_record, on_feed_reject, NULL};
             rd = fw_feed_read_path(c->feed, NULL, map, &cb, &r, NULL, &rerr);
         }
         if (r.fatal < 0) {

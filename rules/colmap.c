@@ -1,6 +1,9 @@
 /* The column mapping: header text → canonical field and the unit a money
- * column is written in, plus the feed's declared encoding. Starts from the
- * canonical names and the Chinese aliases of DESIGN.md; a site adds more. */
+ * column is written in, plus the feed's declared encoding and the sheet of
+ * a workbook to read. Starts from the canonical names and the Chinese
+ * aliases of DESIGN.md; a site adds more. Also says which alias an unknown
+ * header is close to ("did you mean"). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,12 +14,15 @@ struct alias {
     size_t len;
     enum fw_field field;
     enum fw_unit unit;
+    bool own_unit; /* the alias names its unit: a unit line does not apply */
 };
 
 struct fw_colmap {
     struct alias *a;
     size_t n, cap;
     enum fw_encoding enc;
+    char *sheet;
+    uint64_t max_unzipped;
 };
 
 static int add(struct fw_colmap *m, const char *h, size_t len, enum fw_field f,
@@ -26,6 +32,7 @@ static int add(struct fw_colmap *m, const char *h, size_t len, enum fw_field f,
         if (m->a[i].len == len && memcmp(m->a[i].header, h, len) == 0) {
             m->a[i].field = f; /* a later alias wins */
             m->a[i].unit = unit;
+            m->a[i].own_unit = unit != FW_UNIT_YUAN;
             return 0;
         }
     }
@@ -42,7 +49,7 @@ static int add(struct fw_colmap *m, const char *h, size_t len, enum fw_field f,
         return FW_ENOMEM;
     memcpy(c, h, len);
     c[len] = '\0';
-    m->a[m->n++] = (struct alias){c, len, f, unit};
+    m->a[m->n++] = (struct alias){c, len, f, unit, unit != FW_UNIT_YUAN};
     return 0;
 }
 
@@ -69,6 +76,7 @@ void fw_colmap_free(struct fw_colmap *m)
     for (size_t i = 0; i < m->n; i++)
         free(m->a[i].header);
     free(m->a);
+    free(m->sheet);
     free(m);
 }
 
@@ -111,15 +119,41 @@ enum fw_encoding fw__colmap_encoding(const struct fw_colmap *m)
     return m->enc;
 }
 
+int fw_colmap_set_sheet(struct fw_colmap *m, const char *sheet)
+{
+    char *c = NULL;
+    if (sheet != NULL && (c = strdup(sheet)) == NULL)
+        return FW_ENOMEM;
+    free(m->sheet);
+    m->sheet = c;
+    return 0;
+}
+
+const char *fw_colmap_sheet(const struct fw_colmap *m)
+{
+    return m->sheet;
+}
+
+void fw_colmap_set_max_unzipped(struct fw_colmap *m, uint64_t bytes)
+{
+    m->max_unzipped = bytes;
+}
+
+uint64_t fw_colmap_max_unzipped(const struct fw_colmap *m)
+{
+    return m->max_unzipped ? m->max_unzipped : FW_BOOK_MAX_UNZIPPED;
+}
+
 int fw_unit_parse(const char *s, size_t n, enum fw_unit *u)
 {
     static const struct {
         const char *t;
         enum fw_unit u;
     } units[] = {
-        {"元", FW_UNIT_YUAN}, {"yuan", FW_UNIT_YUAN},
-        {"万元", FW_UNIT_WAN}, {"wan", FW_UNIT_WAN},
-        {"亿元", FW_UNIT_YI}, {"yi", FW_UNIT_YI},
+        {"元", FW_UNIT_YUAN},   {"yuan", FW_UNIT_YUAN},
+        {"千元", FW_UNIT_QIAN}, {"qian", FW_UNIT_QIAN},
+        {"万元", FW_UNIT_WAN},  {"wan", FW_UNIT_WAN},
+        {"亿元", FW_UNIT_YI},   {"yi", FW_UNIT_YI},
     };
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         if (strlen(units[i].t) == n && memcmp(units[i].t, s, n) == 0) {
@@ -132,59 +166,268 @@ int fw_unit_parse(const char *s, size_t n, enum fw_unit *u)
 
 const char *fw_unit_name(enum fw_unit u)
 {
-    return u == FW_UNIT_WAN ? "万元" : u == FW_UNIT_YI ? "亿元" : "元";
+    return u == FW_UNIT_WAN    ? "万元"
+           : u == FW_UNIT_YI   ? "亿元"
+           : u == FW_UNIT_QIAN ? "千元"
+                               : "元";
 }
 
-/* A header "指标金额(万元)" or "指标金额（万元）" names its unit; *base gets the
- * length without it. */
-static bool unit_suffix(const char *h, size_t n, size_t *base,
-                        enum fw_unit *u)
+static bool ends_with(const char *h, size_t n, const char *t, size_t *at)
 {
-    static const char *const open[] = {"(", "（"};
+    size_t k = strlen(t);
+    if (n < k || memcmp(h + n - k, t, k) != 0)
+        return false;
+    *at = n - k;
+    return true;
+}
+
+static bool starts_with(const char *h, size_t n, const char *t, size_t *len)
+{
+    size_t k = strlen(t);
+    if (n < k || memcmp(h, t, k) != 0)
+        return false;
+    *len = k;
+    return true;
+}
+
+/* Spaces, ASCII and the ideographic U+3000, at either end. */
+static void trim_all(const char **s, size_t *n)
+{
+    for (;;) {
+        trim(s, n);
+        size_t k;
+        if (*n >= 3 && memcmp(*s, "\xE3\x80\x80", 3) == 0) {
+            *s += 3;
+            *n -= 3;
+        } else if (ends_with(*s, *n, "\xE3\x80\x80", &k)) {
+            *n = k;
+        } else {
+            return;
+        }
+    }
+}
+
+/* Splits a header into its name and the unit it spells: "指标金额(万元)",
+ * "指标金额（单位：万元）", "指标金额/万元", "指标金额 万元", "指标金额万元".
+ * *ut and *un get the unit text, whether or not it is a known unit; *base
+ * the length of the name. True when a unit part was found. */
+static bool split_unit(const char *h, size_t n, size_t *base,
+                       const char **ut, size_t *un)
+{
     static const char *const close[] = {")", "）"};
+    static const char *const open[] = {"(", "（"};
+    size_t at;
     for (int c = 0; c < 2; c++) {
-        size_t cl = strlen(close[c]);
-        if (n < cl || memcmp(h + n - cl, close[c], cl) != 0)
+        if (!ends_with(h, n, close[c], &at))
             continue;
-        for (int o = 0; o < 2; o++) {
-            size_t ol = strlen(open[o]);
-            for (size_t i = 0; i + ol + cl <= n; i++) {
-                if (memcmp(h + i, open[o], ol) != 0)
+        /* the last opening parenthesis */
+        for (size_t i = at; i-- > 0;) {
+            for (int o = 0; o < 2; o++) {
+                size_t ol = strlen(open[o]);
+                if (i + ol > at || memcmp(h + i, open[o], ol) != 0)
                     continue;
                 const char *in = h + i + ol;
-                size_t in_n = n - i - ol - cl;
-                if (fw_unit_parse(in, in_n, u) == 0) {
-                    *base = i;
-                    return true;
+                size_t in_n = at - i - ol, k;
+                trim_all(&in, &in_n);
+                if (starts_with(in, in_n, "金额单位", &k) ||
+                    starts_with(in, in_n, "单位", &k)) {
+                    in += k;
+                    in_n -= k;
+                    if (starts_with(in, in_n, "：", &k) ||
+                        starts_with(in, in_n, ":", &k)) {
+                        in += k;
+                        in_n -= k;
+                    }
+                    trim_all(&in, &in_n);
                 }
+                *base = i;
+                *ut = in;
+                *un = in_n;
+                return true;
             }
+        }
+        return false;
+    }
+    static const char *const seps[] = {"/", "／", " ", "\xE3\x80\x80"};
+    for (size_t i = n; i-- > 0;) {
+        for (int k = 0; k < 4; k++) {
+            size_t sl = strlen(seps[k]);
+            if (i + sl > n || memcmp(h + i, seps[k], sl) != 0)
+                continue;
+            const char *in = h + i + sl;
+            size_t in_n = n - i - sl;
+            trim_all(&in, &in_n);
+            if (in_n == 0)
+                continue;
+            *base = i;
+            *ut = in;
+            *un = in_n;
+            return true;
+        }
+    }
+    /* "指标金额万元": a known unit written right after the name */
+    static const char *const units[] = {"千元", "万元", "亿元"};
+    for (int k = 0; k < 3; k++) {
+        if (ends_with(h, n, units[k], &at) && at > 0) {
+            *base = at;
+            *ut = h + at;
+            *un = n - at;
+            return true;
         }
     }
     return false;
 }
 
-int fw__colmap_lookup(const struct fw_colmap *m, const char *h, size_t n,
-                      enum fw_unit *unit)
+static int exact(const struct fw_colmap *m, const char *h, size_t n,
+                 enum fw_unit *unit, bool *own)
 {
-    trim(&h, &n);
     for (size_t i = m->n; i-- > 0;) {
         if (m->a[i].len == n && memcmp(m->a[i].header, h, n) == 0) {
             *unit = m->a[i].unit;
+            *own = m->a[i].own_unit;
             return (int)m->a[i].field;
         }
     }
+    return -1;
+}
+
+int fw__colmap_find(const struct fw_colmap *m, const char *h, size_t n,
+                    enum fw_unit *unit, bool *own_unit)
+{
+    bool own_dummy;
+    if (own_unit == NULL)
+        own_unit = &own_dummy;
+    trim_all(&h, &n);
+    int f = exact(m, h, n, unit, own_unit);
+    if (f >= 0)
+        return f;
     size_t base;
+    const char *ut;
+    size_t un;
     enum fw_unit u;
-    if (unit_suffix(h, n, &base, &u)) {
+    if (split_unit(h, n, &base, &ut, &un) && fw_unit_parse(ut, un, &u) == 0) {
         enum fw_unit ignored;
+        bool o;
         const char *b = h;
         size_t bn = base;
-        trim(&b, &bn);
-        int f = bn > 0 ? fw__colmap_lookup(m, b, bn, &ignored) : -1;
+        trim_all(&b, &bn);
+        f = bn > 0 ? exact(m, b, bn, &ignored, &o) : -1;
         if (f >= 0 && fw_fields[f].type == FW_T_MONEY) {
             *unit = u;
+            *own_unit = true;
             return f;
         }
     }
     return -1;
+}
+
+int fw__colmap_lookup(const struct fw_colmap *m, const char *h, size_t n,
+                      enum fw_unit *unit)
+{
+    return fw__colmap_find(m, h, n, unit, NULL);
+}
+
+int fw__colmap_money_like(const struct fw_colmap *m, const char *h, size_t n,
+                          int *field)
+{
+    trim_all(&h, &n);
+    size_t base, un, at;
+    const char *ut;
+    enum fw_unit u, ignored;
+    bool o;
+    if (!split_unit(h, n, &base, &ut, &un) || fw_unit_parse(ut, un, &u) == 0)
+        return 0;
+    /* a unit: it names 元 (美元, 百万元) or was written as 单位：... */
+    if (!ends_with(ut, un, "元", &at) && memmem(h + base, n - base, "单位",
+                                                strlen("单位")) == NULL)
+        return 0;
+    const char *b = h;
+    size_t bn = base;
+    trim_all(&b, &bn);
+    int f = bn > 0 ? exact(m, b, bn, &ignored, &o) : -1;
+    if (f < 0 || fw_fields[f].type != FW_T_MONEY)
+        return 0;
+    *field = f;
+    return 1;
+}
+
+/* The code points of UTF-8 text, at most cap. */
+static size_t code_points(const char *s, size_t n, uint32_t *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < cap;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        uint32_t cp = len == 1 ? c : c & (0x3Fu >> (len - 1));
+        for (size_t j = 1; j < len && i + j < n; j++)
+            cp = (cp << 6) | ((unsigned char)s[i + j] & 0x3Fu);
+        out[k++] = cp;
+        i += len;
+    }
+    return k;
+}
+
+/* Levenshtein distance over code points (both at most 32). */
+static size_t distance(const uint32_t *a, size_t an, const uint32_t *b,
+                       size_t bn)
+{
+    size_t row[33];
+    for (size_t j = 0; j <= bn; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= an; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= bn; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[bn];
+}
+
+size_t fw__colmap_suggest(const struct fw_colmap *m, const char *h, size_t n,
+                          char *out, size_t cap)
+{
+    trim_all(&h, &n);
+    out[0] = '\0';
+    size_t base, un;
+    const char *ut;
+    const char *name = h;
+    size_t name_n = n;
+    char unit_text[64] = "";
+    if (split_unit(h, n, &base, &ut, &un) && un < sizeof unit_text) {
+        name_n = base;
+        trim_all(&name, &name_n);
+        memcpy(unit_text, ut, un);
+        unit_text[un] = '\0';
+    }
+    uint32_t a[32], b[32];
+    size_t an = code_points(name, name_n, a, 32);
+    size_t best = (size_t)-1, which = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        size_t bn = code_points(m->a[i].header, m->a[i].len, b, 32);
+        size_t d = distance(a, an, b, bn);
+        if (d < best) {
+            best = d;
+            which = i;
+        }
+    }
+    size_t limit = an <= 2 ? 0 : an <= 5 ? 1 : 2;
+    if (m->n == 0 || best > limit)
+        return 0;
+    const struct alias *al = &m->a[which];
+    enum fw_unit u;
+    int k;
+    if (unit_text[0] && fw_fields[al->field].type == FW_T_MONEY &&
+        fw_unit_parse(unit_text, strlen(unit_text), &u) == 0)
+        k = snprintf(out, cap, "%s with unit %s", al->header, unit_text);
+    else
+        k = snprintf(out, cap, "%s", al->header);
+    return k < 0 ? 0 : (size_t)k < cap ? (size_t)k : cap - 1;
 }

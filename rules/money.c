@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fundwatch/error.h"
+#include "fundwatch/i18n.h"
 #include "fundwatch/record.h"
 
 const struct fw_field_info fw_fields[FW__F_COUNT] = {
@@ -88,8 +89,9 @@ static const int64_t pow10_tab[19] = {
 };
 
 /* The shared core of money and decimals: [sign] digits [. digits], with
- * commas allowed between integer digits when `commas`. Produces
- * value × 10^scale exactly, or a reason. */
+ * thousands separators between integer digits when `commas` (groups of
+ * three only: "12,34" or a decimal comma "1234,56" is no number). Produces
+ * value × 10^scale exactly within ±INT64_MAX, or a reason. */
 static int scaled_parse(const char *s, size_t n, int scale, bool commas,
                         int64_t *out, const char **why)
 {
@@ -99,46 +101,66 @@ static int scaled_parse(const char *s, size_t n, int scale, bool commas,
         neg = s[0] == '-';
         i = 1;
     }
-    uint64_t v = 0; /* the magnitude, as a negative limit is one larger */
-    const uint64_t lim = neg ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX;
-    size_t ndig = 0;
-    bool last_comma = false;
-    for (; i < n && s[i] != '.'; i++) {
-        char c = s[i];
-        if (c == ',' && commas && ndig > 0 && !last_comma) {
-            last_comma = true;
+    /* A text that is no number is called so, however long it is: look at
+     * it whole before counting digits. */
+    size_t ndig = 0, group = 0, ncomma = 0;
+    bool bad_group = false;
+    for (size_t k = i; k < n && s[k] != '.'; k++) {
+        if (s[k] == ',' && commas && ndig > 0) {
+            if (group == 0) {
+                *why = N_("not a number");
+                return FW_EINVAL;
+            }
+            if ((ncomma > 0 && group != 3) || group > 3)
+                bad_group = true;
+            ncomma++;
+            group = 0;
             continue;
         }
-        if (!isdig(c)) {
-            *why = "not a number";
+        if (!isdig(s[k])) {
+            *why = N_("not a number");
             return FW_EINVAL;
         }
-        last_comma = false;
         ndig++;
+        group++;
+    }
+    if (ncomma > 0 && group == 0) {
+        *why = N_("not a number");
+        return FW_EINVAL;
+    }
+    if (ncomma > 0 && (bad_group || group != 3)) {
+        *why = N_("a comma that is not a thousands separator (a decimal "
+                  "comma? write 1234.56)");
+        return FW_EINVAL;
+    }
+    uint64_t v = 0;
+    const uint64_t lim = (uint64_t)INT64_MAX;
+    for (; i < n && s[i] != '.'; i++) {
+        char c = s[i];
+        if (c == ',')
+            continue;
         if (v > (lim - (uint64_t)(c - '0')) / 10u) {
-            *why = "too large";
+            *why = N_("too large");
             return FW_EINVAL;
         }
         v = v * 10u + (uint64_t)(c - '0');
-    }
-    if (last_comma) {
-        *why = "not a number";
-        return FW_EINVAL;
     }
     size_t nfrac = 0;
     uint64_t frac = 0;
     if (i < n) { /* s[i] == '.' */
         i++;
-        for (; i < n; i++) {
-            char c = s[i];
-            if (!isdig(c)) {
-                *why = "not a number";
+        for (size_t k = i; k < n; k++) {
+            if (!isdig(s[k])) {
+                *why = N_("not a number");
                 return FW_EINVAL;
             }
+        }
+        for (; i < n; i++) {
+            char c = s[i];
             if ((int)nfrac >= scale) {
                 if (c != '0') {
-                    *why = scale == 2 ? "more than two decimals"
-                                      : "too many decimals";
+                    *why = scale == 2 ? N_("more than two decimals")
+                                      : N_("too many decimals");
                     return FW_EINVAL;
                 }
                 continue; /* trailing zeros past the scale are exact */
@@ -148,20 +170,17 @@ static int scaled_parse(const char *s, size_t n, int scale, bool commas,
         }
     }
     if (ndig == 0 && nfrac == 0) {
-        *why = "not a number";
+        *why = N_("not a number");
         return FW_EINVAL;
     }
     frac *= (uint64_t)pow10_tab[scale - (int)nfrac];
     uint64_t p = (uint64_t)pow10_tab[scale];
     if (v > (lim - frac) / p) {
-        *why = "too large";
+        *why = N_("too large");
         return FW_EINVAL;
     }
     uint64_t mag = v * p + frac;
-    if (neg)
-        *out = mag == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)mag;
-    else
-        *out = (int64_t)mag;
+    *out = neg ? -(int64_t)mag : (int64_t)mag;
     return 0;
 }
 
@@ -190,42 +209,29 @@ int fw_money_parse(const char *s, size_t n, enum fw_unit unit, int64_t *fen,
         n -= 3;
     }
     if (n == 0) {
-        *why = "not a number";
+        *why = N_("not a number");
         return FW_EINVAL;
     }
     if (neg && (s[0] == '-' || s[0] == '+')) {
-        *why = "not a number";
+        *why = N_("not a number");
         return FW_EINVAL;
     }
     int scale = 2 + (int)unit;
     if (scale < 2 || scale > 10) {
-        *why = "unknown unit";
+        *why = N_("unknown unit");
         return FW_EINVAL;
     }
     int64_t v;
-    /* Parse the magnitude with the sign in front so INT64_MIN stays exact. */
-    char tmp[64];
-    const char *p = s;
-    size_t k = n;
-    if (neg) {
-        if (n + 1 > sizeof tmp) {
-            *why = n > 40 ? "too large" : "not a number";
-            return FW_EINVAL;
-        }
-        tmp[0] = '-';
-        memcpy(tmp + 1, s, n);
-        p = tmp;
-        k = n + 1;
-    }
-    int rc = scaled_parse(p, k, scale, true, &v, why);
+    int rc = scaled_parse(s, n, scale, true, &v, why);
     if (rc < 0) {
         if (rc == FW_EINVAL && unit != FW_UNIT_YUAN &&
             strcmp(*why, "too many decimals") == 0)
-            *why = unit == FW_UNIT_WAN ? "more than six decimals in 万元"
-                                       : "more than ten decimals in 亿元";
+            *why = unit == FW_UNIT_WAN    ? N_("more than six decimals in 万元")
+                   : unit == FW_UNIT_QIAN ? N_("more than five decimals in 千元")
+                                          : N_("more than ten decimals in 亿元");
         return rc;
     }
-    *fen = v;
+    *fen = neg ? -v : v;
     return 0;
 }
 
@@ -243,7 +249,7 @@ int fw_decimal_parse(const char *s, size_t n, int scale, bool pct,
     if (why == NULL)
         why = &dummy;
     if (scale < 0 || scale > 18) {
-        *why = "bad scale";
+        *why = N_("bad scale");
         return FW_EINVAL;
     }
     trim(&s, &n);
@@ -256,7 +262,7 @@ int fw_decimal_parse(const char *s, size_t n, int scale, bool pct,
     }
     int rc = scaled_parse(s, n, scale, false, out, why);
     if (rc < 0 && strcmp(*why, "too many decimals") == 0 && scale == 2)
-        *why = "more than two decimals";
+        *why = N_("more than two decimals");
     return rc;
 }
 
@@ -373,7 +379,7 @@ int fw_date_parse(const char *s, size_t n, int32_t *days, const char **why)
     }
     if (!digits(s, n, &i, 4, 4, &y))
         goto bad;
-    if (i < n && (s[i] == '-' || s[i] == '/')) {
+    if (i < n && (s[i] == '-' || s[i] == '/' || s[i] == '.')) {
         char sep = s[i++];
         if (!digits(s, n, &i, 1, 2, &m))
             goto bad;
@@ -394,13 +400,13 @@ int fw_date_parse(const char *s, size_t n, int32_t *days, const char **why)
         goto bad;
 check:
     if (!fw_date_valid(y, m, d)) {
-        *why = "no such date";
+        *why = N_("no such date");
         return FW_EINVAL;
     }
     *days = fw_date_from_ymd(y, m, d);
     return 0;
 bad:
-    *why = "not a date";
+    *why = N_("not a date");
     return FW_EINVAL;
 }
 

@@ -13,62 +13,11 @@
 
 #include "colmap.h"
 #include "fundwatch/buf.h"
+#include "fundwatch/i18n.h"
 #include "fundwatch/reader.h"
+#include "reader_int.h"
 
-#define MAX_COLS 1024
 #define DETECT_BYTES (64u << 10)
-
-/* One column of the header: the field it maps to (-1 = an extra column), the
- * unit of a money column, and its name as the header spells it. */
-struct col {
-    int field;
-    enum fw_unit unit;
-    char *name;
-    size_t name_len;
-};
-
-/* Where a field of the current CSV row lies inside r->in. */
-struct span {
-    size_t off, len;
-    bool quoted, escaped; /* escaped: holds doubled quotes to undo */
-};
-
-struct fw_reader {
-    const struct fw_colmap *map;
-    char *feed;
-    enum fw_format fmt;
-    struct fw_reader_cb cb;
-    void *ud;
-    struct fw_reader_stats st;
-
-    enum fw_encoding enc; /* AUTO until the first bytes decide */
-    iconv_t cd;
-    struct fw_buf raw; /* GB18030 bytes after the last newline */
-    uint64_t replaced; /* bytes that were not GB18030 */
-    bool bom_done;
-    char last;         /* the last byte pushed */
-
-    struct fw_buf in; /* UTF-8 bytes not yet consumed */
-    size_t pos;       /* consumed up to here */
-    uint64_t phys;    /* physical line of r->in + pos (1-based) */
-    bool started;     /* BOM and format handled */
-    bool failed;      /* a whole-file error happened */
-    bool have_header;
-
-    struct col *cols;
-    size_t ncols;
-    struct span *spans;
-    size_t nspans_cap;
-
-    /* The record being built and its extra columns. */
-    struct fw_record rec;
-    struct fw_str *xname, *xval;
-    size_t xcap;
-    struct fw_buf why; /* the reasons of a reject */
-
-    json_tokener *tok;
-    struct fw_buf tmp; /* NDJSON: texts of booleans and such */
-};
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -132,12 +81,8 @@ static size_t utf8_valid(const unsigned char *s, size_t n)
     return n;
 }
 
-static int whole_error(struct fw_reader *r, struct fw_error *err, int code,
-                       uint64_t line, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
 /* A problem with the whole file: the reader takes nothing more. */
-static int whole_error(struct fw_reader *r, struct fw_error *err, int code,
+int fw__reader_whole_error(struct fw_reader *r, struct fw_error *err, int code,
                        uint64_t line, const char *fmt, ...)
 {
     char place[FW_PLACE_MAX], msg[FW_MSG_MAX];
@@ -154,9 +99,10 @@ static int whole_error(struct fw_reader *r, struct fw_error *err, int code,
     return fw_error_set(err, code, place, "%s", msg);
 }
 
-/* Appends `<column> "<text>": <reason>` to the reasons of this row. */
-static void add_why(struct fw_reader *r, const char *col, size_t col_len,
-                    const char *text, size_t len, const char *reason)
+/* Appends `<column> "<text>": <reason>` to the reasons of this row, the
+ * reason already translated. */
+static void add_why_raw(struct fw_reader *r, const char *col, size_t col_len,
+                        const char *text, size_t len, const char *reason)
 {
     struct fw_buf *b = &r->why;
     if (b->len > 0)
@@ -178,6 +124,13 @@ static void add_why(struct fw_reader *r, const char *col, size_t col_len,
     }
     fw_buf_puts(b, ": ");
     fw_buf_puts(b, reason);
+}
+
+/* The same with a reason marked N_() and translated here. */
+void fw__reader_add_why(struct fw_reader *r, const char *col, size_t col_len,
+                        const char *text, size_t len, const char *reason)
+{
+    add_why_raw(r, col, col_len, text, len, _(reason));
 }
 
 /* ---- fields → record --------------------------------------------------- */
@@ -229,7 +182,7 @@ static void set_field(struct fw_reader *r, int f, enum fw_unit unit,
             if (text_is(s, n, kind_names[i].text))
                 break;
         if (i == sizeof kind_names / sizeof kind_names[0])
-            why = "not a record kind (execution, evaluation or task)";
+            why = N_("not a record kind (execution, evaluation or task)");
         else
             v = kind_names[i].kind;
         break;
@@ -239,7 +192,8 @@ static void set_field(struct fw_reader *r, int f, enum fw_unit unit,
         for (size_t i = 0; ok && i < n; i++)
             ok = s[i] >= '0' && s[i] <= '9';
         if (!ok)
-            why = "not a region code (6 or 9 digits)";
+            why = N_("not a region code (6 or 9 digits)");
+        r->region_given = true;
         break;
     }
     case FW_T_YEAR: {
@@ -249,7 +203,7 @@ static void set_field(struct fw_reader *r, int f, enum fw_unit unit,
             v = v * 10 + (s[i] - '0');
         }
         if (!ok || v < 1900 || v > 2999)
-            why = "not a budget year (four digits)";
+            why = N_("not a budget year (four digits)");
         break;
     }
     case FW_T_BOOL: {
@@ -258,33 +212,47 @@ static void set_field(struct fw_reader *r, int f, enum fw_unit unit,
             if (text_is(s, n, bool_names[i].text))
                 break;
         if (i == sizeof bool_names / sizeof bool_names[0])
-            why = "not yes or no (是/否, true/false, 1/0)";
+            why = N_("not yes or no (是/否, true/false, 1/0)");
         else
             v = bool_names[i].v;
         break;
     }
     case FW_T_MONEY:
         if (fw_money_parse(s, n, unit, &v, &why) < 0 && why == NULL)
-            why = "not an amount";
+            why = N_("not an amount");
         break;
     case FW_T_DATE: {
         int32_t d = 0;
         if (fw_date_parse(s, n, &d, &why) < 0 && why == NULL)
-            why = "not a date";
+            why = N_("not a date");
         v = d;
+        bool digits_only = n <= 6;
+        for (size_t i = 0; digits_only && i < n; i++)
+            digits_only = s[i] >= '0' && s[i] <= '9';
+        char iso[12];
+        const char *ignored;
+        if (why != NULL && digits_only &&
+            fw_cell_date(s, n, false, iso, &ignored) == 0) {
+            fw_buf_reset(&r->msg);
+            fw_buf_printf(&r->msg, _("a number, not a date: an Excel date "
+                                     "serial pasted as text? (%.*s would be "
+                                     "%s)"), (int)n, s, iso);
+            add_why_raw(r, col, col_len, s, n, r->msg.p);
+            return;
+        }
         break;
     }
     case FW_T_HUNDREDTHS:
         if (fw_decimal_parse(s, n, 2, true, &v, &why) < 0) {
             if (why == NULL)
-                why = "not a number";
+                why = N_("not a number");
         } else if (v < 0 || v > 10000) {
-            why = "not between 0 and 100";
+            why = N_("not between 0 and 100");
         }
         break;
     }
     if (why != NULL) {
-        add_why(r, col, col_len, s, n, why);
+        fw__reader_add_why(r, col, col_len, s, n, why);
         return;
     }
     if (f == FW_F_KIND)
@@ -294,7 +262,7 @@ static void set_field(struct fw_reader *r, int f, enum fw_unit unit,
     rec->present |= 1u << f;
 }
 
-static int add_extra(struct fw_reader *r, const char *name, size_t name_len,
+int fw__reader_add_extra(struct fw_reader *r, const char *name, size_t name_len,
                      const char *s, size_t n)
 {
     if (r->rec.n_extra == r->xcap) {
@@ -315,9 +283,51 @@ static int add_extra(struct fw_reader *r, const char *name, size_t name_len,
     return 0;
 }
 
-static void rec_start(struct fw_reader *r, uint64_t line)
+/* A cell of a sheet: its kind decides before its text does. */
+void fw__reader_set_cell(struct fw_reader *r, int f, enum fw_unit unit,
+                         const char *col, size_t col_len,
+                         const struct fw_cell *c)
+{
+    enum fw_ftype t = fw_fields[f].type;
+    const char *why = NULL;
+    switch (c->kind) {
+    case FW_CELL_NOVALUE:
+        why = N_("a formula without a saved value (open and save the "
+                 "workbook in Excel or LibreOffice)");
+        break;
+    case FW_CELL_ERROR:
+        why = N_("an Excel error value");
+        break;
+    case FW_CELL_BADDATE:
+        add_why_raw(r, col, col_len, NULL, 0, c->p);
+        if (f == FW_F_REGION)
+            r->region_given = true;
+        return;
+    case FW_CELL_DATE:
+        if (t != FW_T_DATE && t != FW_T_TEXT)
+            why = N_("a date cell, not a value of this column");
+        break;
+    case FW_CELL_NUMBER:
+        if (t == FW_T_DATE)
+            why = N_("a number, not a date (the cell has no date format)");
+        break;
+    default:
+        break;
+    }
+    if (why != NULL) {
+        if (f == FW_F_REGION)
+            r->region_given = true;
+        fw__reader_add_why(r, col, col_len, c->p, c->n, why);
+        return;
+    }
+    set_field(r, f, unit, col, col_len, c->p, c->n);
+}
+
+void fw__reader_rec_start(struct fw_reader *r, uint64_t line)
 {
     struct fw_record *rec = &r->rec;
+    r->region_given = false;
+    r->fields_read = false;
     rec->kind = FW_RK_EXECUTION;
     rec->present = 0;
     rec->n_extra = 0;
@@ -327,19 +337,22 @@ static void rec_start(struct fw_reader *r, uint64_t line)
 }
 
 /* The row is complete: hand out the record or the reject. */
-static int rec_finish(struct fw_reader *r)
+int fw__reader_rec_finish(struct fw_reader *r)
 {
     struct fw_record *rec = &r->rec;
-    if (r->why.len == 0 && !fw_record_has(rec, FW_F_REGION)) {
+    if (r->fields_read && !r->region_given &&
+        !fw_record_has(rec, FW_F_REGION)) {
         const char *zh = fw_fields[FW_F_REGION].zh;
         for (size_t i = 0; i < r->ncols; i++)
             if (r->cols[i].field == FW_F_REGION)
                 zh = r->cols[i].name;
-        add_why(r, zh, strlen(zh), NULL, 0,
-                "missing (every record needs its region)");
+        fw__reader_add_why(r, zh, strlen(zh), NULL, 0,
+                N_("missing (every record needs its region)"));
     }
     if (r->why.len > 0) {
         r->st.rejects++;
+        r->rej_all++;
+        r->rej_sub++;
         if (r->cb.on_reject)
             r->cb.on_reject(r->ud, r->feed, rec->line, r->why.p);
         return 0;
@@ -347,6 +360,16 @@ static int rec_finish(struct fw_reader *r)
     rec->extra_name = r->xname;
     rec->extra_val = r->xval;
     r->st.records++;
+    /* the sums a total row below is checked against */
+    for (int f = FW_F_BUDGET; f <= FW_F_BASE; f++) {
+        if (!fw_record_has(rec, (enum fw_field)f))
+            continue;
+        if (__builtin_add_overflow(r->sum_all[f], rec->num[f],
+                                   &r->sum_all[f]) ||
+            __builtin_add_overflow(r->sum_sub[f], rec->num[f],
+                                   &r->sum_sub[f]))
+            r->sum_over = true;
+    }
     return r->cb.on_record ? r->cb.on_record(r->ud, rec) : 0;
 }
 
@@ -455,122 +478,33 @@ static size_t unescape(char *s, size_t n)
     return o;
 }
 
-static int csv_header(struct fw_reader *r, char *row, size_t nf,
-                      struct fw_error *err)
+/* A CSV row: its fields as text cells, read by the layout (table.c). */
+static int csv_row(struct fw_reader *r, char *row, size_t len, size_t nf,
+                   const char *bad, struct fw_error *err)
 {
-    if (nf > MAX_COLS)
-        return whole_error(r, err, FW_EINVAL, r->phys,
-                           "the header has more than %d columns", MAX_COLS);
-    r->cols = calloc(nf, sizeof *r->cols);
-    if (r->cols == NULL)
-        return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
-    r->ncols = nf;
-    int seen[FW__F_COUNT];
-    for (int f = 0; f < FW__F_COUNT; f++)
-        seen[f] = -1;
-    int known = 0;
+    if (nf > r->cells_cap) {
+        size_t cap = nf < 32 ? 32 : nf;
+        struct fw_cell *c = realloc(r->cells, cap * sizeof *c);
+        if (c == NULL)
+            return fw_error_set(err, FW_ENOMEM, NULL, "%s", _("out of memory"));
+        r->cells = c;
+        r->cells_cap = cap;
+    }
+    size_t valid = utf8_valid((const unsigned char *)row, len);
+    if (valid < len)
+        bad = N_("bytes that are not UTF-8 (a GBK feed? declare encoding: "
+                 "gb18030 in the column map)");
+    else if (r->replaced > 0 && memmem(row, len, "\xEF\xBF\xBD", 3))
+        bad = N_("bytes that are neither UTF-8 nor GB18030");
     for (size_t c = 0; c < nf; c++) {
         struct span *sp = &r->spans[c];
         char *s = row + sp->off;
         size_t n = sp->len;
         if (sp->escaped)
             n = unescape(s, n);
-        const char *t = s;
-        trim(&t, &n);
-        struct col *col = &r->cols[c];
-        col->name = malloc(n + 1);
-        if (col->name == NULL)
-            return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
-        memcpy(col->name, t, n);
-        col->name[n] = '\0';
-        col->name_len = n;
-        col->field = n ? fw__colmap_lookup(r->map, t, n, &col->unit) : -1;
-        if (col->field >= 0) {
-            known++;
-            if (seen[col->field] >= 0) {
-                char msg[FW_MSG_MAX];
-                snprintf(msg, sizeof msg,
-                         "columns %d (%s) and %zu (%s) both map to %s",
-                         seen[col->field] + 1,
-                         r->cols[seen[col->field]].name, c + 1, col->name,
-                         fw_fields[col->field].name);
-                return whole_error(r, err, FW_EINVAL, r->phys, "%s", msg);
-            }
-            seen[col->field] = (int)c;
-        }
+        r->cells[c] = (struct fw_cell){s, n, FW_CELL_TEXT};
     }
-    if (known == 0) {
-        char first[120];
-        size_t n = 0;
-        for (size_t c = 0; c < nf && n < 80; c++) {
-            int k = snprintf(first + n, sizeof first - n, "%s%s",
-                             c ? "," : "", r->cols[c].name);
-            if (k < 0 || (size_t)k >= sizeof first - n)
-                break;
-            n += (size_t)k;
-        }
-        return whole_error(r, err, FW_EINVAL, r->phys,
-                           "not a feed: no column of the header names a "
-                           "known field (header: %s)", first);
-    }
-    if (seen[FW_F_REGION] < 0)
-        return whole_error(r, err, FW_EINVAL, r->phys,
-                           "the header has no %s column (region)",
-                           fw_fields[FW_F_REGION].zh);
-    r->have_header = true;
-    r->st.header++;
-    return 0;
-}
-
-static int csv_row(struct fw_reader *r, char *row, size_t len, size_t nf,
-                   const char *bad, struct fw_error *err)
-{
-    /* A row with nothing in it is blank. */
-    bool empty = true;
-    for (size_t c = 0; c < nf && empty; c++) {
-        const char *s = row + r->spans[c].off;
-        size_t n = r->spans[c].len;
-        trim(&s, &n);
-        empty = n == 0 && !r->spans[c].quoted;
-    }
-    if (empty && bad == NULL) {
-        r->st.blank++;
-        return 0;
-    }
-    if (!r->have_header)
-        return csv_header(r, row, nf, err);
-
-    rec_start(r, r->phys);
-    size_t valid = utf8_valid((const unsigned char *)row, len);
-    if (valid < len) {
-        fw_buf_puts(&r->why, "bytes that are not UTF-8 (a GBK feed? declare "
-                             "encoding: gb18030 in the column map)");
-    } else if (r->replaced > 0 && memmem(row, len, "\xEF\xBF\xBD", 3)) {
-        fw_buf_puts(&r->why, "bytes that are neither UTF-8 nor GB18030");
-    } else if (bad != NULL) {
-        fw_buf_puts(&r->why, bad);
-    } else if (nf != r->ncols) {
-        fw_buf_printf(&r->why, "%zu fields, but the header has %zu", nf,
-                      r->ncols);
-    } else {
-        for (size_t c = 0; c < nf; c++) {
-            struct span *sp = &r->spans[c];
-            char *s = row + sp->off;
-            size_t n = sp->len;
-            if (sp->escaped)
-                n = unescape(s, n);
-            const struct col *col = &r->cols[c];
-            if (col->field >= 0) {
-                set_field(r, col->field, col->unit, col->name,
-                          col->name_len, s, n);
-            } else if (col->name_len > 0) {
-                if (add_extra(r, col->name, col->name_len, s, n) < 0)
-                    return fw_error_set(err, FW_ENOMEM, NULL,
-                                        "out of memory");
-            }
-        }
-    }
-    return rec_finish(r);
+    return fw__table_row(r, r->cells, nf, r->phys, bad, err);
 }
 
 /* ---- NDJSON ------------------------------------------------------------ */
@@ -588,10 +522,10 @@ static int ndjson_line(struct fw_reader *r, char *line, size_t len,
         r->st.blank++;
         return 0;
     }
-    rec_start(r, r->phys);
+    fw__reader_rec_start(r, r->phys);
     if (utf8_valid((const unsigned char *)line, n) < n) {
         fw_buf_puts(&r->why, "bytes that are not UTF-8");
-        return rec_finish(r);
+        return fw__reader_rec_finish(r);
     }
     json_tokener_reset(r->tok);
     json_object *o = json_tokener_parse_ex(r->tok, line + i, (int)(n - i));
@@ -602,19 +536,20 @@ static int ndjson_line(struct fw_reader *r, char *line, size_t len,
                           ? "the object is not closed"
                           : json_tokener_error_desc(je));
         json_object_put(o);
-        return rec_finish(r);
+        return fw__reader_rec_finish(r);
     }
     if ((size_t)json_tokener_get_parse_end(r->tok) != n - i) {
         fw_buf_puts(&r->why, "text after the JSON object");
         json_object_put(o);
-        return rec_finish(r);
+        return fw__reader_rec_finish(r);
     }
     if (!json_object_is_type(o, json_type_object)) {
         fw_buf_puts(&r->why, "not a JSON object");
         json_object_put(o);
-        return rec_finish(r);
+        return fw__reader_rec_finish(r);
     }
     fw_buf_reset(&r->tmp);
+    r->fields_read = true;
     json_object_object_foreach(o, key, val)
     {
         size_t kn = strlen(key);
@@ -634,23 +569,23 @@ static int ndjson_line(struct fw_reader *r, char *line, size_t len,
             s = json_object_get_boolean(val) ? "true" : "false";
             break;
         default:
-            add_why(r, key, kn, NULL, 0, "an object or a list, not a value");
+            fw__reader_add_why(r, key, kn, NULL, 0, "an object or a list, not a value");
             continue;
         }
         size_t sn = strlen(s);
         if (f >= 0) {
             if (fw_record_has(&r->rec, f)) {
-                add_why(r, key, kn, NULL, 0,
+                fw__reader_add_why(r, key, kn, NULL, 0,
                         "the same field given twice (under two names)");
                 continue;
             }
             set_field(r, f, unit, key, kn, s, sn);
-        } else if (add_extra(r, key, kn, s, sn) < 0) {
+        } else if (fw__reader_add_extra(r, key, kn, s, sn) < 0) {
             json_object_put(o);
             return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
         }
     }
-    int rc = rec_finish(r);
+    int rc = fw__reader_rec_finish(r);
     json_object_put(o);
     return rc;
 }
@@ -670,11 +605,13 @@ struct fw_reader *fw_reader_new(const struct fw_colmap *map, const char *feed,
     r->cb = *cb;
     r->ud = ud;
     r->enc = fw__colmap_encoding(map);
+    r->strict_width = true; /* CSV; a sheet's rows end at their last cell */
     r->cd = (iconv_t)-1;
     r->phys = 1;
     fw_buf_init(&r->in);
     fw_buf_init(&r->why);
     fw_buf_init(&r->tmp);
+    fw_buf_init(&r->msg);
     fw_buf_init(&r->raw);
     r->tok = json_tokener_new();
     if (r->feed == NULL || r->tok == NULL ||
@@ -700,6 +637,9 @@ void fw_reader_free(struct fw_reader *r)
     fw_buf_fini(&r->in);
     fw_buf_fini(&r->why);
     fw_buf_fini(&r->tmp);
+    fw_buf_fini(&r->msg);
+    fw__table_free(r);
+    free(r->cells);
     fw_buf_fini(&r->raw);
     if (r->tok)
         json_tokener_free(r->tok);
@@ -764,7 +704,7 @@ static int start(struct fw_reader *r, const char *buf, size_t len,
     if (r->enc == FW_ENC_GB18030) {
         r->cd = iconv_open("UTF-8", "GB18030");
         if (r->cd == (iconv_t)-1)
-            return whole_error(r, err, FW_EIO, 0,
+            return fw__reader_whole_error(r, err, FW_EIO, 0,
                                "cannot convert from GB18030: %s",
                                strerror(errno));
     }
@@ -805,7 +745,7 @@ static int drain(struct fw_reader *r, bool final, struct fw_error *err)
             len = e ? (size_t)(e - p) + 1 : n;
             nl = e ? 1 : 0;
             if (len - nl > FW_READER_MAX_LINE)
-                return whole_error(r, err, FW_ELIMIT, r->phys,
+                return fw__reader_whole_error(r, err, FW_ELIMIT, r->phys,
                                    "a line longer than 1 MiB");
             r->st.lines++;
             rc = ndjson_line(r, p, len - nl, err);
@@ -814,7 +754,7 @@ static int drain(struct fw_reader *r, bool final, struct fw_error *err)
             if (len == 0)
                 break;
             if (len > FW_READER_MAX_LINE)
-                return whole_error(r, err, FW_ELIMIT, r->phys,
+                return fw__reader_whole_error(r, err, FW_ELIMIT, r->phys,
                                    "a row longer than 1 MiB (a quote not "
                                    "closed?)");
             r->st.lines++;
@@ -834,7 +774,7 @@ static int drain(struct fw_reader *r, bool final, struct fw_error *err)
     /* What is left is one unfinished row: keep it, bounded. */
     size_t rest = r->in.len - r->pos;
     if (rest > FW_READER_MAX_LINE)
-        return whole_error(r, err, FW_ELIMIT, r->phys,
+        return fw__reader_whole_error(r, err, FW_ELIMIT, r->phys,
                            "a line longer than 1 MiB");
     if (r->pos > 0) {
         memmove(r->in.p, r->in.p + r->pos, rest);
@@ -889,7 +829,7 @@ int fw_reader_push(struct fw_reader *r, const char *buf, size_t len,
             line += r->raw.p[k] == '\n';
         for (const char *k = buf; k < nul; k++)
             line += *k == '\n';
-        return whole_error(r, err, FW_EINVAL, line,
+        return fw__reader_whole_error(r, err, FW_EINVAL, line,
                            "a NUL byte: a binary file, not a feed");
     }
     r->st.bytes += len;
@@ -908,9 +848,14 @@ int fw_reader_push(struct fw_reader *r, const char *buf, size_t len,
 int fw_reader_finish(struct fw_reader *r, struct fw_error *err)
 {
     if (r->failed)
-        return fw_error_set(err, FW_ESTATE, NULL,
-                            "the reader already failed");
+        return fw_error_set(err, FW_ESTATE, NULL, "%s",
+                            _("the reader already failed"));
     int rc;
+    if (r->fmt == FW_FMT_SHEET) {
+        if ((rc = fw__table_finish(r, err)) < 0)
+            r->failed = true;
+        return rc;
+    }
     if (!r->started && r->raw.len > 0 && (rc = sniffed(r, true, err)) != 0)
         return rc;
     if (r->enc == FW_ENC_GB18030 && r->raw.len > 0 &&
@@ -919,15 +864,14 @@ int fw_reader_finish(struct fw_reader *r, struct fw_error *err)
     if ((rc = drain(r, true, err)) != 0)
         return rc;
     if (r->st.bytes == 0)
-        return whole_error(r, err, FW_EINVAL, 0, "%s",
-                           "an empty file, not a feed");
-    if (r->fmt == FW_FMT_CSV && !r->have_header)
-        return whole_error(r, err, FW_EINVAL, 0, "%s",
-                           "no header row: only blank lines");
-    if (r->fmt == FW_FMT_NDJSON && r->st.records + r->st.rejects == 0)
-        return whole_error(r, err, FW_EINVAL, 0, "%s",
-                           "no records: only blank lines");
+        return fw__reader_whole_error(r, err, FW_EINVAL, 0, "%s",
+                                      _("an empty file, not a feed"));
     r->st.physical = r->phys - 1 + (r->last != '\n');
+    if (r->fmt == FW_FMT_CSV && (rc = fw__table_finish(r, err)) < 0)
+        return rc;
+    if (r->fmt == FW_FMT_NDJSON && r->st.records + r->st.rejects == 0)
+        return fw__reader_whole_error(r, err, FW_EINVAL, 0, "%s",
+                                      _("no records: only blank lines"));
     return 0;
 }
 

@@ -12,7 +12,8 @@
 static const char usage_text[] =
     "usage: fundwatch records [--columns MAP.yaml] [--quiet] FEED...\n"
     "\n"
-    "Reads each FEED (CSV in UTF-8 or GBK/GB18030, or NDJSON) and prints its\n"
+    "Reads each FEED (CSV in UTF-8 or GBK/GB18030, NDJSON, or an Excel\n"
+    "workbook, .xlsx or .xls) and prints its\n"
     "records as NDJSON on stdout: canonical field names, money as \"1234.56\"\n"
     "(yuan, two decimals), dates as 2024-06-30, and the source (feed, line).\n"
     "A line that cannot be read is a reject, printed on stderr as\n"
@@ -20,6 +21,7 @@ static const char usage_text[] =
     "\n"
     "  -m, --columns MAP  column map (YAML) on top of the built-in aliases\n"
     "  -q, --quiet        check only: print no records, only rejects and counts\n"
+    "  -S, --sheet S      a workbook's sheet: its name, its number or all\n"
     "  -h, --help         this text\n"
     "\n"
     "Exit status: 0 every line read, 1 rejects or a feed that is not a feed,\n"
@@ -56,20 +58,24 @@ int fw_cmd_records(int argc, char **argv)
     static const struct option opts[] = {
         {"columns", required_argument, NULL, 'm'},
         {"quiet", no_argument, NULL, 'q'},
+        {"sheet", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
-    const char *columns = NULL;
+    const char *columns = NULL, *sheet = NULL;
     struct ctx c = {.out = FW_BUF_INIT};
     int o;
     optind = 1;
-    while ((o = getopt_long(argc, argv, "m:qh", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "m:qS:h", opts, NULL)) != -1) {
         switch (o) {
         case 'm':
             columns = optarg;
             break;
         case 'q':
             c.quiet = true;
+            break;
+        case 'S':
+            sheet = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -92,8 +98,10 @@ int fw_cmd_records(int argc, char **argv)
         return FW_EXIT_USAGE;
     }
     fw_diag_fini(&diag);
+    if (sheet != NULL)
+        fw_colmap_set_sheet(map, sheet);
 
-    struct fw_reader_cb cb = {on_record, on_reject};
+    struct fw_reader_cb cb = {on_record, on_reject, NULL};
     struct fw_reader_stats total = {0};
     int status = FW_EXIT_OK, feeds = 0, bad_feeds = 0;
     for (int i = optind; i < argc; i++) {
@@ -119,9 +127,14 @@ int fw_cmd_records(int argc, char **argv)
         total.blank += st.blank;
         total.bytes += st.bytes;
         total.physical += st.physical;
+        total.title += st.title;
+        total.totals += st.totals;
+        total.problems += st.problems;
+        if (rc >= 0)
+            fw_feed_notes(stderr, argv[i], &st);
     }
     fflush(stdout);
-    if (total.rejects > 0 && status == FW_EXIT_OK)
+    if ((total.rejects > 0 || total.problems > 0) && status == FW_EXIT_OK)
         status = FW_EXIT_PROBLEMS;
     fprintf(stderr,
             "records: %d feed%s (%d not read), %llu lines in %llu rows = "
@@ -134,6 +147,10 @@ int fw_cmd_records(int argc, char **argv)
             (unsigned long long)total.header,
             (unsigned long long)total.blank);
     fw_buf_fini(&c.out);
+    if (total.title + total.totals > 0)
+        fprintf(stderr, "records: + %llu title rows + %llu total rows\n",
+                (unsigned long long)total.title,
+                (unsigned long long)total.totals);
     fw_colmap_free(map);
     return status;
 }

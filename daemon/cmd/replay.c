@@ -25,6 +25,7 @@ static const char usage_text[] =
     "\n"
     "  -p, --policies DIR   the policies folder (default: policies)\n"
     "  -m, --columns MAP    column map (YAML) on top of the built-in aliases\n"
+    "  -S, --sheet S      a workbook's sheet: its name, its number or all\n"
     "  -n, --now DATE       the clock the rules run against, e.g. 2024-07-01\n"
     "                       (default: today, local date)\n"
     "  -b, --budget N       Lua instructions per hook call (default 1000000);\n"
@@ -144,25 +145,30 @@ int fw_cmd_replay(int argc, char **argv)
     static const struct option opts[] = {
         {"policies", required_argument, NULL, 'p'},
         {"columns", required_argument, NULL, 'm'},
+        {"sheet", required_argument, NULL, 'S'},
         {"now", required_argument, NULL, 'n'},
         {"budget", required_argument, NULL, 'b'},
         {"mem-cap", required_argument, NULL, OPT_MEMCAP},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
+    const char *sheet = NULL;
     const char *dir = "policies", *columns = NULL;
     struct fw_engine_opts eo = {0};
     int32_t now = fw_today();
     uint64_t v;
     int o;
     optind = 1;
-    while ((o = getopt_long(argc, argv, "p:m:n:b:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "p:m:n:b:S:h", opts, NULL)) != -1) {
         switch (o) {
         case 'p':
             dir = optarg;
             break;
         case 'm':
             columns = optarg;
+            break;
+        case 'S':
+            sheet = optarg;
             break;
         case 'n':
             if (!fw_cmd_parse_now("replay", optarg, &now))
@@ -200,6 +206,8 @@ int fw_cmd_replay(int argc, char **argv)
     fw_diag_fini(&diag);
     if (map == NULL)
         return FW_EXIT_USAGE;
+    if (sheet != NULL)
+        fw_colmap_set_sheet(map, sheet);
 
     struct fw_policy_tree tree;
     bool unreadable;
@@ -214,7 +222,7 @@ int fw_cmd_replay(int argc, char **argv)
         return FW_EXIT_USAGE;
     }
 
-    struct fw_reader_cb cb = {on_record, on_reject};
+    struct fw_reader_cb cb = {on_record, on_reject, NULL};
     int status = FW_EXIT_OK, feeds = 0, unread = 0;
     uint64_t records = 0;
     for (int i = optind; i < argc && r.fatal == 0; i++) {
@@ -230,6 +238,8 @@ int fw_cmd_replay(int argc, char **argv)
         }
         rc = fw_feed_read_path(argv[i], NULL, map, &cb, &r, &st, &err);
         records += st.records;
+        if (rc >= 0)
+            fw_feed_notes(stderr, argv[i], &st);
         if (r.fatal)
             break;
         if (rc < 0) {

@@ -27,6 +27,7 @@ static const char usage_text[] =
     "\n"
     "  -p, --policies DIR   the policies folder (default: policies)\n"
     "  -m, --columns MAP    column map (YAML) for the feeds tests name\n"
+    "  -S, --sheet S      a workbook's sheet: its name, its number or all\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 every case passed; 1 a case failed or could not run as\n"
@@ -38,19 +39,24 @@ int fw_cmd_test(int argc, char **argv)
     static const struct option opts[] = {
         {"policies", required_argument, NULL, 'p'},
         {"columns", required_argument, NULL, 'm'},
+        {"sheet", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
+    const char *sheet = NULL;
     const char *dir = "policies", *columns = NULL, *pattern = NULL;
     int o;
     optind = 1;
-    while ((o = getopt_long(argc, argv, "p:m:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "p:m:S:h", opts, NULL)) != -1) {
         switch (o) {
         case 'p':
             dir = optarg;
             break;
         case 'm':
             columns = optarg;
+            break;
+        case 'S':
+            sheet = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);
@@ -73,6 +79,8 @@ int fw_cmd_test(int argc, char **argv)
     fw_diag_fini(&diag);
     if (map == NULL)
         return FW_EXIT_USAGE;
+    if (sheet != NULL)
+        fw_colmap_set_sheet(map, sheet);
 
     struct fw_policy_tree tree;
     bool unreadable;

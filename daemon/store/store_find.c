@@ -485,7 +485,7 @@ int fw_store_tasks_each(struct fw_store *st, fw_store_task_cb cb, void *ud,
     if (sqlite3_stmt_busy(s))
         return fw_error_set(err, FW_ESTATE, st->path,
                             "fw_store_tasks_each called from its callback");
-    static const struct fw_reader_cb rcb = {task_rec, task_reject};
+    static const struct fw_reader_cb rcb = {task_rec, task_reject, NULL};
     int rc, ret = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct task_read t = {

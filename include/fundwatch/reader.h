@@ -1,9 +1,11 @@
 /* The feed reader: bytes handed in → normalised records or rejects. CSV (RFC
- * 4180, UTF-8 or GBK/GB18030) and NDJSON. Streaming: the caller pushes chunks
- * of any size; memory stays bounded by the longest line. No I/O here. */
+ * 4180, UTF-8 or GBK/GB18030) and NDJSON, pushed in chunks of any size, and
+ * the rows of a spreadsheet (rules/xlsx.c, daemon/feeds/xls.c) handed in one
+ * at a time. Memory stays bounded by the longest line. No I/O here. */
 #ifndef FUNDWATCH_READER_H
 #define FUNDWATCH_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,13 +27,23 @@ void fw_colmap_free(struct fw_colmap *m);
 int fw_colmap_alias(struct fw_colmap *m, const char *header, enum fw_field f,
                     enum fw_unit unit, struct fw_error *err);
 void fw_colmap_set_encoding(struct fw_colmap *m, enum fw_encoding enc);
-/* "元"/"yuan", "万元"/"wan", "亿元"/"yi" → unit; FW_EINVAL otherwise. */
+/* The sheet of a workbook to read: a name, a 1-based number, or "all"
+ * (NULL: the first). Copied. */
+int fw_colmap_set_sheet(struct fw_colmap *m, const char *sheet);
+const char *fw_colmap_sheet(const struct fw_colmap *m);
+/* The most bytes one part of a workbook may unpack to (a zip bomb stops
+ * there); 0 = the default, FW_BOOK_MAX_UNZIPPED. */
+void fw_colmap_set_max_unzipped(struct fw_colmap *m, uint64_t bytes);
+uint64_t fw_colmap_max_unzipped(const struct fw_colmap *m);
+#define FW_BOOK_MAX_UNZIPPED (4ull << 30)
+/* "元"/"yuan", "千元"/"qian", "万元"/"wan", "亿元"/"yi" → unit; FW_EINVAL
+ * otherwise. */
 int fw_unit_parse(const char *s, size_t n, enum fw_unit *u);
 const char *fw_unit_name(enum fw_unit u);
 
 /* ---- reading ----------------------------------------------------------- */
 
-enum fw_format { FW_FMT_AUTO = 0, FW_FMT_CSV, FW_FMT_NDJSON };
+enum fw_format { FW_FMT_AUTO = 0, FW_FMT_CSV, FW_FMT_NDJSON, FW_FMT_SHEET };
 
 struct fw_reader_cb {
     /* A record; return 0 to go on, non-zero to stop the reader (that value is
@@ -40,6 +52,10 @@ struct fw_reader_cb {
     /* A line that could not be read: "<column> \"<text>\": <reason>". */
     void (*on_reject)(void *ud, const char *feed, uint64_t line,
                       const char *reason);
+    /* A problem of the feed that is no row's: a total row whose sums
+     * disagree with the rows above it. NULL: handed to on_reject. */
+    void (*on_problem)(void *ud, const char *feed, uint64_t line,
+                       const char *msg);
 };
 
 struct fw_reader_stats {
@@ -49,9 +65,17 @@ struct fw_reader_stats {
     uint64_t physical; /* newline-separated lines, for places */
     uint64_t records;
     uint64_t rejects;  /* logical records rejected */
-    uint64_t header;   /* header lines (1 for CSV) */
+    uint64_t header;   /* header lines (1, or 2 for a two-row header) */
     uint64_t blank;
     uint64_t bytes;
+    uint64_t title;    /* rows before the header: title, unit line... */
+    uint64_t totals;   /* 合计/小计 rows: not records */
+    uint64_t totals_ok;        /* ... whose sums agree with the rows */
+    uint64_t totals_unchecked; /* ... formulas without a cached value */
+    uint64_t problems; /* totals that disagree (on_problem) */
+    /* Columns no field was found for, each with a "did you mean", as the
+     * summary shows them; "" when every column was recognised. */
+    char unknown[768];
 };
 
 struct fw_reader;
@@ -74,6 +98,62 @@ int fw_reader_push(struct fw_reader *r, const char *buf, size_t len,
  * feed is an error). */
 int fw_reader_finish(struct fw_reader *r, struct fw_error *err);
 const struct fw_reader_stats *fw_reader_stats(const struct fw_reader *r);
+
+/* ---- spreadsheet rows ------------------------------------------------- */
+
+/* A cell as a workbook holds it. Numbers come as exact decimal text at
+ * Excel's 15 significant digits (fw_cell_number), dates as ISO text. */
+enum fw_cell_kind {
+    FW_CELL_TEXT = 0,
+    FW_CELL_NUMBER,
+    FW_CELL_DATE,
+    FW_CELL_BOOL,    /* "true" / "false" */
+    FW_CELL_ERROR,   /* "#DIV/0!" and such */
+    FW_CELL_NOVALUE, /* a formula without a cached value */
+    FW_CELL_BADDATE, /* a date cell that is no date: p says why (translated) */
+};
+
+struct fw_cell {
+    const char *p;
+    size_t n;
+    enum fw_cell_kind kind;
+};
+
+/* Hands in one row of a sheet (reader made with FW_FMT_SHEET); row is the
+ * sheet's own row number. Cells beyond n are empty. Returns like
+ * fw_reader_push. */
+int fw_reader_row(struct fw_reader *r, const struct fw_cell *cells, size_t n,
+                  uint64_t row, struct fw_error *err);
+
+/* An Excel number's text ("0.30000000000000004", "1.5E-3") as exact plain
+ * decimal text rounded to 15 significant digits ("0.3", "0.0015"), into
+ * out (at least 48 bytes). Returns its length, or 0 if s is not a number. */
+size_t fw_cell_number(const char *s, size_t n, char *out);
+/* An Excel date serial's text (a number, its fraction the time of day) as
+ * ISO "2024-09-30" into out (11 bytes), in the 1900 system (its 29 Feb 1900
+ * that never was, serial 60, is an error) or the 1904 one. 0 on success,
+ * else FW_EINVAL and *why. */
+int fw_cell_date(const char *s, size_t n, bool date1904, char *out,
+                 const char **why);
+
+/* ---- workbooks (.xlsx) -------------------------------------------------- */
+
+struct zip_source;
+struct fw_book_cb {
+    /* Called before a sheet is read, with the reader its rows go to; after
+     * it with the reader's result (rc) and stats. */
+    struct fw_reader *(*sheet_begin)(void *ud, const char *label);
+    int (*sheet_end)(void *ud, struct fw_reader *r, int rc,
+                     struct fw_error *err);
+};
+/* Reads the .xlsx workbook in src (libzip; the caller made it from a file
+ * or from bytes; taken over, freed here) sheet by sheet as the map's sheet
+ * setting says. Labels are "<name>:<sheet>". Returns 0, a callback's
+ * non-zero value or a negative FW_E code with err (damaged zip, no such
+ * sheet, a part too large...). */
+int fw_xlsx_read(struct zip_source *src, const char *name,
+                 const struct fw_colmap *map, const struct fw_book_cb *cb,
+                 void *ud, struct fw_error *err);
 
 /* The longest line accepted, in bytes. */
 #define FW_READER_MAX_LINE (1u << 20)

@@ -97,7 +97,12 @@ static inline bool fw_record_has(const struct fw_record *r, enum fw_field f)
 
 /* Units a money column may be declared in: the power of ten of one unit in
  * yuan. */
-enum fw_unit { FW_UNIT_YUAN = 0, FW_UNIT_WAN = 4, FW_UNIT_YI = 8 };
+enum fw_unit {
+    FW_UNIT_YUAN = 0,
+    FW_UNIT_QIAN = 3,
+    FW_UNIT_WAN = 4,
+    FW_UNIT_YI = 8
+};
 
 /* Parses money text ("1234", "1,234.56", "-12.30", "¥1,234.56", "１２" is
  * junk) in the given unit into fen. On failure returns FW_EINVAL and sets
@@ -109,7 +114,8 @@ int fw_money_parse(const char *s, size_t n, enum fw_unit unit, int64_t *fen,
  * least 24 bytes. Returns the length. */
 size_t fw_money_format(int64_t fen, char *out);
 
-/* Parses "2025-08-31", "2025/8/31", "20250831", "2025年8月31日". */
+/* Parses "2025-08-31", "2025/8/31", "2025.8.31", "20250831",
+ * "2025年8月31日". */
 int fw_date_parse(const char *s, size_t n, int32_t *days, const char **why);
 /* "2025-08-31"; out holds at least 11 bytes. Returns the length (10). */
 size_t fw_date_format(int32_t days, char *out);

@@ -76,6 +76,27 @@ TEST_IMPL(money_rejects)
     ASSERT_EQ_STR(money_bad(".", FW_UNIT_YUAN), "not a number");
     ASSERT_EQ_STR(money_bad("1e5", FW_UNIT_YUAN), "not a number");
     ASSERT_EQ_STR(money_bad("12.34.", FW_UNIT_YUAN), "not a number");
+    /* thousands separators in groups of three only: never a silent ×100 */
+    ASSERT_EQ_STR(money_bad("1234,56", FW_UNIT_YUAN),
+                  "a comma that is not a thousands separator (a decimal "
+                  "comma? write 1234.56)");
+    ASSERT_EQ_STR(money_bad("12,34", FW_UNIT_YUAN),
+                  "a comma that is not a thousands separator (a decimal "
+                  "comma? write 1234.56)");
+    ASSERT_EQ_STR(money_bad("1,234,56", FW_UNIT_YUAN),
+                  "a comma that is not a thousands separator (a decimal "
+                  "comma? write 1234.56)");
+    ASSERT_EQ_INT(money_ok("1,234,567.89", FW_UNIT_YUAN), 123456789);
+    /* a long negative text is judged by what it is, not by its length */
+    ASSERT_EQ_STR(money_bad("-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                            "xxxxxxxxxxxxxxxxxxxxxx", FW_UNIT_YUAN),
+                  "not a number");
+    ASSERT_EQ_INT(money_ok("-0000000000000000000000000000000000000000000000"
+                           "000000000000000000001.5", FW_UNIT_YUAN), -150);
+    /* 千元 */
+    ASSERT_EQ_INT(money_ok("1.5", FW_UNIT_QIAN), 150000);
+    ASSERT_EQ_STR(money_bad("1.000001", FW_UNIT_QIAN),
+                  "more than five decimals in 千元");
     return 0;
 }
 
@@ -84,7 +105,11 @@ TEST_IMPL(money_overflow_edges)
     /* INT64_MAX fen = 92233720368547758.07 yuan */
     ASSERT_EQ_INT(money_ok("92233720368547758.07", FW_UNIT_YUAN), INT64_MAX);
     ASSERT_EQ_STR(money_bad("92233720368547758.08", FW_UNIT_YUAN), "too large");
-    ASSERT_EQ_INT(money_ok("-92233720368547758.08", FW_UNIT_YUAN), INT64_MIN);
+    /* the documented range is symmetric: INT64_MIN fen is refused */
+    ASSERT_EQ_INT(money_ok("-92233720368547758.07", FW_UNIT_YUAN),
+                  -INT64_MAX);
+    ASSERT_EQ_STR(money_bad("-92233720368547758.08", FW_UNIT_YUAN),
+                  "too large");
     ASSERT_EQ_STR(money_bad("-92233720368547758.09", FW_UNIT_YUAN),
                   "too large");
     ASSERT_EQ_STR(money_bad("99999999999999999999999999", FW_UNIT_YUAN),
@@ -142,6 +167,8 @@ TEST_IMPL(date_forms)
     ASSERT_EQ_INT(date_ok("20250831"), want);
     ASSERT_EQ_INT(date_ok("2025年8月31日"), want);
     ASSERT_EQ_INT(date_ok("2025年08月31日"), want);
+    ASSERT_EQ_INT(date_ok("2025.8.31"), want);
+    ASSERT_EQ_INT(date_ok("2025.08.31"), want);
     ASSERT_EQ_INT(date_ok(" 2025-8-31 "), want);
     ASSERT_EQ_INT(date_ok("1970-01-01"), 0);
     ASSERT_EQ_INT(date_ok("2024-02-29"), fw_date_from_ymd(2024, 3, 1) - 1);
@@ -166,7 +193,7 @@ TEST_IMPL(date_rejects)
     ASSERT_EQ_STR(date_bad("2025年8月31"), "not a date");
     ASSERT_EQ_STR(date_bad("25-08-31"), "not a date");
     ASSERT_EQ_STR(date_bad("2025-08-311"), "not a date");
-    ASSERT_EQ_STR(date_bad("2025.08.31"), "not a date");
+    ASSERT_EQ_STR(date_bad("2025.08-31"), "not a date");
     ASSERT_EQ_STR(date_bad(""), "not a date");
     ASSERT_EQ_STR(date_bad("2025083"), "not a date");
     ASSERT_EQ_STR(date_bad("2025-08-31x"), "not a date");

@@ -32,7 +32,7 @@ static char *run(const struct fw_colmap *map, const char *s, size_t len,
                  struct fw_reader_stats *st)
 {
     struct out o = {FW_BUF_INIT};
-    struct fw_reader_cb cb = {on_rec, on_rej};
+    struct fw_reader_cb cb = {on_rec, on_rej, NULL};
     struct fw_reader *r = fw_reader_new(map, "t.csv", FW_FMT_AUTO, &cb, &o);
     ASSERT(r != NULL);
     struct fw_error err = {0};
@@ -271,7 +271,7 @@ TEST_IMPL(reader_whole_file_errors)
 TEST_IMPL(reader_stop_from_callback)
 {
     struct fw_colmap *m = fw_colmap_new();
-    struct fw_reader_cb cb = {NULL, NULL};
+    struct fw_reader_cb cb = {NULL, NULL, NULL};
     struct fw_reader *r = fw_reader_new(m, "t", FW_FMT_CSV, &cb, NULL);
     struct fw_error err = {0};
     ASSERT_EQ_INT(fw_reader_push(r, "region\n500103\n", 14, &err), 0);

@@ -833,7 +833,7 @@ static void feed_records(struct task_ctx *t, const char *name,
                          const char *ndjson)
 {
     struct fw_colmap *m = fw_colmap_new();
-    struct fw_reader_cb cb = {put_task, no_reject};
+    struct fw_reader_cb cb = {put_task, no_reject, NULL};
     struct fw_reader *r = fw_reader_new(m, name, FW_FMT_NDJSON, &cb, t);
     struct fw_error e;
     ASSERT_EQ_INT(fw_reader_push(r, ndjson, strlen(ndjson), &e), 0);

@@ -1,0 +1,112 @@
+/* Shared inside rules/ between the reader (reader.c: CSV, NDJSON, the
+ * values) and the layout of a printed export (table.c: title rows, the
+ * header, total rows). Not a public interface. */
+#ifndef FUNDWATCH_RULES_READER_INT_H
+#define FUNDWATCH_RULES_READER_INT_H
+
+#include <iconv.h>
+#include <json-c/json.h>
+
+#include "fundwatch/buf.h"
+#include "fundwatch/reader.h"
+
+#define MAX_COLS 1024
+
+/* One column of the header: the field it maps to (-1 = an extra column), the
+ * unit of a money column, and its name as the header spells it. */
+struct col {
+    int field;
+    enum fw_unit unit;
+    bool own_unit;
+    char *name;
+    size_t name_len;
+};
+
+/* Where a field of the current CSV row lies inside r->in. */
+struct span {
+    size_t off, len;
+    bool quoted, escaped; /* escaped: holds doubled quotes to undo */
+};
+
+struct fw_reader {
+    const struct fw_colmap *map;
+    char *feed;
+    enum fw_format fmt;
+    struct fw_reader_cb cb;
+    void *ud;
+    struct fw_reader_stats st;
+
+    enum fw_encoding enc; /* AUTO until the first bytes decide */
+    iconv_t cd;
+    struct fw_buf raw; /* GB18030 bytes after the last newline */
+    uint64_t replaced; /* bytes that were not GB18030 */
+    bool bom_done;
+    char last;         /* the last byte pushed */
+
+    struct fw_buf in; /* UTF-8 bytes not yet consumed */
+    size_t pos;       /* consumed up to here */
+    uint64_t phys;    /* physical line of r->in + pos (1-based) */
+    bool started;     /* BOM and format handled */
+    bool failed;      /* a whole-file error happened */
+    bool have_header;
+
+    struct col *cols;
+    size_t ncols;
+    struct span *spans;
+    size_t nspans_cap;
+
+    /* The record being built and its extra columns. */
+    struct fw_record rec;
+    struct fw_str *xname, *xval;
+    size_t xcap;
+    struct fw_buf why; /* the reasons of a reject */
+
+    json_tokener *tok;
+    struct fw_buf tmp; /* NDJSON: texts of booleans and such */
+    struct fw_buf msg; /* a reason being formatted */
+
+    /* The layout of a printed export (rules/table.c). */
+    struct fw_cell *cells; /* a CSV row as cells */
+    size_t cells_cap;
+    char **hnames;         /* a header row waiting for a second one */
+    size_t nh;
+    uint64_t hline;
+    bool pending;
+    bool has_unit_line;
+    enum fw_unit unit_line; /* 单位：万元 above the header */
+    uint64_t first_line;    /* the first row that is not blank */
+    char first_row[160];
+    uint64_t fields_line;   /* a row naming fields, but not the region */
+    /* Money of the records, by field: all of them, and since the last 小计. */
+    int64_t sum_all[FW__F_COUNT], sum_sub[FW__F_COUNT];
+    bool sum_over;          /* a sum overflowed: totals are not checked */
+    uint64_t rej_all, rej_sub; /* rejects among those rows */
+    bool strict_width;      /* CSV: every row has the header's width */
+    bool region_given;      /* this row's region cell had text */
+    bool fields_read;       /* this row's cells were read one by one */
+};
+
+int fw__reader_whole_error(struct fw_reader *r, struct fw_error *err,
+                           int code, uint64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void fw__reader_add_why(struct fw_reader *r, const char *col, size_t col_len,
+                        const char *text, size_t len, const char *reason);
+void fw__reader_set_cell(struct fw_reader *r, int f, enum fw_unit unit,
+                         const char *col, size_t col_len,
+                         const struct fw_cell *c);
+int fw__reader_add_extra(struct fw_reader *r, const char *name,
+                         size_t name_len, const char *s, size_t n);
+void fw__reader_rec_start(struct fw_reader *r, uint64_t line);
+int fw__reader_rec_finish(struct fw_reader *r);
+
+/* One row of a table (CSV or sheet): before the header a title row or the
+ * header, after it a record, a total row or a blank. bad: a reason the row
+ * is malformed (CSV), or NULL. */
+int fw__table_row(struct fw_reader *r, const struct fw_cell *cells, size_t n,
+                  uint64_t line, const char *bad, struct fw_error *err);
+/* End of the table: a header still waiting is taken; no header is an
+ * error. */
+int fw__table_finish(struct fw_reader *r, struct fw_error *err);
+void fw__table_free(struct fw_reader *r);
+
+#endif
