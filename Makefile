@@ -115,7 +115,7 @@ $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
 
 # The daemon tests read the store with sqlite3, drive the API with curl and
 # check /metrics with promtool (Prometheus's own parser, package prometheus).
-TEST_DEB = sqlite3 curl prometheus
+TEST_DEB = sqlite3 curl prometheus python3-openpyxl libreoffice-calc-nogui
 
 test: $(BIN) $(UNIT) $(MO)
 	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(TEST_DEB)"

@@ -247,7 +247,16 @@ static int sheet_end(void *ud, struct fw_reader *rd, int rc,
     struct book *b = ud;
     if (rc == 0)
         rc = fw_reader_finish(rd, err);
-    add_stats(&b->st, fw_reader_stats(rd));
+    const struct fw_reader_stats *s = fw_reader_stats(rd);
+    const char *want = fw_colmap_sheet(b->map);
+    if (rc == FW_EINVAL && want != NULL && strcmp(want, "all") == 0 &&
+        s->header == 0 && s->records + s->rejects == 0) {
+        /* read whole, a workbook's cover or notes sheet is no feed */
+        b->st.sheets_skipped++;
+        fw_reader_free(rd);
+        return 0;
+    }
+    add_stats(&b->st, s);
     fw_reader_free(rd);
     return rc;
 }
@@ -438,4 +447,7 @@ void fw_feed_notes(FILE *out, const char *feed,
                 (unsigned long long)st->totals_unchecked);
     if (st->unknown[0])
         fprintf(out, _("%s: unrecognised columns: %s\n"), feed, st->unknown);
+    if (st->sheets_skipped > 0)
+        fprintf(out, _("%s: %llu sheets without a header row skipped\n"),
+                feed, (unsigned long long)st->sheets_skipped);
 }

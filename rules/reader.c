@@ -299,7 +299,9 @@ void fw__reader_set_cell(struct fw_reader *r, int f, enum fw_unit unit,
         why = N_("an Excel error value");
         break;
     case FW_CELL_BADDATE:
-        add_why_raw(r, col, col_len, NULL, 0, c->p);
+        fw_buf_reset(&r->msg);
+        fw_buf_append(&r->msg, c->p, c->n);
+        add_why_raw(r, col, col_len, NULL, 0, r->msg.p);
         if (f == FW_F_REGION)
             r->region_given = true;
         return;

@@ -129,7 +129,7 @@ int fw_xls_read(const char *path, const char *label,
     }
     unsigned info = 0;
     if (freexl_get_info(h, FREEXL_BIFF_PASSWORD, &info) == FREEXL_OK &&
-        info != 0) {
+        info == FREEXL_BIFF_OBFUSCATED) {
         freexl_close(h);
         return fw_error_set(err, FW_EINVAL, label, "%s",
                             _("an encrypted workbook: save it without a "

@@ -73,6 +73,7 @@ struct fw_reader_stats {
     uint64_t totals_ok;        /* ... whose sums agree with the rows */
     uint64_t totals_unchecked; /* ... formulas without a cached value */
     uint64_t problems; /* totals that disagree (on_problem) */
+    uint64_t sheets_skipped; /* --sheet all: sheets with no header row */
     /* Columns no field was found for, each with a "did you mean", as the
      * summary shows them; "" when every column was recognised. */
     char unknown[768];
