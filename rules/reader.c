@@ -432,6 +432,8 @@ static size_t csv_scan(struct fw_reader *r, const char *p, size_t n,
                 break;
             }
             *sp = (struct span){start, i - 1 - start, true, esc};
+            if (i + 1 == n && p[i] == '\r' && !final)
+                return 0; /* a CR that may be the row's CRLF: wait */
             if (i < n && p[i] == '\r' && (i + 1 == n || p[i + 1] == '\n'))
                 i++;
             if (i < n && p[i] != ',' && p[i] != '\n') {
@@ -511,6 +513,37 @@ static int csv_row(struct fw_reader *r, char *row, size_t len, size_t nf,
 
 /* ---- NDJSON ------------------------------------------------------------ */
 
+/* What json-c lets pass that JSON (RFC 8259) does not, even in its strict
+ * mode: single quotes, NaN and Infinity, raw control characters inside a
+ * string; and \u0000, which would cut a string short. NULL when clean. */
+static const char *not_strict(const char *s, size_t n)
+{
+    bool in = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (in) {
+            if (c == '"') {
+                in = false;
+            } else if (c < 0x20) {
+                return N_("a control character inside a string (write "
+                          "\\n or \\t)");
+            } else if (c == '\\') {
+                if (i + 5 < n && memcmp(s + i + 1, "u0000", 5) == 0)
+                    return N_("\\u0000 (a NUL) inside a string");
+                i++;
+            }
+        } else if (c == '"') {
+            in = true;
+        } else if (c == '\'') {
+            return N_("single quotes: JSON quotes with \"");
+        } else if (c == 'N' || c == 'I' ||
+                   (c == '-' && i + 1 < n && s[i + 1] == 'I')) {
+            return N_("NaN or Infinity: not JSON numbers");
+        }
+    }
+    return NULL;
+}
+
 static int ndjson_line(struct fw_reader *r, char *line, size_t len,
                        struct fw_error *err)
 {
@@ -526,27 +559,35 @@ static int ndjson_line(struct fw_reader *r, char *line, size_t len,
     }
     fw__reader_rec_start(r, r->phys);
     if (utf8_valid((const unsigned char *)line, n) < n) {
-        fw_buf_puts(&r->why, "bytes that are not UTF-8");
+        fw_buf_puts(&r->why, _("bytes that are not UTF-8"));
+        return fw__reader_rec_finish(r);
+    }
+    const char *lax = not_strict(line + i, n - i);
+    if (lax != NULL) {
+        fw_buf_printf(&r->why, _("not JSON: %s"), _(lax));
         return fw__reader_rec_finish(r);
     }
     json_tokener_reset(r->tok);
     json_object *o = json_tokener_parse_ex(r->tok, line + i, (int)(n - i));
     enum json_tokener_error je = json_tokener_get_error(r->tok);
     if (o == NULL || je != json_tokener_success) {
-        fw_buf_printf(&r->why, "not JSON: %s",
-                      je == json_tokener_continue
-                          ? "the object is not closed"
-                          : json_tokener_error_desc(je));
+        if (je == json_tokener_continue && line[i] != '{')
+            fw_buf_puts(&r->why, _("not a JSON object"));
+        else
+            fw_buf_printf(&r->why, _("not JSON: %s"),
+                          je == json_tokener_continue
+                              ? _("the object is not closed")
+                              : json_tokener_error_desc(je));
         json_object_put(o);
         return fw__reader_rec_finish(r);
     }
     if ((size_t)json_tokener_get_parse_end(r->tok) != n - i) {
-        fw_buf_puts(&r->why, "text after the JSON object");
+        fw_buf_puts(&r->why, _("text after the JSON object"));
         json_object_put(o);
         return fw__reader_rec_finish(r);
     }
     if (!json_object_is_type(o, json_type_object)) {
-        fw_buf_puts(&r->why, "not a JSON object");
+        fw_buf_puts(&r->why, _("not a JSON object"));
         json_object_put(o);
         return fw__reader_rec_finish(r);
     }
@@ -584,7 +625,7 @@ static int ndjson_line(struct fw_reader *r, char *line, size_t len,
             set_field(r, f, unit, key, kn, s, sn);
         } else if (fw__reader_add_extra(r, key, kn, s, sn) < 0) {
             json_object_put(o);
-            return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+            return fw_error_set(err, FW_ENOMEM, NULL, "%s", _("out of memory"));
         }
     }
     int rc = fw__reader_rec_finish(r);
@@ -616,6 +657,9 @@ struct fw_reader *fw_reader_new(const struct fw_colmap *map, const char *feed,
     fw_buf_init(&r->msg);
     fw_buf_init(&r->raw);
     r->tok = json_tokener_new();
+    if (r->tok != NULL) /* no trailing commas, comments, leading zeros */
+        json_tokener_set_flags(r->tok, JSON_TOKENER_STRICT |
+                                           JSON_TOKENER_ALLOW_TRAILING_CHARS);
     if (r->feed == NULL || r->tok == NULL ||
         fw_buf_reserve(&r->why, 256) < 0) {
         fw_reader_free(r);
@@ -662,7 +706,7 @@ static int convert(struct fw_reader *r, const char *buf, size_t len,
                    bool final, struct fw_error *err)
 {
     if (fw_buf_append(&r->raw, buf, len) < 0)
-        return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+        return fw_error_set(err, FW_ENOMEM, NULL, "%s", _("out of memory"));
     size_t upto = r->raw.len;
     if (!final) {
         const char *nl = memrchr(r->raw.p, '\n', r->raw.len);
@@ -672,7 +716,7 @@ static int convert(struct fw_reader *r, const char *buf, size_t len,
     size_t il = upto;
     while (il > 0) {
         if (fw_buf_reserve(&r->in, il * 2 + 16) < 0)
-            return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+            return fw_error_set(err, FW_ENOMEM, NULL, "%s", _("out of memory"));
         char *op = r->in.p + r->in.len;
         size_t ol = r->in.cap - r->in.len - 1;
         size_t rc = iconv(r->cd, &ip, &il, &op, &ol);
@@ -694,14 +738,16 @@ static int convert(struct fw_reader *r, const char *buf, size_t len,
 }
 
 /* Decides the encoding from the first bytes: GB18030 when they are not
- * UTF-8 (a sequence cut by the end of the sample is no evidence). */
+ * UTF-8 (a sequence cut by the end of the sample is no evidence, unless the
+ * sample is the whole feed). */
 static int start(struct fw_reader *r, const char *buf, size_t len,
-                 struct fw_error *err)
+                 bool final, struct fw_error *err)
 {
     r->started = true;
     if (r->enc == FW_ENC_AUTO) {
         size_t ok = utf8_valid((const unsigned char *)buf, len);
-        r->enc = ok + 4 > len ? FW_ENC_UTF8 : FW_ENC_GB18030;
+        bool utf8 = final ? ok == len : ok + 4 > len;
+        r->enc = utf8 ? FW_ENC_UTF8 : FW_ENC_GB18030;
     }
     if (r->enc == FW_ENC_GB18030) {
         r->cd = iconv_open("UTF-8", "GB18030");
@@ -748,7 +794,8 @@ static int drain(struct fw_reader *r, bool final, struct fw_error *err)
             nl = e ? 1 : 0;
             if (len - nl > FW_READER_MAX_LINE)
                 return fw__reader_whole_error(r, err, FW_ELIMIT, r->phys,
-                                   "a line longer than 1 MiB");
+                                              "%s",
+                                              _("a line longer than 1 MiB"));
             r->st.lines++;
             rc = ndjson_line(r, p, len - nl, err);
         } else {
@@ -756,9 +803,11 @@ static int drain(struct fw_reader *r, bool final, struct fw_error *err)
             if (len == 0)
                 break;
             if (len > FW_READER_MAX_LINE)
-                return fw__reader_whole_error(r, err, FW_ELIMIT, r->phys,
-                                   "a row longer than 1 MiB (a quote not "
-                                   "closed?)");
+                return fw__reader_whole_error(
+                    r, err, FW_ELIMIT, r->phys, "%s",
+                    memchr(p, '"', len) ? _("a row longer than 1 MiB (a "
+                                            "quote not closed?)")
+                                        : _("a line longer than 1 MiB"));
             r->st.lines++;
             rc = csv_row(r, p, len, nf, bad, err);
         }
@@ -776,8 +825,11 @@ static int drain(struct fw_reader *r, bool final, struct fw_error *err)
     /* What is left is one unfinished row: keep it, bounded. */
     size_t rest = r->in.len - r->pos;
     if (rest > FW_READER_MAX_LINE)
-        return fw__reader_whole_error(r, err, FW_ELIMIT, r->phys,
-                           "a line longer than 1 MiB");
+        return fw__reader_whole_error(
+            r, err, FW_ELIMIT, r->phys, "%s",
+            r->fmt == FW_FMT_CSV && memchr(r->in.p + r->pos, '"', rest)
+                ? _("a row longer than 1 MiB (a quote not closed?)")
+                : _("a line longer than 1 MiB"));
     if (r->pos > 0) {
         memmove(r->in.p, r->in.p + r->pos, rest);
         r->in.len = rest;
@@ -792,13 +844,13 @@ static int feed(struct fw_reader *r, const char *buf, size_t len, bool final,
                 struct fw_error *err)
 {
     int rc;
-    if (!r->started && (rc = start(r, buf, len, err)) < 0)
+    if (!r->started && (rc = start(r, buf, len, final, err)) < 0)
         return rc;
     if (r->enc == FW_ENC_GB18030) {
         if ((rc = convert(r, buf, len, final, err)) < 0)
             return rc;
     } else if (fw_buf_append(&r->in, buf, len) < 0) {
-        return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+        return fw_error_set(err, FW_ENOMEM, NULL, "%s", _("out of memory"));
     }
     return final ? 0 : drain(r, false, err);
 }
@@ -818,7 +870,7 @@ int fw_reader_push(struct fw_reader *r, const char *buf, size_t len,
 {
     if (r->failed)
         return fw_error_set(err, FW_ESTATE, NULL,
-                            "the reader already failed");
+                            "%s", _("the reader already failed"));
     if (len == 0)
         return 0;
     const char *nul = memchr(buf, '\0', len);
@@ -832,14 +884,14 @@ int fw_reader_push(struct fw_reader *r, const char *buf, size_t len,
         for (const char *k = buf; k < nul; k++)
             line += *k == '\n';
         return fw__reader_whole_error(r, err, FW_EINVAL, line,
-                           "a NUL byte: a binary file, not a feed");
+                           "%s", _("a NUL byte: a binary file, not a feed"));
     }
     r->st.bytes += len;
     r->last = buf[len - 1];
     if (!r->started && r->enc == FW_ENC_AUTO) {
         /* Sniff: hold the first bytes until there are enough to judge. */
         if (fw_buf_append(&r->raw, buf, len) < 0)
-            return fw_error_set(err, FW_ENOMEM, NULL, "out of memory");
+            return fw_error_set(err, FW_ENOMEM, NULL, "%s", _("out of memory"));
         if (r->raw.len < DETECT_BYTES)
             return 0;
         return sniffed(r, false, err);
