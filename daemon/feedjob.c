@@ -244,6 +244,7 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
     res->lines = rs.lines;
     res->records = rs.records;
     res->rejects = rs.rejects;
+    memcpy(res->unknown, rs.unknown, sizeof res->unknown);
     if (rc == 0 && j.rc == 0) {
         j.rkind = -1;
         j.n_ids = 0;

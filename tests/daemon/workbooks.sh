@@ -123,5 +123,8 @@ check "the workbooks leave incoming/ for done/" wait_for 15 eval \
     'test -f "$T/spool/done/export.xlsx" -a -f "$T/spool/done/clean.xls"'
 check "their feed rows: done, 4 records each" \
     [ "$(sql "SELECT status, records, rejects FROM feeds ORDER BY name")" = "$(printf 'done|4|0\ndone|4|0')" ]
+drop "$FW_ROOT/examples/feeds/yuzhong_500103_2024h1.csv"
+check "the daemon's log names a feed's unrecognised columns" wait_for 10 \
+    grep -q 'warn spool feed=yuzhong_500103_2024h1.csv: unrecognised columns: 经办人' "$T/log"
 stop TERM
 done_testing
