@@ -109,20 +109,37 @@ printf 'max_unzipped: 1\n' >"$T/small.yaml"
 records -q -m "$T/small.yaml" big.xlsx 2>"$T/err"
 check "a part larger than max_unzipped (a zip bomb) stops the feed" grep -q \
     '^big.xlsx: xl/worksheets/sheet1.xml unpacks to more than 1048576 bytes (a zip bomb?); max_unzipped in the column map raises the limit$' "$T/err"
+records -q notbook.xlsx 2>"$T/err"
+check "a zip that is no workbook" grep -q '^notbook.xlsx: a zip file but not an Excel workbook: it has no xl/workbook.xml$' "$T/err"
+records -q badxml.xlsx 2>"$T/err"
+check "a damaged sheet" grep -q '^badxml.xlsx: a damaged workbook: xl/worksheets/sheet1.xml:[0-9]*: mismatched tag$' "$T/err"
+records -q locked.xlsx 2>"$T/err"
+check "an encrypted workbook" grep -q '^locked.xlsx: an encrypted workbook: save it without a password$' "$T/err"
+records -q cut.xls 2>"$T/err"
+check "an .xls libfreexl cannot read" grep -q '^cut.xls: not a readable .xls workbook (libfreexl error -*[0-9]*: a damaged file?)$' "$T/err"
 printf 'PK\003\004 not really a zip' >"$T/fake.xlsx"
 records -q "$T/fake.xlsx" 2>"$T/err"
 check "zip magic but no zip" grep -q 'fake.xlsx: not a readable workbook: ' "$T/err"
 
-# ---- the daemon's spool takes a workbook ---------------------------------
+# ---- the daemon's spool and POST /feeds take a workbook -------------------
 cd "$FW_ROOT" || exit 1
-setup
+PORT=$(( 20000 + RANDOM % 20000 ))
+setup "" "listen: 127.0.0.1:$PORT
+token: workbooks-test-token-0123456789"
 start --now 2024-12-31 || { fail "start"; done_testing; exit 1; }
+wait_for 5 curl -sf "http://127.0.0.1:$PORT/healthz" -o /dev/null
+curl -s -H "Authorization: Bearer workbooks-test-token-0123456789" --data-binary @"$F/shared.xlsx" \
+    "http://127.0.0.1:$PORT/feeds?name=shared.xlsx" >"$T/body"
+check "POST /feeds with an .xlsx body: done, 4 records" grep -q '"status":"done".*"records":4,"rejects":0' "$T/body"
+curl -s -H "Authorization: Bearer workbooks-test-token-0123456789" --data-binary @"$F/lo/export.xls" \
+    "http://127.0.0.1:$PORT/feeds?name=export.xls" >"$T/body"
+check "POST /feeds with an .xls body: done, 4 records" grep -q '"status":"done".*"records":4,"rejects":0' "$T/body"
 drop "$F/export.xlsx"
 drop "$F/lo/clean.xls"
 check "the workbooks leave incoming/ for done/" wait_for 15 eval \
     'test -f "$T/spool/done/export.xlsx" -a -f "$T/spool/done/clean.xls"'
 check "their feed rows: done, 4 records each" \
-    [ "$(sql "SELECT status, records, rejects FROM feeds ORDER BY name")" = "$(printf 'done|4|0\ndone|4|0')" ]
+    [ "$(sql "SELECT status, records, rejects FROM feeds WHERE name IN ('export.xlsx', 'clean.xls')")" = "$(printf 'done|4|0\ndone|4|0')" ]
 drop "$FW_ROOT/examples/feeds/yuzhong_500103_2024h1.csv"
 check "the daemon's log names a feed's unrecognised columns" wait_for 10 \
     grep -q 'warn spool feed=yuzhong_500103_2024h1.csv: unrecognised columns: 经办人' "$T/log"

@@ -161,3 +161,21 @@ wb.save(os.path.join(out, "big.xlsx"))
 data = open(os.path.join(out, "export.xlsx"), "rb").read()
 open(os.path.join(out, "cut.xlsx"), "wb").write(data[: len(data) // 2])
 open(os.path.join(out, "export-named.csv"), "wb").write(data)
+
+# A zip that is no workbook; a workbook whose sheet XML is broken.
+with zipfile.ZipFile(os.path.join(out, "notbook.xlsx"), "w") as z:
+    z.writestr("readme.txt", "hello")
+zin = zipfile.ZipFile(os.path.join(out, "date1904.xlsx"))
+with zipfile.ZipFile(os.path.join(out, "badxml.xlsx"), "w") as z:
+    for item in zin.infolist():
+        data = zin.read(item.filename)
+        if item.filename == "xl/worksheets/sheet1.xml":
+            data = data.replace(b"</row>", b"</rov>", 1)
+        z.writestr(item, data)
+
+# OLE2 compound files: what Office makes of an .xlsx saved with a password
+# (an EncryptedPackage stream), and an .xls cut to its header.
+ole = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504)
+name = "EncryptedPackage".encode("utf-16-le")
+open(os.path.join(out, "locked.xlsx"), "wb").write(ole + bytes(512) + name + bytes(64))
+open(os.path.join(out, "cut.xls"), "wb").write(ole)
