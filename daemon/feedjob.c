@@ -176,6 +176,31 @@ static void on_reject(void *ud, const char *feed, uint64_t line,
         store_failed(j, rc);
 }
 
+/* A total row whose sums disagree with the rows above it: an ops finding
+ * of the feed, at that row (the same feed and row give the same id). */
+static void on_problem(void *ud, const char *feed, uint64_t line,
+                       const char *msg, const char *data)
+{
+    (void)msg;
+    struct job *j = ud;
+    if (j->rc)
+        return;
+    char period[FW_PLACE_MAX + 24];
+    snprintf(period, sizeof period, "%s:%llu", feed,
+             (unsigned long long)line);
+    struct fw_finding f = {
+        .kind = FW_FK_OPS, .level = FW_LV_YELLOW, .policy = "fundwatch",
+        .policy_version = "", .rule = "feed_total_mismatch",
+        .message = data, .feed = feed, .line = line,
+    };
+    fw_finding_make_id("fundwatch", "feed_total_mismatch", "", "", "",
+                       period, f.id);
+    int saved = j->rkind;
+    j->rkind = -1;
+    on_finding(j, &f);
+    j->rkind = saved;
+}
+
 /* Records a feed that is not processed (failed or duplicate) in its own
  * transaction; a store failure turns the outcome into a retry. */
 static void record_only(struct job *j, const struct fw_store_feed *feed,
@@ -230,7 +255,8 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
         set_reason(res, &j.err);
         goto out;
     }
-    struct fw_reader_cb cb = {.on_record = on_record, .on_reject = on_reject};
+    struct fw_reader_cb cb = {.on_record = on_record, .on_reject = on_reject,
+                              .on_problem = on_problem};
     struct fw_reader_stats rs = {0};
     struct fw_error rerr = {0};
     rc = fw_engine_feed_begin(env->eng, label, env->today);

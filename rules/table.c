@@ -169,11 +169,12 @@ static void amount(int64_t fen, enum fw_unit unit, char *out, size_t cap)
     out[k] = '\0';
 }
 
-static void problem(struct fw_reader *r, uint64_t line, const char *msg)
+static void problem(struct fw_reader *r, uint64_t line, const char *msg,
+                    const char *data)
 {
     r->st.problems++;
     if (r->cb.on_problem)
-        r->cb.on_problem(r->ud, r->feed, line, msg);
+        r->cb.on_problem(r->ud, r->feed, line, msg, data);
     else if (r->cb.on_reject)
         r->cb.on_reject(r->ud, r->feed, line, msg);
 }
@@ -219,7 +220,13 @@ static void total_row(struct fw_reader *r, const struct fw_cell *cells,
             snprintf(msg + k, sizeof msg - (size_t)k,
                      _(" (%llu of those rows were rejected)"),
                      (unsigned long long)rej);
-        problem(r, line, msg);
+        /* as data (a finding's message): both languages, Chinese first */
+        char data[FW_MSG_MAX * 2];
+        snprintf(data, sizeof data,
+                 "%s行的%s %s %s与明细之和 %s %s不符 — the %s row's %s %s %s "
+                 "disagrees with the sum of the rows above it, %s %s",
+                 label, col->name, a, u, b, u, label, col->name, a, u, b, u);
+        problem(r, line, msg, data);
     }
     if (unchecked)
         r->st.totals_unchecked++;

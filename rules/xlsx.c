@@ -35,12 +35,12 @@ struct book {
     size_t *off;
     size_t nss, cap_ss;
 
-    /* date styles: whether cell style i shows a date */
-    bool *xf_date;
-    size_t nxf, cap_xf;
+    /* cell styles: whether style i shows a date, or a percent */
+    bool *xf_date, *xf_pct;
+    size_t nxf, cap_xf, cap_pct;
     struct {
         unsigned id;
-        bool date;
+        bool date, pct;
     } *fmt;
     size_t nfmt, cap_fmt;
 
@@ -323,6 +323,24 @@ static bool builtin_date(unsigned id)
            (id >= 45 && id <= 47) || (id >= 50 && id <= 58);
 }
 
+/* A number format shows a percent when its first section has a % outside
+ * quotes and escapes: the cell holds 0.35 for 35%. */
+static bool format_is_pct(const char *f)
+{
+    for (const char *p = f; *p && *p != ';'; p++) {
+        if (*p == '"') {
+            p = strchr(p + 1, '"');
+            if (p == NULL)
+                return false;
+        } else if (*p == '\\' && p[1]) {
+            p++;
+        } else if (*p == '%') {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* A number format shows a date or time when its first section has y, m,
  * d, h or s outside quotes, escapes and [colour] or [$-804] brackets. */
 static bool format_is_date(const char *f)
@@ -367,17 +385,23 @@ static void XMLCALL st_start(void *ud, const XML_Char *name,
         GROW(b, b->fmt, b->cap_fmt, b->nfmt + 1);
         b->fmt[b->nfmt].id = (unsigned)strtoul(id, NULL, 10);
         b->fmt[b->nfmt].date = format_is_date(code);
+        b->fmt[b->nfmt].pct = format_is_pct(code);
         b->nfmt++;
     } else if (strcmp(n, "cellXfs") == 0) {
         b->in_cellxfs = true;
     } else if (strcmp(n, "xf") == 0 && b->in_cellxfs) {
         const char *id = attr(a, "numFmtId");
         unsigned v = id ? (unsigned)strtoul(id, NULL, 10) : 0;
-        bool date = builtin_date(v);
-        for (size_t i = 0; i < b->nfmt; i++)
-            if (b->fmt[i].id == v)
+        bool date = builtin_date(v), pct = v == 9 || v == 10;
+        for (size_t i = 0; i < b->nfmt; i++) {
+            if (b->fmt[i].id == v) {
                 date = b->fmt[i].date;
+                pct = b->fmt[i].pct;
+            }
+        }
         GROW(b, b->xf_date, b->cap_xf, b->nxf + 1);
+        GROW(b, b->xf_pct, b->cap_pct, b->nxf + 1);
+        b->xf_pct[b->nxf] = pct && !date;
         b->xf_date[b->nxf++] = date;
     }
 }
@@ -408,9 +432,14 @@ static void XMLCALL sh_start(void *ud, const XML_Char *name,
                              const XML_Char **a)
 {
     struct book *b = ud;
-    const char *n = local(name);
     if (b->rc != 0)
         return;
+    if (name[0] == 'v' && name[1] == '\0' && b->in_sheetdata) {
+        b->has_v = true; /* the most frequent element, first */
+        b->depth_t++;
+        return;
+    }
+    const char *n = local(name);
     if (strcmp(n, "sheetData") == 0) {
         b->in_sheetdata = true;
     } else if (!b->in_sheetdata) {
@@ -425,7 +454,9 @@ static void XMLCALL sh_start(void *ud, const XML_Char *name,
         const char *r = attr(a, "r"), *t = attr(a, "t"), *s = attr(a, "s");
         long c = r ? ref_col(r) : b->col + 1;
         b->col = c < 0 ? b->col + 1 : c;
-        snprintf(b->ctype, sizeof b->ctype, "%s", t ? t : "n");
+        size_t tl = t ? strnlen(t, sizeof b->ctype - 1) : 1;
+        memcpy(b->ctype, t ? t : "n", tl);
+        b->ctype[tl] = '\0';
         b->cstyle = s ? strtol(s, NULL, 10) : 0;
         b->has_f = b->has_v = false;
         fw_buf_reset(&b->text);
@@ -497,7 +528,21 @@ static void end_cell(struct book *b)
             putn = strlen(put);
         }
     } else {
-        size_t k = fw_cell_number(v, vn, num);
+        /* a percent cell holds the fraction: 0.35 shows as 35% */
+        char shifted[80];
+        bool pct = (size_t)b->cstyle < b->nxf && b->cstyle >= 0 &&
+                   b->xf_pct[b->cstyle] && vn + 3 < sizeof shifted &&
+                   memchr(v, 'E', vn) == NULL && memchr(v, 'e', vn) == NULL;
+        if (pct) {
+            memcpy(shifted, v, vn);
+            memcpy(shifted + vn, "E2", 3);
+        }
+        size_t k = pct ? fw_cell_number(shifted, vn + 2, num)
+                       : fw_cell_number(v, vn, num);
+        if (k > 0 && pct && k + 1 < sizeof num) {
+            num[k++] = '%';
+            num[k] = '\0';
+        }
         if (k > 0) {
             c.kind = FW_CELL_NUMBER;
             put = num;
@@ -539,9 +584,20 @@ static void end_row(struct book *b)
 static void XMLCALL sh_end(void *ud, const XML_Char *name)
 {
     struct book *b = ud;
-    const char *n = local(name);
     if (b->rc != 0)
         return;
+    if (name[1] == '\0' && b->in_sheetdata) { /* v and c, the most frequent */
+        if (name[0] == 'v') {
+            if (b->depth_t > 0)
+                b->depth_t--;
+            return;
+        }
+        if (name[0] == 'c') {
+            end_cell(b);
+            return;
+        }
+    }
+    const char *n = local(name);
     if (strcmp(n, "sheetData") == 0) {
         b->in_sheetdata = false;
     } else if (!b->in_sheetdata) {
@@ -573,6 +629,7 @@ static void book_fini(struct book *b)
     fw_buf_fini(&b->rowtext);
     free(b->off);
     free(b->xf_date);
+    free(b->xf_pct);
     free(b->fmt);
     for (size_t i = 0; i < b->nsheets; i++) {
         free(b->sheets[i].name);

@@ -53,9 +53,11 @@ struct fw_reader_cb {
     void (*on_reject)(void *ud, const char *feed, uint64_t line,
                       const char *reason);
     /* A problem of the feed that is no row's: a total row whose sums
-     * disagree with the rows above it. NULL: handed to on_reject. */
+     * disagree with the rows above it. msg is in the reader's language;
+     * data holds both, Chinese first ("中文 — English"), for a finding.
+     * NULL: msg is handed to on_reject. */
     void (*on_problem)(void *ud, const char *feed, uint64_t line,
-                       const char *msg);
+                       const char *msg, const char *data);
 };
 
 struct fw_reader_stats {

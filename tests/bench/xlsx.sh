@@ -78,22 +78,27 @@ for row in wb.worksheets[0].iter_rows(values_only=True):
 print(n)
 PY
 
-# One run: seconds and peak RSS (KiB), output discarded.
+# One run: elapsed seconds, peak RSS (KiB) and CPU seconds (user + system:
+# the machine is shared, so elapsed time also holds others' load), output
+# discarded.
 measure() {
-    /usr/bin/time -f '%e %M' -o "$dir/t" "$@" >/dev/null 2>"$dir/err" || {
+    /usr/bin/time -f '%e %M %U %S' -o "$dir/t" "$@" >/dev/null 2>"$dir/err" || {
         echo "failed: $*"; cat "$dir/err"; exit 1; }
     cat "$dir/t"
 }
 fw=$(measure "$FW_BIN" records --quiet "$dir/book.xlsx") || { echo "$fw"; exit 1; }
 fw2=$(measure "$FW_BIN" records --quiet "$dir/book.xlsx") || { echo "$fw2"; exit 1; }
-awk -v a="${fw% *}" -v b="${fw2% *}" 'BEGIN{exit !(b<a)}' && fw=$fw2
+awk -v a="$fw" -v b="$fw2" 'BEGIN{split(a, A, " "); split(b, B, " "); exit !(B[1] < A[1])}' && fw=$fw2
 opx=$(measure /usr/bin/python3 "$dir/read_openpyxl.py" "$dir/book.xlsx") || { echo "$opx"; exit 1; }
 x2c=$(measure xlsx2csv "$dir/book.xlsx") || { echo "$x2c"; exit 1; }
 mb=$(awk -v b="$(stat -c %s "$dir/book.xlsx")" 'BEGIN{printf "%.1f", b/1e6}')
 awk -v n=$((N - 1)) -v mb="$mb" -v f="$fw" -v o="$opx" -v x="$x2c" 'BEGIN {
     split(f, F, " "); split(o, O, " "); split(x, X, " ");
+    fc = F[3] + F[4]; oc = O[3] + O[4]; xc = X[3] + X[4];
     printf "xlsx: %d records, %s MB workbook (shared strings, dates)\n", n, mb;
-    printf "  python3-openpyxl read-only (baseline)  %7.2f s  %9.0f rec/s  rss %6.1f MB\n", O[1], n/O[1], O[2]/1024;
-    printf "  xlsx2csv (baseline)                    %7.2f s  %9.0f rec/s  rss %6.1f MB\n", X[1], n/X[1], X[2]/1024;
-    printf "  fundwatch records --quiet              %7.2f s  %9.0f rec/s  rss %6.1f MB  %.1fx openpyxl, %.1fx xlsx2csv\n", F[1], n/F[1], F[2]/1024, O[1]/F[1], X[1]/F[1];
+    printf "  %-38s %8s %10s %8s %9s\n", "", "elapsed", "rec/s", "CPU s", "peak RSS";
+    printf "  %-38s %7.2fs %10.0f %7.2fs %6.1f MB\n", "python3-openpyxl read-only (baseline)", O[1], n/O[1], oc, O[2]/1024;
+    printf "  %-38s %7.2fs %10.0f %7.2fs %6.1f MB\n", "xlsx2csv (baseline)", X[1], n/X[1], xc, X[2]/1024;
+    printf "  %-38s %7.2fs %10.0f %7.2fs %6.1f MB\n", "fundwatch records --quiet", F[1], n/F[1], fc, F[2]/1024;
+    printf "  fundwatch vs openpyxl: %.1fx elapsed, %.1fx CPU; vs xlsx2csv: %.1fx elapsed, %.1fx CPU\n", O[1]/F[1], oc/fc, X[1]/F[1], xc/fc;
 }'

@@ -72,7 +72,7 @@ check "the same total with the value LibreOffice computed is checked" \
     grep -q '3 agree with the rows above them, 0 disagree, 0 not checked' "$T/err"
 
 # ---- dates ---------------------------------------------------------------
-check "the 1904 date system" grep -q '"as_of":"2024-09-30","due":"1904-01-02"' <(records date1904.xlsx 2>/dev/null)
+check "the 1904 date system; a percent cell's fraction" grep -q '"as_of":"2024-09-30","goal_rate":35.50,"due":"1904-01-02"' <(records date1904.xlsx 2>/dev/null)
 records -q leap.xlsx 2>"$T/err"
 check "serial 60 is Excel's 29 Feb 1900" grep -q \
     "^leap.xlsx:Sheet:2: 数据日期: 1900-02-29, a day that never was (Excel's 1900 leap-year bug)$" "$T/err"
@@ -140,6 +140,9 @@ check "the workbooks leave incoming/ for done/" wait_for 15 eval \
     'test -f "$T/spool/done/export.xlsx" -a -f "$T/spool/done/clean.xls"'
 check "their feed rows: done, 4 records each" \
     [ "$(sql "SELECT status, records, rejects FROM feeds WHERE name IN ('export.xlsx', 'clean.xls')")" = "$(printf 'done|4|0\ndone|4|0')" ]
+drop "$F/bad_total.xlsx"
+check "a disagreeing total in the spool: an ops finding of the feed, at its row, in both languages" wait_for 10 grep -q \
+    '"kind":"ops",.*"rule":"feed_total_mismatch",.*"message":"合计行的指标金额 1,915,381.9163 万元与明细之和 1,915,380.9163 万元不符 — the 合计 row'"'"'s 指标金额 1,915,381.9163 万元 disagrees with the sum of the rows above it, 1,915,380.9163 万元".*"source":{"feed":"bad_total.xlsx:预算执行情况","line":12}' "$T/outbox.jsonl"
 drop "$FW_ROOT/examples/feeds/yuzhong_500103_2024h1.csv"
 check "the daemon's log names a feed's unrecognised columns" wait_for 10 \
     grep -q 'warn spool feed=yuzhong_500103_2024h1.csv: unrecognised columns: 经办人' "$T/log"

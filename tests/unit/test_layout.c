@@ -28,8 +28,9 @@ static void on_rej(void *ud, const char *feed, uint64_t line, const char *why)
 }
 
 static void on_prob(void *ud, const char *feed, uint64_t line,
-                    const char *msg)
+                    const char *msg, const char *data)
 {
+    (void)data;
     struct out *o = ud;
     fw_buf_printf(&o->text, "P %s:%llu: %s\n", feed, (unsigned long long)line,
                   msg);

@@ -115,10 +115,11 @@ shared_strings("export.xlsx", "shared.xlsx")
 wb = openpyxl.Workbook()
 wb.epoch = CALENDAR_MAC_1904
 ws = wb.active
-ws.append(["财政区划代码", "数据日期", "截止日期"])
-ws.append(["500103", datetime.date(2024, 9, 30), datetime.date(1904, 1, 2)])
+ws.append(["财政区划代码", "数据日期", "截止日期", "绩效目标完成率"])
+ws.append(["500103", datetime.date(2024, 9, 30), datetime.date(1904, 1, 2), 0.355])
 for c in ("B2", "C2"):
     ws[c].number_format = "yyyy-mm-dd"
+ws["D2"].number_format = "0.0%"  # a percent cell holds the fraction
 wb.save(os.path.join(out, "date1904.xlsx"))
 
 wb = openpyxl.Workbook()
