@@ -24,6 +24,7 @@ int fw_cmd_check(int argc, char **argv);
 int fw_cmd_test(int argc, char **argv);
 int fw_cmd_run(int argc, char **argv);
 int fw_cmd_report(int argc, char **argv);
+int fw_cmd_diff(int argc, char **argv);
 
 /* ---- options ---------------------------------------------------------------- */
 
@@ -41,7 +42,11 @@ enum {
     FW_OPT_RANGE = 1u << 9,    /* --from DATE, --to DATE */
     FW_OPT_REGION = 1u << 10,  /* -r, --region CODE (a prefix) */
     FW_OPT_STATE = 1u << 11,   /* --state open|resolved|all */
+    FW_OPT_CANDIDATE = 1u << 12, /* --candidate DIR */
+    FW_OPT_SET = 1u << 13,     /* -s, --set PATH=VALUE, repeatable */
+    FW_OPT_JSON = 1u << 14,    /* --json */
 };
+#define FW_CMD_MAX_SET 32
 
 struct fw_cmd_opts {
     const char *policies;          /* NULL when not given */
@@ -55,6 +60,10 @@ struct fw_cmd_opts {
     bool has_from, has_to;
     int32_t from, to;              /* --from, --to: days, inclusive */
     int state;                     /* -1 all (default), 0 open, 1 resolved */
+    const char *candidate;
+    const char *set[FW_CMD_MAX_SET];
+    size_t n_set;
+    bool json;
     int argi;                      /* argv index of the first operand */
 };
 

@@ -25,7 +25,10 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
     return FW_EXIT_USAGE;
 }
 
-enum { OPT_MEMCAP = 256, OPT_FINDINGS, OPT_FROM, OPT_TO, OPT_STATE };
+enum {
+    OPT_MEMCAP = 256, OPT_FINDINGS, OPT_FROM, OPT_TO, OPT_STATE,
+    OPT_CANDIDATE, OPT_JSON,
+};
 
 static const struct {
     unsigned bit;
@@ -45,6 +48,10 @@ static const struct {
     {FW_OPT_RANGE, {"to", required_argument, NULL, OPT_TO}, ""},
     {FW_OPT_REGION, {"region", required_argument, NULL, 'r'}, "r:"},
     {FW_OPT_STATE, {"state", required_argument, NULL, OPT_STATE}, ""},
+    {FW_OPT_CANDIDATE, {"candidate", required_argument, NULL, OPT_CANDIDATE},
+     ""},
+    {FW_OPT_SET, {"set", required_argument, NULL, 's'}, "s:"},
+    {FW_OPT_JSON, {"json", no_argument, NULL, OPT_JSON}, ""},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
@@ -128,6 +135,18 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
             o->region = optarg;
             break;
         }
+        case OPT_CANDIDATE:
+            o->candidate = optarg;
+            break;
+        case 's':
+            if (o->n_set == FW_CMD_MAX_SET)
+                return fw_cli_usage_error(cmd, "more than %d --set",
+                                          FW_CMD_MAX_SET);
+            o->set[o->n_set++] = optarg;
+            break;
+        case OPT_JSON:
+            o->json = true;
+            break;
         case OPT_STATE:
             if (strcmp(optarg, "open") == 0)
                 o->state = 0;
