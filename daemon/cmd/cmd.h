@@ -25,6 +25,7 @@ int fw_cmd_test(int argc, char **argv);
 int fw_cmd_run(int argc, char **argv);
 int fw_cmd_report(int argc, char **argv);
 int fw_cmd_diff(int argc, char **argv);
+int fw_cmd_rules(int argc, char **argv);
 
 /* ---- options ---------------------------------------------------------------- */
 
@@ -45,6 +46,7 @@ enum {
     FW_OPT_CANDIDATE = 1u << 12, /* --candidate DIR */
     FW_OPT_SET = 1u << 13,     /* -s, --set PATH=VALUE, repeatable */
     FW_OPT_JSON = 1u << 14,    /* --json */
+    FW_OPT_MARKDOWN = 1u << 15, /* --markdown */
 };
 #define FW_CMD_MAX_SET 32
 
@@ -63,7 +65,7 @@ struct fw_cmd_opts {
     const char *candidate;
     const char *set[FW_CMD_MAX_SET];
     size_t n_set;
-    bool json;
+    bool json, markdown;
     int argi;                      /* argv index of the first operand */
 };
 

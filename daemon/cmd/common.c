@@ -27,7 +27,7 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
 
 enum {
     OPT_MEMCAP = 256, OPT_FINDINGS, OPT_FROM, OPT_TO, OPT_STATE,
-    OPT_CANDIDATE, OPT_JSON,
+    OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN,
 };
 
 static const struct {
@@ -52,6 +52,7 @@ static const struct {
      ""},
     {FW_OPT_SET, {"set", required_argument, NULL, 's'}, "s:"},
     {FW_OPT_JSON, {"json", no_argument, NULL, OPT_JSON}, ""},
+    {FW_OPT_MARKDOWN, {"markdown", no_argument, NULL, OPT_MARKDOWN}, ""},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
@@ -146,6 +147,9 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
             break;
         case OPT_JSON:
             o->json = true;
+            break;
+        case OPT_MARKDOWN:
+            o->markdown = true;
             break;
         case OPT_STATE:
             if (strcmp(optarg, "open") == 0)
