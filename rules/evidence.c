@@ -196,6 +196,16 @@ int fw__evidence_json(const struct fw_engine *e, const struct fw__policy *p,
         fw_buf_printf(out, "%s\"%s\":\"%s\"", i ? "," : "", t->fig[i].name, d);
     }
     fw_buf_puts(out, "},\"params\":");
+    if (rule < 0) { /* explain: every rule's, by rule */
+        fw_buf_putc(out, '{');
+        for (size_t k = 0; k < p->n_rules; k++) {
+            fw_buf_printf(out, "%s\"%s\":%s", k ? "," : "", p->rules[k].id,
+                          p->rule_params && p->rule_params[k]
+                              ? p->rule_params[k] : "[]");
+        }
+        fw_buf_putc(out, '}');
+        return fw_buf_putc(out, '}');
+    }
     int k = rule - p->rule_base;
     const char *ps = p->rule_params && k >= 0 && (size_t)k < p->n_rules
                          ? p->rule_params[k] : NULL;

@@ -281,11 +281,17 @@ int fw_api_parse(const struct fw_http_req *req, const char *authorization,
     if (!strncmp(path, "/findings/", 10)) {
         if (!get)
             return refuse(why, why_n, 405, "%s takes GET", "/findings/{id}");
-        if (!hex_id(path + 10))
+        /* /findings/{id}/explain: the same finding, with its evidence */
+        char id[80];
+        snprintf(id, sizeof id, "%s", path + 10);
+        size_t il = strlen(id);
+        if (il > 8 && strcmp(id + il - 8, "/explain") == 0)
+            id[il - 8] = '\0';
+        if (!hex_id(id))
             return refuse(why, why_n, 404, "no finding \"%.80s\": an id is "
                           "lowercase hex", path + 10);
         call->ep = FW_API_FINDING;
-        snprintf(call->id, sizeof call->id, "%s", path + 10);
+        snprintf(call->id, sizeof call->id, "%s", id);
         return 0;
     }
     if (!strcmp(path, "/feeds") || !strcmp(path, "/reload")) {
