@@ -484,8 +484,10 @@ int fw_cmd_diff(int argc, char **argv)
     uint64_t *tot = rp.tot;
     struct fw_buf lines = rp.lines;
     bool json = rp.json;
-    qsort(by_rule, n_rule, sizeof *by_rule, by_key);
-    qsort(by_region, n_region, sizeof *by_region, by_key);
+    if (n_rule > 1)
+        qsort(by_rule, n_rule, sizeof *by_rule, by_key);
+    if (n_region > 1)
+        qsort(by_region, n_region, sizeof *by_region, by_key);
     if (json) {
         printf("{\"current\":{\"policies\":");
         struct fw_buf t = FW_BUF_INIT;
