@@ -319,7 +319,9 @@ void fw__reader_set_cell(struct fw_reader *r, int f, enum fw_unit unit,
     if (why != NULL) {
         if (f == FW_F_REGION)
             r->region_given = true;
-        fw__reader_add_why(r, col, col_len, c->p, c->n, why);
+        fw__reader_add_why(r, col, col_len,
+                           c->kind == FW_CELL_NOVALUE ? NULL : c->p, c->n,
+                           why);
         return;
     }
     set_field(r, f, unit, col, col_len, c->p, c->n);

@@ -97,6 +97,19 @@ records -q sheets.xlsx 2>"$T/err"
 check "the first sheet by default, and no header found there is said" grep -q \
     '^sheets.xlsx:说明:1: not a feed: no column of the header names a known field (header: 本表由一体化系统导出)$' "$T/err"
 
+# ---- cells that do not fit their column ------------------------------------
+records -q cells.xlsx 2>"$T/err"
+check "a date cell in a money column, a plain number in a date column, an error value, a value past the header" grep -q \
+    '^cells.xlsx:Sheet:2: 指标金额 "2024-09-30": a date cell, not a value of this column; 数据日期 "45565": a number, not a date (the cell has no date format); 累计支付 "#DIV/0!": an Excel error value; a column "多出来的": a value right of the header'"'"'s last column$' "$T/err"
+check "a formula without a saved value in a record" grep -q \
+    '^cells.xlsx:Sheet:3: 指标金额: a formula without a saved value (open and save the workbook in Excel or LibreOffice)$' "$T/err"
+printf 'max_unzipped: lots\n' >"$T/bad.yaml"
+records -q -m "$T/bad.yaml" cells.xlsx 2>"$T/err"
+check "max_unzipped that is no number" grep -q 'bad.yaml:1:15: max_unzipped is a number of MiB, 1 to 1048576$' "$T/err"
+printf 'sheet: [a, b]\n' >"$T/bad.yaml"
+records -q -m "$T/bad.yaml" cells.xlsx 2>"$T/err"
+check "sheet: that is no name" grep -q "bad.yaml:1:8: sheet is a sheet's name, its number or all$" "$T/err"
+
 # ---- bad workbooks --------------------------------------------------------
 records -q dollars.xlsx 2>"$T/err"
 check "a money column in an unknown unit is an error of the feed" grep -q \

@@ -180,3 +180,13 @@ ole = bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504)
 name = "EncryptedPackage".encode("utf-16-le")
 open(os.path.join(out, "locked.xlsx"), "wb").write(ole + bytes(512) + name + bytes(64))
 open(os.path.join(out, "cut.xls"), "wb").write(ole)
+
+# Cells whose kind does not fit their column.
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.append(["财政区划代码", "指标金额", "数据日期", "累计支付"])
+ws.append(["500103", datetime.date(2024, 9, 30), 45565, "#DIV/0!", "多出来的"])
+ws["B2"].number_format = "yyyy-mm-dd"
+ws["D2"].data_type = "e"
+ws.append(["500103", "=1+1", None, None])
+wb.save(os.path.join(out, "cells.xlsx"))
