@@ -48,6 +48,7 @@ enum {
     FW_OPT_SET = 1u << 13,     /* -s, --set PATH=VALUE, repeatable */
     FW_OPT_JSON = 1u << 14,    /* --json */
     FW_OPT_MARKDOWN = 1u << 15, /* --markdown */
+    FW_OPT_XLSX = 1u << 16,    /* --xlsx FILE */
 };
 #define FW_CMD_MAX_SET 32
 
@@ -67,6 +68,7 @@ struct fw_cmd_opts {
     const char *set[FW_CMD_MAX_SET];
     size_t n_set;
     bool json, markdown;
+    const char *xlsx;
     int argi;                      /* argv index of the first operand */
 };
 

@@ -27,7 +27,7 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
 
 enum {
     OPT_MEMCAP = 256, OPT_FINDINGS, OPT_FROM, OPT_TO, OPT_STATE,
-    OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN, OPT_NO_EVIDENCE,
+    OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN, OPT_NO_EVIDENCE, OPT_XLSX,
 };
 
 static const struct {
@@ -54,6 +54,7 @@ static const struct {
     {FW_OPT_SET, {"set", required_argument, NULL, 's'}, "s:"},
     {FW_OPT_JSON, {"json", no_argument, NULL, OPT_JSON}, ""},
     {FW_OPT_MARKDOWN, {"markdown", no_argument, NULL, OPT_MARKDOWN}, ""},
+    {FW_OPT_XLSX, {"xlsx", required_argument, NULL, OPT_XLSX}, ""},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
@@ -151,6 +152,9 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
             break;
         case OPT_NO_EVIDENCE:
             o->engine.no_evidence = true;
+            break;
+        case OPT_XLSX:
+            o->xlsx = optarg;
             break;
         case OPT_MARKDOWN:
             o->markdown = true;
