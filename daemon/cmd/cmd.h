@@ -85,6 +85,16 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
 
 /* ---- loading ---------------------------------------------------------------- */
 
+struct fw_config;
+struct fw_store;
+
+/* Loads the daemon's config at path (every problem printed) and opens its
+ * store read-only (the daemon may be running). Returns 0 with *st, or the
+ * exit status to return (cfg finished then). cfg is the caller's to finish
+ * with fw_config_fini, st to close. */
+int fw_cmd_store_open(const char *cmd, const char *path,
+                      struct fw_config *cfg, struct fw_store **st);
+
 /* What replay and test run with: the column map and a generation built
  * from the policies folder. */
 struct fw_cmd_env {
