@@ -49,7 +49,12 @@ DAEMON_SRC = $(filter-out daemon/cmd/main.c,$(wildcard daemon/*.c daemon/*/*.c))
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 
 RULES_OBJ  = $(RULES_SRC:%.c=$(BUILD)/%.o)
-DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+# The dashboard's files (daemon/http/dash/) become C arrays at build time,
+# written by a small program of our own (dash/embed.c, compiled with $(CC)).
+DASH_FILES = $(sort $(wildcard daemon/http/dash/*.html daemon/http/dash/*.css \
+               daemon/http/dash/*.js daemon/http/dash/*.svg))
+DASH_C     = $(BUILD)/daemon/http/dash_assets.c
+DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(DASH_C:%.c=%.o)
 UNIT_OBJ   = $(UNIT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/runner.o
 
 BIN  = $(BUILD)/fundwatch
@@ -83,6 +88,17 @@ deps:
 
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/dash-embed: daemon/http/dash/embed.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O1 -o $@ $<
+
+$(DASH_C): $(BUILD)/dash-embed $(DASH_FILES)
+	@mkdir -p $(@D)
+	@$(BUILD)/dash-embed $@ daemon/http/dash $(notdir $(DASH_FILES))
+
+$(DASH_C:%.c=%.o): $(DASH_C)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BIN): $(BUILD)/daemon/cmd/main.o $(DAEMON_OBJ) $(RULES_OBJ)
