@@ -132,11 +132,15 @@ $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
 # check /metrics with promtool (Prometheus's own parser, package prometheus);
 # the report tests read workbooks back with python3-openpyxl and convert them
 # with LibreOffice headless (libreoffice-calc-nogui).
-TEST_DEB = sqlite3 curl prometheus python3-openpyxl libreoffice-calc-nogui
+# The dashboard's test drives Debian's headless Chromium (chromium) and
+# needs a Chinese font for its screenshots (fonts-wqy-microhei, 5 MB).
+TEST_DEB = sqlite3 curl prometheus python3-openpyxl libreoffice-calc-nogui \
+           chromium fonts-wqy-microhei
 
 test: $(BIN) $(UNIT) $(MO)
 	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(TEST_DEB)"
 	@FW_BIN=$(abspath $(BIN)) FW_UNIT=$(abspath $(UNIT)) \
+	  FW_SHOTS=$(abspath $(BUILD))/dashboard \
 	  FW_I18N_SRC="$(I18N_SRC)" tests/run
 
 asan:

@@ -235,7 +235,7 @@ def main():
             " return r.status + ' ' + r.headers.get('content-type') + ' ' + a.byteLength +"
             " ' ' + String.fromCharCode(u[0], u[1]); }); })"))
         # a red finding's page and its evidence
-        b.goto(base + "/#/list?lv=red", "document.querySelectorAll('#findings tbody tr').length > 0")
+        b.goto(base + "/#/list?lv=red&region=50", "document.querySelectorAll('#findings tbody tr').length > 0")
         b.js("document.querySelector('#findings tbody tr a').click(); true")
         if not b.wait("document.getElementById('evidence') !== null"):
             raise RuntimeError("the finding's page did not render")
@@ -245,6 +245,8 @@ def main():
             "document.getElementById('evidence').innerText"), ensure_ascii=False))
         say("ack_placeholder", b.js("document.getElementById('ack') !== null"))
         b.shot(os.path.join(out, "finding.png"))
+        b.js("document.getElementById('evidence').scrollIntoView(); true")
+        b.shot(os.path.join(out, "evidence.png"))
         # the rules
         b.goto(base + "/#/rules?region=500103", "document.querySelectorAll('section.panel table').length > 0")
         say("rules_panels", b.js("document.querySelectorAll('section.panel').length"))
@@ -252,9 +254,9 @@ def main():
         b.shot(os.path.join(out, "rules.png"))
         # the weight of what the browser loaded for the app
         say("transfer", b.js(
-            "performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))"
-            ".filter(function (e) { return /\\/(dash\\/|$)/.test(e.name); })"
-            ".map(function (e) { return e.name.replace(/^.*\\//, '/') + ':' + e.decodedBodySize; }).join(' ')"))
+            "performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
+            ".filter(function (e) { return e.entryType === 'navigation' || /\\/dash\\//.test(e.name); })"
+            ".map(function (e) { return new URL(e.name).pathname + ':' + e.decodedBodySize; }).join(' ')"))
         # logout: the login page again, and the data closed
         b.js("document.querySelector('form.logout').submit(); true")
         b.wait("document.getElementById('token') !== null")

@@ -22,6 +22,7 @@
     reason: '偏差原因', task: '任务编号', task_name: '任务名称',
     due: '截止日期', done_on: '完成日期'
   };
+  var MONEY = { budget: 1, paid: 1, base: 1 };
   var FIGURE = { seq: '序时进度(%)', progress: '支出进度(%)',
                  lag: '落后序时进度(百分点)' };
   /* The list's order: red first, then yellow, info, and the other kinds;
@@ -391,7 +392,8 @@
         parts.push(el('h3', { text: '规则读取的字段' }));
         parts.push(fields.length ? table(['字段', '值'], fields.map(function (k) {
           var v = ev.fields[k];
-          return [FIELD[k] ? FIELD[k] + ' ' + k : k, v === null ? '(空)' : String(v)];
+          return [FIELD[k] ? FIELD[k] + ' ' + k : k,
+                  v === null ? '(空)' : MONEY[k] ? yuan(v) : String(v)];
         })) : el('p', { cls: 'muted', text: '无' }));
         var figs = Object.keys(ev.figures || {});
         if (figs.length) {
