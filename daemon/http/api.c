@@ -300,6 +300,37 @@ int fw_api_parse(const struct fw_http_req *req, const struct fw_api_cred *cred,
                                     : FW_API_METRICS;
         return 0;
     }
+    if (!strcmp(path, "/shadow")) {
+        static const char *const dir_keys[] = {"dir", NULL};
+        bool del = !strcmp(req->method, "DELETE");
+        if (!get && !post && !del)
+            return refuse(why, why_n, 405, "%s takes GET, POST or DELETE",
+                          path);
+        if (get) {
+            /* what a candidate would change: findings, so a read */
+            if ((rc = fw_api_read_access(cred, auth, why, why_n)) ||
+                (rc = check_keys(req->query, none, why, why_n)))
+                return rc;
+            call->ep = FW_API_SHADOW;
+            return 0;
+        }
+        if ((rc = authorize(cred->authorization, auth->token, why, why_n)))
+            return rc;
+        if ((rc = check_keys(req->query, post ? dir_keys : none, why,
+                             why_n)))
+            return rc;
+        call->ep = del ? FW_API_SHADOW_STOP : FW_API_SHADOW_START;
+        if (post) {
+            if ((rc = param(req, "dir", call->dir, sizeof call->dir, why,
+                            why_n)))
+                return rc;
+            if (call->dir[0] != '/')
+                return refuse(why, why_n, 400, "dir \"%s\": the absolute "
+                              "path of a policies folder the daemon may read",
+                              call->dir);
+        }
+        return 0;
+    }
     /* the reads */
     bool finding = !strncmp(path, "/findings/", 10);
     if (!strcmp(path, "/findings") || !strcmp(path, "/policies") ||
@@ -329,7 +360,7 @@ int fw_api_parse(const struct fw_http_req *req, const struct fw_api_cred *cred,
                 return refuse(why, why_n, 404, "no finding \"%.80s\": an id "
                               "is lowercase hex", path + 10);
             call->ep = FW_API_FINDING;
-            snprintf(call->id, sizeof call->id, "%s", id);
+            snprintf(call->id, sizeof call->id, "%.64s", id); /* hex_id: <= 64 */
             return 0;
         }
         if ((rc = check_keys(req->query, none, why, why_n)))
@@ -444,6 +475,18 @@ void fw_api_handle(void *ud, struct fw_http_conn *c,
         break;
     case FW_API_RELOAD:
         ops->reload(api->ud, c);
+        break;
+    case FW_API_SHADOW:
+        rc = ops->shadow ? ops->shadow(api->ud, &out) : 404;
+        answer(c, rc, &out, "application/json");
+        break;
+    case FW_API_SHADOW_START:
+    case FW_API_SHADOW_STOP:
+        if (ops->shadow_set)
+            ops->shadow_set(api->ud, c,
+                            call.ep == FW_API_SHADOW_START ? call.dir : NULL);
+        else
+            fw_http_respond_error(c, 404, "no shadow here");
         break;
     case FW_API_REPORT:
         rc = ops->report ? ops->report(api->ud, &call.q, &out) : 404;

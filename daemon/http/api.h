@@ -25,6 +25,9 @@ enum fw_api_ep {
     FW_API_RELOAD,       /* POST /reload */
     FW_API_REPORT,       /* GET /report.xlsx?… */
     FW_API_SUMMARY,      /* GET /summary: the dashboard's overview */
+    FW_API_SHADOW,       /* GET /shadow */
+    FW_API_SHADOW_START, /* POST /shadow?dir=… */
+    FW_API_SHADOW_STOP,  /* DELETE /shadow */
 };
 
 #define FW_API_LIMIT_DEFAULT 100
@@ -49,6 +52,7 @@ struct fw_api_call {
     struct fw_api_findings_q q;  /* FW_API_FINDINGS */
     char id[65];                 /* FW_API_FINDING */
     char name[256];              /* FW_API_FEEDS: ?name=, a plain file name */
+    char dir[1024];              /* FW_API_SHADOW_START: ?dir= */
 };
 
 /* Who may do what, from the config. Reads (findings, explanations,
@@ -100,6 +104,9 @@ struct fw_api_ops {
                   struct fw_buf *out);
     /* GET /summary: open findings counted, feeds of today */
     int (*summary)(void *ud, struct fw_buf *out);
+    /* GET /shadow; POST /shadow and DELETE /shadow answer later */
+    int (*shadow)(void *ud, struct fw_buf *out);
+    void (*shadow_set)(void *ud, struct fw_http_conn *c, const char *dir);
 };
 
 struct fw_dash;

@@ -21,10 +21,12 @@
 #include "prom.h"
 #include "reload.h"
 #include "report/report.h"
+#include "shadow.h"
 
 struct fw_http_api {
     struct fwd *d;
     struct fw_reload *rl;
+    struct fw_shadow *sh;
     struct fw_http_server *http;
     struct fw_api api;
     bool closed;
@@ -309,30 +311,16 @@ static int64_t since_ms(const char *s)
     return (int64_t)timegm(&tm) * 1000;
 }
 
-/* from/to of q (checked dates) as the store's as_of range. */
-static void date_range(const struct fw_api_findings_q *q,
-                       struct fw_store_query *sq)
+/* The store's query for the API's filters; from/to (checked dates) as
+ * the store's as_of range. */
+static struct fw_store_query query_of(const struct fw_api_findings_q *q)
 {
-    const char *why = NULL;
-    if (q->from[0])
-        sq->has_from = fw_date_parse(q->from, strlen(q->from),
-                                     &sq->as_of_from, &why) == 0;
-    if (q->to[0])
-        sq->has_to = fw_date_parse(q->to, strlen(q->to), &sq->as_of_to,
-                                   &why) == 0;
-}
-
-static int op_findings(void *ud, const struct fw_api_findings_q *q,
-                       struct fw_buf *out)
-{
-    struct fw_http_api *a = ud;
-    struct fwd *d = a->d;
     struct fw_store_query sq = {
         .region_prefix = q->region[0] ? q->region : NULL,
         .kind = q->kind[0] ? fw_fkind_parse(q->kind) : -1,
         .level = q->level[0] ? fw_level_parse(q->level) : -1,
         .rule = q->rule[0] ? q->rule : NULL,
-        .state = !q->state[0]                  ? -1
+        .state = !q->state[0]                    ? -1
                  : strcmp(q->state, "open") == 0 ? FW_ST_OPEN
                                                  : FW_ST_RESOLVED,
         .since_ms = q->since[0] ? since_ms(q->since) : 0,
@@ -340,7 +328,22 @@ static int op_findings(void *ud, const struct fw_api_findings_q *q,
         .cursor = q->after,
         .dept = q->dept[0] ? q->dept : NULL,
     };
-    date_range(q, &sq);
+    const char *why = NULL;
+    if (q->from[0])
+        sq.has_from = fw_date_parse(q->from, strlen(q->from), &sq.as_of_from,
+                                    &why) == 0;
+    if (q->to[0])
+        sq.has_to = fw_date_parse(q->to, strlen(q->to), &sq.as_of_to,
+                                  &why) == 0;
+    return sq;
+}
+
+static int op_findings(void *ud, const struct fw_api_findings_q *q,
+                       struct fw_buf *out)
+{
+    struct fw_http_api *a = ud;
+    struct fwd *d = a->d;
+    struct fw_store_query sq = query_of(q);
     struct page p = {.out = out};
     int64_t next = 0;
     struct fw_error err = {0};
@@ -428,18 +431,8 @@ static int op_report(void *ud, const struct fw_api_findings_q *q,
                                     &why) == 0;
     if (q->to[0])
         rq.has_to = fw_date_parse(q->to, strlen(q->to), &rq.to, &why) == 0;
-    struct fw_store_query sq = {
-        .region_prefix = q->region[0] ? q->region : NULL,
-        .kind = q->kind[0] ? fw_fkind_parse(q->kind) : -1,
-        .level = q->level[0] ? fw_level_parse(q->level) : -1,
-        .rule = q->rule[0] ? q->rule : NULL,
-        .state = !q->state[0]                    ? -1
-                 : strcmp(q->state, "open") == 0 ? FW_ST_OPEN
-                                                 : FW_ST_RESOLVED,
-        .limit = 10000,
-        .dept = q->dept[0] ? q->dept : NULL,
-    };
-    date_range(q, &sq);
+    struct fw_store_query sq = query_of(q);
+    sq.limit = 10000;
     struct fw_error err = {0};
     int status = 0;
     do {
@@ -753,6 +746,46 @@ static void op_reload(void *ud, struct fw_http_conn *c)
     fw_reload_ask(a->rl, FW_TRIG_API, reload_answer, c);
 }
 
+/* ---- the shadow ---------------------------------------------------------------- */
+
+static int op_shadow(void *ud, struct fw_buf *out)
+{
+    struct fw_http_api *a = ud;
+    if (a->sh == NULL)
+        return 404;
+    fw_shadow_json(a->sh, out);
+    return 0;
+}
+
+static void shadow_answer(struct fwd *d, void *arg, int status,
+                          const char *error)
+{
+    (void)d;
+    struct fw_http_conn *c = arg;
+    if (status) {
+        fw_http_respond_error(c, status, error ? error : "refused");
+        return;
+    }
+    static const char ok[] = "{\"ok\":true,\"see\":\"/shadow\"}\n";
+    fw_http_respond(c, 200, "application/json", NULL, ok, sizeof ok - 1);
+}
+
+static void op_shadow_set(void *ud, struct fw_http_conn *c, const char *dir)
+{
+    struct fw_http_api *a = ud;
+    if (a->sh == NULL) {
+        fw_http_respond_error(c, 404, "no shadow here");
+        return;
+    }
+    if (atomic_load(&a->d->stopping)) {
+        fw_http_respond_error(c, 503, "fundwatch is stopping");
+        return;
+    }
+    fw_log_info("shadow", NULL, "%s /shadow%s%s", dir ? "POST" : "DELETE",
+                dir ? ": " : "", dir ? dir : "");
+    fw_shadow_start(a->sh, dir, shadow_answer, c);
+}
+
 static const struct fw_api_ops ops = {
     .health = op_health,
     .metrics = op_metrics,
@@ -763,6 +796,8 @@ static const struct fw_api_ops ops = {
     .reload = op_reload,
     .report = op_report,
     .summary = op_summary,
+    .shadow = op_shadow,
+    .shadow_set = op_shadow_set,
 };
 
 static void http_stopped(void *arg)
@@ -781,7 +816,7 @@ static void stop_hook(void *ud)
 }
 
 int fw_http_api_start(struct fwd *d, struct fw_reload *rl,
-                      struct fw_http_api **out)
+                      struct fw_shadow *sh, struct fw_http_api **out)
 {
     *out = NULL;
     struct fw_http_api *a = calloc(1, sizeof *a);
@@ -789,6 +824,7 @@ int fw_http_api_start(struct fwd *d, struct fw_reload *rl,
         return FW_ENOMEM;
     a->d = d;
     a->rl = rl;
+    a->sh = sh;
     char listen[300];
     bool v6 = strchr(d->cfg.listen_host, ':') != NULL;
     snprintf(listen, sizeof listen, v6 ? "[%s]:%u" : "%s:%u",

@@ -68,6 +68,7 @@ enum {
     S_SUM_UNIT,
     S_SUM_FEEDS,
     S_SUM_FAILED,
+    S_SHADOW_INS,
     S__COUNT
 };
 
