@@ -332,6 +332,8 @@ static void login(struct fw_dash *dh, struct fw_http_conn *c,
                     "WWW-Authenticate: Bearer\r\n");
         return;
     }
+    if (f)
+        f->fails = 0; /* its earlier mistakes are forgiven */
     char v[160], hdr[512];
     fw_dash_session_make(role, role == 2 ? auth->token : auth->read_token,
                          now + FW_DASH_SESSION_S, v, sizeof v);

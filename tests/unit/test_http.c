@@ -444,6 +444,26 @@ TEST_IMPL(dash_failed_logins_are_limited)
     ASSERT_CONTAINS(f.reply, "Retry-After: ");
     ASSERT_CONTAINS(f.reply, "口令错误次数过多");
     ASSERT(strstr(f.reply, "Set-Cookie") == NULL);
+
+    /* a good login forgives the mistakes before it */
+    static const char bad[] = "POST /login HTTP/1.1\r\nContent-Length: 7\r\n"
+                              "\r\ntoken=x";
+    static const char good[] = "POST /login HTTP/1.1\r\nContent-Length: 27\r\n"
+                               "\r\ntoken=" READ_TOKEN;
+    script[0] = '\0';
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < FW_DASH_MAX_FAILS - 1; i++)
+            strcat(script, bad);
+        strcat(script, good);
+    }
+    strcat(script, "GET /dash/icon.svg HTTP/1.1\r\nConnection: close\r\n\r\n");
+    ASSERT(strlen(script) < sizeof script);
+    ASSERT_EQ_INT(dash_run(&f, script, false), 0);
+    int n303 = 0;
+    for (const char *p = f.reply; (p = strstr(p, " 303 See Other")); p++)
+        n303++;
+    ASSERT_EQ_INT(n303, 2);
+    ASSERT(strstr(f.reply, " 429 ") == NULL);
     return 0;
 }
 
