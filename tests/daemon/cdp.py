@@ -3,10 +3,11 @@
 (--remote-debugging-pipe: JSON messages ending in NUL on fds 3 and 4), with
 the standard library only. Used by tests/daemon/dashboard.sh.
 
-    cdp.py CHROMIUM BASE_URL TOKEN OUT_DIR
+    cdp.py CHROMIUM BASE_URL TOKEN OUT_DIR [alarm]
 
 Walks the dashboard as an officer would and prints what it saw as
 "key=value" lines for the shell test to check; screenshots go to OUT_DIR.
+With "alarm": only logs in and reports the overview's alarm band.
 Console errors, exceptions and failed requests are printed as
 "error=..." lines."""
 import base64
@@ -174,12 +175,32 @@ def say(k, v):
     print("%s=%s" % (k, v), flush=True)
 
 
+def login(b, base, token):
+    b.goto(base + "/", "document.getElementById('token') !== null")
+    b.js("document.getElementById('token').value = %s;"
+         "document.forms[0].submit(); true" % json.dumps(token))
+    if not b.wait("document.querySelector('[data-k=red] .v') !== null", 15):
+        raise RuntimeError("the overview did not render after login")
+
+
+def alarm(b, base, token, out):
+    login(b, base, token)
+    b.wait("!document.getElementById('alarm').hidden")
+    say("alarm_hidden", b.js("document.getElementById('alarm').hidden"))
+    say("alarm_text", json.dumps(b.js(
+        "document.getElementById('alarm').innerText"), ensure_ascii=False))
+    b.shot(os.path.join(out, "alarm.png"))
+
+
 def main():
     chromium, base, token, out = sys.argv[1:5]
+    mode = sys.argv[5] if len(sys.argv) > 5 else "walk"
     work = tempfile.mkdtemp(prefix="fw-cdp.")
     b = Browser(chromium, work)
     try:
         b.open_page()
+        if mode == "alarm":
+            return alarm(b, base, token, out)
         # the login page, not an error and none of the data
         b.goto(base + "/", "document.getElementById('token') !== null")
         say("login_title", b.js("document.title"))

@@ -5,7 +5,8 @@
 # right one logs in (an HttpOnly cookie); the overview's counts equal the
 # store's (sqlite3); the list shows red first; a region's filter and its
 # report download; a red finding's evidence with its thresholds' YAML lines;
-# the rules of a region; logout. Any console error, exception or failed
+# the rules of a region; logout; a refused reload shown in the overview's
+# red band. Any console error, exception or failed
 # request fails the test. Screenshots of each page go to $FW_SHOTS (make
 # test: build/dashboard/), else to the test's temporary folder. Then
 # public_read: true opens the pages and the reads without a token.
@@ -79,6 +80,15 @@ for p in login overview list finding rules; do
 done
 echo "# time from login to the rendered overview: $(val login_to_overview_ms) ms; a fresh load of the overview: $(val overview_render_ms) ms"
 echo "# bytes the app loaded: $(val transfer)"
+
+# ---- a refused reload, loudly ------------------------------------------------------------
+printf 'return policy {\n  id = "oops",\n' >"$T/policies/cn/oops.lua"
+check "a broken policy edit is refused" wait_for 10 eval 'curl -s "$U/healthz" | grep -q "\"last_reload\":{\"ok\":false"'
+python3 "$FW_ROOT/tests/daemon/cdp.py" "$CHROMIUM" "$U" "$READ" "$SHOTS" alarm >"$T/cdp.out" 2>&1
+check "the overview shows it in the red band, with the file" eval '[ "$(val alarm_hidden)" = False ] && val alarm_text | grep -q "规则更新被拒绝" && val alarm_text | grep -q "oops.lua"'
+check "no console error in that walk either" eval '! grep -q "^\(error\|fatal\)=" "$T/cdp.out"'
+grep "^\(error\|fatal\)=" "$T/cdp.out" | sed 's/^/#   /'
+rm "$T/policies/cn/oops.lua"
 stop
 
 # ---- public_read: true --------------------------------------------------------------------
