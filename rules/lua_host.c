@@ -13,6 +13,7 @@
 
 #include "engine_int.h"
 #include "fundwatch/record.h"
+#include "params.h"
 
 const char *const fw__hook_names[FW__H_COUNT] = {
     "on_execution", "on_evaluation", "on_task", "on_feed_end"};
@@ -404,8 +405,6 @@ static void push_value(lua_State *L, const struct fw_value *v)
     case FW_V_MAP:
         break;
     }
-    lua_createtable(L, 0, 0); /* the proxy */
-    lua_createtable(L, 0, 5); /* its metatable */
     lua_createtable(L, v->type == FW_V_LIST ? (int)v->n : 0,
                     v->type == FW_V_MAP ? (int)v->n : 0);
     for (size_t i = 0; i < v->n; i++) {
@@ -416,6 +415,15 @@ static void push_value(lua_State *L, const struct fw_value *v)
         push_value(L, v->items[i]);
         lua_rawset(L, -3);
     }
+    fw__host_readonly(L);
+}
+
+void fw__host_readonly(void *vL)
+{
+    lua_State *L = vL;
+    lua_createtable(L, 0, 0); /* the proxy */
+    lua_createtable(L, 0, 5); /* its metatable */
+    lua_rotate(L, -3, -1);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_ro_newindex);
     lua_setfield(L, -2, "__newindex");
@@ -672,8 +680,8 @@ static const char *field_text(lua_State *L, int t, const char *k, int line,
 static int l_policy(lua_State *L)
 {
     static const char *const keys[] = {
-        "id", "title", "regions", "replaces", "rules", "on_execution",
-        "on_evaluation", "on_task", "on_feed_end", NULL};
+        "id", "title", "regions", "replaces", "rules", "params",
+        "on_execution", "on_evaluation", "on_task", "on_feed_end", NULL};
     static const char *const rule_keys[] = {"id", "title", "source", NULL};
     struct fw__policy *p = pol_of(L);
     lua_Debug ar;
@@ -699,7 +707,7 @@ static int l_policy(lua_State *L)
                                                        : NULL;
         if (k == NULL || !key_in(k, keys))
             problem(L, line, "unknown key %s%s%s in policy { } (keys: id, "
-                    "title, regions, replaces, rules, on_execution, "
+                    "title, regions, replaces, rules, params, on_execution, "
                     "on_evaluation, on_task, on_feed_end)", k ? "\"" : "",
                     k ? k : luaL_typename(L, -1), k ? "\"" : "");
     }
@@ -1011,6 +1019,10 @@ int fw__host_load(struct fw__policy *p, const char *src, size_t len,
         bad = 1;
     }
     lua_pop(L, 1);
+    if (rc == LUA_OK && fw__params_bind(p, params, diag) != 0)
+        bad = 1;
+    if (rc == LUA_OK && fw__lint_policy(p, src, len, diag) != 0)
+        bad = 1;
     p->mem_over = p->budget_over = false;
     if (!bad)
         lua_gc(L, LUA_GCGEN, 0, 0);

@@ -115,4 +115,12 @@ void fw_engine_stats_reset(struct fw_engine *e);
 /* The policy index declaring a rule id, or -1. */
 int fw_engine_rule_policy(const struct fw_engine *e, const char *rule);
 
+/* The record fields a policy's source reads by a literal name (rec.budjet,
+ * rec["经办人"]) that are neither canonical fields nor columns[] (the
+ * column map's names): one "path:line:col: warning: ..." each into warn.
+ * Returns how many, or FW_ENOMEM. */
+int fw_lint_fields(const char *path, const char *src, size_t len,
+                   const char *const *columns, size_t n_columns,
+                   struct fw_diag *warn);
+
 #endif
