@@ -179,8 +179,9 @@ static bool attempt(struct fwd *d, struct fw_reload_result *r)
 {
     if (fw_policy_tree_read(d->cfg.policies, &r->tree, &r->problems) < 0)
         return false;
-    r->eng = fw_engine_build(r->tree.files, r->tree.n, &d->cfg.engine,
-                             &r->problems);
+    struct fw_engine_opts eo = d->cfg.engine;
+    eo.lint = true; /* what check refuses, a reload refuses */
+    r->eng = fw_engine_build(r->tree.files, r->tree.n, &eo, &r->problems);
     if (r->eng == NULL)
         return false;
     if (d->cfg.reload_run_tests) {
@@ -726,8 +727,10 @@ int fw_reload_open(struct fwd *d, struct fw_reload **out)
     struct fw_policy_tree t;
     fw_diag_init(&diag);
     int rc = fw_policy_tree_read(d->cfg.policies, &t, &diag);
+    struct fw_engine_opts eo = d->cfg.engine;
+    eo.lint = true;
     if (rc == 0)
-        d->eng = fw_engine_build(t.files, t.n, &d->cfg.engine, &diag);
+        d->eng = fw_engine_build(t.files, t.n, &eo, &diag);
     if (d->eng == NULL) {
         fw_log_error("main", NULL, "the policies in %s do not build (%zu "
                      "problems):", d->cfg.policies, diag.n);

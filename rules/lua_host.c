@@ -1021,7 +1021,8 @@ int fw__host_load(struct fw__policy *p, const char *src, size_t len,
     lua_pop(L, 1);
     if (rc == LUA_OK && fw__params_bind(p, params, diag) != 0)
         bad = 1;
-    if (rc == LUA_OK && fw__lint_policy(p, src, len, diag) != 0)
+    if (rc == LUA_OK && p->e->opts.lint &&
+        fw__lint_policy(p, src, len, diag) != 0)
         bad = 1;
     p->mem_over = p->budget_over = false;
     if (!bad)

@@ -35,6 +35,7 @@ enum {
     FW_OPT_MEMCAP = 1u << 4,   /* --mem-cap BYTES (K, M, G) */
     FW_OPT_CONFIG = 1u << 5,   /* -c, --config FILE */
     FW_OPT_QUIET = 1u << 6,    /* -q, --quiet */
+    FW_OPT_STRICT = 1u << 7,   /* --strict: warnings are problems */
 };
 
 struct fw_cmd_opts {
@@ -45,10 +46,12 @@ struct fw_cmd_opts {
     bool now_given;
     struct fw_engine_opts engine;  /* --budget, --mem-cap */
     bool quiet;
+    bool strict;
     int argi;                      /* argv index of the first operand */
 };
 
-/* Parses the options in `which` and -h/--help. Returns -1 to go on with
+/* Parses the options in `which`, -h/--help and --lang zh|en (every command
+ * takes it; main() has already chosen the language from it). Returns -1 to go on with
  * *o filled in; or the exit status to return: 0 after printing usage on
  * stdout for --help, 2 after a usage error (what was wrong, then usage, on
  * stderr). */

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "feedio.h"
+#include "fundwatch/i18n.h"
+#include "i18n.h"
 #include "fundwatch/record.h"
 #include "sys.h"
 
@@ -25,7 +27,7 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
     return FW_EXIT_USAGE;
 }
 
-enum { OPT_MEMCAP = 256 };
+enum { OPT_MEMCAP = 256, OPT_STRICT, OPT_LANG };
 
 static const struct {
     unsigned bit;
@@ -39,13 +41,14 @@ static const struct {
     {FW_OPT_MEMCAP, {"mem-cap", required_argument, NULL, OPT_MEMCAP}, ""},
     {FW_OPT_CONFIG, {"config", required_argument, NULL, 'c'}, "c:"},
     {FW_OPT_QUIET, {"quiet", no_argument, NULL, 'q'}, "q"},
+    {FW_OPT_STRICT, {"strict", no_argument, NULL, OPT_STRICT}, ""},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
 int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
                    int argc, char **argv, struct fw_cmd_opts *o)
 {
-    struct option lo[N_TABLE + 2];
+    struct option lo[N_TABLE + 3];
     char so[2 * N_TABLE + 2] = "";
     size_t n = 0;
     for (size_t i = 0; i < N_TABLE; i++)
@@ -54,6 +57,7 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
             strcat(so, table[i].short_);
         }
     lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    lo[n++] = (struct option){"lang", required_argument, NULL, OPT_LANG};
     lo[n] = (struct option){0, 0, 0, 0};
     strcat(so, "h");
 
@@ -94,6 +98,14 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
                 return fw_cli_usage_error(cmd, "--mem-cap \"%s\": at least "
                                           "1M", optarg);
             o->engine.mem_cap = (size_t)v;
+            break;
+        case OPT_STRICT:
+            o->strict = true;
+            break;
+        case OPT_LANG:
+            if (!fw_i18n_lang_ok(optarg))
+                return fw_cli_usage_error(cmd, _("--lang \"%s\": zh or en"),
+                                          optarg);
             break;
         case 'h':
             fputs(usage, stdout);
@@ -162,7 +174,9 @@ struct fw_engine *fw_cmd_build(const char *dir,
         if (rc == FW_ENOMEM)
             fw_diag_add(&d, dir, "out of memory reading the policies");
     } else {
-        e = fw_engine_build(t->files, t->n, opts, &d);
+        struct fw_engine_opts eo = *opts;
+        eo.lint = true;
+        e = fw_engine_build(t->files, t->n, &eo, &d);
         if (e == NULL && d.n == 0)
             fw_diag_add(&d, dir, "the policies could not be built (out of "
                         "memory?)");

@@ -34,6 +34,10 @@ struct fw_engine_opts {
     size_t mem_cap;        /* bytes per policy state; 0 = default */
     unsigned error_streak; /* consecutive failures before a policy is
                               suspended for the rest of the feed; 0 = default */
+    bool lint;             /* refuse what the static checks of a policy's
+                              tokens find (unknown names, literal emits that
+                              cannot work); the commands and reload set it,
+                              tests of the run-time defences leave it off */
 };
 
 #define FW_ENGINE_DEFAULT_BUDGET 1000000u
