@@ -664,6 +664,23 @@ static int l_ratio(lua_State *L)
     return 1;
 }
 
+/* fw.in_year(year, "09-30"): that day of that year, "2024-09-30" (a
+ * month-day parameter turned into a date to compare with as_of). */
+static int l_in_year(lua_State *L)
+{
+    lua_Integer y = luaL_checkinteger(L, 1);
+    const char *md = luaL_checkstring(L, 2);
+    int m, d;
+    if (y < 1 || y > 9999 || !monthday_of(md, &m, &d) ||
+        !fw_date_valid((int)y, m, d))
+        return luaL_error(L, _("fw.in_year: %d-%s is not a date"), (int)y,
+                          md);
+    char out[16];
+    lua_pushlstring(L, out, fw_date_format(fw_date_from_ymd((int)y, m, d),
+                                           out));
+    return 1;
+}
+
 static const char *rec_text(lua_State *L, int idx, const char *k)
 {
     lua_getfield(L, idx, k);
@@ -732,7 +749,8 @@ void fw__params_open(void *vL)
         {"hundredths", l_hundredths}, {"diff", l_diff},
         {"fix", l_fix},               {"num", l_num},
         {"ratio", l_ratio},           {"subject", l_subject},
-        {"graded_score", l_graded_score}, {NULL, NULL},
+        {"graded_score", l_graded_score}, {"in_year", l_in_year},
+        {NULL, NULL},
     };
     luaL_setfuncs(L, fns, 0);
 }
