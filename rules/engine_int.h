@@ -36,6 +36,7 @@ struct fw__policy {
     char *id, *title, *path;
     char version[7 + 64 + 1];   /* "sha256:" + hex */
     int decl_line;              /* line of the policy { } call */
+    bool yaml_bad;              /* its .yaml is there but did not parse */
     char **regions;
     size_t n_regions;
     size_t min_prefix;          /* length of the broadest region prefix */

@@ -14,6 +14,7 @@
 #include "engine_int.h"
 #include "fundwatch/record.h"
 #include "params.h"
+#include "plain.h"
 
 const char *const fw__hook_names[FW__H_COUNT] = {
     "on_execution", "on_evaluation", "on_task", "on_feed_end"};
@@ -1000,11 +1001,15 @@ int fw__host_load(struct fw__policy *p, const char *src, size_t len,
     int rc = lua_pcall(L, 1, 0, 0);
     p->limits_on = false;
     int bad = 0;
+    char plain[FW_MSG_MAX];
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         if (p->mem_over || rc == LUA_ERRMEM)
             fw_diag_add(diag, NULL, "%s: loading the policy used more than its "
                         "memory cap (%zu bytes)", p->path, p->mem_cap);
+        else if (msg && fw__plain_lua(p->path, msg, src, len, plain,
+                                      sizeof plain))
+            fw_diag_add(diag, NULL, "%s", plain);
         else
             fw_diag_add(diag, NULL, "%s", msg ? msg : "(error object)");
         bad = 1;

@@ -576,6 +576,8 @@ int fw__params_bind(struct fw__policy *p, const struct fw_value *yaml,
                     struct fw_diag *diag)
 {
     lua_State *L = p->L;
+    if (p->yaml_bad)
+        return FW_EINVAL; /* said already; its values are unknown */
     struct fw_diag mine;
     fw_diag_init(&mine);
     struct bind b = {.p = p, .yaml = yaml, .diag = &mine};
