@@ -8,11 +8,12 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "fundwatch/i18n.h"
 #include "feedio.h"
 #include "fundwatch/buf.h"
 #include "fundwatch/finding.h"
 
-static const char usage_text[] =
+static const char usage_text[] = N_(
     "usage: fundwatch replay [options] FEED...\n"
     "\n"
     "Runs the policies over each FEED (CSV or NDJSON) as the daemon does, with\n"
@@ -28,11 +29,12 @@ static const char usage_text[] =
     "  -b, --budget N       Lua instructions per hook call (default 1000000);\n"
     "                       0 = no limit at all (for benchmarks only)\n"
     "      --mem-cap BYTES  memory per policy (default 64M; K, M, G allowed)\n"
+    "      --lang zh|en     the language of messages (default: from LANG)\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 ok; 1 rejected lines, a file that is not a feed, or\n"
     "policy errors (error findings); 2 usage error, a file that cannot be\n"
-    "read, or policies that do not build (every problem is printed).\n";
+    "read, or policies that do not build (every problem is printed).\n");
 
 struct replay {
     struct fw_engine *e;
@@ -139,7 +141,7 @@ static void summary(const struct replay *r, int feeds, int unread,
 int fw_cmd_replay(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    int rc = fw_cmd_options("replay", usage_text,
+    int rc = fw_cmd_options("replay", _(usage_text),
                             FW_OPT_POLICIES | FW_OPT_COLUMNS | FW_OPT_NOW |
                                 FW_OPT_BUDGET | FW_OPT_MEMCAP,
                             argc, argv, &o);
