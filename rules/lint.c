@@ -563,15 +563,16 @@ int fw_lint_fields(const char *path, const char *src, size_t len,
             }
             if (near == NULL && n_columns)
                 near = fw__suggest(word, columns, n_columns);
+            char msg[FW_MSG_MAX];
             if (near)
-                fw_diag_add(warn, NULL, _("%s:%d:%d: warning: the record has "
-                            "no field \"%s\" (did you mean rec.%s?)"), path,
-                            f->line, f->col, word, near);
+                snprintf(msg, sizeof msg, _("warning: the record has no field "
+                         "\"%s\" (did you mean rec.%s?)"), word, near);
             else
-                fw_diag_add(warn, NULL, _("%s:%d:%d: warning: the record has "
-                            "no field \"%s\": it is no canonical field and no "
-                            "column of the column map (it will be nil)"), path,
-                            f->line, f->col, word);
+                snprintf(msg, sizeof msg, _("warning: the record has no field "
+                         "\"%s\": it is no canonical field and no column of "
+                         "the column map (it will be nil)"), word);
+            fw_diag_add(warn, NULL, "%s:%d:%d: %s", path, f->line, f->col,
+                        msg);
             found++;
         }
         free(word);

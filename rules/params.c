@@ -522,13 +522,17 @@ static void convert_group(lua_State *L, struct bind *b, int gidx,
         if (other)
             problem_at(b, map->keys[i], _("parameter \"%s\" is at the wrong "
                        "level: the policy declares %s"), key, other);
+        else if (near && *prefix)
+            problem_at(b, map->keys[i], _("unknown parameter \"%s\" under %s "
+                       "(did you mean \"%s\"?)"), key, prefix, near);
         else if (near)
-            problem_at(b, map->keys[i], _("unknown parameter \"%s\"%s%s (did "
-                       "you mean \"%s\"?)"), key, *prefix ? _(" under ") : "",
-                       prefix, near);
+            problem_at(b, map->keys[i], _("unknown parameter \"%s\" (did you "
+                       "mean \"%s\"?)"), key, near);
+        else if (*prefix)
+            problem_at(b, map->keys[i], _("unknown parameter \"%s\" under %s"),
+                       key, prefix);
         else
-            problem_at(b, map->keys[i], _("unknown parameter \"%s\"%s%s"),
-                       key, *prefix ? _(" under ") : "", prefix);
+            problem_at(b, map->keys[i], _("unknown parameter \"%s\""), key);
     }
     free(k);
     fw__host_readonly(L);
