@@ -291,6 +291,10 @@ bool fw__plain_yaml(const char *src, size_t len, const char *problem,
     } else if (strstr(problem, "did not find expected ',' or '}'")) {
         snprintf(words, sizeof words, _("a comma or a closing } is missing in "
                  "the map { ... } opened at line %d"), ctx_line);
+    } else if (strstr(problem, "did not find expected node content") &&
+               strstr(context, "flow")) {
+        snprintf(words, sizeof words, "%s", _("a value is missing here, or "
+                 "the closing ] or } of a [ or { above it"));
     } else if (strstr(problem, "found unexpected end of stream") &&
                strstr(context, "quoted")) {
         snprintf(words, sizeof words, _("a text in quotes is not closed: the "
