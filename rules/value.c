@@ -3,6 +3,7 @@
  * would only hide mistakes (aliases, tags, several documents, duplicate keys).
  * Parsing only: the caller reads the file. */
 #include "fundwatch/value.h"
+#include "fundwatch/i18n.h"
 #include "plain.h"
 
 #include <errno.h>
@@ -159,8 +160,8 @@ static int attach(struct build *b, struct fw_value *v, const yaml_mark_t *m)
         for (size_t i = 0; i < p->n; i++) {
             if (!strcmp(p->keys[i]->text, v->text)) {
                 int first = p->keys[i]->line;
-                int rc = fail(b, m, "duplicate key \"%.200s\" (first at line %d)",
-                              v->text, first);
+                int rc = fail(b, m, _("duplicate key \"%.200s\" (first at "
+                                      "line %d)"), v->text, first);
                 fw_value_free(v);
                 return rc;
             }

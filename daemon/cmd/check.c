@@ -183,11 +183,16 @@ int fw_cmd_check(int argc, char **argv)
                (o.strict && w.n > 0)) {
         status = FW_EXIT_PROBLEMS;
     } else {
-        if (np == 1)
-            printf(_("1 policy, %zu rules: ok\n"), nr);
-        else
-            printf(_("%zu policies, %zu rules: ok\n"), np, nr);
-        if (w.n > 0)
+        char pols[64], rules[64];
+        snprintf(pols, sizeof pols, np == 1 ? _("1 policy")
+                                            : _("%zu policies"), np);
+        snprintf(rules, sizeof rules, nr == 1 ? _("1 rule") : _("%zu rules"),
+                 nr);
+        printf(_("%s, %s: ok\n"), pols, rules);
+        if (w.n == 1)
+            fprintf(stderr, "%s", _("check: 1 warning (--strict makes it a "
+                                    "problem)\n"));
+        else if (w.n > 1)
             fprintf(stderr, _("check: %zu warnings (--strict makes them "
                               "problems)\n"), w.n);
     }
