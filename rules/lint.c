@@ -437,6 +437,8 @@ static int lint_call(lua_State *L)
             continue;
         if (brace[i] && op(&ts.v[i + 1], "="))
             continue; /* a key of a table constructor */
+        if (i > 0 && op(&ts.v[i - 1], "<") && op(&ts.v[i + 1], ">"))
+            continue; /* local x <const> */
         lua_pushlstring(L, t->p, t->n);
         int ty = lua_rawget(L, g);
         if (ty == LUA_TNIL) {

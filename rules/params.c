@@ -502,8 +502,13 @@ static void convert_group(lua_State *L, struct bind *b, int gidx,
             convert(L, b, didx, v, path);
         else if (lua_type(L, didx) == LUA_TTABLE)
             convert_group(L, b, didx, v, path, key_of(map, k[i]));
-        else
+        else {
+            problem_at(b, NULL, _("params.%s: declare it with its kind, such "
+                                  "as fw.points \"红色预警线\" or fw.money "
+                                  "\"金额下限\" (got %s)"), path,
+                       luaL_typename(L, didx));
             lua_pushnil(L);
+        }
         lua_setfield(L, out, k[i]);
         lua_pop(L, 1);
     }

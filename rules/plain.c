@@ -183,7 +183,12 @@ bool fw__plain_lua(const char *path, const char *msg, const char *src,
         int pc, pline = 0;
         if (!eof && starts_line(src, len, (int)line, col))
             pline = prev_line_end(src, len, (int)line, &pc);
-        if (pline) {
+        if (eof) {
+            snprintf(words, sizeof words, _("a closing } is missing: the { of "
+                     "line %d is still open at the end of the file (a table "
+                     "inside it, such as params = { ... }, may be the one not "
+                     "closed)"), opened);
+        } else if (pline) {
             eline = pline;
             ecol = pc;
             snprintf(words, sizeof words, _("a comma is missing at the end of "
