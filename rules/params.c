@@ -700,24 +700,30 @@ static const char *rec_text(lua_State *L, int idx, const char *k)
     return s;
 }
 
-/* fw.subject(rec): who a notice is about: 项目“名称”(代码), 任务…, 单位…整体. */
+/* fw.subject(rec): who a notice is about: 项目“名称”(代码), 任务…, 单位…整体.
+ * Reads only the fields it prints, in this order: a finding's evidence
+ * lists the fields its hook read. */
 static int l_subject(lua_State *L)
 {
-    const char *proj = rec_text(L, 1, "project");
-    const char *pname = rec_text(L, 1, "project_name");
+    const char *proj = rec_text(L, 1, "project"), *name;
+    if (proj) {
+        if ((name = rec_text(L, 1, "project_name")) != NULL)
+            lua_pushfstring(L, "项目“%s”(%s)", name, proj);
+        else
+            lua_pushfstring(L, "项目 %s", proj);
+        return 1;
+    }
     const char *task = rec_text(L, 1, "task");
-    const char *tname = rec_text(L, 1, "task_name");
-    const char *dept = rec_text(L, 1, "dept");
+    if (task) {
+        if ((name = rec_text(L, 1, "task_name")) != NULL)
+            lua_pushfstring(L, "任务“%s”(%s)", name, task);
+        else
+            lua_pushfstring(L, "任务 %s", task);
+        return 1;
+    }
     const char *dname = rec_text(L, 1, "dept_name");
-    if (proj && pname)
-        lua_pushfstring(L, "项目“%s”(%s)", pname, proj);
-    else if (proj)
-        lua_pushfstring(L, "项目 %s", proj);
-    else if (task && tname)
-        lua_pushfstring(L, "任务“%s”(%s)", tname, task);
-    else if (task)
-        lua_pushfstring(L, "任务 %s", task);
-    else if (dname && dept)
+    const char *dept = rec_text(L, 1, "dept");
+    if (dname && dept)
         lua_pushfstring(L, "单位“%s”(%s)整体", dname, dept);
     else if (dname || dept)
         lua_pushfstring(L, "单位 %s 整体", dname ? dname : dept);
