@@ -20,7 +20,7 @@
 #include "fundwatch/record.h"
 #include "fundwatch/value.h"
 
-static const char usage_text[] =
+static const char usage_text[] = N_(
     "usage: fundwatch diff --policies CURRENT (--candidate DIR | --set PATH=VALUE...)\n"
     "                      [--now DATE] [--columns MAP] [--json] FEED|FOLDER...\n"
     "\n"
@@ -38,10 +38,11 @@ static const char usage_text[] =
     "  -n, --now DATE       the clock the rules run against (default: today)\n"
     "  -m, --columns MAP    column map (YAML) on top of the built-in aliases\n"
     "      --json           one JSON object instead of text\n"
+    "      --lang zh|en     the language of messages (default: from LANG)\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 no finding differs, 1 some differ, 2 usage error, a file\n"
-    "that cannot be read, or policies that do not build.\n";
+    "that cannot be read, or policies that do not build.\n");
 
 /* ---- --set: a parameter set in the YAML text -------------------------------------- */
 
@@ -408,7 +409,7 @@ static void side_fini(struct side *s)
 int fw_cmd_diff(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    int rc = fw_cmd_options("diff", usage_text,
+    int rc = fw_cmd_options("diff", _(usage_text),
                             FW_OPT_POLICIES | FW_OPT_COLUMNS | FW_OPT_NOW |
                                 FW_OPT_CANDIDATE | FW_OPT_SET | FW_OPT_JSON,
                             argc, argv, &o);
