@@ -66,6 +66,22 @@ static int long_open(const char *s, const char *end)
     return s < end && *s == '[' ? lv : -1;
 }
 
+/* The "]=*]" closing a long bracket of level lv that opened before s, or
+ * end; counts the lines it passes. */
+static const char *long_close(const char *s, const char *end, int lv,
+                              int *line, const char **bol)
+{
+    while (s < end && !(s[0] == ']' && end - s > lv + 1 && s[lv + 1] == ']' &&
+                        strspn(s + 1, "=") >= (size_t)lv)) {
+        if (*s == '\n') {
+            (*line)++;
+            *bol = s + 1;
+        }
+        s++;
+    }
+    return s;
+}
+
 /* Tokenises src; a source Lua itself refuses is left to Lua's message, so
  * anything odd here just ends the list. */
 static bool tokenise(const char *src, size_t len, struct toks *ts)
@@ -88,15 +104,7 @@ static bool tokenise(const char *src, size_t len, struct toks *ts)
         if (c == '-' && s + 1 < end && s[1] == '-') {
             s += 2;
             if ((lv = long_open(s, end)) >= 0) {
-                s += lv + 2;
-                while (s < end && !(s[0] == ']' && end - s > lv + 1 &&
-                                    s[lv + 1] == ']' &&
-                                    strspn(s + 1, "=") >= (size_t)lv)) {
-                    if (*s == '\n')
-                        line++, bol = s + 1;
-                    s++;
-                }
-                s += lv + 2;
+                s = long_close(s + lv + 2, end, lv, &line, &bol) + lv + 2;
             } else {
                 while (s < end && *s != '\n')
                     s++;
@@ -104,17 +112,10 @@ static bool tokenise(const char *src, size_t len, struct toks *ts)
             continue;
         }
         if ((lv = long_open(s, end)) >= 0) {
-            s += lv + 2;
             t.t = T_STRING;
-            t.p = s;
+            t.p = s + lv + 2;
             t.plain = true;
-            while (s < end && !(s[0] == ']' && end - s > lv + 1 &&
-                                s[lv + 1] == ']' &&
-                                strspn(s + 1, "=") >= (size_t)lv)) {
-                if (*s == '\n')
-                    line++, bol = s + 1;
-                s++;
-            }
+            s = long_close(t.p, end, lv, &line, &bol);
             t.n = (size_t)(s - t.p);
             s += lv + 2;
         } else if (c == '"' || c == '\'') {

@@ -252,12 +252,7 @@ static int money_of(const char *s, size_t n, int unit, int64_t *fen,
 
 static bool digits_n(const char *s, size_t n)
 {
-    if (n == 0)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
+    return n > 0 && strspn(s, "0123456789") >= n;
 }
 
 /* "09-30", "9-30", "9月30日" → month and day. */

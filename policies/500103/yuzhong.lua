@@ -125,11 +125,7 @@ return policy {
             .. "其余部门以五年为周期至少开展一次部门整体重点评价。”" },
   },
   params = {
-    grade_bands = {
-      ["优"] = fw.score "优的最低分(含)",
-      ["良"] = fw.score "良的最低分(含)",
-      ["中"] = fw.score "中的最低分(含);以下为差",
-    },
+    grade_bands = notice.grade_bands(), -- 优 良 中 的最低分 (notice.lua)
     yz_linkage = {
       bonus_pct = fw.percent "优:按挂钩基数的此比例增加",
       penalty_pct = fw.percent "差:按挂钩基数的此比例扣减",

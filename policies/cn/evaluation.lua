@@ -30,11 +30,7 @@ return policy {
             .. "产出指标50%、效益指标30%、服务对象满意度指标10%。”" },
   },
   params = {
-    grade_bands = {
-      ["优"] = fw.score "优的最低分(含)",
-      ["良"] = fw.score "良的最低分(含)",
-      ["中"] = fw.score "中的最低分(含);以下为差",
-    },
+    grade_bands = notice.grade_bands(), -- 优 良 中 的最低分 (notice.lua)
     self_eval_total = {
       execution_weight = fw.score "预算执行率指标的满分",
     },
