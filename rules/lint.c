@@ -425,6 +425,8 @@ static int lint_call(lua_State *L)
     if (!tokenise(src, len, &ts) || (brace = in_braces(&ts)) == NULL)
         goto done;
     declared(&ts, brace, &ns);
+    name_add(&ns, "_ENV", 4); /* always in scope */
+    name_add(&ns, "self", 4); /* the implicit parameter of a:method() */
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     int g = lua_gettop(L);
     size_t ngk = keys_of(L, g, &gk);

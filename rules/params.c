@@ -687,12 +687,12 @@ static int l_in_year(lua_State *L)
     return 1;
 }
 
+/* rec.k as text, or NULL; the value stays on the stack (a record's field
+ * is a fresh string, alive only while something holds it). */
 static const char *rec_text(lua_State *L, int idx, const char *k)
 {
     lua_getfield(L, idx, k);
-    const char *s = lua_tostring(L, -1); /* record fields stay anchored */
-    lua_pop(L, 1);
-    return s;
+    return lua_tostring(L, -1);
 }
 
 /* fw.subject(rec): who a notice is about: 项目“名称”(代码), 任务…, 单位…整体.

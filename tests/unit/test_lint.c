@@ -67,6 +67,8 @@ TEST_IMPL(lint_valid_code_is_not_refused)
         "helper_total = 0\n"
         "function shared_fn(x) return x end\n"
         "local function f(a, b, ...) return a, b end\n"
+        "local O = {}\nfunction O:get() return self end\n"
+        "local e = _ENV\n"
         "--[[ alart fw.lagg ]] local s = [==[ alart ]==]\n"
         HEAD
         "  on_execution = function(rec, ctx)\n"
