@@ -202,8 +202,8 @@ int fw_cmd_load(const char *cmd, const struct fw_cmd_opts *o,
     env->eng = fw_cmd_build(dir, &o->engine, &env->tree, &unreadable, NULL);
     if (env->eng == NULL) {
         fprintf(stderr, "fundwatch %s: %s: %s; %s\n", cmd, dir,
-                unreadable ? "the policies could not be read"
-                           : "the policies do not build",
+                unreadable ? _("the policies could not be read")
+                           : _("the policies do not build"),
                 consequence);
         fw_cmd_env_fini(env);
         return FW_EXIT_USAGE;

@@ -424,7 +424,7 @@ int fw_cmd_diff(int argc, char **argv)
     const char *cur = o.policies ? o.policies : "policies";
 
     struct fw_cmd_env env;
-    if ((rc = fw_cmd_load("diff", &o, "nothing compared", &env)) != 0)
+    if ((rc = fw_cmd_load("diff", &o, _("nothing compared"), &env)) != 0)
         return rc;
     struct fw_policy_tree cand = {0};
     bool unreadable = false;

@@ -151,7 +151,7 @@ int fw_cmd_replay(int argc, char **argv)
         return fw_cli_usage_error("replay", "no feed given (see --help)");
     int32_t now = o.now;
     struct fw_cmd_env env;
-    if ((rc = fw_cmd_load("replay", &o, "nothing replayed", &env)) != 0)
+    if ((rc = fw_cmd_load("replay", &o, _("nothing replayed"), &env)) != 0)
         return rc;
     struct fw_colmap *map = env.map;
     struct replay r = {.out = FW_BUF_INIT, .e = env.eng};

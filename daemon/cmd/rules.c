@@ -180,7 +180,7 @@ int fw_cmd_rules(int argc, char **argv)
         return fw_cli_usage_error("rules", "unexpected argument \"%s\"",
                                   argv[o.argi]);
     struct fw_cmd_env env;
-    if ((rc = fw_cmd_load("rules", &o, "no rules shown", &env)) != 0)
+    if ((rc = fw_cmd_load("rules", &o, _("no rules shown"), &env)) != 0)
         return rc;
     const struct fw_engine *e = env.eng;
     size_t np = fw_engine_policy_count(e);
