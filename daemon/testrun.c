@@ -778,6 +778,15 @@ static int run_case(struct fw_engine *e, struct tfile *tf, struct tcase *c,
         }
         if (rc >= 0) {
             rc = fw_engine_feed_end(e, on_finding, &r);
+            for (size_t k = 0; k < fw_engine_policy_count(e); k++) {
+                const char *near, *f = fw_engine_policy_missed_field(e, k,
+                                                                     &near);
+                if (f)
+                    fw_diag_add(&r.notes, NULL, _("policy %s read rec.%s, "
+                                "which no column of the records gives (did "
+                                "you mean rec.%s?)"),
+                                fw_engine_policy(e, k)->id, f, near);
+            }
             if (r.fatal < 0)
                 rc = r.fatal;
             if (rc < 0)

@@ -294,6 +294,8 @@ static int l_rec_index(lua_State *L)
             lua_pushlstring(L, r->extra_val[i].p, r->extra_val[i].n);
             return 1;
         }
+    if (k)
+        fw__params_field_miss(pol_of(L), k, n);
     lua_pushnil(L);
     return 1;
 }
@@ -1067,6 +1069,7 @@ int fw__host_begin(struct fw__policy *p, const char *feed, int32_t now)
 {
     lua_State *L = p->L;
     char b[16];
+    fw__params_feed_begin(p);
     if (!lua_checkstack(L, 4))
         return FW_ENOMEM;
     lua_rawgeti(L, LUA_REGISTRYINDEX, p->ctx_ref);

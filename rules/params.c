@@ -610,6 +610,44 @@ int fw__params_bind(struct fw__policy *p, const struct fw_value *yaml,
     return b.problems ? FW_EINVAL : 0;
 }
 
+/* ---- record fields no column gave ------------------------------------------ */
+
+void fw__params_feed_begin(struct fw__policy *p)
+{
+    p->missed[0] = '\0';
+    p->missed_near = NULL;
+    p->miss_tries = 0;
+}
+
+void fw__params_field_miss(struct fw__policy *p, const char *k, size_t n)
+{
+    if (p->missed[0] || p->miss_tries >= 16 || n == 0 ||
+        n >= sizeof p->missed)
+        return;
+    p->miss_tries++;
+    const char *names[FW__F_COUNT];
+    for (int f = 0; f < FW__F_COUNT; f++)
+        names[f] = fw_fields[f].name;
+    char w[sizeof p->missed];
+    memcpy(w, k, n);
+    w[n] = '\0';
+    const char *near = fw__suggest(w, names, FW__F_COUNT);
+    if (near) {
+        memcpy(p->missed, w, n + 1);
+        p->missed_near = near;
+    }
+}
+
+const char *fw_engine_policy_missed_field(const struct fw_engine *e, size_t i,
+                                          const char **near)
+{
+    if (i >= e->n_pol || e->pol[i].missed[0] == '\0')
+        return NULL;
+    if (near)
+        *near = e->pol[i].missed_near;
+    return e->pol[i].missed;
+}
+
 /* ---- helpers promoted from the reference policies' notice.lua -------------- */
 
 static void push_h(lua_State *L, int64_t h)

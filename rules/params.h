@@ -22,6 +22,13 @@ void fw__params_open(void *L);
 int fw__params_bind(struct fw__policy *p, const struct fw_value *yaml,
                     struct fw_diag *diag);
 
+/* A hook read rec[k] (k, n bytes) and no column of the record gave it:
+ * remembers the first such k of the feed that is close to a canonical
+ * field. Cheap: at most a few tries a feed. */
+void fw__params_field_miss(struct fw__policy *p, const char *k, size_t n);
+/* A new feed: nothing missed yet. */
+void fw__params_feed_begin(struct fw__policy *p);
+
 /* Static checks of p's source, from its tokens, after p loaded: names
  * that are no global of its sandbox, literal rule ids, levels and grades of
  * emits. Errors go to diag; 0 or FW_EINVAL. */

@@ -191,6 +191,15 @@ int fw_cmd_replay(int argc, char **argv)
         rc = fw_engine_feed_end(r.e, on_finding, &r);
         if (rc < 0 && r.fatal == 0)
             r.fatal = rc;
+        for (size_t k = 0; k < fw_engine_policy_count(r.e); k++) {
+            const char *near, *f = fw_engine_policy_missed_field(r.e, k,
+                                                                 &near);
+            if (f)
+                fprintf(stderr, _("replay: %s: policy %s read rec.%s, which "
+                                  "no column of this feed gives (did you "
+                                  "mean rec.%s?)\n"), argv[i],
+                        fw_engine_policy(r.e, k)->id, f, near);
+        }
     }
     flush(&r);
     if (fflush(stdout) != 0 || ferror(stdout)) {

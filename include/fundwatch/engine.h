@@ -117,6 +117,12 @@ const struct fw_policy_stats *fw_engine_policy_stats(const struct fw_engine *e,
 /* Zeroes every policy's figures (after a generation's tests ran on it, so
  * that what the daemon reports counts only real feeds). */
 void fw_engine_stats_reset(struct fw_engine *e);
+/* A record field policy i read in the current (or last) feed that no
+ * column of the feed gave and that is close to a canonical field: its
+ * name ("budjet"), with *near the canonical one ("budget"); NULL when
+ * none. Said once per policy per feed (replay's summary, test's notes). */
+const char *fw_engine_policy_missed_field(const struct fw_engine *e, size_t i,
+                                          const char **near);
 /* The policy index declaring a rule id, or -1. */
 int fw_engine_rule_policy(const struct fw_engine *e, const char *rule);
 
