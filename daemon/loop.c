@@ -189,6 +189,8 @@ static void do_feed(struct fwd *d, const char *name)
                     (unsigned long long)r.resolved,
                     (unsigned long long)r.findings[FW_FK_ERROR],
                     (double)r.nanos / 1e6);
+        if (r.notes[0])
+            fw_log_warn("spool", name, "%s", r.notes);
         break;
     case FW_JOB_DUPLICATE:
         atomic_fetch_add(&d->feeds_dup, 1);
