@@ -26,6 +26,7 @@ int fw_cmd_run(int argc, char **argv);
 int fw_cmd_report(int argc, char **argv);
 int fw_cmd_diff(int argc, char **argv);
 int fw_cmd_rules(int argc, char **argv);
+int fw_cmd_explain(int argc, char **argv);
 
 /* ---- options ---------------------------------------------------------------- */
 
@@ -47,7 +48,8 @@ enum {
     FW_OPT_SET = 1u << 13,     /* -s, --set PATH=VALUE, repeatable */
     FW_OPT_JSON = 1u << 14,    /* --json */
     FW_OPT_MARKDOWN = 1u << 15, /* --markdown */
-    FW_OPT_STRICT = 1u << 16,  /* --strict: warnings are problems */
+    FW_OPT_XLSX = 1u << 16,    /* --xlsx FILE */
+    FW_OPT_STRICT = 1u << 17,  /* --strict: warnings are problems */
 };
 #define FW_CMD_MAX_SET 32
 
@@ -67,6 +69,7 @@ struct fw_cmd_opts {
     const char *set[FW_CMD_MAX_SET];
     size_t n_set;
     bool json, markdown;
+    const char *xlsx;
     bool strict;
     int argi;                      /* argv index of the first operand */
 };

@@ -29,7 +29,8 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
 
 enum {
     OPT_MEMCAP = 256, OPT_FINDINGS, OPT_FROM, OPT_TO, OPT_STATE,
-    OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN, OPT_STRICT, OPT_LANG,
+    OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN, OPT_NO_EVIDENCE, OPT_XLSX, OPT_STRICT,
+    OPT_LANG,
 };
 
 static const struct {
@@ -42,6 +43,7 @@ static const struct {
     {FW_OPT_NOW, {"now", required_argument, NULL, 'n'}, "n:"},
     {FW_OPT_BUDGET, {"budget", required_argument, NULL, 'b'}, "b:"},
     {FW_OPT_MEMCAP, {"mem-cap", required_argument, NULL, OPT_MEMCAP}, ""},
+    {FW_OPT_BUDGET, {"no-evidence", no_argument, NULL, OPT_NO_EVIDENCE}, ""},
     {FW_OPT_CONFIG, {"config", required_argument, NULL, 'c'}, "c:"},
     {FW_OPT_QUIET, {"quiet", no_argument, NULL, 'q'}, "q"},
     {FW_OPT_OUTPUT, {"output", required_argument, NULL, 'o'}, "o:"},
@@ -55,6 +57,7 @@ static const struct {
     {FW_OPT_SET, {"set", required_argument, NULL, 's'}, "s:"},
     {FW_OPT_JSON, {"json", no_argument, NULL, OPT_JSON}, ""},
     {FW_OPT_MARKDOWN, {"markdown", no_argument, NULL, OPT_MARKDOWN}, ""},
+    {FW_OPT_XLSX, {"xlsx", required_argument, NULL, OPT_XLSX}, ""},
     {FW_OPT_STRICT, {"strict", no_argument, NULL, OPT_STRICT}, ""},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
@@ -159,6 +162,12 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
             break;
         case OPT_JSON:
             o->json = true;
+            break;
+        case OPT_NO_EVIDENCE:
+            o->engine.no_evidence = true;
+            break;
+        case OPT_XLSX:
+            o->xlsx = optarg;
             break;
         case OPT_MARKDOWN:
             o->markdown = true;

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "compare.h"
+#include "report/report.h"
 #include "feedio.h"
 #include "fundwatch/buf.h"
 #include "fundwatch/finding.h"
@@ -38,6 +40,7 @@ static const char usage_text[] = N_(
     "  -n, --now DATE       the clock the rules run against (default: today)\n"
     "  -m, --columns MAP    column map (YAML) on top of the built-in aliases\n"
     "      --json           one JSON object instead of text\n"
+    "      --xlsx FILE      the differences as an Excel workbook too\n"
     "      --lang zh|en     the language of messages (default: from LANG)\n"
     "  -h, --help           this text\n"
     "\n"
@@ -191,21 +194,8 @@ static bool apply_set(struct fw_policy_tree *t, const char *spec)
 
 /* ---- the findings of both --------------------------------------------------------- */
 
-struct item {
-    char id[FW_ID_HEX + 1];
-    char *rule, *region;
-    int kind, level;
-    bool has_amount, has_score;
-    int64_t amount, score;
-    char *grade;
-    char *subject;   /* "region dept project|task as_of", for people */
-    char *message;
-    char *json;      /* the whole finding, as the contract prints it */
-};
-
 struct side {
-    struct item *v;
-    size_t n, cap;
+    struct fw_cmp_list l;
     struct fw_engine *e;
     int fatal;
 };
@@ -215,41 +205,11 @@ struct run {
     uint64_t records, rejects;
 };
 
-static char *dupz(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 static int keep(void *ud, const struct fw_finding *f)
 {
     struct side *s = ud;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 256;
-        void *p = realloc(s->v, cap * sizeof *s->v);
-        if (p == NULL)
-            return s->fatal = FW_ENOMEM;
-        s->v = p;
-        s->cap = cap;
-    }
-    struct fw_buf b = FW_BUF_INIT;
-    if (fw_finding_json(f, &b) < 0)
+    if (fw_cmp_add(&s->l, f) < 0)
         return s->fatal = FW_ENOMEM;
-    char day[16] = "";
-    if (f->has_as_of)
-        fw_date_format(f->as_of, day);
-    struct fw_buf subj = FW_BUF_INIT;
-    fw_buf_printf(&subj, "%s %s %s %s", f->region ? f->region : "-",
-                  f->dept ? f->dept : "-",
-                  f->project ? f->project : f->task ? f->task : "-",
-                  day[0] ? day : "-");
-    struct item *it = &s->v[s->n++];
-    *it = (struct item){.kind = f->kind, .level = f->level,
-                        .subject = subj.p, .message = dupz(f->message),
-                        .has_amount = f->has_amount, .amount = f->amount,
-                        .has_score = f->has_score, .score = f->score,
-                        .rule = dupz(f->rule), .region = dupz(f->region),
-                        .grade = dupz(f->grade), .json = b.p};
-    memcpy(it->id, f->id, sizeof it->id);
     return 0;
 }
 
@@ -271,11 +231,6 @@ static void on_reject(void *ud, const char *feed, uint64_t line,
     struct run *r = ud;
     r->rejects++;
     fprintf(stderr, "%s:%" PRIu64 ": %s\n", feed, line, reason);
-}
-
-static int by_id(const void *a, const void *b)
-{
-    return strcmp(((const struct item *)a)->id, ((const struct item *)b)->id);
 }
 
 /* The feeds: files as given, folders as the files in them (sorted). */
@@ -318,7 +273,8 @@ static int add_feeds(const char *arg, char ***v, size_t *n)
 
 /* ---- the report ----------------------------------------------------------------- */
 
-enum { ADDED, REMOVED, CHANGED };
+enum { ADDED = FW_CMP_ADDED, REMOVED = FW_CMP_REMOVED,
+       CHANGED = FW_CMP_CHANGED };
 
 struct count {
     const char *key;   /* rule or region */
@@ -341,19 +297,8 @@ static void count_add(struct count **c, size_t *n, const char *key, int what)
     (*c)[(*n)++].n[what]++;
 }
 
-static bool differs(const struct item *a, const struct item *b)
-{
-    return a->kind != b->kind || a->level != b->level ||
-           a->has_amount != b->has_amount ||
-           (a->has_amount && a->amount != b->amount) ||
-           a->has_score != b->has_score ||
-           (a->has_score && a->score != b->score) ||
-           (a->grade == NULL) != (b->grade == NULL) ||
-           (a->grade && strcmp(a->grade, b->grade) != 0);
-}
-
-static void what_changed(const struct item *a, const struct item *b,
-                         struct fw_buf *o)
+static void what_changed(const struct fw_cmp_item *a,
+                         const struct fw_cmp_item *b, struct fw_buf *o)
 {
     char x[32], y[32];
     if (a->level != b->level)
@@ -394,16 +339,74 @@ static int by_key(const void *a, const void *b)
 
 static void side_fini(struct side *s)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        free(s->v[i].rule);
-        free(s->v[i].region);
-        free(s->v[i].grade);
-        free(s->v[i].subject);
-        free(s->v[i].message);
-        free(s->v[i].json);
-    }
-    free(s->v);
+    fw_cmp_fini(&s->l);
     fw_engine_free(s->e);
+}
+
+/* What the walk over both sides collects. */
+struct report {
+    struct count *by_rule, *by_region;
+    size_t n_rule, n_region;
+    uint64_t tot[3];
+    struct fw_buf lines;
+    bool json;
+    size_t shown;
+    struct fw_report_change *x;    /* --xlsx: every difference */
+    size_t nx, capx;
+};
+
+static void one(void *ud, enum fw_cmp_change what, const struct fw_cmp_item *x,
+                const struct fw_cmp_item *y)
+{
+    struct report *rp = ud;
+    const struct fw_cmp_item *it = y ? y : x;
+    rp->tot[what]++;
+    if (rp->capx > 0 || rp->x != NULL) {
+        if (rp->nx == rp->capx) {
+            size_t cap = rp->capx ? 2 * rp->capx : 64;
+            void *p = realloc(rp->x, cap * sizeof *rp->x);
+            if (p) {
+                rp->x = p;
+                rp->capx = cap;
+            }
+        }
+        if (rp->nx < rp->capx)
+            rp->x[rp->nx++] = (struct fw_report_change){
+                .change = (int)what, .rule = it->rule, .region = it->region,
+                .subject = it->subject, .message = it->message,
+                .level_before = x ? x->level : FW_LV_NONE,
+                .level_after = y ? y->level : FW_LV_NONE,
+                .has_before = x && x->has_amount, .before = x ? x->amount : 0,
+                .has_after = y && y->has_amount, .after = y ? y->amount : 0,
+            };
+    }
+    count_add(&rp->by_rule, &rp->n_rule, it->rule, (int)what);
+    count_add(&rp->by_region, &rp->n_region, it->region, (int)what);
+    struct fw_buf *o = &rp->lines;
+    if (rp->json) {
+        static const char *const names[] = {"added", "removed", "changed"};
+        fw_buf_printf(o, "%s{\"change\":\"%s\"", rp->shown++ ? "," : "",
+                      names[what]);
+        if (x)
+            fw_buf_printf(o, ",\"current\":%s", x->json);
+        if (y)
+            fw_buf_printf(o, ",\"candidate\":%s", y->json);
+        fw_buf_putc(o, '}');
+        return;
+    }
+    static const char sign[] = "+-~";
+    const char *lv = fw_level_name((enum fw_level)it->level);
+    fw_buf_printf(o, "%c %s%s%s %s %s", sign[what],
+                  fw_fkind_name((enum fw_fkind)it->kind), lv ? " " : "",
+                  lv ? lv : "", it->rule ? it->rule : "-", it->subject);
+    if (what == FW_CMP_CHANGED) {
+        what_changed(x, y, o);
+    } else if (it->has_amount) {
+        char m[32];
+        fw_money_format(it->amount, m);
+        fw_buf_printf(o, " amount %s", m);
+    }
+    fw_buf_printf(o, "\n    %s\n", it->message ? it->message : "");
 }
 
 int fw_cmd_diff(int argc, char **argv)
@@ -411,7 +414,8 @@ int fw_cmd_diff(int argc, char **argv)
     struct fw_cmd_opts o;
     int rc = fw_cmd_options("diff", _(usage_text),
                             FW_OPT_POLICIES | FW_OPT_COLUMNS | FW_OPT_NOW |
-                                FW_OPT_CANDIDATE | FW_OPT_SET | FW_OPT_JSON,
+                                FW_OPT_CANDIDATE | FW_OPT_SET | FW_OPT_JSON |
+                                FW_OPT_XLSX,
                             argc, argv, &o);
     if (rc >= 0)
         return rc;
@@ -495,72 +499,29 @@ int fw_cmd_diff(int argc, char **argv)
     free(feeds);
 
     /* the same id is the same subject and period: compare them */
-    for (int k = 0; k < 2; k++)
-        qsort(r.s[k].v, r.s[k].n, sizeof *r.s[k].v, by_id);
-    struct count *by_rule = NULL, *by_region = NULL;
-    size_t n_rule = 0, n_region = 0;
-    uint64_t tot[3] = {0};
-    struct fw_buf lines = FW_BUF_INIT;
-    bool json = o.json;
-    if (json)
-        fw_buf_puts(&lines, "[");
-    size_t a = 0, b = 0, shown = 0;
-    const struct side *A = &r.s[0], *B = &r.s[1];
-    while (a < A->n || b < B->n) {
-        int c = a == A->n ? 1 : b == B->n ? -1 : strcmp(A->v[a].id, B->v[b].id);
-        const struct item *x = c <= 0 ? &A->v[a] : NULL;
-        const struct item *y = c >= 0 ? &B->v[b] : NULL;
-        int what = c < 0 ? REMOVED : c > 0 ? ADDED : CHANGED;
-        if (c < 0)
-            a++;
-        else if (c > 0)
-            b++;
-        else {
-            a++;
-            b++;
-            if (!differs(x, y))
-                continue;
-        }
-        const struct item *it = y ? y : x;
-        tot[what]++;
-        count_add(&by_rule, &n_rule, it->rule, what);
-        count_add(&by_region, &n_region, it->region, what);
-        if (json) {
-            static const char *const names[] = {"added", "removed",
-                                                "changed"};
-            fw_buf_printf(&lines, "%s{\"change\":\"%s\"", shown++ ? "," : "",
-                          names[what]);
-            if (x)
-                fw_buf_printf(&lines, ",\"current\":%s", x->json);
-            if (y)
-                fw_buf_printf(&lines, ",\"candidate\":%s", y->json);
-            fw_buf_putc(&lines, '}');
-        } else {
-            static const char sign[] = "+-~";
-            const char *lv = fw_level_name((enum fw_level)it->level);
-            fw_buf_printf(&lines, "%c %s%s%s %s %s", sign[what],
-                          fw_fkind_name((enum fw_fkind)it->kind),
-                          lv ? " " : "", lv ? lv : "", it->rule, it->subject);
-            if (what == CHANGED) {
-                what_changed(x, y, &lines);
-            } else if (it->has_amount) {
-                char m[32];
-                fw_money_format(it->amount, m);
-                fw_buf_printf(&lines, " amount %s", m);
-            }
-            fw_buf_printf(&lines, "\n    %s\n", it->message ? it->message
-                                                           : "");
-        }
+    struct report rp = {.json = o.json, .lines = FW_BUF_INIT};
+    if (o.xlsx) { /* collect the differences for the workbook */
+        rp.x = calloc(1, sizeof *rp.x);
+        rp.capx = rp.x ? 1 : 0;
     }
-    if (n_rule) /* qsort(NULL, 0, ...) is undefined (UBSan) */
+    if (rp.json)
+        fw_buf_puts(&rp.lines, "[");
+    const struct side *A = &r.s[0], *B = &r.s[1];
+    fw_cmp_walk(&r.s[0].l, &r.s[1].l, one, &rp);
+    struct count *by_rule = rp.by_rule, *by_region = rp.by_region;
+    size_t n_rule = rp.n_rule, n_region = rp.n_region;
+    uint64_t *tot = rp.tot;
+    struct fw_buf lines = rp.lines;
+    bool json = rp.json;
+    if (n_rule > 1)
         qsort(by_rule, n_rule, sizeof *by_rule, by_key);
-    if (n_region)
+    if (n_region > 1)
         qsort(by_region, n_region, sizeof *by_region, by_key);
     if (json) {
         printf("{\"current\":{\"policies\":");
         struct fw_buf t = FW_BUF_INIT;
         fw_buf_json_str(&t, cur, strlen(cur));
-        printf("%s,\"findings\":%zu},\"candidate\":{", t.p, A->n);
+        printf("%s,\"findings\":%zu},\"candidate\":{", t.p, A->l.n);
         fw_buf_reset(&t);
         if (o.candidate) {
             fw_buf_json_str(&t, o.candidate, strlen(o.candidate));
@@ -577,7 +538,7 @@ int fw_cmd_diff(int argc, char **argv)
         fw_buf_fini(&t);
         printf("\"findings\":%zu},\"records\":%" PRIu64 ",\"added\":%" PRIu64
                ",\"removed\":%" PRIu64 ",\"changed\":%" PRIu64
-               ",\"by_rule\":{", B->n, r.records, tot[ADDED], tot[REMOVED],
+               ",\"by_rule\":{", B->l.n, r.records, tot[ADDED], tot[REMOVED],
                tot[CHANGED]);
         for (size_t i = 0; i < n_rule; i++)
             printf("%s\"%s\":[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]",
@@ -593,7 +554,7 @@ int fw_cmd_diff(int argc, char **argv)
         printf(_("%" PRIu64 " records: current %zu findings, candidate %zu: "
                  "%" PRIu64 " added, %" PRIu64 " removed, %" PRIu64
                  " changed\n"),
-               r.records, A->n, B->n, tot[ADDED], tot[REMOVED], tot[CHANGED]);
+               r.records, A->l.n, B->l.n, tot[ADDED], tot[REMOVED], tot[CHANGED]);
         if (tot[ADDED] + tot[REMOVED] + tot[CHANGED] > 0) {
             print_counts(_("by rule (+ added, - removed, ~ changed):"),
                          by_rule, n_rule);
@@ -602,6 +563,25 @@ int fw_cmd_diff(int argc, char **argv)
             fwrite(lines.p, 1, lines.len, stdout);
         }
     }
+    if (o.xlsx) {
+        struct fw_error err = {0};
+        char cand_desc[512] = "";
+        if (o.candidate)
+            snprintf(cand_desc, sizeof cand_desc, "%s", o.candidate);
+        for (size_t i = 0; !o.candidate && i < o.n_set; i++) {
+            size_t k = strlen(cand_desc);
+            snprintf(cand_desc + k, sizeof cand_desc - k, "%s--set %s",
+                     i ? " " : "", o.set[i]);
+        }
+        if (fw_report_write_diff(o.xlsx, rp.x, rp.nx, cur, cand_desc,
+                                 &err) < 0) {
+            char msg[FW_PLACE_MAX + FW_MSG_MAX + 4];
+            fprintf(stderr, "fundwatch diff: %s\n",
+                    fw_error_text(&err, msg, sizeof msg));
+            status = FW_EXIT_USAGE;
+        }
+    }
+    free(rp.x);
     fw_buf_fini(&lines);
     free(by_rule);
     free(by_region);

@@ -29,6 +29,7 @@ static const char usage_text[] = N_(
     "  -b, --budget N       Lua instructions per hook call (default 1000000);\n"
     "                       0 = no limit at all (for benchmarks only)\n"
     "      --mem-cap BYTES  memory per policy (default 64M; K, M, G allowed)\n"
+    "      --no-evidence    findings without their evidence (benchmarks only)\n"
     "      --lang zh|en     the language of messages (default: from LANG)\n"
     "  -h, --help           this text\n"
     "\n"
