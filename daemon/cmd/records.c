@@ -5,10 +5,11 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "fundwatch/i18n.h"
 #include "feedio.h"
 #include "fundwatch/buf.h"
 
-static const char usage_text[] =
+static const char usage_text[] = N_(
     "usage: fundwatch records [--columns MAP.yaml] [--quiet] [--sheet S] "
     "FEED...\n"
     "\n"
@@ -22,10 +23,11 @@ static const char usage_text[] =
     "  -m, --columns MAP  column map (YAML) on top of the built-in aliases\n"
     "  -q, --quiet        check only: print no records, only rejects and counts\n"
     "  -S, --sheet S      a workbook's sheet: its name, its number or all\n"
+    "      --lang zh|en   the language of messages (default: from LANG)\n"
     "  -h, --help         this text\n"
     "\n"
     "Exit status: 0 every line read, 1 rejects or a feed that is not a feed,\n"
-    "2 usage error or a file that cannot be opened.\n";
+    "2 usage error or a file that cannot be opened.\n");
 
 struct ctx {
     struct fw_buf out;
@@ -56,8 +58,9 @@ static void on_reject(void *ud, const char *feed, uint64_t line,
 int fw_cmd_records(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    int rc = fw_cmd_options("records", usage_text,
-                            FW_OPT_COLUMNS | FW_OPT_QUIET | FW_OPT_SHEET, argc, argv, &o);
+    int rc = fw_cmd_options("records", _(usage_text),
+                            FW_OPT_COLUMNS | FW_OPT_QUIET | FW_OPT_SHEET, argc,
+                            argv, &o);
     if (rc >= 0)
         return rc;
     const char *columns = o.columns;
