@@ -4,7 +4,9 @@
 #   make asan       the same suite under AddressSanitizer + UBSan (build-asan/)
 #   make run        set up a working folder from examples/ and run fundwatch on it
 #   make bench      benchmarks, each beside a baseline measured in the same run
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (binary, unit, config, policies,
+#                   man pages, completion, docs; docs/operations.md)
+#   make deb        the Debian package, in build/deb/ (debian/)
 # Missing Debian packages are installed first (apt-get update once, then
 # apt-get install -y); set FW_NO_APT=1 to only list them.
 
@@ -28,13 +30,25 @@ OPT = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
       -fno-sanitize-recover=undefined
 endif
 
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The version is debian/changelog's; a build from git adds the commit.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+FW_GIT_HASH ?= $(shell git describe --always --dirty --exclude='*' 2>/dev/null)
+FULL_VERSION = $(VERSION)$(if $(FW_GIT_HASH), (git $(FW_GIT_HASH)))
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm
 
-LOCALEDIR ?= $(PREFIX)/share/locale
-CPPFLAGS += -DFW_LOCALEDIR='"$(LOCALEDIR)"'
-CPPFLAGS += -Iinclude -Idaemon -D_GNU_SOURCE -DFW_VERSION='"$(VERSION)"'
+# Where `make install` puts things. The config is read from SYSCONFDIR
+# whatever the PREFIX (/etc/fundwatch/fundwatch.yaml, as the package does).
+BINDIR     ?= $(PREFIX)/bin
+LOCALEDIR  ?= $(PREFIX)/share/locale
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/fundwatch
+COMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+SYSCONFDIR ?= /etc
+
+CPPFLAGS += -DFW_LOCALEDIR='"$(LOCALEDIR)"' -DFW_SYSCONFDIR='"$(SYSCONFDIR)"'
+CPPFLAGS += -Iinclude -Idaemon -D_GNU_SOURCE -DFW_VERSION='"$(FULL_VERSION)"'
 CFLAGS   += -std=c11 $(OPT) -g $(WARN) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += $(if $(SAN),-fsanitize=address$(comma)undefined)
 comma := ,
@@ -62,7 +76,7 @@ I18N_SRC = $(sort $(wildcard rules/*.c daemon/*.c daemon/*/*.c))
 MO       = $(LINGUAS:%=$(BUILD)/locale/%/LC_MESSAGES/fundwatch.mo)
 UNIT = $(BUILD)/test-unit
 
-.PHONY: all test asan run bench fuzz install clean deps pot
+.PHONY: all test asan run run-reset bench fuzz install clean deps pot man deb FORCE
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(MO)
@@ -86,6 +100,17 @@ $(BUILD)/%.o: %.c | deps
 
 $(BIN): $(BUILD)/daemon/cmd/main.o $(DAEMON_OBJ) $(RULES_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The objects that use the settings above are rebuilt when one changes (a
+# new commit, another PREFIX): the stamp is rewritten only then.
+SETTINGS     = $(BUILD)/settings.stamp
+SETTINGS_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(shell grep -lE \
+               'FW_(VERSION|LOCALEDIR|SYSCONFDIR|SYSTEM_CONFIG)|fw_cmd_default_config' daemon/*.c daemon/*/*.c))
+$(SETTINGS_OBJ): $(SETTINGS)
+$(SETTINGS): FORCE
+	@mkdir -p $(@D)
+	@echo '$(FULL_VERSION) $(LOCALEDIR) $(SYSCONFDIR)' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
 $(BUILD)/locale/%/LC_MESSAGES/fundwatch.mo: po/%.po | deps
 	@mkdir -p $(@D)
@@ -159,13 +184,72 @@ bench: $(BIN) $(BENCH_STORE)
 	  FW_BIN=$(abspath $(BIN)) FW_BENCH_STORE=$(abspath $(BENCH_STORE)) \
 	  bash "$$b" || exit 1; done
 
-install: $(BIN) $(MO)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/fundwatch
+# The unit and the installed config, with this install's paths put in.
+# The config is examples/fundwatch.yaml with the state in /var/lib/fundwatch,
+# the policies and the token file in SYSCONFDIR/fundwatch (dist/config.sed).
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+            -e 's|@DOCDIR@|$(DOCDIR)|g'
+$(BUILD)/dist/fundwatch.service: dist/fundwatch.service.in FORCE
+	@mkdir -p $(@D)
+	@$(SUBST) $< >$@.tmp && { cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@; }
+$(BUILD)/dist/fundwatch.yaml: examples/fundwatch.yaml dist/config.sed FORCE
+	@mkdir -p $(@D)
+	@sed -f dist/config.sed $< | $(SUBST) >$@.tmp
+	@test "$$(grep -c '^[a-z_]*: /' $@.tmp)" = 6 || \
+	  { echo "dist/config.sed no longer matches examples/fundwatch.yaml"; exit 1; }
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+# Man pages from their scdoc sources in docs/man/.
+MAN = $(BUILD)/man/fundwatch.1 $(BUILD)/man/fundwatch.yaml.5
+man: $(MAN)
+$(BUILD)/man/%: docs/man/%.scd
+	@$(MAKE) --no-print-directory deps EXTRA_DEB=scdoc
+	@mkdir -p $(@D)
+	$(Q)scdoc <$< >$@
+
+# Installs what the Debian package holds (debian/rules calls this). Files
+# under SYSCONFDIR an operator may have edited are kept when they exist.
+ETC = $(DESTDIR)$(SYSCONFDIR)/fundwatch
+install: $(BIN) $(MO) $(MAN) $(BUILD)/dist/fundwatch.service $(BUILD)/dist/fundwatch.yaml
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR) $(ETC)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/fundwatch
 	@for l in $(LINGUAS); do \
 	  install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES; \
 	  install -m 644 $(BUILD)/locale/$$l/LC_MESSAGES/fundwatch.mo \
 	    $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/fundwatch.mo; done
+	install -m 644 $(BUILD)/dist/fundwatch.service $(DESTDIR)$(UNITDIR)/fundwatch.service
+	install -m 644 dist/fundwatch.bash-completion $(DESTDIR)$(COMPDIR)/fundwatch
+	install -m 644 $(BUILD)/man/fundwatch.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(BUILD)/man/fundwatch.yaml.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/examples/feeds
+	install -m 644 examples/feeds/* $(DESTDIR)$(DOCDIR)/examples/feeds/
+	@for f in fundwatch.yaml columns.yaml; do \
+	  if [ -e $(ETC)/$$f ]; then echo "kept $(ETC)/$$f (exists)"; \
+	  else src=examples/$$f; [ $$f = fundwatch.yaml ] && src=$(BUILD)/dist/$$f; \
+	    echo "install -m 644 $$src $(ETC)/$$f"; install -m 644 $$src $(ETC)/$$f; fi; done
+	@if [ -e $(ETC)/policies ]; then \
+	  echo "kept $(ETC)/policies (exists; the shipped ones are in policies/)"; \
+	else echo "install policies/ $(ETC)/policies"; \
+	  find policies -type f | while read -r f; do \
+	    install -D -m 644 "$$f" "$(ETC)/$$f" || exit 1; done; fi
+
+# The Debian package, built from a copy of the working tree (its files in
+# git, committed or not) so that the build's clean step leaves this tree
+# alone: build/deb/fundwatch_VERSION_ARCH.deb, then lintian on it.
+DEB_DIR = build/deb
+DEB_TOOLS = dpkg-dev debhelper lintian scdoc
+deb:
+	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(DEB_TOOLS)"
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src/fundwatch
+	@git ls-files -z -co --exclude-standard | \
+	  tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C $(DEB_DIR)/src/fundwatch
+	cd $(DEB_DIR)/src/fundwatch && FW_GIT_HASH='$(FW_GIT_HASH)' \
+	  dpkg-buildpackage -us -uc -b
+	@cp $(DEB_DIR)/src/*.deb $(DEB_DIR)/src/*.changes $(DEB_DIR)/src/*.buildinfo $(DEB_DIR)/
+	lintian --fail-on error,warning $(DEB_DIR)/*.changes
+	@ls -1 $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf build build-asan

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "fundwatch/record.h"
@@ -86,4 +87,11 @@ bad:
 big:
     fw_cli_usage_error(cmd, "%s \"%s\": too large", opt, text);
     return false;
+}
+
+const char *fw_cmd_default_config(bool *system)
+{
+    *system = access("fundwatch.yaml", F_OK) != 0 &&
+              access(FW_SYSTEM_CONFIG, F_OK) == 0;
+    return *system ? FW_SYSTEM_CONFIG : "fundwatch.yaml";
 }

@@ -35,4 +35,16 @@ bool fw_cmd_parse_now(const char *cmd, const char *text, int32_t *days);
 bool fw_cmd_parse_count(const char *cmd, const char *opt, const char *text,
                         bool suffixes, uint64_t *out);
 
+/* The installed config, FW_SYSCONFDIR/fundwatch/fundwatch.yaml. */
+#ifndef FW_SYSCONFDIR
+#define FW_SYSCONFDIR "/etc"
+#endif
+#define FW_SYSTEM_CONFIG FW_SYSCONFDIR "/fundwatch/fundwatch.yaml"
+
+/* The config a daemon command reads when no -c is given: ./fundwatch.yaml
+ * when it exists, else FW_SYSTEM_CONFIG when that exists (an installed
+ * system), else ./fundwatch.yaml (whose absence is then reported). *system
+ * is set when FW_SYSTEM_CONFIG was chosen. */
+const char *fw_cmd_default_config(bool *system);
+
 #endif

@@ -539,7 +539,8 @@ static const char usage_text[] =
     "serves the HTTP API (health, metrics, findings, POST /feeds, POST\n"
     "/reload). One line per event on stderr.\n"
     "\n"
-    "  -c, --config FILE  the config file (default: fundwatch.yaml)\n"
+    "  -c, --config FILE  the config file (default: ./fundwatch.yaml, else\n"
+    "                     " FW_SYSTEM_CONFIG ")\n"
     "  -n, --now DATE     a fixed clock instead of today (drills and tests)\n"
     "  -h, --help         this text\n"
     "\n"
@@ -670,7 +671,8 @@ int fw_cmd_run(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *conf = "fundwatch.yaml";
+    const char *conf = NULL;
+    bool system_conf = false;
     struct fwd *d = calloc(1, sizeof *d);
     if (d == NULL)
         return FW_EXIT_USAGE;
@@ -706,7 +708,12 @@ int fw_cmd_run(int argc, char **argv)
                                   argv[optind]);
     }
 
+    if (conf == NULL)
+        conf = fw_cmd_default_config(&system_conf);
     fw_log_init(-1, -1);
+    if (system_conf)
+        fw_log_info("main", NULL, "no -c given and no ./fundwatch.yaml: "
+                    "using %s", conf);
     struct fw_diag diag;
     fw_diag_init(&diag);
     int rc = fw_config_load(conf, &d->cfg, &diag);
