@@ -11,6 +11,7 @@ int fw_cmd_replay(int argc, char **argv);
 int fw_cmd_check(int argc, char **argv);
 int fw_cmd_test(int argc, char **argv);
 int fw_cmd_run(int argc, char **argv);
+int fw_cmd_backup(int argc, char **argv);
 
 /* "fundwatch <cmd>: <message>" on stderr; returns FW_EXIT_USAGE. */
 int fw_cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -21,6 +21,7 @@ static const struct {
     {"records", fw_cmd_records, N_("read feeds; normalised records as NDJSON on stdout")},
     {"check", fw_cmd_check, N_("check policies, parameters and a config; every problem as file:line")},
     {"test", fw_cmd_test, N_("run the policy tests (*_test.yaml) beside the policies")},
+    {"backup", fw_cmd_backup, N_("an online, checked copy of the daemon's store")},
 };
 
 static void usage(FILE *out)
