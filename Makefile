@@ -137,34 +137,43 @@ $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The daemon tests read the store with sqlite3, drive the API with curl and
-# check /metrics with promtool (Prometheus's own parser, package prometheus).
-TEST_DEB = sqlite3 curl prometheus
+# check /metrics with promtool, Prometheus's own parser. promtool comes from
+# Debian's prometheus package unpacked into build/tools, not installed:
+# installing it would also enable and start a Prometheus server on :9090.
+TEST_DEB = sqlite3 curl
+PROMTOOL = build/tools/usr/bin/promtool
 
 test: $(BIN) $(UNIT) $(MO)
 	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(TEST_DEB)"
-	@FW_BIN=$(abspath $(BIN)) FW_UNIT=$(abspath $(UNIT)) \
-	  FW_I18N_SRC="$(I18N_SRC)" tests/run
+	@command -v promtool >/dev/null || $(MAKE) --no-print-directory $(PROMTOOL)
+	@PATH="$$PATH:$(abspath $(dir $(PROMTOOL)))" FW_BIN=$(abspath $(BIN)) \
+	  FW_UNIT=$(abspath $(UNIT)) FW_I18N_SRC="$(I18N_SRC)" tests/run
+
+$(PROMTOOL):
+	@if [ -n "$(FW_NO_APT)" ]; then echo "promtool is missing (make test unpacks" \
+	  "it from the prometheus package with apt-get download)"; exit 1; fi
+	@echo "unpacking promtool from Debian's prometheus package into build/tools (not installed)"
+	@rm -rf build/tools && mkdir -p build/tools/dl && cd build/tools/dl && \
+	  { apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && \
+	    apt-get download prometheus >/dev/null 2>&1; }; } && \
+	  dpkg-deb --fsys-tarfile prometheus_*.deb | tar -xf - -C .. ./usr/bin/promtool
+	@rm -rf build/tools/dl && test -x $@
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 test
 
-# A working folder from examples/: the config, the column map, the
-# reference policies (or the sample ones while policies/ is missing) and a
-# spool holding the example feeds; then the daemon in the foreground, its
-# clock at the examples' year end (RUN_NOW= for today), so that its outbox
-# holds what examples/expected.jsonl holds.
+# A working folder from examples/ (examples/run.sh): made the first time
+# (the config, the column map, the reference policies, the example feeds in
+# its spool) and kept afterwards, edits and store included; run-reset
+# removes it. The daemon's clock is at the examples' year end (RUN_NOW= for
+# today), so that its outbox holds what examples/expected.jsonl holds.
 RUN_DIR ?= $(BUILD)/run
 RUN_NOW ?= 2024-12-31
-run: $(BIN)
-	@mkdir -p $(RUN_DIR)/spool/incoming
-	@cp examples/fundwatch.yaml examples/columns.yaml $(RUN_DIR)/
-	@rm -rf $(RUN_DIR)/policies && if [ -d policies ]; then \
-	  cp -r policies $(RUN_DIR)/policies; else \
-	  cp -r examples/policies $(RUN_DIR)/policies; rm -rf $(RUN_DIR)/policies/feeds; fi
-	@for f in examples/feeds/*; do cp "$$f" "$(RUN_DIR)/spool/incoming/.$$(basename $$f)"; \
-	  mv "$(RUN_DIR)/spool/incoming/.$$(basename $$f)" "$(RUN_DIR)/spool/incoming/$$(basename $$f)"; done
-	@echo "fundwatch: working folder $(RUN_DIR): findings go to $(RUN_DIR)/outbox.jsonl; Ctrl-C stops"
-	$(BIN) run -c $(RUN_DIR)/fundwatch.yaml $(if $(RUN_NOW),--now $(RUN_NOW))
+run: $(BIN) $(MO)
+	@FW_BIN=$(abspath $(BIN)) RUN_DIR=$(RUN_DIR) RUN_NOW=$(RUN_NOW) examples/run.sh
+
+run-reset:
+	rm -rf $(RUN_DIR)
 
 # Mutation fuzzing of the reader through the ASan + UBSan binary.
 FUZZ_N ?= 3000
