@@ -15,9 +15,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "sys.h"
-#include "daemon.h"
-#include "log.h"
+#include "policyfs.h"
+#include "reload.h"
 #include "testrun.h"
 
 /* A tree that keeps changing while it is built is tried this many times. */
@@ -25,14 +24,70 @@
 /* Report lines of failing tests carried into the refusal. */
 #define MAX_TEST_PROBLEMS 20
 
+/* A generation built and tested by a reload, waiting to be put in place by
+ * the worker; or a refused one, waiting to be recorded. */
+struct fw_reload_result {
+    struct fw_reload_result *next;  /* pending ones, oldest first */
+    bool ok;
+    struct fw_engine *eng;          /* ok: the new generation */
+    struct fw_policy_tree tree;     /* its files, for the store's history */
+    char (*sums)[65];               /* sha256 of each file, computed off
+                                       the worker */
+    char version[80];               /* ok: the engine's; else the tree's */
+    enum fw_store_trigger trigger;
+    struct fw_diag problems;        /* refused: why */
+    struct fw_buf tests;            /* the policy tests' report */
+    unsigned cases;                 /* policy test cases run */
+    uint64_t nanos;                 /* build + check + tests */
+};
+
+/* Someone waiting for a reload's result. */
+struct waiter {
+    fw_reload_cb cb;
+    void *arg;
+};
+
+struct fw_reload {
+    struct fwd *d;
+    /* (loop) one reload at a time; another asked meanwhile runs next */
+    bool reload_again;
+    enum fw_store_trigger next_trigger;
+    struct fw_reload_result *res;           /* the one being built */
+    uv_work_t work;
+    struct waiter *waiters, *next_waiters;  /* the next ones asked during
+                                               a reload: they get the next
+                                               one's result */
+    size_t n_waiters, n_next_waiters;
+    uv_fs_event_t **pwatch;                 /* one per policies folder */
+    size_t n_pwatch;
+    uv_timer_t debounce;
+    bool handles;
+    /* (worker → loop) under mu */
+    uv_mutex_t mu;
+    struct fw_reload_result *pending;       /* to put in place or record */
+    struct fw_engine **retired_eng;         /* replaced: to free off the
+                                               worker */
+    size_t n_retired_eng;
+    uv_work_t free_work;
+    bool freeing;                           /* (loop) */
+    /* (worker) swapped in, not yet stored */
+    struct fw_reload_result *to_record;
+};
+
+static void reload(struct fw_reload *rl, enum fw_store_trigger why);
+static int watch_policies(struct fw_reload *rl);
+static void unwatch_policies(struct fw_reload *rl);
+static void free_retired(struct fw_reload *rl);
+
 static void hex(const unsigned char *md, unsigned n, char *out)
 {
     for (unsigned i = 0; i < n; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* The version of a tree that did not build: sha256 over its paths and
- * contents, each length-prefixed, so a refused edit is named too. */
+/* The version of a tree that did not build: sha256 over its paths inside
+ * the tree and contents, each length-prefixed, so a refused edit is named
+ * too, the same wherever the tree lies. */
 static void tree_version(const struct fw_policy_tree *t, char out[80])
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -40,9 +95,11 @@ static void tree_version(const struct fw_policy_tree *t, char out[80])
     unsigned n = 0;
     EVP_DigestInit_ex(c, EVP_sha256(), NULL);
     for (size_t i = 0; i < t->n; i++) {
-        uint64_t lens[2] = {strlen(t->files[i].path), t->files[i].len};
+        const char *rel = t->files[i].rel ? t->files[i].rel
+                                          : t->files[i].path;
+        uint64_t lens[2] = {strlen(rel), t->files[i].len};
         EVP_DigestUpdate(c, lens, sizeof lens);
-        EVP_DigestUpdate(c, t->files[i].path, lens[0]);
+        EVP_DigestUpdate(c, rel, lens[0]);
         EVP_DigestUpdate(c, t->files[i].data, t->files[i].len);
     }
     EVP_DigestFinal_ex(c, md, &n);
@@ -64,7 +121,7 @@ static bool same_tree(const struct fw_policy_tree *a,
     return true;
 }
 
-void fw__d_result_free(struct fw_reload_result *r)
+static void result_free(struct fw_reload_result *r)
 {
     if (r == NULL)
         return;
@@ -76,7 +133,7 @@ void fw__d_result_free(struct fw_reload_result *r)
     free(r);
 }
 
-void fw__d_result_sums(struct fw_reload_result *r)
+static void result_sums(struct fw_reload_result *r)
 {
     r->sums = calloc(r->tree.n ? r->tree.n : 1, sizeof *r->sums);
     for (size_t i = 0; r->sums && i < r->tree.n; i++)
@@ -163,8 +220,9 @@ static void clear(struct fw_reload_result *r)
 /* (pool thread) No store, no running engine: only the new generation. */
 static void reload_work(uv_work_t *w)
 {
-    struct fwd *d = w->data;
-    struct fw_reload_result *r = d->reload_res;
+    struct fw_reload *rl = w->data;
+    struct fwd *d = rl->d;
+    struct fw_reload_result *r = rl->res;
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     for (int try = 0; try < RELOAD_TRIES; try++) {
@@ -201,18 +259,29 @@ static void reload_work(uv_work_t *w)
         r->eng = NULL;
         tree_version(&r->tree, r->version);
     }
-    fw__d_result_sums(r); /* here, not on the worker */
+    result_sums(r); /* here, not on the worker */
     clock_gettime(CLOCK_MONOTONIC, &b);
     r->nanos = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u +
                (uint64_t)(b.tv_nsec - a.tv_nsec);
 }
 
+/* Every waiter hears the result (error NULL) or why there is none. */
+static void answer(struct fw_reload *rl, struct waiter *w, size_t *n,
+                   const char *error)
+{
+    size_t k = *n;
+    *n = 0;
+    for (size_t i = 0; i < k; i++)
+        w[i].cb(rl->d, w[i].arg, error);
+}
+
 static void after_reload(uv_work_t *w, int status)
 {
     (void)status;
-    struct fwd *d = w->data;
-    struct fw_reload_result *r = d->reload_res;
-    d->reload_res = NULL;
+    struct fw_reload *rl = w->data;
+    struct fwd *d = rl->d;
+    struct fw_reload_result *r = rl->res;
+    rl->res = NULL;
     d->reloading = false;
     const char *why = fw_store_trigger_name(r->trigger);
     d->last_reload.done = true;
@@ -239,72 +308,90 @@ static void after_reload(uv_work_t *w, int status)
                      "%.19s… keeps running", why, r->problems.n,
                      d->running_version);
         fw_log_diag(FW_LOG_ERROR, "reload", &r->problems);
-        fw__d_error(d, "reload refused: %s", d->last_reload.error);
+        fw_core_error(d, "reload refused: %s", d->last_reload.error);
     }
-    fw__d_reload_answer(d);
+    answer(rl, rl->waiters, &rl->n_waiters, NULL);
     /* the worker puts it in place (or records the refusal) between feeds */
-    uv_mutex_lock(&d->mu);
-    struct fw_reload_result **tail = &d->pending;
+    uv_mutex_lock(&rl->mu);
+    struct fw_reload_result **tail = &rl->pending;
     while (*tail)
         tail = &(*tail)->next;
     *tail = r;
-    uv_mutex_unlock(&d->mu);
-    d->want_apply = true;
-    fw__d_watch_policies(d); /* new folders are watched too */
+    uv_mutex_unlock(&rl->mu);
     if (atomic_load(&d->stopping)) {
-        if (d->job == FW_JOB_NONE)
-            fw__d_shutdown(d);
+        fw_core_part_idle(d);
         return;
     }
-    fw__d_kick(d);
-    if (d->reload_again) {
+    watch_policies(rl); /* new folders are watched too */
+    fw_core_want_between(d);
+    if (rl->reload_again) {
         /* those who asked during this one get the next one's result */
-        struct fw_http_conn **spare = d->reload_waiters;
-        d->reload_waiters = d->next_waiters;
-        d->n_waiters = d->n_next_waiters;
-        d->next_waiters = spare;
-        d->n_next_waiters = 0;
-        d->reload_again = false;
-        fw__d_reload(d, d->next_trigger);
+        struct waiter *spare = rl->waiters;
+        rl->waiters = rl->next_waiters;
+        rl->n_waiters = rl->n_next_waiters;
+        rl->next_waiters = spare;
+        rl->n_next_waiters = 0;
+        rl->reload_again = false;
+        reload(rl, rl->next_trigger);
     }
 }
 
 /* A reload that could not even start: its waiters hear so. */
-static void reload_not_started(struct fwd *d, const char *why)
+static void reload_not_started(struct fw_reload *rl, const char *why)
 {
     fw_log_error("reload", NULL, "cannot start: %s", why);
-    for (size_t i = 0; i < d->n_waiters; i++)
-        fw_http_respond_error(d->reload_waiters[i], 503, why);
-    d->n_waiters = 0;
+    answer(rl, rl->waiters, &rl->n_waiters, why);
 }
 
-void fw__d_reload(struct fwd *d, enum fw_store_trigger why)
+static void reload(struct fw_reload *rl, enum fw_store_trigger why)
 {
+    struct fwd *d = rl->d;
     if (atomic_load(&d->stopping))
         return;
     if (d->reloading) { /* after this one, once more with the latest files */
-        d->reload_again = true;
-        d->next_trigger = why;
+        rl->reload_again = true;
+        rl->next_trigger = why;
         return;
     }
     struct fw_reload_result *r = calloc(1, sizeof *r);
     if (r == NULL) {
-        reload_not_started(d, "out of memory");
+        reload_not_started(rl, "out of memory");
         return;
     }
     fw_diag_init(&r->problems);
     r->trigger = why;
-    d->reload_res = r;
+    rl->res = r;
     d->reloading = true;
-    d->reload_work.data = d;
-    int rc = uv_queue_work(&d->loop, &d->reload_work, reload_work,
-                           after_reload);
+    rl->work.data = rl;
+    int rc = uv_queue_work(&d->loop, &rl->work, reload_work, after_reload);
     if (rc < 0) {
         d->reloading = false;
-        d->reload_res = NULL;
-        fw__d_result_free(r);
-        reload_not_started(d, uv_strerror(rc));
+        rl->res = NULL;
+        result_free(r);
+        reload_not_started(rl, uv_strerror(rc));
     }
+}
+
+void fw_reload_ask(struct fw_reload *rl, enum fw_store_trigger why,
+                   fw_reload_cb cb, void *arg)
+{
+    struct fwd *d = rl->d;
+    if (atomic_load(&d->stopping)) {
+        cb(d, arg, "fundwatch is stopping");
+        return;
+    }
+    /* asked while a reload runs: that one read the files before this
+     * request, so this waits for the next one */
+    struct waiter **list = d->reloading ? &rl->next_waiters : &rl->waiters;
+    size_t *n = d->reloading ? &rl->n_next_waiters : &rl->n_waiters;
+    void *p = realloc(*list, (*n + 1) * sizeof **list);
+    if (p == NULL) {
+        cb(d, arg, "out of memory");
+        return;
+    }
+    *list = p;
+    (*list)[(*n)++] = (struct waiter){cb, arg};
+    reload(rl, why);
 }
 
 /* ---- the worker's side ------------------------------------------------------ */
@@ -365,12 +452,18 @@ static void ops_finding(struct fwd *d, const struct fw_reload_result *r)
     fw_buf_fini(&msg);
 }
 
-bool fw__d_apply_pending(struct fwd *d, bool record)
+/* (worker) Puts a pending generation in place; with record, also writes
+ * the generations put in place or refused since the last time to the store
+ * (history, ops findings, outbox), which waits until no feed is between
+ * two records. True when something was done. */
+static bool apply_pending(void *ud, bool record)
 {
-    uv_mutex_lock(&d->mu);
-    struct fw_reload_result *r = d->pending;
-    d->pending = NULL;
-    uv_mutex_unlock(&d->mu);
+    struct fw_reload *rl = ud;
+    struct fwd *d = rl->d;
+    uv_mutex_lock(&rl->mu);
+    struct fw_reload_result *r = rl->pending;
+    rl->pending = NULL;
+    uv_mutex_unlock(&rl->mu);
     bool did = r != NULL;
     while (r) { /* only the swap here: feeds may be waiting */
         struct fw_reload_result *next = r->next;
@@ -382,18 +475,18 @@ bool fw__d_apply_pending(struct fwd *d, bool record)
             r->eng = NULL;
             char was[80];
             snprintf(was, sizeof was, "%s", fw_engine_version(old));
-            fw__d_retire(d, old);
+            fw_core_retire(d, old);
             /* no feed runs on it now: its Lua states are closed on a pool
-             * thread (fw__d_free_retired), not here between two feeds */
-            uv_mutex_lock(&d->mu);
-            void *p = realloc(d->retired_eng,
-                              (d->n_retired_eng + 1) * sizeof *d->retired_eng);
+             * thread (free_retired), not here between two feeds */
+            uv_mutex_lock(&rl->mu);
+            void *p = realloc(rl->retired_eng, (rl->n_retired_eng + 1) *
+                                                   sizeof *rl->retired_eng);
             if (p) {
-                d->retired_eng = p;
-                d->retired_eng[d->n_retired_eng++] = old;
+                rl->retired_eng = p;
+                rl->retired_eng[rl->n_retired_eng++] = old;
                 old = NULL;
             }
-            uv_mutex_unlock(&d->mu);
+            uv_mutex_unlock(&rl->mu);
             fw_engine_free(old); /* only when the list could not grow */
             clock_gettime(CLOCK_MONOTONIC, &b);
             double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 +
@@ -403,36 +496,36 @@ bool fw__d_apply_pending(struct fwd *d, bool record)
                         fw_engine_version(d->eng), was, ms);
         }
         r->next = NULL;
-        struct fw_reload_result **tail = &d->to_record;
+        struct fw_reload_result **tail = &rl->to_record;
         while (*tail)
             tail = &(*tail)->next;
         *tail = r;
         r = next;
     }
-    if (!record || d->to_record == NULL)
+    if (!record || rl->to_record == NULL)
         return did;
     /* the store's history and the ops findings, when no feed waits */
-    for (r = d->to_record; r;) {
+    for (r = rl->to_record; r;) {
         struct fw_reload_result *next = r->next;
         record_generation(d, r);
         if (!r->ok)
             ops_finding(d, r);
-        fw__d_result_free(r);
+        result_free(r);
         r = next;
     }
-    d->to_record = NULL;
-    fw__d_flush_outbox(d, NULL);
+    rl->to_record = NULL;
+    fw_core_flush_outbox(d, NULL);
     return true;
 }
 
 static void free_work(uv_work_t *w)
 {
-    struct fwd *d = w->data;
+    struct fw_reload *rl = w->data;
     for (;;) {
-        uv_mutex_lock(&d->mu);
+        uv_mutex_lock(&rl->mu);
         struct fw_engine *e =
-            d->n_retired_eng ? d->retired_eng[--d->n_retired_eng] : NULL;
-        uv_mutex_unlock(&d->mu);
+            rl->n_retired_eng ? rl->retired_eng[--rl->n_retired_eng] : NULL;
+        uv_mutex_unlock(&rl->mu);
         if (e == NULL)
             break;
         fw_engine_free(e);
@@ -442,144 +535,58 @@ static void free_work(uv_work_t *w)
 static void after_free(uv_work_t *w, int status)
 {
     (void)status;
-    struct fwd *d = w->data;
-    d->freeing = false;
-    if (atomic_load(&d->stopping)) {
-        if (d->job == FW_JOB_NONE && !d->reloading)
-            fw__d_shutdown(d);
+    struct fw_reload *rl = w->data;
+    rl->freeing = false;
+    if (atomic_load(&rl->d->stopping)) {
+        fw_core_part_idle(rl->d);
         return;
     }
-    fw__d_free_retired(d); /* swapped out while this one ran */
+    free_retired(rl); /* swapped out while this one ran */
 }
 
-void fw__d_free_retired(struct fwd *d)
+/* (loop) Frees replaced generations on a pool thread. */
+static void free_retired(struct fw_reload *rl)
 {
-    uv_mutex_lock(&d->mu);
-    bool any = d->n_retired_eng > 0;
-    uv_mutex_unlock(&d->mu);
-    if (!any || d->freeing)
+    uv_mutex_lock(&rl->mu);
+    bool any = rl->n_retired_eng > 0;
+    uv_mutex_unlock(&rl->mu);
+    if (!any || rl->freeing)
         return;
-    d->freeing = true;
-    d->free_work.data = d;
-    if (uv_queue_work(&d->loop, &d->free_work, free_work, after_free) < 0)
-        d->freeing = false; /* freed at exit instead */
+    rl->freeing = true;
+    rl->free_work.data = rl;
+    if (uv_queue_work(&rl->d->loop, &rl->free_work, free_work, after_free) < 0)
+        rl->freeing = false; /* freed at exit instead */
 }
 
-void fw__d_reload_fini(struct fwd *d)
+static void idle_hook(void *ud)
 {
-    while (d->to_record) {
-        struct fw_reload_result *next = d->to_record->next;
-        fw__d_result_free(d->to_record);
-        d->to_record = next;
+    free_retired(ud);
+}
+
+void fw_reload_free(struct fw_reload *rl)
+{
+    if (rl == NULL)
+        return;
+    while (rl->to_record) {
+        struct fw_reload_result *next = rl->to_record->next;
+        result_free(rl->to_record);
+        rl->to_record = next;
     }
-    for (size_t i = 0; i < d->n_retired_eng; i++)
-        fw_engine_free(d->retired_eng[i]);
-    free(d->retired_eng);
-    d->retired_eng = NULL;
-    d->n_retired_eng = 0;
-    struct fw_reload_result *r = d->pending;
+    for (size_t i = 0; i < rl->n_retired_eng; i++)
+        fw_engine_free(rl->retired_eng[i]);
+    free(rl->retired_eng);
+    struct fw_reload_result *r = rl->pending;
     while (r) {
         struct fw_reload_result *next = r->next;
-        fw__d_result_free(r);
+        result_free(r);
         r = next;
     }
-    d->pending = NULL;
-    fw__d_result_free(d->reload_res);
-    d->reload_res = NULL;
-    for (size_t i = 0; i < d->n_snap; i++) {
-        free(d->snap[i].id);
-        free(d->snap[i].path);
-        free(d->snap[i].version);
-    }
-    free(d->snap);
-    d->snap = NULL;
-    d->n_snap = 0;
-    fw_buf_fini(&d->policies_json);
-    free(d->pwatch);
-    d->pwatch = NULL;
-    free(d->reload_waiters);
-    d->reload_waiters = NULL;
-}
-
-/* ---- what the API shows ------------------------------------------------------ */
-
-static void json_list(struct fw_buf *b, const char *const *v, size_t n)
-{
-    fw_buf_putc(b, '[');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            fw_buf_putc(b, ',');
-        fw_buf_json_str(b, v[i], strlen(v[i]));
-    }
-    fw_buf_putc(b, ']');
-}
-
-static void json_kv(struct fw_buf *b, const char *k, const char *v, bool comma)
-{
-    fw_buf_printf(b, "%s\"%s\":", comma ? "," : "", k);
-    if (v)
-        fw_buf_json_str(b, v, strlen(v));
-    else
-        fw_buf_puts(b, "null");
-}
-
-void fw__d_snapshot(struct fwd *d)
-{
-    const struct fw_engine *e = d->eng;
-    fw__d_fold_retired(d);
-    d->have_counts = fw_store_counts(d->st, &d->counts, NULL) == 0;
-    size_t n = fw_engine_policy_count(e);
-    for (size_t i = 0; i < d->n_snap; i++) {
-        free(d->snap[i].id);
-        free(d->snap[i].path);
-        free(d->snap[i].version);
-    }
-    free(d->snap);
-    d->n_snap = 0;
-    d->snap = calloc(n ? n : 1, sizeof *d->snap);
-    if (d->snap == NULL)
-        return;
-    struct fw_buf *b = &d->policies_json;
-    fw_buf_reset(b);
-    fw_buf_puts(b, "{");
-    json_kv(b, "generation", fw_engine_version(e), false);
-    fw_buf_puts(b, ",\"policies\":[");
-    for (size_t i = 0; i < n; i++) {
-        const struct fw_policy_info *p = fw_engine_policy(e, i);
-        struct fw_policy_snap *s = &d->snap[d->n_snap];
-        s->id = strdup(p->id);
-        s->path = strdup(p->path);
-        s->version = strdup(p->version);
-        s->st = *fw_engine_policy_stats(e, i);
-        if (s->id == NULL || s->path == NULL || s->version == NULL) {
-            free(s->id);
-            free(s->path);
-            free(s->version);
-            continue;
-        }
-        d->n_snap++;
-        fw_buf_puts(b, i ? ",{" : "{");
-        json_kv(b, "id", p->id, false);
-        json_kv(b, "title", p->title, true);
-        json_kv(b, "path", p->path, true);
-        json_kv(b, "version", p->version, true);
-        fw_buf_puts(b, ",\"regions\":");
-        json_list(b, p->regions, p->n_regions);
-        fw_buf_puts(b, ",\"replaces\":");
-        json_list(b, p->replaces, p->n_replaces);
-        fw_buf_puts(b, ",\"rules\":[");
-        for (size_t k = 0; k < p->n_rules; k++) {
-            fw_buf_puts(b, k ? ",{" : "{");
-            json_kv(b, "id", p->rules[k].id, false);
-            json_kv(b, "title", p->rules[k].title, true);
-            json_kv(b, "source", p->rules[k].source, true);
-            fw_buf_putc(b, '}');
-        }
-        fw_buf_puts(b, "]}");
-    }
-    fw_buf_puts(b, "]}\n");
-    snprintf(d->running_version, sizeof d->running_version, "%s",
-             fw_engine_version(e));
+    result_free(rl->res);
+    free(rl->pwatch);
+    free(rl->waiters);
+    free(rl->next_waiters);
+    uv_mutex_destroy(&rl->mu);
+    free(rl);
 }
 
 /* ---- watching the policies folder -------------------------------------------- */
@@ -595,20 +602,21 @@ static bool ignored(const char *name)
 
 static void debounced(uv_timer_t *t)
 {
-    struct fwd *d = t->data;
-    fw_log_info("reload", NULL, "%s changed: reloading", d->cfg.policies);
-    fw__d_reload(d, FW_TRIG_WATCH);
+    struct fw_reload *rl = t->data;
+    fw_log_info("reload", NULL, "%s changed: reloading", rl->d->cfg.policies);
+    reload(rl, FW_TRIG_WATCH);
 }
 
 static void on_policy_change(uv_fs_event_t *h, const char *name, int events,
                              int status)
 {
     (void)events;
-    struct fwd *d = h->data;
+    struct fw_reload *rl = h->data;
     if (status < 0 || ignored(name))
         return;
     /* an editor saves in several steps: wait for a quiet moment */
-    uv_timer_start(&d->debounce, debounced, d->cfg.reload_debounce_ms, 0);
+    uv_timer_start(&rl->debounce, debounced, rl->d->cfg.reload_debounce_ms,
+                   0);
 }
 
 static void free_handle(uv_handle_t *h)
@@ -616,33 +624,33 @@ static void free_handle(uv_handle_t *h)
     free(h);
 }
 
-void fw__d_unwatch_policies(struct fwd *d)
+static void unwatch_policies(struct fw_reload *rl)
 {
-    for (size_t i = 0; i < d->n_pwatch; i++)
-        uv_close((uv_handle_t *)d->pwatch[i], free_handle);
-    d->n_pwatch = 0;
+    for (size_t i = 0; i < rl->n_pwatch; i++)
+        uv_close((uv_handle_t *)rl->pwatch[i], free_handle);
+    rl->n_pwatch = 0;
 }
 
-static void watch_dir(struct fwd *d, const char *dir, int depth)
+static void watch_dir(struct fw_reload *rl, const char *dir, int depth)
 {
     if (depth > FW_POLICYFS_MAX_DEPTH)
         return;
-    void *p = realloc(d->pwatch, (d->n_pwatch + 1) * sizeof *d->pwatch);
+    void *p = realloc(rl->pwatch, (rl->n_pwatch + 1) * sizeof *rl->pwatch);
     uv_fs_event_t *h = malloc(sizeof *h);
     if (p == NULL || h == NULL) {
         free(h);
         if (p)
-            d->pwatch = p;
+            rl->pwatch = p;
         return;
     }
-    d->pwatch = p;
-    uv_fs_event_init(&d->loop, h);
-    h->data = d;
+    rl->pwatch = p;
+    uv_fs_event_init(&rl->d->loop, h);
+    h->data = rl;
     if (uv_fs_event_start(h, on_policy_change, dir, 0) < 0) {
         uv_close((uv_handle_t *)h, free_handle);
         return;
     }
-    d->pwatch[d->n_pwatch++] = h;
+    rl->pwatch[rl->n_pwatch++] = h;
     DIR *dh = opendir(dir);
     if (dh == NULL)
         return;
@@ -655,21 +663,112 @@ static void watch_dir(struct fwd *d, const char *dir, int depth)
         if ((size_t)snprintf(sub, sizeof sub, "%s/%s", dir, de->d_name) <
                 sizeof sub &&
             stat(sub, &sb) == 0 && S_ISDIR(sb.st_mode))
-            watch_dir(d, sub, depth + 1);
+            watch_dir(rl, sub, depth + 1);
     }
     closedir(dh);
 }
 
 /* Watches the policies folder and every folder under it (inotify is not
  * recursive), replacing the watches there were. */
-int fw__d_watch_policies(struct fwd *d)
+static int watch_policies(struct fw_reload *rl)
 {
-    fw__d_unwatch_policies(d);
+    struct fwd *d = rl->d;
+    unwatch_policies(rl);
     if (atomic_load(&d->stopping))
         return 0;
-    watch_dir(d, d->cfg.policies, 0);
-    if (d->n_pwatch == 0)
+    watch_dir(rl, d->cfg.policies, 0);
+    if (rl->n_pwatch == 0)
         fw_log_warn("reload", NULL, "cannot watch %s: reload with SIGHUP or "
                     "POST /reload", d->cfg.policies);
+    return 0;
+}
+
+/* ---- the part: start, hooks, first generation ------------------------------- */
+
+static void hup_hook(void *ud)
+{
+    struct fw_reload *rl = ud;
+    fw_log_info("reload", NULL, "SIGHUP: reloading %s", rl->d->cfg.policies);
+    reload(rl, FW_TRIG_SIGHUP);
+}
+
+static void close_noop(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void stop_hook(void *ud)
+{
+    struct fw_reload *rl = ud;
+    static const char msg[] = "fundwatch is stopping";
+    unwatch_policies(rl);
+    if (rl->handles && !uv_is_closing((uv_handle_t *)&rl->debounce))
+        uv_close((uv_handle_t *)&rl->debounce, close_noop);
+    answer(rl, rl->waiters, &rl->n_waiters, msg);
+    answer(rl, rl->next_waiters, &rl->n_next_waiters, msg);
+}
+
+static bool busy_hook(void *ud)
+{
+    struct fw_reload *rl = ud;
+    return rl->d->reloading || rl->freeing;
+}
+
+int fw_reload_open(struct fwd *d, struct fw_reload **out)
+{
+    *out = NULL;
+    struct fw_reload *rl = calloc(1, sizeof *rl);
+    if (rl == NULL)
+        return FW_ENOMEM;
+    rl->d = d;
+    uv_mutex_init(&rl->mu);
+    struct fw_diag diag;
+    struct fw_policy_tree t;
+    fw_diag_init(&diag);
+    int rc = fw_policy_tree_read(d->cfg.policies, &t, &diag);
+    if (rc == 0)
+        d->eng = fw_engine_build(t.files, t.n, &d->cfg.engine, &diag);
+    if (d->eng == NULL) {
+        fw_log_error("main", NULL, "the policies in %s do not build (%zu "
+                     "problems):", d->cfg.policies, diag.n);
+        fw_log_diag(FW_LOG_ERROR, "main", &diag);
+        fw_diag_fini(&diag);
+        fw_policy_tree_fini(&t);
+        fw_reload_free(rl);
+        return FW_EINVAL;
+    }
+    fw_diag_fini(&diag);
+    /* recorded by the worker's first job, like every later generation */
+    struct fw_reload_result *r = calloc(1, sizeof *r);
+    if (r) {
+        r->ok = true;
+        r->tree = t;
+        r->trigger = FW_TRIG_START;
+        snprintf(r->version, sizeof r->version, "%s",
+                 fw_engine_version(d->eng));
+        fw_diag_init(&r->problems);
+        result_sums(r);
+        rl->pending = r; /* with eng NULL: nothing to swap, only to record */
+    } else {
+        fw_policy_tree_fini(&t);
+    }
+    snprintf(d->running_version, sizeof d->running_version, "%s",
+             fw_engine_version(d->eng));
+    d->generation_seq = 1;
+    d->last_reload.ok = true;
+    d->last_reload.at_ms = fw_wall_ms();
+    snprintf(d->last_reload.version, sizeof d->last_reload.version, "%s",
+             d->running_version);
+
+    uv_timer_init(&d->loop, &rl->debounce);
+    rl->debounce.data = rl;
+    rl->handles = true;
+    watch_policies(rl);
+    fw_core_attach(d, &(struct fw_core_part){
+        .name = "reload", .ud = rl, .between = apply_pending,
+        .idle = idle_hook, .hup = hup_hook, .stop = stop_hook,
+        .busy = busy_hook,
+    });
+    *out = rl;
     return 0;
 }

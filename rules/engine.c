@@ -56,6 +56,12 @@ static void digest_part(EVP_MD_CTX *c, const char *p, size_t n)
         EVP_DigestUpdate(c, p, n);
 }
 
+/* The path a version is computed over: inside the tree, not where it is. */
+static const char *rel(const struct fw_src_file *f)
+{
+    return f->rel ? f->rel : f->path;
+}
+
 static bool sha256_of(const struct fw_src_file *a, const struct fw_src_file *b,
                       bool paths, size_t n, char *out)
 {
@@ -66,7 +72,7 @@ static bool sha256_of(const struct fw_src_file *a, const struct fw_src_file *b,
     }
     for (size_t i = 0; i < n; i++) {
         if (paths)
-            digest_part(c, a[i].path, strlen(a[i].path));
+            digest_part(c, rel(&a[i]), strlen(rel(&a[i])));
         digest_part(c, a[i].data, a[i].len);
     }
     if (b)
@@ -94,7 +100,7 @@ static bool policy_version(const struct fw_src_file *lua,
     if (yaml)
         digest_part(c, yaml->data, yaml->len);
     for (size_t i = 0; i < n_mods; i++) {
-        digest_part(c, mods[i].path, strlen(mods[i].path));
+        digest_part(c, rel(&mods[i]), strlen(rel(&mods[i])));
         digest_part(c, mods[i].data, mods[i].len);
     }
     hex_digest(c, out);

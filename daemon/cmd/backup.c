@@ -4,7 +4,6 @@
  * the config for the database's path only; writes nothing else. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "cmdutil.h"
+#include "cmd.h"
 #include "config.h"
 #include "fundwatch/i18n.h"
 #include "store/store.h"
+#include "sys.h"
 
 static const char usage_text[] = N_(
     "usage: fundwatch backup [-c CONFIG] OUT.db\n"
@@ -183,39 +182,22 @@ done:
 
 int fw_cmd_backup(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *conf = NULL;
-    int o;
-    optind = 1;
-    opterr = 0;
-    while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c':
-            conf = optarg;
-            break;
-        case 'h':
-            fputs(_(usage_text), stdout);
-            return FW_EXIT_OK;
-        default:
-            return fw_cli_usage_error("backup", _("unknown option '%s' (see "
-                                      "fundwatch backup --help)"),
-                                      argv[optind - 1]);
-        }
-    }
-    if (optind != argc - 1)
+    struct fw_cmd_opts o;
+    int rc = fw_cmd_options("backup", _(usage_text), FW_OPT_CONFIG, argc,
+                            argv, &o);
+    if (rc >= 0)
+        return rc;
+    if (o.argi != argc - 1)
         return fw_cli_usage_error("backup", "%s",
-                                  optind == argc
+                                  o.argi == argc
                                       ? _("give the file to write, e.g. "
                                           "fundwatch backup -c "
                                           "/etc/fundwatch/fundwatch.yaml "
                                           "/root/fundwatch-copy.db")
                                       : _("one file to write, not more"));
-    bool system_conf;
+    bool system_conf = false;
+    const char *conf = o.config;
     if (conf == NULL)
         conf = fw_cmd_default_config(&system_conf);
-    return backup(conf, argv[optind]);
+    return backup(conf, argv[o.argi]);
 }

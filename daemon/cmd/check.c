@@ -1,15 +1,13 @@
 /* fundwatch check: compiles every policy and its YAML, checks every policy
  * test file's structure, and reports every problem as file:line: message,
  * as a compiler would. Runs nothing over records. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "cmdutil.h"
+#include "cmd.h"
 #include "config.h"
 #include "feedio.h"
 #include "testrun.h"
@@ -88,41 +86,22 @@ static int check_config(const char *path, struct fw_config *c,
 
 int fw_cmd_check(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"policies", required_argument, NULL, 'p'},
-        {"config", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *dir = NULL, *config = NULL;
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "p:c:h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'p':
-            dir = optarg;
-            break;
-        case 'c':
-            config = optarg;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return FW_EXIT_OK;
-        default:
-            fputs(usage_text, stderr);
-            return FW_EXIT_USAGE;
-        }
-    }
-    if (optind < argc)
+    struct fw_cmd_opts o;
+    int rc = fw_cmd_options("check", usage_text,
+                            FW_OPT_POLICIES | FW_OPT_CONFIG, argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    const char *dir = o.policies, *config = o.config;
+    if (o.argi < argc)
         return fw_cli_usage_error("check", "unexpected argument \"%s\" (the "
                                   "folder is given with --policies)",
-                                  argv[optind]);
+                                  argv[o.argi]);
 
     struct fw_engine_opts eo = {0};
     size_t problems = 0, config_problems = 0;
     struct fw_config cfg = {0};
     if (config != NULL) {
-        int rc = check_config(config, &cfg, &config_problems);
+        rc = check_config(config, &cfg, &config_problems);
         if (rc != FW_EXIT_OK) {
             fw_config_fini(&cfg);
             return rc;

@@ -1,5 +1,5 @@
 /* The fundwatch binary: dispatches to a subcommand. Owns nothing else. */
-#include "cli.h"
+#include "cmd.h"
 
 #include <stdio.h>
 #include <string.h>

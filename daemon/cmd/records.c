@@ -1,11 +1,10 @@
 /* fundwatch records: reads feeds and prints the normalised records as
  * NDJSON, rejects on stderr as file:line: reason, and the counts. For a
  * person checking an export before it goes to the spool. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cmd.h"
 #include "feedio.h"
 #include "fundwatch/buf.h"
 
@@ -53,33 +52,14 @@ static void on_reject(void *ud, const char *feed, uint64_t line,
 
 int fw_cmd_records(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"columns", required_argument, NULL, 'm'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *columns = NULL;
-    struct ctx c = {.out = FW_BUF_INIT};
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "m:qh", opts, NULL)) != -1) {
-        switch (o) {
-        case 'm':
-            columns = optarg;
-            break;
-        case 'q':
-            c.quiet = true;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return FW_EXIT_OK;
-        default:
-            fputs(usage_text, stderr);
-            return FW_EXIT_USAGE;
-        }
-    }
-    if (optind >= argc)
+    struct fw_cmd_opts o;
+    int rc = fw_cmd_options("records", usage_text,
+                            FW_OPT_COLUMNS | FW_OPT_QUIET, argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    const char *columns = o.columns;
+    struct ctx c = {.out = FW_BUF_INIT, .quiet = o.quiet};
+    if (o.argi >= argc)
         return fw_cli_usage_error("records", "no feed given (see --help)");
 
     struct fw_diag diag;
@@ -96,10 +76,10 @@ int fw_cmd_records(int argc, char **argv)
     struct fw_reader_cb cb = {on_record, on_reject};
     struct fw_reader_stats total = {0};
     int status = FW_EXIT_OK, feeds = 0, bad_feeds = 0;
-    for (int i = optind; i < argc; i++) {
+    for (int i = o.argi; i < argc; i++) {
         struct fw_reader_stats st = {0};
         struct fw_error err = {0};
-        int rc = fw_feed_read_path(argv[i], NULL, map, &cb, &c, &st, &err);
+        rc = fw_feed_read_path(argv[i], NULL, map, &cb, &c, &st, &err);
         fwrite(c.out.p ? c.out.p : "", 1, c.out.len, stdout);
         fw_buf_reset(&c.out);
         feeds++;

@@ -3,13 +3,11 @@
  * rejects and a summary on stderr. For policy officers trying an edit
  * against real exports, and for the benchmarks. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "cmdutil.h"
+#include "cmd.h"
 #include "feedio.h"
 #include "fundwatch/buf.h"
 #include "fundwatch/finding.h"
@@ -140,90 +138,32 @@ static void summary(const struct replay *r, int feeds, int unread,
 
 int fw_cmd_replay(int argc, char **argv)
 {
-    enum { OPT_MEMCAP = 256 };
-    static const struct option opts[] = {
-        {"policies", required_argument, NULL, 'p'},
-        {"columns", required_argument, NULL, 'm'},
-        {"now", required_argument, NULL, 'n'},
-        {"budget", required_argument, NULL, 'b'},
-        {"mem-cap", required_argument, NULL, OPT_MEMCAP},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *dir = "policies", *columns = NULL;
-    struct fw_engine_opts eo = {0};
-    int32_t now = fw_today();
-    uint64_t v;
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "p:m:n:b:h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'p':
-            dir = optarg;
-            break;
-        case 'm':
-            columns = optarg;
-            break;
-        case 'n':
-            if (!fw_cmd_parse_now("replay", optarg, &now))
-                return FW_EXIT_USAGE;
-            break;
-        case 'b':
-            if (!fw_cmd_parse_count("replay", "--budget", optarg, false, &v))
-                return FW_EXIT_USAGE;
-            eo.budget = v;
-            eo.no_budget = v == 0;
-            break;
-        case OPT_MEMCAP:
-            if (!fw_cmd_parse_count("replay", "--mem-cap", optarg, true, &v))
-                return FW_EXIT_USAGE;
-            if (v < (1u << 20))
-                return fw_cli_usage_error("replay", "--mem-cap \"%s\": at "
-                                          "least 1M", optarg);
-            eo.mem_cap = (size_t)v;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return FW_EXIT_OK;
-        default:
-            fputs(usage_text, stderr);
-            return FW_EXIT_USAGE;
-        }
-    }
-    if (optind >= argc)
+    struct fw_cmd_opts o;
+    int rc = fw_cmd_options("replay", usage_text,
+                            FW_OPT_POLICIES | FW_OPT_COLUMNS | FW_OPT_NOW |
+                                FW_OPT_BUDGET | FW_OPT_MEMCAP,
+                            argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    if (o.argi >= argc)
         return fw_cli_usage_error("replay", "no feed given (see --help)");
-
-    struct fw_diag diag;
-    fw_diag_init(&diag);
-    struct fw_colmap *map = fw_columns_load(columns, &diag);
-    fw_cmd_print_diag(&diag);
-    fw_diag_fini(&diag);
-    if (map == NULL)
-        return FW_EXIT_USAGE;
-
-    struct fw_policy_tree tree;
-    bool unreadable;
-    struct replay r = {.out = FW_BUF_INIT};
-    r.e = fw_cmd_build(dir, &eo, &tree, &unreadable, NULL);
-    if (r.e == NULL) {
-        fprintf(stderr, "fundwatch replay: %s: %s; nothing replayed\n", dir,
-                unreadable ? "the policies could not be read"
-                           : "the policies do not build");
-        fw_policy_tree_fini(&tree);
-        fw_colmap_free(map);
-        return FW_EXIT_USAGE;
-    }
+    int32_t now = o.now;
+    struct fw_cmd_env env;
+    if ((rc = fw_cmd_load("replay", &o, "nothing replayed", &env)) != 0)
+        return rc;
+    struct fw_colmap *map = env.map;
+    struct replay r = {.out = FW_BUF_INIT, .e = env.eng};
 
     struct fw_reader_cb cb = {on_record, on_reject};
     int status = FW_EXIT_OK, feeds = 0, unread = 0;
     uint64_t records = 0;
-    for (int i = optind; i < argc && r.fatal == 0; i++) {
+    for (int i = o.argi; i < argc && r.fatal == 0; i++) {
         struct fw_reader_stats st = {0};
         struct fw_error err;
         fw_error_clear(&err);
         feeds++;
         r.feed = argv[i];
-        int rc = fw_engine_feed_begin(r.e, argv[i], now);
+        rc = fw_engine_feed_begin(r.e, argv[i], now);
         if (rc < 0) {
             r.fatal = rc;
             break;
@@ -269,8 +209,6 @@ int fw_cmd_replay(int argc, char **argv)
         (r.rejects > 0 || r.by_kind[FW_FK_ERROR] > 0))
         status = FW_EXIT_PROBLEMS;
     fw_buf_fini(&r.out);
-    fw_engine_free(r.e);
-    fw_policy_tree_fini(&tree);
-    fw_colmap_free(map);
+    fw_cmd_env_fini(&env);
     return status;
 }

@@ -2,12 +2,10 @@
  * engine, the same code that gates a reload in the daemon, and prints one
  * line per case with a readable diff of every failure. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "cmdutil.h"
+#include "cmd.h"
 #include "feedio.h"
 #include "testrun.h"
 
@@ -35,64 +33,30 @@ static const char usage_text[] =
 
 int fw_cmd_test(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"policies", required_argument, NULL, 'p'},
-        {"columns", required_argument, NULL, 'm'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
-    };
-    const char *dir = "policies", *columns = NULL, *pattern = NULL;
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "p:m:h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'p':
-            dir = optarg;
-            break;
-        case 'm':
-            columns = optarg;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            return FW_EXIT_OK;
-        default:
-            fputs(usage_text, stderr);
-            return FW_EXIT_USAGE;
-        }
-    }
-    if (optind < argc)
-        pattern = argv[optind++];
-    if (optind < argc)
+    struct fw_cmd_opts o;
+    int rc = fw_cmd_options("test", usage_text,
+                            FW_OPT_POLICIES | FW_OPT_COLUMNS, argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    const char *dir = o.policies ? o.policies : "policies", *pattern = NULL;
+    int argi = o.argi;
+    if (argi < argc)
+        pattern = argv[argi++];
+    if (argi < argc)
         return fw_cli_usage_error("test", "one PATTERN at most (got \"%s\" "
-                                  "too)", argv[optind]);
-
-    struct fw_diag diag;
-    fw_diag_init(&diag);
-    struct fw_colmap *map = fw_columns_load(columns, &diag);
-    fw_cmd_print_diag(&diag);
-    fw_diag_fini(&diag);
-    if (map == NULL)
-        return FW_EXIT_USAGE;
-
-    struct fw_policy_tree tree;
-    bool unreadable;
-    struct fw_engine_opts eo = {0};
-    struct fw_engine *e = fw_cmd_build(dir, &eo, &tree, &unreadable, NULL);
-    if (e == NULL) {
-        fprintf(stderr, "fundwatch test: %s: %s; no test run\n", dir,
-                unreadable ? "the policies could not be read"
-                           : "the policies do not build");
-        fw_policy_tree_fini(&tree);
-        fw_colmap_free(map);
-        return FW_EXIT_USAGE;
-    }
+                                  "too)", argv[argi]);
+    struct fw_cmd_env env;
+    if ((rc = fw_cmd_load("test", &o, "no test run", &env)) != 0)
+        return rc;
+    struct fw_engine *e = env.eng;
+    struct fw_colmap *map = env.map;
+    struct fw_policy_tree tree = env.tree;
 
     struct fw_buf out = FW_BUF_INIT;
     struct fw_testrun_stats st;
     struct fw_error err;
     fw_error_clear(&err);
-    int rc = fw_testrun_run(e, tree.files, tree.n, pattern, map, &out, &st,
-                            &err);
+    rc = fw_testrun_run(e, tree.files, tree.n, pattern, map, &out, &st, &err);
     if (out.len)
         fwrite(out.p, 1, out.len, stdout);
     int status;
@@ -120,8 +84,6 @@ int fw_cmd_test(int argc, char **argv)
         status = FW_EXIT_USAGE;
     }
     fw_buf_fini(&out);
-    fw_engine_free(e);
-    fw_policy_tree_fini(&tree);
-    fw_colmap_free(map);
+    fw_cmd_env_fini(&env);
     return status;
 }

@@ -1,159 +1,41 @@
 /* What the running daemon answers on its HTTP API (api.c parses, http.c
  * speaks HTTP): health, Prometheus metrics, stored findings through a
- * read-only store connection, the running generation, POST /feeds through
- * the job worker and POST /reload. Everything here runs on the loop thread
- * except fw__d_tally and fw__d_retire (the worker, under mu). */
+ * read-only store connection, the running generation, POST /feeds as a job
+ * queued on the core's worker and POST /reload through the reload part.
+ * A part of the core (core.h); everything here runs on the loop thread
+ * except a POST /feeds job's run (the worker). */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "sys.h"
-#include "daemon.h"
-#include "feedjob.h"
-#include "log.h"
+#include "api.h"
+#include "core.h"
+#include "http.h"
 #include "prom.h"
+#include "reload.h"
 
-/* ---- tallies kept for the metrics (worker side) ------------------------------ */
+struct fw_http_api {
+    struct fwd *d;
+    struct fw_reload *rl;
+    struct fw_http_server *http;
+    struct fw_api api;
+    bool closed;
+    uint64_t ingest_bytes;  /* bodies of queued POST /feeds */
+};
 
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-static bool same(const char *a, const char *b)
-{
-    return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-void fw__d_tally(struct fwd *d, const struct fw_job_result *r)
-{
-    uv_mutex_lock(&d->mu);
-    for (size_t i = 0; i < r->n_tally; i++) {
-        const struct fw_job_tally *t = &r->tally[i];
-        size_t k = 0;
-        while (k < d->n_tally &&
-               !(d->tally[k].kind == t->kind && d->tally[k].level == t->level &&
-                 same(d->tally[k].rule, t->rule) &&
-                 same(d->tally[k].policy, t->policy)))
-            k++;
-        if (k == d->n_tally) {
-            if (d->n_tally == d->cap_tally) {
-                size_t cap = d->cap_tally ? 2 * d->cap_tally : 32;
-                void *p = realloc(d->tally, cap * sizeof *d->tally);
-                if (p == NULL)
-                    break;
-                d->tally = p;
-                d->cap_tally = cap;
-            }
-            d->tally[k] = (struct fw_tally){dup_or_null(t->policy),
-                                            dup_or_null(t->rule), t->kind,
-                                            t->level, 0};
-            d->n_tally++;
-        }
-        d->tally[k].n += t->n;
-    }
-    uv_mutex_unlock(&d->mu);
-}
-
-static void add_stats(struct fw_policy_stats *a, const struct fw_policy_stats *b)
-{
-    a->calls += b->calls;
-    a->findings += b->findings;
-    a->errors += b->errors;
-    a->budget_breaches += b->budget_breaches;
-    a->mem_breaches += b->mem_breaches;
-    a->suspended += b->suspended;
-    a->nanos += b->nanos;
-}
-
-/* Adds figures to the entry of policy id in *list (created when new). */
-static void add_to(struct fw_policy_snap **list, size_t *n, const char *id,
-                   const struct fw_policy_stats *st)
-{
-    size_t k = 0;
-    while (k < *n && strcmp((*list)[k].id, id) != 0)
-        k++;
-    if (k == *n) {
-        void *np = realloc(*list, (k + 1) * sizeof **list);
-        if (np == NULL)
-            return;
-        *list = np;
-        (*list)[k] = (struct fw_policy_snap){.id = strdup(id)};
-        if ((*list)[k].id == NULL)
-            return;
-        (*n)++;
-    }
-    add_stats(&(*list)[k].st, st);
-}
-
-/* (worker) The figures of a generation being swapped out wait in retiring
- * until the loop's next snapshot, which folds them in at the moment it stops
- * showing that generation: a scrape never counts them twice. */
-void fw__d_retire(struct fwd *d, const struct fw_engine *old)
-{
-    uv_mutex_lock(&d->mu);
-    for (size_t i = 0; i < fw_engine_policy_count(old); i++)
-        add_to(&d->retiring, &d->n_retiring, fw_engine_policy(old, i)->id,
-               fw_engine_policy_stats(old, i));
-    uv_mutex_unlock(&d->mu);
-}
-
-void fw__d_fold_retired(struct fwd *d)
-{
-    uv_mutex_lock(&d->mu);
-    for (size_t i = 0; i < d->n_retiring; i++) {
-        add_to(&d->retired, &d->n_retired, d->retiring[i].id,
-               &d->retiring[i].st);
-        free(d->retiring[i].id);
-    }
-    free(d->retiring);
-    d->retiring = NULL;
-    d->n_retiring = 0;
-    uv_mutex_unlock(&d->mu);
-}
-
-void fw__d_api_fini(struct fwd *d)
-{
-    for (size_t i = 0; i < d->n_tally; i++) {
-        free(d->tally[i].policy);
-        free(d->tally[i].rule);
-    }
-    free(d->tally);
-    for (size_t i = 0; i < d->n_retired; i++)
-        free(d->retired[i].id);
-    free(d->retired);
-    for (size_t i = 0; i < d->n_retiring; i++)
-        free(d->retiring[i].id);
-    free(d->retiring);
-    while (d->ingest_q) { /* answered already by fw__d_api_refuse_waiting */
-        struct fw_ingest *in = d->ingest_q;
-        d->ingest_q = in->next;
-        fw_buf_fini(&in->answer);
-        free(in);
-    }
-    free(d->next_waiters);
-}
-
-void fw__d_api_refuse_waiting(struct fwd *d)
-{
-    static const char msg[] = "fundwatch is stopping";
-    for (struct fw_ingest *in = d->ingest_q; in; in = in->next)
-        fw_http_respond_error(in->conn, 503, msg);
-    while (d->ingest_q) {
-        struct fw_ingest *in = d->ingest_q;
-        d->ingest_q = in->next;
-        fw_buf_fini(&in->answer);
-        free(in);
-    }
-    d->ingest_bytes = 0;
-    for (size_t i = 0; i < d->n_waiters; i++)
-        fw_http_respond_error(d->reload_waiters[i], 503, msg);
-    for (size_t i = 0; i < d->n_next_waiters; i++)
-        fw_http_respond_error(d->next_waiters[i], 503, msg);
-    d->n_waiters = d->n_next_waiters = 0;
-}
+/* A POST /feeds waiting for, or done by, the worker. */
+struct ingest {
+    struct fw_core_job job;  /* first: the core hands it back */
+    struct fw_http_api *a;
+    struct fw_http_conn *conn;
+    char name[256];
+    const char *body;        /* the request's: valid until it is answered */
+    size_t len;
+    int status;              /* the HTTP answer, once processed */
+    struct fw_buf answer;    /* its JSON */
+};
 
 /* ---- health ------------------------------------------------------------------- */
 
@@ -176,7 +58,8 @@ static void kv_str(struct fw_buf *b, const char *k, const char *v)
 
 static int op_health(void *ud, bool ready, struct fw_buf *out, bool *ok)
 {
-    struct fwd *d = ud;
+    struct fw_http_api *a = ud;
+    struct fwd *d = a->d;
     bool stopping = atomic_load(&d->stopping);
     *ok = !ready || !stopping;
     char when[32];
@@ -238,7 +121,7 @@ static void policy_family(struct fw_buf *b, struct fwd *d, const char *name,
         struct fw_policy_stats st = d->snap[i].st;
         for (size_t k = 0; k < d->n_retired; k++)
             if (strcmp(d->retired[k].id, d->snap[i].id) == 0)
-                add_stats(&st, &d->retired[k].st);
+                fw_policy_stats_add(&st, &d->retired[k].st);
         uint64_t v = *(const uint64_t *)((const char *)&st + off);
         if (seconds)
             fw_prom_seconds(b, name, L("policy", d->snap[i].id), v / 1000);
@@ -249,7 +132,8 @@ static void policy_family(struct fw_buf *b, struct fwd *d, const char *name,
 
 static int op_metrics(void *ud, struct fw_buf *b)
 {
-    struct fwd *d = ud;
+    struct fw_http_api *a = ud;
+    struct fwd *d = a->d;
     fw_prom_family(b, "fundwatch_build_info", "gauge",
                    "The running fundwatch and its policy generation.");
     fw_prom_int(b, "fundwatch_build_info",
@@ -417,7 +301,8 @@ static int64_t since_ms(const char *s)
 static int op_findings(void *ud, const struct fw_api_findings_q *q,
                        struct fw_buf *out)
 {
-    struct fwd *d = ud;
+    struct fw_http_api *a = ud;
+    struct fwd *d = a->d;
     struct fw_store_query sq = {
         .region_prefix = q->region[0] ? q->region : NULL,
         .kind = q->kind[0] ? fw_fkind_parse(q->kind) : -1,
@@ -450,7 +335,8 @@ static int op_findings(void *ud, const struct fw_api_findings_q *q,
 
 static int op_finding(void *ud, const char *id, struct fw_buf *out)
 {
-    struct fwd *d = ud;
+    struct fw_http_api *a = ud;
+    struct fwd *d = a->d;
     struct fw_store_finding sf;
     struct fw_error err = {0};
     int rc = fw_store_finding_get(d->ro, id, &sf, &err);
@@ -469,17 +355,79 @@ static int op_finding(void *ud, const char *id, struct fw_buf *out)
 
 static int op_policies(void *ud, struct fw_buf *out)
 {
-    struct fwd *d = ud;
+    struct fw_http_api *a = ud;
+    struct fwd *d = a->d;
     fw_buf_append(out, d->policies_json.p, d->policies_json.len);
     return 0;
 }
 
 /* ---- POST /feeds and POST /reload --------------------------------------------- */
 
+/* (worker) POST /feeds: the same path as the spool, from memory. */
+static void ingest_run(struct fwd *d, struct fw_core_job *j)
+{
+    struct ingest *in = (struct ingest *)j;
+    struct fw_buf *a = &in->answer;
+    struct fw_job_result r;
+    if (fw_core_feed_mem(d, in->body, in->len, in->name, &r) < 0) {
+        in->status = 503;
+        fw_buf_puts(a, "{\"error\":\"out of memory\"}\n");
+        return;
+    }
+    static const char *const outcome[] = {"done", "duplicate", "failed",
+                                          "retry"};
+    in->status = r.outcome == FW_JOB_DONE || r.outcome == FW_JOB_DUPLICATE
+                     ? 200
+                 : r.outcome == FW_JOB_FAILED ? 422
+                                              : 503;
+    fw_buf_puts(a, "{\"feed\":");
+    fw_buf_json_str(a, in->name, strlen(in->name));
+    fw_buf_printf(a, ",\"status\":\"%s\",\"sha256\":\"%s\",\"bytes\":%llu,"
+                  "\"records\":%llu,\"rejects\":%llu,\"findings\":{",
+                  outcome[r.outcome], r.sha256,
+                  (unsigned long long)r.bytes, (unsigned long long)r.records,
+                  (unsigned long long)r.rejects);
+    for (int k = 0; k < FW__FK_COUNT; k++)
+        fw_buf_printf(a, "%s\"%s\":%llu", k ? "," : "", fw_fkind_name(k),
+                      (unsigned long long)r.findings[k]);
+    fw_buf_printf(a, "},\"new\":%llu,\"resolved\":%llu",
+                  (unsigned long long)r.events,
+                  (unsigned long long)r.resolved);
+    if (r.outcome == FW_JOB_DUPLICATE)
+        fw_buf_printf(a, ",\"duplicate_of\":%lld", (long long)r.dup_of);
+    if (r.reason[0]) {
+        fw_buf_puts(a, ",\"reason\":");
+        fw_buf_json_str(a, r.reason, strlen(r.reason));
+    }
+    fw_buf_printf(a, ",\"ms\":%.1f}\n", (double)r.nanos / 1e6);
+    fw_log_info("http", in->name, "POST /feeds: %s, %llu records, %llu "
+                "rejects, %llu new findings", outcome[r.outcome],
+                (unsigned long long)r.records, (unsigned long long)r.rejects,
+                (unsigned long long)r.events);
+}
+
+/* (loop) Its answer; ran is false when the daemon stopped first. */
+static void ingest_done(struct fwd *d, struct fw_core_job *j, bool ran)
+{
+    (void)d;
+    struct ingest *in = (struct ingest *)j;
+    struct fw_http_api *a = in->a;
+    a->ingest_bytes -= in->len < a->ingest_bytes ? in->len : a->ingest_bytes;
+    if (ran)
+        fw_http_respond(in->conn, in->status, "application/json", NULL,
+                        in->answer.p ? in->answer.p : "{}\n",
+                        in->answer.len);
+    else
+        fw_http_respond_error(in->conn, 503, "fundwatch is stopping");
+    fw_buf_fini(&in->answer);
+    free(in);
+}
+
 static void op_ingest(void *ud, struct fw_http_conn *c, const char *name,
                       const char *body, size_t len)
 {
-    struct fwd *d = ud;
+    struct fw_http_api *a = ud;
+    struct fwd *d = a->d;
     if (atomic_load(&d->stopping)) {
         fw_http_respond_error(c, 503, "fundwatch is stopping");
         return;
@@ -490,72 +438,41 @@ static void op_ingest(void *ud, struct fw_http_conn *c, const char *name,
         return;
     }
     /* the bodies waiting are held by their connections: bound them */
-    if (d->ingest_q && d->ingest_bytes + len > 4 * d->cfg.max_body) {
+    if (a->ingest_bytes > 0 && a->ingest_bytes + len > 4 * d->cfg.max_body) {
         static const char busy[] =
             "{\"error\":\"too many feeds waiting; try again\"}\n";
         fw_http_respond(c, 503, "application/json", "Retry-After: 5\r\n",
                         busy, sizeof busy - 1);
         return;
     }
-    struct fw_ingest *in = calloc(1, sizeof *in);
+    struct ingest *in = calloc(1, sizeof *in);
     if (in == NULL) {
         fw_http_respond_error(c, 503, "out of memory");
         return;
     }
+    in->job.run = ingest_run;
+    in->job.done = ingest_done;
+    in->a = a;
     in->body = body;
     in->len = len;
-    d->ingest_bytes += len;
+    a->ingest_bytes += len;
     in->conn = c;
     if (name && *name)
         snprintf(in->name, sizeof in->name, "%s", name);
     else
         snprintf(in->name, sizeof in->name, "http-%lld",
                  (long long)fw_wall_ms());
-    struct fw_ingest **tail = &d->ingest_q;
-    while (*tail)
-        tail = &(*tail)->next;
-    *tail = in;
-    fw__d_kick(d);
+    fw_core_queue(d, &in->job);
 }
 
-void fw__d_ingest_answer(struct fwd *d, struct fw_ingest *in)
+/* (loop) after a reload: the POST /reload waiting gets its result. */
+static void reload_answer(struct fwd *d, void *arg, const char *error)
 {
-    d->ingest_bytes -= in->len < d->ingest_bytes ? in->len : d->ingest_bytes;
-    fw_http_respond(in->conn, in->status, "application/json", NULL,
-                    in->answer.p ? in->answer.p : "{}\n", in->answer.len);
-    fw_buf_fini(&in->answer);
-    free(in);
-}
-
-static void op_reload(void *ud, struct fw_http_conn *c)
-{
-    struct fwd *d = ud;
-    if (atomic_load(&d->stopping)) {
-        fw_http_respond_error(c, 503, "fundwatch is stopping");
+    struct fw_http_conn *c = arg;
+    if (error) {
+        fw_http_respond_error(c, 503, error);
         return;
     }
-    /* asked while a reload runs: that one read the files before this
-     * request, so this waits for the next one */
-    struct fw_http_conn ***list = d->reloading ? &d->next_waiters
-                                               : &d->reload_waiters;
-    size_t *n = d->reloading ? &d->n_next_waiters : &d->n_waiters;
-    void *p = realloc(*list, (*n + 1) * sizeof **list);
-    if (p == NULL) {
-        fw_http_respond_error(c, 503, "out of memory");
-        return;
-    }
-    *list = p;
-    (*list)[(*n)++] = c;
-    fw_log_info("reload", NULL, "POST /reload: reloading %s",
-                d->cfg.policies);
-    fw__d_reload(d, FW_TRIG_API);
-}
-
-/* (loop) after a reload: every POST /reload waiting gets its result. */
-void fw__d_reload_answer(struct fwd *d)
-{
-    if (d->n_waiters == 0)
-        return;
     struct fw_buf b = FW_BUF_INIT;
     fw_buf_printf(&b, "{\"ok\":%s", d->last_reload.ok ? "true" : "false");
     kv_str(&b, "version", d->last_reload.version);
@@ -563,11 +480,18 @@ void fw__d_reload_answer(struct fwd *d)
                                             : d->running_version);
     kv_str(&b, "error", d->last_reload.error);
     fw_buf_printf(&b, ",\"ms\":%.1f}\n", (double)d->last_reload.nanos / 1e6);
-    for (size_t i = 0; i < d->n_waiters; i++)
-        fw_http_respond(d->reload_waiters[i], d->last_reload.ok ? 200 : 422,
-                        "application/json", NULL, b.p, b.len);
-    d->n_waiters = 0;
+    fw_http_respond(c, d->last_reload.ok ? 200 : 422, "application/json",
+                    NULL, b.p, b.len);
     fw_buf_fini(&b);
+}
+
+static void op_reload(void *ud, struct fw_http_conn *c)
+{
+    struct fw_http_api *a = ud;
+    if (!atomic_load(&a->d->stopping))
+        fw_log_info("reload", NULL, "POST /reload: reloading %s",
+                    a->d->cfg.policies);
+    fw_reload_ask(a->rl, FW_TRIG_API, reload_answer, c);
 }
 
 static const struct fw_api_ops ops = {
@@ -580,23 +504,55 @@ static const struct fw_api_ops ops = {
     .reload = op_reload,
 };
 
-int fw__d_http_start(struct fwd *d)
+static void http_stopped(void *arg)
 {
+    struct fw_http_api *a = arg;
+    a->http = NULL;
+}
+
+static void stop_hook(void *ud)
+{
+    struct fw_http_api *a = ud;
+    if (a->http && !a->closed) {
+        a->closed = true;
+        fw_http_stop(a->http, http_stopped, a);
+    }
+}
+
+int fw_http_api_start(struct fwd *d, struct fw_reload *rl,
+                      struct fw_http_api **out)
+{
+    *out = NULL;
+    struct fw_http_api *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return FW_ENOMEM;
+    a->d = d;
+    a->rl = rl;
     char listen[300];
     bool v6 = strchr(d->cfg.listen_host, ':') != NULL;
     snprintf(listen, sizeof listen, v6 ? "[%s]:%u" : "%s:%u",
              d->cfg.listen_host, (unsigned)d->cfg.listen_port);
     struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
     o.max_body = d->cfg.max_body;
-    d->api = (struct fw_api){.ops = &ops, .ud = d, .token = d->cfg.token};
+    a->api = (struct fw_api){.ops = &ops, .ud = a, .token = d->cfg.token};
     struct fw_error err = {0};
-    if (fw_http_start(&d->loop, listen, &o, fw_api_handle, &d->api, &d->http,
+    if (fw_http_start(&d->loop, listen, &o, fw_api_handle, &a->api, &a->http,
                       &err) < 0) {
         fw_log_error("http", NULL, "%s: %s", err.place[0] ? err.place : listen,
                      err.msg);
+        free(a);
         return err.code ? err.code : FW_EIO;
     }
     fw_log_info("http", NULL, "listening on %s (POST %s)", listen,
                 d->cfg.token ? "with the token" : "refused: no token set");
+    fw_core_attach(d, &(struct fw_core_part){
+        .name = "http", .ud = a, .stop = stop_hook,
+    });
+    *out = a;
     return 0;
+}
+
+void fw_http_api_free(struct fw_http_api *a)
+{
+    free(a);
 }

@@ -1,7 +1,10 @@
-/* A small HTTP/1.1 server on the daemon's libuv loop. Requests are parsed by
- * the http-parser library; this module owns connections, limits (header and
- * body size, idle time, connection count) and writing responses. It knows no
- * routes: one handler gets every complete request. */
+/* The http/ room's one header. Two things: the daemon's HTTP API as a part
+ * of the core (fw_http_api_*, endpoints.c: the only entry the rest of the
+ * daemon uses), and below it the small HTTP/1.1 server on the daemon's
+ * libuv loop (http.c) that api.c and endpoints.c build on. The server's
+ * requests are parsed by the http-parser library; it owns connections,
+ * limits (header and body size, idle time, connection count) and writing
+ * responses. It knows no routes: one handler gets every complete request. */
 #ifndef FUNDWATCH_DAEMON_HTTP_H
 #define FUNDWATCH_DAEMON_HTTP_H
 
@@ -13,6 +16,22 @@
 
 struct fw_http_server;
 struct fw_http_conn;
+
+/* ---- the daemon's API (endpoints.c) --------------------------------------- */
+
+struct fwd;
+struct fw_reload;
+struct fw_http_api;
+
+/* Listens on the config's address and attaches the API to the core; POST
+ * /reload goes to rl. Returns 0, or a negative code with the reason
+ * logged. */
+int fw_http_api_start(struct fwd *d, struct fw_reload *rl,
+                      struct fw_http_api **out);
+/* After the loop. Accepts NULL. */
+void fw_http_api_free(struct fw_http_api *a);
+
+/* ---- the server (http.c) ---------------------------------------------------- */
 
 struct fw_http_req {
     const char *method;  /* "GET", "POST", ... */

@@ -14,14 +14,18 @@
 #include "fundwatch/record.h"
 
 /* One file of a policies tree, already read into memory by the caller
- * (daemon/ reads folders; tests may build these by hand). path is relative
- * to the tree's root as the user should see it in messages, e.g.
- * "policies/50/cq_monitor.lua". Every *.lua and *.yaml of the tree is given:
- * the engine decides which are policies, parameters, tests and modules. */
+ * (daemon/ reads folders; tests may build these by hand). path is the file
+ * as the user should see it in messages, e.g. "policies/50/cq_monitor.lua";
+ * rel is the same file's path inside the tree ("50/cq_monitor.lua"), which
+ * the versions are computed over so that the same files give the same
+ * versions wherever the tree lies (NULL: path is used). Every *.lua and
+ * *.yaml of the tree is given: the engine decides which are policies,
+ * parameters, tests and modules. */
 struct fw_src_file {
     const char *path;
     const char *data;
     size_t len;
+    const char *rel;
 };
 
 struct fw_engine_opts {
@@ -47,7 +51,8 @@ struct fw_engine *fw_engine_build(const struct fw_src_file *files, size_t n,
                                   struct fw_diag *diag);
 void fw_engine_free(struct fw_engine *e);
 
-/* "sha256:<hex>" over every file of the generation (paths and contents). */
+/* "sha256:<hex>" over every file of the generation (their paths inside the
+ * tree and their contents): a content address. */
 const char *fw_engine_version(const struct fw_engine *e);
 
 /* Receives each finding; its strings live until the callback returns.

@@ -65,7 +65,8 @@ static struct fw_engine *build_opts(const char *const *paths,
 {
     struct fw_src_file f[8];
     for (size_t i = 0; i < n; i++)
-        f[i] = (struct fw_src_file){paths[i], srcs[i], strlen(srcs[i])};
+        f[i] = (struct fw_src_file){paths[i], srcs[i], strlen(srcs[i]),
+                                    NULL};
     return fw_engine_build(f, n, o, d);
 }
 

@@ -1,0 +1,228 @@
+/* What the subcommands share (cmd.h): the common options parsed once,
+ * loading a column map and a generation, option values. Everything here
+ * prints to stderr; nothing exits. */
+#include "cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "feedio.h"
+#include "fundwatch/record.h"
+#include "sys.h"
+
+int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "fundwatch %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    return FW_EXIT_USAGE;
+}
+
+const char *fw_cmd_default_config(bool *system)
+{
+    *system = access("fundwatch.yaml", F_OK) != 0 &&
+              access(FW_SYSTEM_CONFIG, F_OK) == 0;
+    return *system ? FW_SYSTEM_CONFIG : "fundwatch.yaml";
+}
+
+enum { OPT_MEMCAP = 256 };
+
+static const struct {
+    unsigned bit;
+    struct option lo;
+    const char *short_;  /* its getopt letters, or "" */
+} table[] = {
+    {FW_OPT_POLICIES, {"policies", required_argument, NULL, 'p'}, "p:"},
+    {FW_OPT_COLUMNS, {"columns", required_argument, NULL, 'm'}, "m:"},
+    {FW_OPT_NOW, {"now", required_argument, NULL, 'n'}, "n:"},
+    {FW_OPT_BUDGET, {"budget", required_argument, NULL, 'b'}, "b:"},
+    {FW_OPT_MEMCAP, {"mem-cap", required_argument, NULL, OPT_MEMCAP}, ""},
+    {FW_OPT_CONFIG, {"config", required_argument, NULL, 'c'}, "c:"},
+    {FW_OPT_QUIET, {"quiet", no_argument, NULL, 'q'}, "q"},
+};
+#define N_TABLE (sizeof table / sizeof table[0])
+
+int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
+                   int argc, char **argv, struct fw_cmd_opts *o)
+{
+    struct option lo[N_TABLE + 2];
+    char so[2 * N_TABLE + 2] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < N_TABLE; i++)
+        if (which & table[i].bit) {
+            lo[n++] = table[i].lo;
+            strcat(so, table[i].short_);
+        }
+    lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    lo[n] = (struct option){0, 0, 0, 0};
+    strcat(so, "h");
+
+    *o = (struct fw_cmd_opts){.now = fw_today()};
+    uint64_t v;
+    int c;
+    optind = 1;
+    opterr = 1; /* getopt says what was wrong, as "cmd: ..." */
+    while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            o->policies = optarg;
+            break;
+        case 'm':
+            o->columns = optarg;
+            break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case 'n':
+            if (!fw_cmd_parse_now(cmd, optarg, &o->now))
+                return FW_EXIT_USAGE;
+            o->now_given = true;
+            break;
+        case 'b':
+            if (!fw_cmd_parse_count(cmd, "--budget", optarg, false, &v))
+                return FW_EXIT_USAGE;
+            o->engine.budget = v;
+            o->engine.no_budget = v == 0;
+            break;
+        case OPT_MEMCAP:
+            if (!fw_cmd_parse_count(cmd, "--mem-cap", optarg, true, &v))
+                return FW_EXIT_USAGE;
+            if (v < (1u << 20))
+                return fw_cli_usage_error(cmd, "--mem-cap \"%s\": at least "
+                                          "1M", optarg);
+            o->engine.mem_cap = (size_t)v;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return FW_EXIT_OK;
+        default:
+            fputs(usage, stderr);
+            return FW_EXIT_USAGE;
+        }
+    }
+    o->argi = optind;
+    return -1;
+}
+
+int fw_cmd_load(const char *cmd, const struct fw_cmd_opts *o,
+                const char *consequence, struct fw_cmd_env *env)
+{
+    *env = (struct fw_cmd_env){0};
+    struct fw_diag diag;
+    fw_diag_init(&diag);
+    env->map = fw_columns_load(o->columns, &diag);
+    fw_cmd_print_diag(&diag);
+    fw_diag_fini(&diag);
+    if (env->map == NULL)
+        return FW_EXIT_USAGE;
+    const char *dir = o->policies ? o->policies : "policies";
+    bool unreadable;
+    env->eng = fw_cmd_build(dir, &o->engine, &env->tree, &unreadable, NULL);
+    if (env->eng == NULL) {
+        fprintf(stderr, "fundwatch %s: %s: %s; %s\n", cmd, dir,
+                unreadable ? "the policies could not be read"
+                           : "the policies do not build",
+                consequence);
+        fw_cmd_env_fini(env);
+        return FW_EXIT_USAGE;
+    }
+    return 0;
+}
+
+void fw_cmd_env_fini(struct fw_cmd_env *env)
+{
+    fw_engine_free(env->eng);
+    env->eng = NULL;
+    fw_policy_tree_fini(&env->tree);
+    fw_colmap_free(env->map);
+    env->map = NULL;
+}
+
+void fw_cmd_print_diag(const struct fw_diag *d)
+{
+    for (size_t i = 0; i < d->n; i++)
+        fprintf(stderr, "%s\n", d->items[i]);
+}
+
+struct fw_engine *fw_cmd_build(const char *dir,
+                               const struct fw_engine_opts *opts,
+                               struct fw_policy_tree *t, bool *unreadable,
+                               size_t *problems)
+{
+    struct fw_diag d;
+    fw_diag_init(&d);
+    *unreadable = false;
+    struct fw_engine *e = NULL;
+    int rc = fw_policy_tree_read(dir, t, &d);
+    if (rc < 0) {
+        *unreadable = true;
+        if (rc == FW_ENOMEM)
+            fw_diag_add(&d, dir, "out of memory reading the policies");
+    } else {
+        e = fw_engine_build(t->files, t->n, opts, &d);
+        if (e == NULL && d.n == 0)
+            fw_diag_add(&d, dir, "the policies could not be built (out of "
+                        "memory?)");
+    }
+    fw_cmd_print_diag(&d);
+    if (problems)
+        *problems = d.n;
+    fw_diag_fini(&d);
+    return e;
+}
+
+bool fw_cmd_parse_now(const char *cmd, const char *text, int32_t *days)
+{
+    const char *why = "not a date";
+    if (fw_date_parse(text, strlen(text), days, &why) == 0)
+        return true;
+    fw_cli_usage_error(cmd, "--now \"%s\": %s (write 2024-06-30)", text, why);
+    return false;
+}
+
+bool fw_cmd_parse_count(const char *cmd, const char *opt, const char *text,
+                        bool suffixes, uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *p = text;
+    if (*p < '0' || *p > '9')
+        goto bad;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            goto big;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (suffixes && *p) {
+        unsigned shift = *p == 'K' || *p == 'k' ? 10
+                         : *p == 'M' || *p == 'm' ? 20
+                         : *p == 'G' || *p == 'g' ? 30 : 0;
+        if (shift == 0 || p[1] != '\0')
+            goto bad;
+        if (v > (UINT64_MAX >> shift))
+            goto big;
+        v <<= shift;
+        p++;
+    }
+    if (*p)
+        goto bad;
+    *out = v;
+    return true;
+bad:
+    fw_cli_usage_error(cmd, "%s \"%s\": not a whole number%s", opt, text,
+                       suffixes ? " (K, M, G suffixes allowed)" : "");
+    return false;
+big:
+    fw_cli_usage_error(cmd, "%s \"%s\": too large", opt, text);
+    return false;
+}

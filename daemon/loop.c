@@ -1,0 +1,671 @@
+/* The core's loop and its job worker (core.h). The libuv loop owns signals,
+ * the spool watch, timers and systemd notification; all work on feeds,
+ * scheduled checks and queued jobs happens on one worker thread, one job at
+ * a time, so the engine and the store are never used by two threads at once
+ * and the loop stays free. The attached parts are called through their
+ * hooks only. Everything after start is logged and survived. */
+#include "core.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "feedio.h"
+#include "spool.h"
+
+/* A drain job gives the worker back after this many feeds or this long, so
+ * that a new generation, a queued job and the API's figures wait at most
+ * that between two feeds. */
+#define DRAIN_MAX_FEEDS 64
+#define DRAIN_MAX_NS (250u * 1000 * 1000)
+
+/* ---- small helpers ------------------------------------------------------- */
+
+int32_t fw_core_today(const struct fwd *d)
+{
+    return d->fixed_now ? d->now : fw_today();
+}
+
+static void log_error(struct fwd *d, const char *subsys, const char *feed,
+                      const struct fw_error *e);
+
+static void job_env(struct fwd *d, struct fw_job_env *env)
+{
+    /* a huge feed's lines are not kept for the next one */
+    if (d->lines.cap > (16u << 20))
+        fw_buf_fini(&d->lines);
+    fw_buf_reset(&d->lines);
+    *env = (struct fw_job_env){
+        .st = d->st, .eng = d->eng, .map = d->map,
+        .max_feed = d->cfg.max_feed, .today = fw_core_today(d),
+        .lines = &d->lines,
+    };
+}
+
+static void append_outbox(struct fwd *d, const char *feed,
+                          const struct fw_job_result *r)
+{
+    struct fw_error err = {0};
+    uint64_t n = 0;
+    if (fw_outbox_append(d->ob, d->st, &d->lines, r->first_seq, r->last_seq,
+                         &n, &err) < 0)
+        log_error(d, "outbox", feed, &err);
+    else if (n > 0)
+        fw_log_debug("outbox", feed, "%llu findings appended",
+                     (unsigned long long)n);
+}
+
+
+void fw_core_error(struct fwd *d, const char *fmt, ...)
+{
+    va_list ap;
+    uv_mutex_lock(&d->mu);
+    va_start(ap, fmt);
+    vsnprintf(d->last_error, sizeof d->last_error, fmt, ap);
+    va_end(ap);
+    d->last_error_ms = fw_wall_ms();
+    uv_mutex_unlock(&d->mu);
+}
+
+static void log_error(struct fwd *d, const char *subsys, const char *feed,
+                      const struct fw_error *e)
+{
+    if (e->place[0])
+        fw_log_error(subsys, feed, "%s: %s", e->place, e->msg);
+    else
+        fw_log_error(subsys, feed, "%s", e->msg);
+    if (d)
+        fw_core_error(d, "%s%s%s", e->place, e->place[0] ? ": " : "", e->msg);
+}
+
+void fw_core_flush_outbox(struct fwd *d, const char *feed)
+{
+    struct fw_error err = {0};
+    uint64_t n = 0;
+    if (fw_outbox_flush(d->ob, d->st, &n, &err) < 0)
+        log_error(d, "outbox", feed, &err);
+    else if (n > 0)
+        fw_log_debug("outbox", feed, "%llu findings appended",
+                     (unsigned long long)n);
+}
+
+static uint64_t fired(const struct fw_job_result *r)
+{
+    uint64_t n = 0;
+    for (int k = 0; k < FW__FK_COUNT; k++)
+        n += r->findings[k];
+    return n;
+}
+
+static void count(struct fwd *d, const struct fw_job_result *r)
+{
+    fw_core_tally(d, r);
+    atomic_fetch_add(&d->records, r->records);
+    atomic_fetch_add(&d->rejects, r->rejects);
+    atomic_fetch_add(&d->events, r->events);
+    atomic_fetch_add(&d->resolved, r->resolved);
+    for (int k = 0; k < FW__FK_COUNT; k++)
+        atomic_fetch_add(&d->findings[k], r->findings[k]);
+}
+
+/* (worker) Every part's `between` hook. */
+static bool between(struct fwd *d, bool record)
+{
+    bool did = false;
+    for (size_t i = 0; i < d->n_parts; i++)
+        if (d->parts[i].between && d->parts[i].between(d->parts[i].ud, record))
+            did = true;
+    return did;
+}
+
+/* ---- the jobs (worker thread) -------------------------------------------- */
+
+static void do_feed(struct fwd *d, const char *name)
+{
+    char path[PATH_MAX], dest[PATH_MAX];
+    if (!fw_spool_path(d->cfg.spool, name, path, sizeof path)) {
+        fw_log_error("spool", name, "path too long");
+        return;
+    }
+    struct fw_job_env env;
+    job_env(d, &env);
+    struct fw_job_result r;
+    int rc = fw_job_feed_file(&env, path, name, FW_SRC_SPOOL, &r);
+    atomic_fetch_add(&d->feed_nanos, r.nanos);
+    if (rc < 0) {
+        fw_log_error("spool", name, "out of memory; left in incoming/");
+        fw_core_error(d, "%s: out of memory", name);
+        d->drain_retry = true;
+        return;
+    }
+    if (r.outcome == FW_JOB_RETRY) {
+        if (access(path, F_OK) < 0) {
+            fw_log_warn("spool", name, "gone before it was read");
+            return;
+        }
+        fw_log_error("spool", name, "%s; left in incoming/, will retry",
+                     r.reason);
+        fw_core_error(d, "%s: %s", name, r.reason);
+        atomic_fetch_add(&d->feeds_retry, 1);
+        d->drain_retry = true;
+        return;
+    }
+    if (r.outcome == FW_JOB_DONE)
+        append_outbox(d, name, &r);
+    struct fw_error err = {0};
+    bool ok = r.outcome != FW_JOB_FAILED;
+    struct stat sb;
+    if (r.ino && stat(path, &sb) == 0 &&
+        ((uint64_t)sb.st_ino != r.ino || (uint64_t)sb.st_dev != r.dev)) {
+        /* a new file of the same name was renamed in while this one was
+         * read: the one read is gone already; the new one waits its turn */
+        fw_log_warn("spool", name, "replaced in incoming/ while it was read: "
+                    "the new file is processed next");
+        d->drain_more = true;
+    } else if (fw_spool_finish(d->cfg.spool, name, ok, r.reason, dest, sizeof dest,
+                        &err) < 0)
+        log_error(d, "spool", name, &err);
+    switch (r.outcome) {
+    case FW_JOB_DONE:
+        atomic_fetch_add(&d->feeds_done, 1);
+        count(d, &r);
+        fw_log_info("spool", name,
+                    "%llu records, %llu rejects, %llu findings (%llu new, "
+                    "%llu resolved), %llu policy errors in %.1f ms",
+                    (unsigned long long)r.records,
+                    (unsigned long long)r.rejects,
+                    (unsigned long long)fired(&r),
+                    (unsigned long long)r.events,
+                    (unsigned long long)r.resolved,
+                    (unsigned long long)r.findings[FW_FK_ERROR],
+                    (double)r.nanos / 1e6);
+        break;
+    case FW_JOB_DUPLICATE:
+        atomic_fetch_add(&d->feeds_dup, 1);
+        fw_log_warn("spool", name,
+                    "duplicate of feed #%lld (same sha256 %.12s…): not "
+                    "processed again", (long long)r.dup_of, r.sha256);
+        break;
+    case FW_JOB_FAILED:
+        atomic_fetch_add(&d->feeds_failed, 1);
+        fw_log_error("spool", name, "failed: %s; moved to failed/",
+                     r.reason);
+        fw_core_error(d, "%s: %s", name, r.reason);
+        break;
+    case FW_JOB_RETRY:
+        break;
+    }
+}
+
+static void drain(struct fwd *d)
+{
+    struct fw_spool_list l = {0};
+    struct fw_error err = {0};
+    d->drain_retry = d->drain_more = false;
+    if (fw_spool_scan(d->cfg.spool, &l, &err) < 0) {
+        log_error(d, "spool", NULL, &err);
+        d->drain_retry = true;
+        return;
+    }
+    uint64_t t0 = fw_mono_ns();
+    size_t i = 0;
+    for (; i < l.n && !atomic_load(&d->stopping); i++) {
+        if (i == DRAIN_MAX_FEEDS || fw_mono_ns() - t0 > DRAIN_MAX_NS) {
+            d->drain_more = true; /* give the worker back; go on after */
+            break;
+        }
+        atomic_store(&d->queue_len, l.n - i);
+        atomic_store(&d->oldest_ms, l.items[i].mtime_ns / 1000000);
+        between(d, false); /* a new generation: between feeds */
+        do_feed(d, l.items[i].name);
+        if (d->drain_retry)
+            break; /* the store is failing: back off */
+    }
+    atomic_store(&d->queue_len, l.n - i);
+    atomic_store(&d->oldest_ms, i < l.n ? l.items[i].mtime_ns / 1000000 : 0);
+    fw_spool_list_fini(&l);
+}
+
+static void sched(struct fwd *d)
+{
+    struct fw_job_env env;
+    job_env(d, &env);
+    struct fw_job_result r;
+    if (fw_job_recheck(&env, &r) < 0 || r.outcome != FW_JOB_DONE) {
+        fw_log_error("sched", NULL, "scheduled checks failed: %s",
+                     r.reason[0] ? r.reason : "out of memory");
+        fw_core_error(d, "scheduled checks: %s", r.reason);
+        return;
+    }
+    atomic_fetch_add(&d->sched_runs, 1);
+    uint64_t tasks = r.records;
+    r.records = 0; /* task records re-run, not records read */
+    count(d, &r);
+    r.records = tasks;
+    append_outbox(d, NULL, &r);
+    fw_log_info("sched", NULL,
+                "scheduled checks: %llu task records, %llu findings (%llu new, "
+                "%llu resolved) in %.1f ms",
+                (unsigned long long)r.records, (unsigned long long)fired(&r),
+                (unsigned long long)r.events, (unsigned long long)r.resolved,
+                (double)r.nanos / 1e6);
+}
+
+int fw_core_feed_mem(struct fwd *d, const char *data, size_t len,
+                     const char *name, struct fw_job_result *r)
+{
+    struct fw_job_env env;
+    job_env(d, &env);
+    int rc = fw_job_feed_mem(&env, data, len, name, FW_SRC_HTTP, r);
+    atomic_fetch_add(&d->feed_nanos, r->nanos);
+    if (rc < 0)
+        return rc;
+    if (r->outcome == FW_JOB_DONE) {
+        append_outbox(d, name, r);
+        atomic_fetch_add(&d->feeds_done, 1);
+        count(d, r);
+    } else if (r->outcome == FW_JOB_DUPLICATE) {
+        atomic_fetch_add(&d->feeds_dup, 1);
+    } else if (r->outcome == FW_JOB_FAILED) {
+        atomic_fetch_add(&d->feeds_failed, 1);
+    } else {
+        atomic_fetch_add(&d->feeds_retry, 1);
+    }
+    return 0;
+}
+
+static void work_cb(uv_work_t *w)
+{
+    struct fwd *d = w->data;
+    between(d, true);
+    switch (d->job) {
+    case FW_JOB_DRAIN:
+        fw_core_flush_outbox(d, NULL); /* what a failed flush left behind */
+        drain(d);
+        break;
+    case FW_JOB_SCHED:
+        sched(d);
+        break;
+    case FW_JOB_QUEUED:
+        for (struct fw_core_job *j = d->running; j; j = j->next)
+            j->run(d, j);
+        break;
+    case FW_JOB_NONE:
+        break;
+    }
+    between(d, true); /* record what was swapped in meanwhile */
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+static void close_cb(uv_handle_t *h)
+{
+    (void)h;
+}
+
+/* Jobs queued and never run hear so (and are freed by their owner). */
+static void refuse_queued(struct fwd *d)
+{
+    while (d->queue) {
+        struct fw_core_job *j = d->queue;
+        d->queue = j->next;
+        j->done(d, j, false);
+    }
+}
+
+/* Closes every handle of the core and stops every part: uv_run returns once
+ * they are all closed. */
+static void close_all(struct fwd *d)
+{
+    if (d->handles) {
+        uv_handle_t *hs[] = {
+            (uv_handle_t *)&d->sig_term, (uv_handle_t *)&d->sig_int,
+            (uv_handle_t *)&d->sig_hup, (uv_handle_t *)&d->watch,
+            (uv_handle_t *)&d->scan_timer, (uv_handle_t *)&d->sched_timer,
+            (uv_handle_t *)&d->retry_timer, (uv_handle_t *)&d->wd_timer,
+        };
+        for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+            if (!uv_is_closing(hs[i]))
+                uv_close(hs[i], close_cb);
+    }
+    refuse_queued(d);
+    for (size_t i = 0; i < d->n_parts; i++)
+        if (d->parts[i].stop)
+            d->parts[i].stop(d->parts[i].ud);
+}
+
+static bool parts_busy(struct fwd *d)
+{
+    for (size_t i = 0; i < d->n_parts; i++)
+        if (d->parts[i].busy && d->parts[i].busy(d->parts[i].ud))
+            return true;
+    return false;
+}
+
+void fw_core_part_idle(struct fwd *d)
+{
+    if (atomic_load(&d->stopping) && d->job == FW_JOB_NONE && !parts_busy(d))
+        close_all(d);
+}
+
+void fw_core_abort(struct fwd *d)
+{
+    atomic_store(&d->stopping, true);
+    close_all(d);
+}
+
+static void retry_cb(uv_timer_t *t)
+{
+    struct fwd *d = t->data;
+    d->want_scan = true;
+    fw_core_kick(d);
+}
+
+static void after_work(uv_work_t *w, int status)
+{
+    (void)status;
+    struct fwd *d = w->data;
+    enum fw_job_kind done = d->job;
+    d->job = FW_JOB_NONE;
+    fw_core_snapshot(d); /* the worker is idle: its figures can be read */
+    for (size_t i = 0; i < d->n_parts; i++)
+        if (d->parts[i].idle)
+            d->parts[i].idle(d->parts[i].ud);
+    if (done == FW_JOB_QUEUED) {
+        struct fw_core_job *j = d->running;
+        d->running = NULL;
+        while (j) {
+            struct fw_core_job *next = j->next;
+            j->done(d, j, true);
+            j = next;
+        }
+    }
+    if (done == FW_JOB_DRAIN) {
+        if (d->drain_retry && !atomic_load(&d->stopping)) {
+            /* the store or the disk failed: try again later, backing off
+             * from 1 s up to the scan interval */
+            d->retry_ms = d->retry_ms ? 2 * d->retry_ms : 1000;
+            if (d->retry_ms > d->cfg.scan_interval_ms)
+                d->retry_ms = d->cfg.scan_interval_ms;
+            uv_timer_start(&d->retry_timer, retry_cb, d->retry_ms, 0);
+        } else {
+            d->retry_ms = 0;
+            if (d->drain_more)
+                d->want_scan = true;
+        }
+    }
+    if (atomic_load(&d->stopping)) {
+        fw_core_part_idle(d);
+        return;
+    }
+    fw_core_kick(d);
+}
+
+/* Starts the next job when the worker is free: queued jobs first (a client
+ * waits), then a part's `between` or the scheduled checks, then the spool. */
+void fw_core_kick(struct fwd *d)
+{
+    if (d->job != FW_JOB_NONE || atomic_load(&d->stopping))
+        return;
+    /* queued jobs first, a client waits; but never twice in a row while
+     * the spool or the scheduled checks wait too */
+    bool others = d->want_sched || d->want_scan || d->want_between;
+    if (d->queue && !(d->last_was_queued && others)) {
+        d->running = d->queue;
+        d->queue = NULL;
+        d->job = FW_JOB_QUEUED;
+    } else if (d->want_sched) {
+        d->want_sched = false;
+        d->job = FW_JOB_SCHED;
+    } else if (d->want_scan || d->want_between) {
+        d->want_scan = d->want_between = false;
+        d->job = FW_JOB_DRAIN;
+    } else {
+        return;
+    }
+    d->last_was_queued = d->job == FW_JOB_QUEUED;
+    d->work.data = d;
+    int rc = uv_queue_work(&d->loop, &d->work, work_cb, after_work);
+    if (rc < 0) {
+        fw_log_error("main", NULL, "cannot start work: %s", uv_strerror(rc));
+        d->job = FW_JOB_NONE;
+    }
+}
+
+void fw_core_want_between(struct fwd *d)
+{
+    d->want_between = true;
+    fw_core_kick(d);
+}
+
+void fw_core_queue(struct fwd *d, struct fw_core_job *j)
+{
+    j->next = NULL;
+    struct fw_core_job **tail = &d->queue;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = j;
+    fw_core_kick(d);
+}
+
+static void on_watch(uv_fs_event_t *h, const char *name, int events,
+                     int status)
+{
+    (void)events;
+    struct fwd *d = h->data;
+    if (status < 0) {
+        fw_log_warn("spool", NULL, "watch: %s (the periodic scan goes on)",
+                    uv_strerror(status));
+        return;
+    }
+    if (name && fw_spool_ignored(name))
+        return;
+    d->want_scan = true;
+    fw_core_kick(d);
+}
+
+static void scan_cb(uv_timer_t *t)
+{
+    struct fwd *d = t->data;
+    d->want_scan = true;
+    fw_core_kick(d);
+}
+
+/* Milliseconds from now to the next local HH:MM of the schedule. */
+static uint64_t until_schedule(unsigned min)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    tm.tm_hour = (int)(min / 60);
+    tm.tm_min = (int)(min % 60);
+    tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    time_t at = mktime(&tm);
+    if (at <= now) {
+        tm.tm_mday++;
+        tm.tm_isdst = -1;
+        at = mktime(&tm);
+    }
+    return (uint64_t)(at - now) * 1000;
+}
+
+static void sched_cb(uv_timer_t *t)
+{
+    struct fwd *d = t->data;
+    d->want_sched = true;
+    fw_core_kick(d);
+    uv_timer_start(&d->sched_timer, sched_cb,
+                   until_schedule(d->cfg.schedule_min), 0);
+}
+
+static void wd_cb(uv_timer_t *t)
+{
+    (void)t;
+    sd_notify(0, "WATCHDOG=1");
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct fwd *d = s->data;
+    if (signum == SIGHUP) {
+        for (size_t i = 0; i < d->n_parts; i++)
+            if (d->parts[i].hup)
+                d->parts[i].hup(d->parts[i].ud);
+        return;
+    }
+    if (atomic_load(&d->stopping)) {
+        fw_log_info("main", NULL, "%s again: still finishing the current "
+                    "feed", strsignal(signum));
+        return;
+    }
+    atomic_store(&d->stopping, true);
+    sd_notify(0, "STOPPING=1");
+    if (d->job != FW_JOB_NONE || parts_busy(d)) {
+        fw_log_info("main", NULL, "%s: finishing the current feed, then "
+                    "stopping", strsignal(signum));
+        return;
+    }
+    fw_log_info("main", NULL, "%s: stopping", strsignal(signum));
+    close_all(d);
+}
+
+/* ---- start and stop --------------------------------------------------------- */
+
+static int start_handles(struct fwd *d)
+{
+    int rc;
+    d->handles = true;
+    uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
+    int nums[] = {SIGTERM, SIGINT, SIGHUP};
+    uv_timer_t *timers[] = {&d->scan_timer, &d->sched_timer, &d->retry_timer,
+                            &d->wd_timer};
+    /* every handle is initialised before any starts: close_all closes all */
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(&d->loop, sigs[i]);
+        sigs[i]->data = d;
+    }
+    for (int i = 0; i < 4; i++) {
+        uv_timer_init(&d->loop, timers[i]);
+        timers[i]->data = d;
+    }
+    uv_fs_event_init(&d->loop, &d->watch);
+    d->watch.data = d;
+    for (int i = 0; i < 3; i++)
+        if ((rc = uv_signal_start(sigs[i], on_signal, nums[i])) < 0)
+            return rc;
+    uv_timer_start(&d->scan_timer, scan_cb, d->cfg.scan_interval_ms,
+                   d->cfg.scan_interval_ms);
+    uv_timer_start(&d->sched_timer, sched_cb,
+                   until_schedule(d->cfg.schedule_min), 0);
+    uint64_t wd_usec = 0;
+    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
+        uv_timer_start(&d->wd_timer, wd_cb, wd_usec / 2000, wd_usec / 2000);
+
+    char incoming[PATH_MAX];
+    snprintf(incoming, sizeof incoming, "%s/incoming", d->cfg.spool);
+    if ((rc = uv_fs_event_start(&d->watch, on_watch, incoming, 0)) < 0)
+        fw_log_warn("spool", NULL, "cannot watch %s: %s; scanning every %llu "
+                    "ms instead", incoming, uv_strerror(rc),
+                    (unsigned long long)d->cfg.scan_interval_ms);
+    return 0;
+}
+
+int fw_core_open(struct fwd *d)
+{
+    struct fw_error err = {0};
+    struct fw_diag diag;
+    uv_mutex_init(&d->mu);
+    d->started_ms = fw_wall_ms();
+    uv_loop_init(&d->loop);
+    if (fw_spool_init(d->cfg.spool, &err) < 0)
+        goto io;
+    struct fw_store_opts so = {.cache_kib = (int64_t)(d->cfg.db_cache >> 10)};
+    if (fw_store_open(d->cfg.database, &so, &d->st, &err) < 0)
+        goto io;
+    /* the API's reading connection needs little cache */
+    struct fw_store_opts ro = {.read_only = true,
+                               .cache_kib = (int64_t)(d->cfg.db_cache >> 12)};
+    if (fw_store_open(d->cfg.database, &ro, &d->ro, &err) < 0)
+        goto io;
+    if (fw_outbox_open(d->cfg.outbox, d->st, &d->ob, &err) < 0)
+        goto io;
+    fw_core_flush_outbox(d, NULL); /* level with the store after a crash */
+    fw_diag_init(&diag);
+    d->map = fw_columns_load(d->cfg.columns, &diag); /* NULL: built-in */
+    if (d->map == NULL) {
+        fw_log_diag(FW_LOG_ERROR, "main", &diag);
+        fw_diag_fini(&diag);
+        return FW_EINVAL;
+    }
+    fw_diag_fini(&diag);
+    return 0;
+io:
+    log_error(NULL, "main", NULL, &err);
+    return FW_EIO;
+}
+
+void fw_core_attach(struct fwd *d, const struct fw_core_part *p)
+{
+    if (d->n_parts < FW_CORE_MAX_PARTS)
+        d->parts[d->n_parts++] = *p;
+}
+
+int fw_core_run(struct fwd *d)
+{
+    int rc = start_handles(d);
+    if (rc < 0) {
+        fw_log_error("main", NULL, "cannot start: %s", uv_strerror(rc));
+        fw_core_abort(d);
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+        return FW_EIO;
+    }
+    fw_core_snapshot(d);
+    fw_log_info("main", NULL, "started: config %s, generation %.19s… "
+                "(%zu policies), spool %s, database %s, outbox %s",
+                d->cfg.file, fw_engine_version(d->eng),
+                fw_engine_policy_count(d->eng), d->cfg.spool,
+                d->cfg.database, d->cfg.outbox);
+    sd_notifyf(0, "READY=1\nSTATUS=watching %s/incoming", d->cfg.spool);
+    d->want_sched = true;
+    d->want_scan = true;
+    fw_core_kick(d);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    fw_log_info("main", NULL, "stopped: %llu feeds done, %llu failed, "
+                "%llu duplicates; %llu records, %llu rejects, %llu new "
+                "findings",
+                (unsigned long long)atomic_load(&d->feeds_done),
+                (unsigned long long)atomic_load(&d->feeds_failed),
+                (unsigned long long)atomic_load(&d->feeds_dup),
+                (unsigned long long)atomic_load(&d->records),
+                (unsigned long long)atomic_load(&d->rejects),
+                (unsigned long long)atomic_load(&d->events));
+    return 0;
+}
+
+void fw_core_close(struct fwd *d, bool ran)
+{
+    /* a generation refused (or built) too late for a job: recorded now,
+     * with its ops finding, before the store closes */
+    if (ran)
+        between(d, true);
+    uv_loop_close(&d->loop);
+    fw_core_figures_fini(d);
+    fw_buf_fini(&d->lines);
+    fw_engine_free(d->eng);
+    d->eng = NULL;
+    fw_colmap_free(d->map);
+    fw_outbox_close(d->ob);
+    fw_store_close(d->ro);
+    fw_store_close(d->st);
+    fw_config_fini(&d->cfg);
+    uv_mutex_destroy(&d->mu);
+}
