@@ -16,7 +16,9 @@
 #      ExecReload reloads, an operator's edit of a policy is picked up;
 #   5. an upgrade to a rebuilt newer version keeps the findings, the token
 #      and the operator's edit;
-#   6. purge leaves nothing behind but the system user.
+#   6. purge leaves nothing behind but the system user;
+#   7. all of it again in a root booted with systemd (systemd-nspawn): apt
+#      install starts the service for real, in its sandbox.
 # FRESH_BASE chooses the cached root; FRESH_KEEP=1 keeps the copy.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -175,6 +177,85 @@ check "apt-get purge fundwatch" eval '! in_root dpkg -s fundwatch >/dev/null 2>&
 left=$(cd "$R" && find . -xdev \( -path ./proc -o -path ./tmp -o -path ./var/cache/man \) -prune -o -name '*fundwatch*' -print)
 check "purge leaves nothing behind${left:+: $left}" [ -z "$left" ]
 check "the system user stays (Debian's practice)" eval 'in_root getent passwd fundwatch >/dev/null'
+
+# ---- 7. the same under a running systemd -------------------------------------------------
+# A second fresh root booted with systemd as its init (systemd-nspawn, its
+# own network): apt installs the package there while systemd runs, so the
+# postinst enables and starts the unit for real, in its sandbox (seccomp
+# filter, namespaces); then a feed, `systemctl reload`, an upgrade (the
+# postinst restarts it), remove (stops it) and purge. The script inside
+# writes TAP lines that are counted here.
+if ! command -v systemd-nspawn >/dev/null; then
+    apt-get install -y -qq --no-install-recommends systemd-container >/dev/null 2>&1
+fi
+B=$work/boot
+cp -a "$base" "$B"
+cp /etc/resolv.conf "$B/etc/resolv.conf"
+cp "$deb" "$deb2" "$B/tmp/"
+mount -t proc proc "$B/proc"
+# systemd and the package's dependencies, fetched now: the booted root has no network
+chroot "$B" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin sh -c "apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus curl &&
+    apt-get install -y -qq --download-only /tmp/$(basename "$deb")" >"$work/apt-boot.log" 2>&1
+umount "$B/proc"
+cat >"$B/root/check.sh" <<'INNER'
+#!/bin/sh
+# Runs inside the booted root as a oneshot unit; TAP on /root/check.out.
+exec >/root/check.out 2>&1
+n=0
+t() { n=$((n + 1)); if eval "$2"; then echo "ok $n - booted: $1"; else echo "not ok $n - booted: $1"; fi; }
+active() { for _ in $(seq 100); do systemctl is-active -q fundwatch && return 0; sleep 0.1; done; return 1; }
+healthy() { for _ in $(seq 100); do curl -sf 127.0.0.1:9464/healthz >/dev/null && return 0; sleep 0.1; done; return 1; }
+count() { curl -s '127.0.0.1:9464/findings?limit=1000' | sed -n 's/.*"count":\([0-9]*\).*/\1/p'; }
+drop() {
+    cp /usr/share/doc/fundwatch/examples/feeds/$1 /var/lib/fundwatch/spool/incoming/.$1.part
+    mv /var/lib/fundwatch/spool/incoming/.$1.part /var/lib/fundwatch/spool/incoming/$1
+    for _ in $(seq 100); do [ -e /var/lib/fundwatch/spool/done/$1 ] && return 0; sleep 0.1; done; return 1
+}
+deb1=$(ls /tmp/fundwatch_*.deb | grep -v pkgtest); deb2=$(ls /tmp/fundwatch_*pkgtest*.deb)
+DEBIAN_FRONTEND=noninteractive apt-get install -y "$deb1" >/root/apt1.log 2>&1
+t "apt-get install under systemd: the service is active" 'active'
+t "healthy (/healthz)" 'healthy'
+t "it runs as fundwatch, sandboxed (NoNewPrivileges, a seccomp filter)" \
+  '[ "$(stat -c %U /proc/$(systemctl show -p MainPID --value fundwatch))" = fundwatch ] &&
+   grep -q "^NoNewPrivs:[[:space:]]*1" /proc/$(systemctl show -p MainPID --value fundwatch)/status &&
+   grep -q "^Seccomp:[[:space:]]*2" /proc/$(systemctl show -p MainPID --value fundwatch)/status'
+t "a dropped feed gives findings" 'drop yuzhong_500103_2024h1.csv && [ "$(count)" -gt 0 ]'
+before=$(count)
+systemctl reload fundwatch; sleep 1.5
+t "systemctl reload: SIGHUP, a new generation, still active" \
+  'journalctl -u fundwatch -o cat | grep -q "SIGHUP: reloading" && systemctl is-active -q fundwatch'
+pid1=$(systemctl show -p MainPID --value fundwatch)
+DEBIAN_FRONTEND=noninteractive apt-get install -y "$deb2" >/root/apt2.log 2>&1
+t "upgraded: restarted with the newer binary" 'active && healthy && [ "$(systemctl show -p MainPID --value fundwatch)" != "$pid1" ] && fundwatch --version | grep -q pkgtest1'
+t "the findings are kept ($before)" '[ "$(count)" = "$before" ]'
+t "a feed after the upgrade" 'drop yuzhong_500103_2024q4.csv'
+t "journal: no error line" '! journalctl -u fundwatch -p err -o cat | grep -q .'
+DEBIAN_FRONTEND=noninteractive apt-get remove -y fundwatch >/root/apt3.log 2>&1
+t "apt-get remove stops it and keeps the data" '! systemctl is-active -q fundwatch && [ -e /var/lib/fundwatch/fundwatch.db ]'
+DEBIAN_FRONTEND=noninteractive apt-get purge -y fundwatch >>/root/apt3.log 2>&1
+left=$(find / -xdev \( -path /proc -o -path /tmp -o -path /var/cache -o -path /root \) -prune -o -name '*fundwatch*' -print)
+t "purge leaves nothing behind${left:+: $left}" '[ -z "$left" ]'
+echo "# booted: $n checks"
+systemctl poweroff
+INNER
+chmod +x "$B/root/check.sh"
+printf '[Unit]\nAfter=multi-user.target\n[Service]\nType=oneshot\nExecStart=/root/check.sh\n[Install]\nWantedBy=multi-user.target\n' \
+    >"$B/etc/systemd/system/fwcheck.service"
+ln -s /etc/systemd/system/fwcheck.service "$B/etc/systemd/system/multi-user.target.wants/fwcheck.service"
+echo "# booting a fresh root with systemd (systemd-nspawn)"
+timeout 300 systemd-nspawn -q -D "$B" --boot --register=no --keep-unit --private-network \
+    --console=pipe </dev/null >"$work/boot.log" 2>&1
+if [ -s "$B/root/check.out" ]; then
+    while read -r line; do
+        case $line in
+            "ok "*) ok "${line#ok [0-9]* - }" ;;
+            "not ok "*) fail "${line#not ok [0-9]* - }" ;;
+        esac
+    done <"$B/root/check.out"
+else
+    fail "booting with systemd-nspawn: $(tail -3 "$work/boot.log" | tr '\n' ' ')"
+fi
 
 echo "# package: $((n - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]
