@@ -39,7 +39,7 @@ cleanup() {
     [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
     ip netns del "$NS" 2>/dev/null
     umount "$R/proc" 2>/dev/null
-    if [ -n "${FRESH_KEEP:-}" ]; then echo "# kept: $R"; else rm -rf "$work"; fi
+    if [ -n "${FRESH_KEEP:-}" ]; then echo "# kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -191,12 +191,12 @@ fi
 B=$work/boot
 cp -a "$base" "$B"
 cp /etc/resolv.conf "$B/etc/resolv.conf"
-cp "$deb" "$deb2" "$B/tmp/"
+mkdir -p "$B/root/debs" && cp "$deb" "$deb2" "$B/root/debs/" # (nspawn mounts a tmpfs on /tmp)
 mount -t proc proc "$B/proc"
 # systemd and the package's dependencies, fetched now: the booted root has no network
 chroot "$B" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin sh -c "apt-get update -qq &&
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus curl &&
-    apt-get install -y -qq --download-only /tmp/$(basename "$deb")" >"$work/apt-boot.log" 2>&1
+    apt-get install -y -qq --download-only /root/debs/$(basename "$deb")" >"$work/apt-boot.log" 2>&1
 umount "$B/proc"
 cat >"$B/root/check.sh" <<'INNER'
 #!/bin/sh
@@ -212,7 +212,7 @@ drop() {
     mv /var/lib/fundwatch/spool/incoming/.$1.part /var/lib/fundwatch/spool/incoming/$1
     for _ in $(seq 100); do [ -e /var/lib/fundwatch/spool/done/$1 ] && return 0; sleep 0.1; done; return 1
 }
-deb1=$(ls /tmp/fundwatch_*.deb | grep -v pkgtest); deb2=$(ls /tmp/fundwatch_*pkgtest*.deb)
+deb1=$(ls /root/debs/fundwatch_*.deb | grep -v pkgtest); deb2=$(ls /root/debs/fundwatch_*pkgtest*.deb)
 DEBIAN_FRONTEND=noninteractive apt-get install -y "$deb1" >/root/apt1.log 2>&1
 t "apt-get install under systemd: the service is active" 'active'
 t "healthy (/healthz)" 'healthy'
@@ -228,7 +228,7 @@ t "systemctl reload: SIGHUP, a new generation, still active" \
 pid1=$(systemctl show -p MainPID --value fundwatch)
 DEBIAN_FRONTEND=noninteractive apt-get install -y "$deb2" >/root/apt2.log 2>&1
 t "upgraded: restarted with the newer binary" 'active && healthy && [ "$(systemctl show -p MainPID --value fundwatch)" != "$pid1" ] && fundwatch --version | grep -q pkgtest1'
-t "the findings are kept ($before)" '[ "$(count)" = "$before" ]'
+t "the findings are kept ($before)" '[ -n "$before" ] && [ "$(count)" = "$before" ]'
 t "a feed after the upgrade" 'drop yuzhong_500103_2024q4.csv'
 t "journal: no error line" '! journalctl -u fundwatch -p err -o cat | grep -q .'
 DEBIAN_FRONTEND=noninteractive apt-get remove -y fundwatch >/root/apt3.log 2>&1
