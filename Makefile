@@ -17,8 +17,9 @@ SAN     ?=
 V       ?=
 
 DEB_PKGS = pkg-config gettext liblua5.4-dev libuv1-dev libyaml-dev libsqlite3-dev \
-           libjson-c-dev libssl-dev libsystemd-dev libhttp-parser-dev
-PKGS     = lua5.4 libuv yaml-0.1 sqlite3 json-c libcrypto libsystemd
+           libjson-c-dev libssl-dev libsystemd-dev libhttp-parser-dev \
+           libxlsxwriter-dev
+PKGS     = lua5.4 libuv yaml-0.1 sqlite3 json-c libcrypto libsystemd xlsxwriter
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
        -Wmissing-prototypes -Wold-style-definition -Wpointer-arith -Wvla \
@@ -140,7 +141,9 @@ $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
 # check /metrics with promtool, Prometheus's own parser. promtool comes from
 # Debian's prometheus package unpacked into build/tools, not installed:
 # installing it would also enable and start a Prometheus server on :9090.
-TEST_DEB = sqlite3 curl
+# The report tests read workbooks back with python3-openpyxl and convert
+# them with LibreOffice headless (libreoffice-calc-nogui).
+TEST_DEB = sqlite3 curl python3-openpyxl libreoffice-calc-nogui
 PROMTOOL = build/tools/usr/bin/promtool
 
 test: $(BIN) $(UNIT) $(MO)

@@ -31,6 +31,7 @@ struct fw_src_file {
 struct fw_engine_opts {
     uint64_t budget;       /* Lua instructions per hook call; 0 = default */
     bool no_budget;        /* benchmarks only: no count hook at all */
+    bool no_evidence;      /* benchmarks only: findings without evidence */
     size_t mem_cap;        /* bytes per policy state; 0 = default */
     unsigned error_streak; /* consecutive failures before a policy is
                               suspended for the rest of the feed; 0 = default */

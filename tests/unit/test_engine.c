@@ -670,7 +670,9 @@ TEST_IMPL(engine_feed_end_and_recheck)
     ASSERT_EQ_INT(g.n, 1);
     ASSERT_CONTAINS(g.json.p, "\"rule\":\"n\",\"region\":\"230882\","
                               "\"message\":\"1\",\"source\":{\"feed\":"
-                              "\"tasks.csv\"}}");
+                              "\"tasks.csv\"},\"rule_source\":\"s\","
+                              "\"evidence\":{\"fields\":{},\"figures\":{},"
+                              "\"params\":[]}}");
     /* The scheduler, with no feed, on a later clock. */
     ASSERT_EQ_INT(fw_engine_recheck(e, &t, fw_date_from_ymd(2021, 11, 1),
                                     collect, &g), 0);
