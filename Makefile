@@ -253,7 +253,9 @@ install: $(BIN) $(MO) $(MAN) $(BUILD)/dist/fundwatch.service $(BUILD)/dist/fundw
 DEB_DIR = build/deb
 DEB_TOOLS = dpkg-dev debhelper lintian scdoc
 deb:
-	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(DEB_TOOLS)"
+	@for p in $(DEB_PKGS); do grep -q "^ *$$p,$$" debian/control || { \
+	  echo "debian/control: Build-Depends lacks $$p (the Makefile's DEB_PKGS)"; exit 1; }; done
+	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(DEB_TOOLS) $(DEB_PKGS)"
 	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src/fundwatch
 	@git ls-files -z -co --exclude-standard | \
 	  tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C $(DEB_DIR)/src/fundwatch
