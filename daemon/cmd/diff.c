@@ -551,8 +551,10 @@ int fw_cmd_diff(int argc, char **argv)
                                                            : "");
         }
     }
-    qsort(by_rule, n_rule, sizeof *by_rule, by_key);
-    qsort(by_region, n_region, sizeof *by_region, by_key);
+    if (n_rule) /* NULL when empty: qsort must not get it (UBSan) */
+        qsort(by_rule, n_rule, sizeof *by_rule, by_key);
+    if (n_region)
+        qsort(by_region, n_region, sizeof *by_region, by_key);
     if (json) {
         printf("{\"current\":{\"policies\":");
         struct fw_buf t = FW_BUF_INIT;
