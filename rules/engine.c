@@ -638,6 +638,7 @@ int fw__engine_emit(struct fw__policy *p, const struct fw__emit *em)
         fw_finding_make_id(f.policy, f.rule, f.region, f.dept, f.project,
                            subject_get(&s, 4), f.id);
         p->st.findings++;
+        e->call_findings++;
         rc = e->cb(e->ud, &f);
     }
     fw_buf_fini(&ev);
@@ -689,6 +690,26 @@ static int error_finding(struct fw__policy *p, enum fw__hook h,
     return rc;
 }
 
+void fw_engine_observe(struct fw_engine *e, fw_call_observer cb, void *ud)
+{
+    e->observer = cb;
+    e->observer_ud = ud;
+}
+
+/* explain: the call's report, with the parameters of every rule. */
+static void observe(struct fw__policy *p, enum fw__hook h, const char *error)
+{
+    struct fw_engine *e = p->e;
+    struct fw_buf ev = FW_BUF_INIT;
+    fw__evidence_json(e, p, -1, &ev);
+    struct fw_call_report r = {
+        .policy = &p->info, .hook = fw__hook_names[h],
+        .findings = e->call_findings, .error = error, .evidence = ev.p,
+    };
+    e->observer(e->observer_ud, &r);
+    fw_buf_fini(&ev);
+}
+
 static int call(struct fw__policy *p, enum fw__hook h)
 {
     char msg[FW_MSG_MAX];
@@ -703,10 +724,13 @@ static int call(struct fw__policy *p, enum fw__hook h)
     uint64_t t0 = timed ? now_ns() : 0;
     p->e->trace.fields = 0;
     p->e->trace.n_extra = p->e->trace.n_fig = 0;
+    p->e->call_findings = 0;
     int rc = fw__host_call(p, h, msg, sizeof msg);
     if (timed)
         p->st.nanos += (now_ns() - t0) * FW_TIME_SAMPLE;
     p->st.calls++;
+    if (p->e->observer)
+        observe(p, h, rc == FW_EPOLICY || rc == FW_ELIMIT ? msg : NULL);
     if (rc == 0) {
         p->streak = 0;
         return 0;

@@ -131,6 +131,9 @@ struct fw_engine {
     int cb_rc;                    /* non-zero once a callback said stop */
     struct fw__trace trace;       /* of the call in progress */
     char names[2][256];           /* dept_name, project_name of a finding */
+    fw_call_observer observer;    /* explain */
+    void *observer_ud;
+    unsigned call_findings;       /* emitted by the call in progress */
 };
 
 /* ---- evidence (evidence.c) ----------------------------------------------- */

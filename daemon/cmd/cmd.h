@@ -26,6 +26,7 @@ int fw_cmd_run(int argc, char **argv);
 int fw_cmd_report(int argc, char **argv);
 int fw_cmd_diff(int argc, char **argv);
 int fw_cmd_rules(int argc, char **argv);
+int fw_cmd_explain(int argc, char **argv);
 int fw_cmd_backup(int argc, char **argv);
 
 /* ---- options ---------------------------------------------------------------- */

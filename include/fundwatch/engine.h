@@ -67,6 +67,21 @@ int fw_engine_run(struct fw_engine *e, const struct fw_record *rec,
                   fw_finding_cb cb, void *ud);
 int fw_engine_feed_end(struct fw_engine *e, fw_finding_cb cb, void *ud);
 
+/* fundwatch explain: what each hook call did, the calls that fired nothing
+ * included. Called after every call while an observer is set. */
+struct fw_call_report {
+    const struct fw_policy_info *policy;
+    const char *hook;       /* "on_execution", "on_evaluation", ... */
+    unsigned findings;      /* emitted (a replaced rule's are not) */
+    const char *error;      /* the policy failed: why; or NULL */
+    const char *evidence;   /* one JSON object: the fields the call read,
+                               the fw.* figures, and the parameters of every
+                               rule of the policy */
+};
+typedef void (*fw_call_observer)(void *ud, const struct fw_call_report *r);
+/* Sets (or with NULL clears) the observer. */
+void fw_engine_observe(struct fw_engine *e, fw_call_observer cb, void *ud);
+
 /* Scheduled checks: runs the on_task hooks over a task record known from an
  * earlier feed against the clock now, outside any feed. */
 int fw_engine_recheck(struct fw_engine *e, const struct fw_record *task,
