@@ -484,9 +484,9 @@ int fw_cmd_diff(int argc, char **argv)
     uint64_t *tot = rp.tot;
     struct fw_buf lines = rp.lines;
     bool json = rp.json;
-    if (n_rule) /* NULL when empty: qsort must not get it (UBSan) */
+    if (n_rule > 1)
         qsort(by_rule, n_rule, sizeof *by_rule, by_key);
-    if (n_region)
+    if (n_region > 1)
         qsort(by_region, n_region, sizeof *by_region, by_key);
     if (json) {
         printf("{\"current\":{\"policies\":");

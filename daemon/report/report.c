@@ -628,7 +628,8 @@ static int write_summary(struct book *b, const struct fw_report *r)
 int fw_report_write(struct fw_report *r, const char *path,
                     const struct fw_report_meta *m, struct fw_error *err)
 {
-    qsort(r->rows, r->n, sizeof *r->rows, by_urgency);
+    if (r->n > 1)
+        qsort(r->rows, r->n, sizeof *r->rows, by_urgency);
     lxw_workbook_options o = {.constant_memory = LXW_FALSE,
                               .use_zip64 = LXW_TRUE};
     struct book b = {.m = m};
