@@ -107,20 +107,14 @@ static int put_in_place(const char *tmp, const char *out)
 static int backup(const char *conf, const char *out)
 {
     struct fw_config cfg;
-    struct fw_diag diag;
-    fw_diag_init(&diag);
-    int rc = fw_config_load(conf, &cfg, &diag);
-    fw_cmd_print_diag(&diag);
-    fw_diag_fini(&diag);
-    if (rc < 0) {
-        fw_config_fini(&cfg);
-        return rc == FW_EINVAL ? FW_EXIT_PROBLEMS : FW_EXIT_USAGE;
-    }
+    struct fw_store *st = NULL;
+    int status = fw_cmd_store_open("backup", conf, &cfg, &st);
+    if (status != 0)
+        return status;
+    status = FW_EXIT_USAGE;
     char tmp[PATH_MAX];
     struct stat sb;
-    int status = FW_EXIT_USAGE;
     struct fw_error err = {0};
-    struct fw_store *st = NULL;
     if (stat(out, &sb) == 0) {
         fprintf(stderr, _("fundwatch backup: %s: exists; a backup never "
                           "overwrites a file: give a new name\n"), out);
@@ -143,9 +137,7 @@ static int backup(const char *conf, const char *out)
     close(fd);
 
     uint64_t t0 = fw_mono_ns();
-    struct fw_store_opts ro = {.read_only = true};
-    if (fw_store_open(cfg.database, &ro, &st, &err) < 0 ||
-        fw_store_backup(st, tmp, &err) < 0) {
+    if (fw_store_backup(st, tmp, &err) < 0) {
         status = fail(&err);
         discard(tmp);
         goto done;
