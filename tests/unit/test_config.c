@@ -279,8 +279,8 @@ TEST_IMPL(config_bad_values)
         {"spool: a\nspool: b\n",
          "2:1: duplicate key \"spool\" (first at line 1)"},
         {"spool: [a\n",
-         "2:1: YAML syntax: did not find expected ',' or ']' while parsing "
-         "a flow sequence"},
+         "2:1: a comma or a closing ] is missing in the list [ ... ] opened "
+         "at line 1\n    2 | \n      | ^"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         one_problem(cases[i].yaml, cases[i].want);
@@ -394,7 +394,7 @@ TEST_IMPL(config_file_problems)
     /* binary junk is not YAML */
     ASSERT_EQ_INT(load("\t\x01\x02: [\n", &c, &d), FW_EINVAL);
     ASSERT_EQ_INT(d.n, 1);
-    ASSERT_CONTAINS(d.items[0], "YAML syntax");
+    ASSERT_CONTAINS(d.items[0], "a tab is used to indent this line");
     fw_diag_fini(&d);
     fw_config_fini(&c);
     cleanup();
