@@ -64,7 +64,12 @@ DAEMON_SRC = $(filter-out daemon/cmd/main.c,$(wildcard daemon/*.c daemon/*/*.c))
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 
 RULES_OBJ  = $(RULES_SRC:%.c=$(BUILD)/%.o)
-DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+# The dashboard's files (daemon/http/dash/) become C arrays at build time,
+# written by a small program of our own (dash/embed.c, compiled with $(CC)).
+DASH_FILES = $(sort $(wildcard daemon/http/dash/*.html daemon/http/dash/*.css \
+               daemon/http/dash/*.js daemon/http/dash/*.svg))
+DASH_C     = $(BUILD)/daemon/http/dash_assets.c
+DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(DASH_C:%.c=%.o)
 UNIT_OBJ   = $(UNIT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/runner.o
 
 BIN  = $(BUILD)/fundwatch
@@ -98,6 +103,17 @@ deps:
 
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/dash-embed: daemon/http/dash/embed.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O1 -o $@ $<
+
+$(DASH_C): $(BUILD)/dash-embed $(DASH_FILES)
+	@mkdir -p $(@D)
+	@$(BUILD)/dash-embed $@ daemon/http/dash $(notdir $(DASH_FILES))
+
+$(DASH_C:%.c=%.o): $(DASH_C)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BIN): $(BUILD)/daemon/cmd/main.o $(DAEMON_OBJ) $(RULES_OBJ)
@@ -144,14 +160,18 @@ $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
 # installing it would also enable and start a Prometheus server on :9090.
 # The report tests read workbooks back with python3-openpyxl and convert
 # them with LibreOffice headless (libreoffice-calc-nogui).
-TEST_DEB = sqlite3 curl python3-openpyxl libreoffice-calc-nogui
+# The dashboard's test drives Debian's headless Chromium (chromium) and
+# needs a Chinese font for its screenshots (fonts-wqy-microhei, 5 MB).
+TEST_DEB = sqlite3 curl python3-openpyxl libreoffice-calc-nogui \
+           chromium fonts-wqy-microhei
 PROMTOOL = build/tools/usr/bin/promtool
 
 test: $(BIN) $(UNIT) $(MO)
 	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(TEST_DEB)"
 	@command -v promtool >/dev/null || $(MAKE) --no-print-directory $(PROMTOOL)
 	@PATH="$$PATH:$(abspath $(dir $(PROMTOOL)))" FW_BIN=$(abspath $(BIN)) \
-	  FW_UNIT=$(abspath $(UNIT)) FW_I18N_SRC="$(I18N_SRC)" tests/run
+	  FW_UNIT=$(abspath $(UNIT)) FW_SHOTS=$(abspath $(BUILD))/dashboard \
+	  FW_I18N_SRC="$(I18N_SRC)" tests/run
 
 $(PROMTOOL):
 	@if [ -n "$(FW_NO_APT)" ]; then echo "promtool is missing (make test unpacks" \

@@ -8,3 +8,6 @@ s|^database: fundwatch.db$|database: /var/lib/fundwatch/fundwatch.db|
 s|^outbox: outbox.jsonl$|outbox: /var/lib/fundwatch/outbox.jsonl|
 s|^columns: columns.yaml$|columns: @SYSCONFDIR@/fundwatch/columns.yaml|
 s|^token: .*$|token_file: @SYSCONFDIR@/fundwatch/token|
+# No read token is shipped: the write token (the token file) reads too; a
+# site that wants a read-only one writes it into a file and names it here.
+s|^read_token: .*$|# read_token_file: @SYSCONFDIR@/fundwatch/read-token|

@@ -21,15 +21,17 @@ else
     echo "fundwatch: set up $RUN_DIR from examples/ with the example feeds in its spool"
 fi
 token=$(sed -n 's/^token: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$RUN_DIR/fundwatch.yaml")
+rtoken=$(sed -n 's/^read_token: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$RUN_DIR/fundwatch.yaml")
 listen=$(sed -n 's/^listen: *\([^ #]*\).*/\1/p' "$RUN_DIR/fundwatch.yaml")
 listen=${listen:-127.0.0.1:9464}
 cat <<MSG
   findings:  $RUN_DIR/outbox.jsonl (the store: $RUN_DIR/fundwatch.db)
   feeds:     rename files into $RUN_DIR/spool/incoming/
   policies:  edit $RUN_DIR/policies/ (reloaded after their tests pass)
-  token:     ${token:-none (POST is refused)}
+  token:     ${token:-none (POST is refused)}; read token: ${rtoken:-none}
+  dashboard: http://$listen/ (the read token)
   curl -s $listen/healthz
-  curl -s '$listen/findings?level=red&limit=5'
+  curl -s -H 'Authorization: Bearer ${rtoken:-${token:-TOKEN}}' '$listen/findings?level=red&limit=5'
   curl -s -X POST -H 'Authorization: Bearer ${token:-TOKEN}' --data-binary @examples/feeds/yuzhong_500103_2024h1.csv '$listen/feeds?name=again.csv'
   Ctrl-C stops it (the current feed is finished first)
 MSG

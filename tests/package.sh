@@ -117,7 +117,7 @@ drop() { # as a producer: write aside, rename in
     mv "$spool/incoming/.$1.part" "$spool/incoming/$1"
 }
 wait_done() { for _ in $(seq 100); do [ -e "$spool/done/$1" ] && return 0; sleep 0.1; done; return 1; }
-findings() { in_ns curl -s "127.0.0.1:9464/findings?limit=1000" | grep -o '"count":[0-9]*' | cut -d: -f2; }
+findings() { in_ns curl -s -H "Authorization: Bearer $token" "127.0.0.1:9464/findings?limit=1000" | grep -o '"count":[0-9]*' | cut -d: -f2; }
 
 check "the unit's ExecStartPre and ExecStart as user fundwatch: healthy" start
 check "it runs as fundwatch" eval '[ "$(stat -c %u "/proc/$(mainpid)")" = "$(in_root id -u fundwatch)" ]'
@@ -126,6 +126,8 @@ check "a feed dropped in the spool is done" wait_done yuzhong_500103_2024h1.csv
 f1=$(findings)
 check "it gave findings ($f1), in the outbox too" eval '[ "${f1:-0}" -gt 0 ] && [ "$(wc -l <"$R/var/lib/fundwatch/outbox.jsonl")" -ge "$f1" ]'
 check "the store and outbox belong to fundwatch" eval '[ "$(in_root stat -c %U /var/lib/fundwatch/fundwatch.db /var/lib/fundwatch/outbox.jsonl | sort -u)" = fundwatch ]'
+check "no read token is shipped; GET /findings needs the token" eval '! grep -q "^read_token" "$R/etc/fundwatch/fundwatch.yaml" &&
+    [ "$(in_ns curl -s -o /dev/null -w "%{http_code}" 127.0.0.1:9464/findings)" = 401 ]'
 check "POST needs the generated token" eval '[ "$(in_ns curl -s -o /dev/null -w "%{http_code}" -X POST 127.0.0.1:9464/reload)" = 401 ] &&
     [ "$(in_ns curl -s -o /dev/null -w "%{http_code}" -X POST -H "Authorization: Bearer $token" 127.0.0.1:9464/reload)" = 200 ]'
 # an operator's edit, then the unit's ExecReload with systemd's MAINPID
@@ -206,7 +208,7 @@ n=0
 t() { n=$((n + 1)); if eval "$2"; then echo "ok $n - booted: $1"; else echo "not ok $n - booted: $1"; fi; }
 active() { for _ in $(seq 100); do systemctl is-active -q fundwatch && return 0; sleep 0.1; done; return 1; }
 healthy() { for _ in $(seq 100); do curl -sf 127.0.0.1:9464/healthz >/dev/null && return 0; sleep 0.1; done; return 1; }
-count() { curl -s '127.0.0.1:9464/findings?limit=1000' | sed -n 's/.*"count":\([0-9]*\).*/\1/p'; }
+count() { curl -s -H "Authorization: Bearer $(cat /etc/fundwatch/token)" '127.0.0.1:9464/findings?limit=1000' | sed -n 's/.*"count":\([0-9]*\).*/\1/p'; }
 drop() {
     cp /usr/share/doc/fundwatch/examples/feeds/$1 /var/lib/fundwatch/spool/incoming/.$1.part
     mv /var/lib/fundwatch/spool/incoming/.$1.part /var/lib/fundwatch/spool/incoming/$1
