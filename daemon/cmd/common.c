@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "feedio.h"
@@ -27,6 +28,13 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\n");
     return FW_EXIT_USAGE;
+}
+
+const char *fw_cmd_default_config(bool *system)
+{
+    *system = access("fundwatch.yaml", F_OK) != 0 &&
+              access(FW_SYSTEM_CONFIG, F_OK) == 0;
+    return *system ? FW_SYSTEM_CONFIG : "fundwatch.yaml";
 }
 
 enum {

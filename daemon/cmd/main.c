@@ -25,6 +25,7 @@ static const struct {
     {"rules", fw_cmd_rules, N_("the effective rules of a region: policies, parameters and where they are set, sources")},
     {"diff", fw_cmd_diff, N_("what a policy change would do: findings added, removed, changed")},
     {"report", fw_cmd_report, N_("the findings as an Excel workbook for the 科长 (from the store or replay)")},
+    {"backup", fw_cmd_backup, N_("an online, checked copy of the daemon's store")},
 };
 
 static void usage(FILE *out)

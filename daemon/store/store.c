@@ -41,7 +41,6 @@
 
 #include "fundwatch/reader.h"
 
-#define DEFAULT_BUSY_MS 5000
 #define DEFAULT_CACHE_KIB 16384
 #define DEFAULT_MERGE_ROWS 1048576
 #define CLOSE_PRUNE_MAX 65536

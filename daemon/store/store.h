@@ -80,6 +80,17 @@ const char *fw_store_path(const struct fw_store *st);
  * FW_EIO with the first problems in err. */
 int fw_store_check(struct fw_store *st, struct fw_error *err);
 
+/* An online copy of st's database into dest, a new empty file (or a path
+ * where none is): every page in one read transaction, so the copy is the
+ * database as of one commit, taken while the daemon goes on writing (WAL:
+ * the reader holds up no writer). The copy is left in rollback-journal
+ * mode, one self-contained file (a daemon opening it turns WAL back on).
+ * Retries while the database is busy (busy_timeout of st). Errors carry
+ * dest or st's path as their place; dest is then left as it is, for the
+ * caller to remove. st may be read_only. */
+int fw_store_backup(struct fw_store *st, const char *dest,
+                    struct fw_error *err);
+
 /* ---- feeds --------------------------------------------------------------
  * A feed row per delivery. status "done": processed and committed, its
  * sha256 unique among done rows (a partial UNIQUE index): a feed is

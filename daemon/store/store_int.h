@@ -15,6 +15,7 @@
 #include "store.h"
 
 #define ID_BYTES (FW_ID_HEX / 2)
+#define DEFAULT_BUSY_MS 5000 /* fw_store_opts.busy_timeout_ms 0 */
 
 /* ---- statements, prepared once at open (their SQL: store.c) -------------- */
 

@@ -1,6 +1,6 @@
 /* The store's reads (store.h): one finding, queries for the HTTP API,
- * counters, the outbox's pending events and mark, policy generations, and
- * the consistency checks the tests run. Shares the handle's internals
+ * counters, the outbox's pending events and mark, policy generations, the
+ * consistency checks the tests run, and the online backup. Shares the handle's internals
  * through store_int.h. */
 #include "store_int.h"
 
@@ -523,6 +523,64 @@ int fw_store_check(struct fw_store *st, struct fw_error *err)
     if (rc == 0 && st->tx == TX_NONE)
         rc = check_counters(st, err);
     return rc;
+}
+
+/* ---- backup ----------------------------------------------------------------- */
+
+static int dest_error(struct fw_error *err, sqlite3 *db, int rc,
+                      const char *dest, const char *what)
+{
+    return fw_error_set(err, rc == SQLITE_FULL ? FW_ELIMIT : FW_EIO, dest,
+                        "%s: %s", what,
+                        db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+int fw_store_backup(struct fw_store *st, const char *dest,
+                    struct fw_error *err)
+{
+    sqlite3 *out = NULL;
+    int rc = sqlite3_open_v2(dest, &out,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        int ret = dest_error(err, out, rc, dest, "cannot open the copy");
+        sqlite3_close(out);
+        return ret;
+    }
+    sqlite3_extended_result_codes(out, 1);
+    sqlite3_backup *b = sqlite3_backup_init(out, "main", st->db, "main");
+    if (b == NULL) {
+        int ret = dest_error(err, out, sqlite3_errcode(out), dest,
+                             "cannot start the copy");
+        sqlite3_close(out);
+        return ret;
+    }
+    /* All pages in one step: one read transaction on the source, so the
+     * copy is one commit's state. Stepping in pieces would restart from the
+     * first page after every commit of the daemon's, and might never end. */
+    int busy_ms = st->opts.busy_timeout_ms > 0 ? st->opts.busy_timeout_ms
+                                               : DEFAULT_BUSY_MS;
+    for (int waited = 0;; waited += 50) {
+        rc = sqlite3_backup_step(b, -1);
+        if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited >= busy_ms)
+            break;
+        sqlite3_sleep(50);
+    }
+    int frc = sqlite3_backup_finish(b);
+    int ret = 0;
+    if (rc != SQLITE_DONE)
+        ret = rc == SQLITE_BUSY || rc == SQLITE_LOCKED
+                  ? fw_error_set(err, FW_EBUSY, st->path,
+                                 "copying: the database stayed locked for "
+                                 "%d ms", busy_ms)
+                  : dest_error(err, out, rc, dest, "copying");
+    else if (frc != SQLITE_OK)
+        ret = dest_error(err, out, frc, dest, "copying");
+    else if ((rc = sqlite3_exec(out, "PRAGMA journal_mode = DELETE", NULL,
+                                NULL, NULL)) != SQLITE_OK)
+        ret = dest_error(err, out, rc, dest, "setting the copy's journal");
+    if (sqlite3_close(out) != SQLITE_OK && ret == 0)
+        ret = fw_error_set(err, FW_EIO, dest, "closing the copy failed");
+    return ret;
 }
 
 /* ---- the dashboard's overview ---------------------------------------------- */
