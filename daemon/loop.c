@@ -98,6 +98,18 @@ void fw_core_error(struct fwd *d, const char *fmt, ...)
     vsnprintf(d->last_error, sizeof d->last_error, fmt, ap);
     va_end(ap);
     d->last_error_ms = fw_wall_ms();
+    d->last_error_reload = false;
+    uv_mutex_unlock(&d->mu);
+}
+
+void fw_core_clear_reload_error(struct fwd *d)
+{
+    uv_mutex_lock(&d->mu);
+    if (d->last_error_reload) {
+        d->last_error[0] = '\0';
+        d->last_error_ms = 0;
+        d->last_error_reload = false;
+    }
     uv_mutex_unlock(&d->mu);
 }
 

@@ -86,7 +86,16 @@ static int op_health(void *ud, bool ready, struct fw_buf *out, bool *ok)
     kv_str(out, "at", when);
     kv_str(out, "version", d->last_reload.version);
     kv_str(out, "error", d->last_reload.error);
-    fw_buf_printf(out, ",\"ms\":%.1f}", (double)d->last_reload.nanos / 1e6);
+    fw_buf_printf(out, ",\"ms\":%.1f", (double)d->last_reload.nanos / 1e6);
+    if (d->last_reload.failed_at_ms) {
+        iso_ms(d->last_reload.failed_at_ms, when);
+        fw_buf_puts(out, ",\"last_failure\":{\"at\":");
+        fw_buf_json_str(out, when, strlen(when));
+        kv_str(out, "error", d->last_reload.failure);
+        fw_buf_puts(out, "}}");
+    } else {
+        fw_buf_puts(out, ",\"last_failure\":null}");
+    }
     fw_buf_printf(out, ",\"reloading\":%s", d->reloading ? "true" : "false");
     fw_buf_printf(out, ",\"feeds_processed\":%llu,\"feeds_failed\":%llu,"
                   "\"feeds_duplicate\":%llu,\"queue\":%llu",

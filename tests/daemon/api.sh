@@ -102,6 +102,9 @@ check "metrics: last_reload_successful 0, one failure" eval 'body_has "^fundwatc
 check "an ops finding in the outbox" wait_for 5 grep -q '"kind":"ops","level":"red","policy":"fundwatch".*"rule":"reload_refused"' "$T/outbox.jsonl"
 check "and in the store, for /findings?kind=ops" eval '[ "$(rget "$U/findings?kind=ops")" = 200 ] && body_has "\"count\":1"'
 rm "$T/policies/cn/oops.lua"
+check "a good reload after it: 200" eval '[ "$(get -X POST "${auth[@]}" "$U/reload")" = 200 ]'
+check "/healthz: the current error is cleared" eval 'get "$U/healthz" >/dev/null && body_has "\"last_reload\":{\"ok\":true,\"at\":\"[^\"]*\",\"version\":\"[^\"]*\",\"error\":null" && body_has "\"last_error\":null"'
+check "/healthz: the last failure stays with its time" eval 'body_has "\"last_failure\":{\"at\":\"20[0-9-]*T[0-9:]*Z\",\"error\":\"[^\"]*oops.lua"'
 
 # ---- a slow client does not block the loop ------------------------------------
 exec 3<>"/dev/tcp/127.0.0.1/$PORT"
