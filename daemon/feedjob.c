@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,25 @@ static void record_only(struct job *j, const struct fw_store_feed *feed,
     }
 }
 
+/* A spool feed whose sha256 is done: 0 when it was never moved (the store's
+ * last row of that sha256 is its done row, from the spool, under this name,
+ * and done/ holds no file of that name and size: a crash came between the
+ * commit and the move), 1 when it is a re-delivery, or a negative code. */
+static int unmoved(const struct fw_job_env *env, const char *sha256,
+                   const char *name, size_t len, struct fw_error *err)
+{
+    int rc = fw_store_feed_unmoved(env->st, sha256, name, err);
+    if (rc <= 0)
+        return rc < 0 ? rc : 1;
+    char done[PATH_MAX];
+    struct stat sb;
+    if (env->spool && (size_t)snprintf(done, sizeof done, "%s/done/%s",
+                                       env->spool, name) < sizeof done &&
+        stat(done, &sb) == 0 && (uint64_t)sb.st_size == len)
+        return 1; /* the same name and size moved already: sent again */
+    return 0;
+}
+
 int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
                     size_t len, const char *label, enum fw_store_source src,
                     struct fw_job_result *res)
@@ -219,6 +239,17 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
     if (rc < 0) {
         res->outcome = FW_JOB_RETRY;
         set_reason(res, &j.err);
+        goto out;
+    }
+    if (rc == 1 && src == FW_SRC_SPOOL &&
+        (rc = unmoved(env, res->sha256, label, len, &j.err)) != 1) {
+        if (rc < 0) {
+            res->outcome = FW_JOB_RETRY;
+            set_reason(res, &j.err);
+            goto out;
+        }
+        res->outcome = FW_JOB_UNMOVED;
+        res->dup_of = dup;
         goto out;
     }
     if (rc == 1) {

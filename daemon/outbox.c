@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fundwatch/buf.h"
+#include "sys.h"
 
 #define FLUSH_AT (1u << 20) /* write the rendered lines in pieces of ~1 MiB */
 
@@ -122,16 +123,10 @@ static int level_up(struct fw_outbox *o, struct fw_store *st,
 
 /* A crash test's hook: FW_FAULT=outbox-written kills the process the moment
  * lines are in the file and not yet marked, the window the repair at open is
- * for (tests/daemon/crash.sh). Read once; nothing else uses it. */
+ * for (tests/daemon/crash.sh). */
 static void fault_point(void)
 {
-    static int armed = -1;
-    if (armed < 0) {
-        const char *f = getenv("FW_FAULT");
-        armed = f && strcmp(f, "outbox-written") == 0;
-    }
-    if (armed)
-        raise(SIGKILL);
+    fw_fault("outbox-written");
 }
 
 /* ---- appending ------------------------------------------------------------ */

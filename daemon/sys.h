@@ -16,4 +16,8 @@ uint64_t fw_mono_ns(void);
 /* Today's local date as days since 1970-01-01. */
 int32_t fw_today(void);
 
+/* The crash tests' hook (tests/daemon/crash.sh): kills the process with
+ * SIGKILL when the environment's FW_FAULT names this point. */
+void fw_fault(const char *point);
+
 #endif

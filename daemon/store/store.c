@@ -218,6 +218,9 @@ static const char *const sql[S__COUNT] = {
     [S_ROLLBACK] = "ROLLBACK",
     [S_FEED_SEEN] =
         "SELECT id FROM feeds WHERE sha256 = ?1 AND status = 'done'",
+    [S_FEED_LAST] =
+        "SELECT status = 'done' AND source = 'spool' AND name = ?2 FROM feeds"
+        " WHERE sha256 = ?1 ORDER BY id DESC LIMIT 1",
     [S_FEED_INS] =
         "INSERT INTO feeds(name, sha256, source, status, bytes, started_at,"
         " generation) VALUES (?1, ?2, ?3, 'done', ?4, ?5, ?6)",
@@ -1245,6 +1248,17 @@ int fw_store_feed_seen(struct fw_store *st, const char *sha256,
     if (feed_id)
         *feed_id = id;
     return id != 0;
+}
+
+int fw_store_feed_unmoved(struct fw_store *st, const char *sha256,
+                          const char *name, struct fw_error *err)
+{
+    bind_text(st->st[S_FEED_LAST], 1, sha256);
+    bind_text(st->st[S_FEED_LAST], 2, name);
+    int64_t yes;
+    int rc = fw__store_query_i64(st, S_FEED_LAST, 0, &yes, err,
+                                 "looking a feed up");
+    return rc < 0 ? rc : yes != 0;
 }
 
 int fw_store_feed_begin(struct fw_store *st, const struct fw_store_feed *feed,

@@ -124,6 +124,12 @@ struct fw_store_feed_end {
 int fw_store_feed_seen(struct fw_store *st, const char *sha256,
                        int64_t *feed_id, struct fw_error *err);
 
+/* 1 when the last feed row of this sha256 is its done row, from the spool,
+ * named name: a feed committed and (after a crash) not yet moved to done/
+ * looks so; 0 otherwise, or a negative code. */
+int fw_store_feed_unmoved(struct fw_store *st, const char *sha256,
+                          const char *name, struct fw_error *err);
+
 /* Starts the feed's transaction (BEGIN IMMEDIATE: FW_EBUSY when another
  * connection writes longer than busy_timeout). FW_ESTATE when one is
  * already open. FW_EEXIST, and no transaction, when a done feed with this

@@ -24,6 +24,7 @@ enum {
     S_COMMIT,
     S_ROLLBACK,
     S_FEED_SEEN,
+    S_FEED_LAST,
     S_FEED_INS,
     S_FEED_DONE,
     S_FEED_REC,
