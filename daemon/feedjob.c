@@ -17,6 +17,7 @@
 
 #include "sys.h"
 #include "feedio.h"
+#include "outbox.h"
 
 /* What one job carries through the callbacks. */
 struct job {
@@ -84,7 +85,8 @@ static int on_finding(void *ud, const struct fw_finding *f)
             j->res->first_seq = seq;
         j->res->last_seq = seq;
         struct fw_buf *b = j->env->lines;
-        if (b && (fw_finding_json(f, b) < 0 || fw_buf_putc(b, '\n') < 0)) {
+        if (b && fw_outbox_line(fw_store_last_event(j->env->st), f, NULL,
+                                b) < 0) {
             j->err.code = FW_ENOMEM;
             snprintf(j->err.msg, sizeof j->err.msg, "out of memory");
             return store_failed(j, FW_ENOMEM);
@@ -115,6 +117,25 @@ static const char *text_of(const struct fw_record *r, enum fw_field f,
     memcpy(buf, r->str[f].p, k);
     buf[k] = '\0';
     return buf;
+}
+
+/* The store's last outbox seq (between transactions: the committed one). */
+static uint64_t store_seq(struct fw_store *st)
+{
+    struct fw_store_counts c;
+    return fw_store_counts(st, &c, NULL) < 0 ? 0 : c.outbox_seq;
+}
+
+/* After the commit: every event the job made, seq0 + 1 up to the store's
+ * last, whether or not its line was rendered: a resolution's is not (the
+ * outbox then reads them all back from the store, in order). */
+static void all_events(struct job *j, uint64_t seq0)
+{
+    uint64_t seq1 = store_seq(j->env->st);
+    if (seq1 > seq0) {
+        j->res->first_seq = seq0 + 1;
+        j->res->last_seq = seq1;
+    }
 }
 
 /* After a record's hooks ran: what it fired resolves what it no longer
@@ -259,6 +280,7 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
         goto out;
     }
 
+    uint64_t seq0 = store_seq(env->st);
     if ((rc = fw_store_feed_begin(env->st, &feed, &j.err)) < 0) {
         res->outcome = FW_JOB_RETRY;
         set_reason(res, &j.err);
@@ -335,6 +357,7 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
         goto out;
     }
     res->outcome = FW_JOB_DONE;
+    all_events(&j, seq0);
     if (env->fed)
         env->fed(env->hook_ud, data, len, label, env->today);
 out:
@@ -430,6 +453,7 @@ int fw_job_recheck(const struct fw_job_env *env, struct fw_job_result *res)
     uint64_t t0 = fw_mono_ns();
     memset(res, 0, sizeof *res);
     struct job j = {.env = env, .res = res};
+    uint64_t seq0 = store_seq(env->st);
     int rc = fw_store_batch_begin(env->st, fw_wall_ms(), &j.err);
     if (rc == 0) {
         rc = fw_store_tasks_each(env->st, on_task, &j, &j.err);
@@ -437,9 +461,10 @@ int fw_job_recheck(const struct fw_job_env *env, struct fw_job_result *res)
             j.rc = rc;
             set_reason(res, &j.err);
         }
-        if (j.rc == 0 && rc == 0)
-            rc = fw_store_batch_commit(env->st, &j.err);
-        else
+        if (j.rc == 0 && rc == 0 &&
+            (rc = fw_store_batch_commit(env->st, &j.err)) == 0)
+            all_events(&j, seq0);
+        else if (j.rc != 0 || rc != 0)
             fw_store_feed_rollback(env->st);
     }
     if (rc < 0 && j.rc == 0)

@@ -47,3 +47,11 @@ void fw_fault(const char *point)
     if (f && strcmp(f, point) == 0)
         raise(SIGKILL);
 }
+
+void fw_iso_ms(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

@@ -22,6 +22,7 @@
 #include "reload.h"
 #include "report/report.h"
 #include "shadow.h"
+#include "sys.h"
 
 struct fw_http_api {
     struct fwd *d;
@@ -52,14 +53,6 @@ struct ingest {
 
 /* ---- health ------------------------------------------------------------------- */
 
-static void iso_ms(int64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void kv_str(struct fw_buf *b, const char *k, const char *v)
 {
     fw_buf_printf(b, ",\"%s\":", k);
@@ -82,13 +75,13 @@ static int op_health(void *ud, bool ready, struct fw_buf *out, bool *ok)
     fw_buf_printf(out, ",\"policies\":%zu", d->n_snap);
     fw_buf_puts(out, ",\"last_reload\":{");
     fw_buf_printf(out, "\"ok\":%s", d->last_reload.ok ? "true" : "false");
-    iso_ms(d->last_reload.at_ms, when);
+    fw_iso_ms(d->last_reload.at_ms, when);
     kv_str(out, "at", when);
     kv_str(out, "version", d->last_reload.version);
     kv_str(out, "error", d->last_reload.error);
     fw_buf_printf(out, ",\"ms\":%.1f", (double)d->last_reload.nanos / 1e6);
     if (d->last_reload.failed_at_ms) {
-        iso_ms(d->last_reload.failed_at_ms, when);
+        fw_iso_ms(d->last_reload.failed_at_ms, when);
         fw_buf_puts(out, ",\"last_failure\":{\"at\":");
         fw_buf_json_str(out, when, strlen(when));
         kv_str(out, "error", d->last_reload.failure);
@@ -106,11 +99,11 @@ static int op_health(void *ud, bool ready, struct fw_buf *out, bool *ok)
     uv_mutex_lock(&d->mu);
     kv_str(out, "last_error", d->last_error);
     if (d->last_error_ms) {
-        iso_ms(d->last_error_ms, when);
+        fw_iso_ms(d->last_error_ms, when);
         kv_str(out, "last_error_at", when);
     }
     uv_mutex_unlock(&d->mu);
-    iso_ms(d->started_ms, when);
+    fw_iso_ms(d->started_ms, when);
     kv_str(out, "started", when);
     fw_buf_puts(out, "}\n");
     return 0;
@@ -281,12 +274,12 @@ static void finding_json(struct fw_buf *b, const struct fw_store_finding *sf)
         char t[32];
         fw_buf_printf(b, ",\"state\":\"%s\"",
                       sf->state == FW_ST_OPEN ? "open" : "resolved");
-        iso_ms(sf->first_seen, t);
+        fw_iso_ms(sf->first_seen, t);
         fw_buf_printf(b, ",\"first_seen\":\"%s\"", t);
-        iso_ms(sf->last_seen, t);
+        fw_iso_ms(sf->last_seen, t);
         fw_buf_printf(b, ",\"last_seen\":\"%s\"", t);
         if (sf->resolved_at) {
-            iso_ms(sf->resolved_at, t);
+            fw_iso_ms(sf->resolved_at, t);
             fw_buf_printf(b, ",\"resolved_at\":\"%s\"", t);
         }
         fw_buf_putc(b, '}');
@@ -578,7 +571,7 @@ static int op_summary(void *ud, struct fw_buf *out)
     fw_buf_puts(out, "},\"amounts\":{");
     money(out, "clawback", s->amount_fen[FW_FK_CLAWBACK], false);
     money(out, "linkage", s->amount_fen[FW_FK_SCORE], true);
-    iso_ms(week_ms, when);
+    fw_iso_ms(week_ms, when);
     fw_buf_printf(out, "},\"week\":{\"since\":\"%s\",\"opened\":%lld,"
                   "\"resolved\":%lld},\"regions\":[", when,
                   (long long)s->opened_since, (long long)s->resolved_since);
@@ -593,7 +586,7 @@ static int op_summary(void *ud, struct fw_buf *out)
             fw_buf_putc(out, ',');
         group_json(out, &s->units[i], true);
     }
-    iso_ms(day_ms, when);
+    fw_iso_ms(day_ms, when);
     fw_buf_printf(out, "],\"feeds_today\":{\"since\":\"%s\",\"done\":%lld,"
                   "\"failed\":%lld,\"duplicate\":%lld,\"records\":%lld,"
                   "\"rejects\":%lld},\"last_failed_feed\":", when,
@@ -605,13 +598,13 @@ static int op_summary(void *ud, struct fw_buf *out)
         fw_buf_puts(out, "{\"name\":");
         fw_buf_json_str(out, s->last_failed, strlen(s->last_failed));
         kv_str(out, "reason", s->last_failed_reason);
-        iso_ms(s->last_failed_ms, when);
+        fw_iso_ms(s->last_failed_ms, when);
         kv_str(out, "at", when);
         fw_buf_putc(out, '}');
     } else {
         fw_buf_puts(out, "null");
     }
-    iso_ms(now, when);
+    fw_iso_ms(now, when);
     fw_buf_printf(out, ",\"at\":\"%s\"}\n", when);
     free(s);
     fw_buf_reset(&a->summary);

@@ -81,8 +81,8 @@ before=$(lines "$T/outbox.jsonl")
 start --now 2024-10-08
 stop TERM
 check "after the restart nothing is written twice ($before lines)" [ "$(lines "$T/outbox.jsonl")" -eq "$before" ]
-check "the reopened finding's two events are both there, once each" \
-    [ "$(grep -c '"project":"WIN1"' "$T/outbox.jsonl")" -eq 2 ]
+check "the reopened finding's three events are all there, once each, in order" \
+    [ "$(grep '"project":"WIN1"' "$T/outbox.jsonl" | grep -o '"event":"[a-z]*"' | tr '\n' ' ')" = '"event":"opened" "event":"resolved" "event":"reopened" ' ]
 check "and the mark covers them" \
     [ "$(sql "SELECT coalesce((SELECT value FROM meta WHERE key = 'outbox_marked'), 0)")" -eq "$(sql 'SELECT max(seq) FROM outbox')" ]
 
