@@ -14,10 +14,12 @@
 
 #include "fundwatch/record.h"
 
+#include "ack.h"
 #include "api.h"
 #include "core.h"
 #include "dash.h"
 #include "http.h"
+#include "outbox.h"
 #include "prom.h"
 #include "reload.h"
 #include "report/report.h"
@@ -282,6 +284,11 @@ static void finding_json(struct fw_buf *b, const struct fw_store_finding *sf)
             fw_iso_ms(sf->resolved_at, t);
             fw_buf_printf(b, ",\"resolved_at\":\"%s\"", t);
         }
+        fw_buf_putc(b, ',');
+        if (sf->ack_at)
+            fw_outbox_ack_json(b, sf->ack_by, sf->ack_at, sf->ack_note);
+        else
+            fw_buf_puts(b, "\"acknowledged\":null");
         fw_buf_putc(b, '}');
     }
 }
@@ -788,6 +795,12 @@ static void op_shadow_set(void *ud, struct fw_http_conn *c, const char *dir)
     fw_shadow_start(a->sh, dir, shadow_answer, c);
 }
 
+static void op_ack(void *ud, struct fw_http_conn *c, const char *id,
+                   const char *by, const char *note)
+{
+    fw_http_ack(((struct fw_http_api *)ud)->d, c, id, by, note);
+}
+
 static const struct fw_api_ops ops = {
     .health = op_health,
     .metrics = op_metrics,
@@ -800,6 +813,7 @@ static const struct fw_api_ops ops = {
     .summary = op_summary,
     .shadow = op_shadow,
     .shadow_set = op_shadow_set,
+    .ack = op_ack,
 };
 
 static void http_stopped(void *arg)
