@@ -60,6 +60,20 @@ check "firing again: a reopened event" wait_for 10 eval '[ "$(events_of 11010124
 check "the reopened finding is not acknowledged" eval '[ "$(get -H "Authorization: Bearer $READ" "$U/findings/$id")" = 200 ] && body_has "\"acknowledged\":null"'
 check "the store's outbox events agree" [ "$(sql "SELECT group_concat(event, ' ') FROM (SELECT o.event FROM outbox o JOIN findings f ON f.fid = o.fid WHERE lower(hex(f.id)) = '$id' ORDER BY o.seq)")" = "0 3 2 1" ]
 
+# ---- fundwatch ack ------------------------------------------------------------
+"$FW_BIN" ack -c "$T/fundwatch.yaml" "$id" --by 李四 --note "复核:已支付" >"$T/out" 2>"$T/err"; rc=$?
+check "fundwatch ack: exit 0, says so" eval '[ $rc -eq 0 ] && grep -q "finding $id acknowledged by 李四" "$T/out"'
+check "its acknowledged event in the outbox, once" eval '[ "$(events_of 110101240003)" = "opened acknowledged resolved reopened acknowledged " ] &&
+    tail -1 "$T/outbox.jsonl" | grep -q "\"by\":\"李四\",\"at\":\"[^\"]*\",\"note\":\"复核:已支付\""'
+"$FW_BIN" ack -c "$T/fundwatch.yaml" "$id" --by 李四 --note again 2>"$T/err"; rc=$?
+check "again: exit 1, acknowledged already" eval '[ $rc -eq 1 ] && grep -q "refused (409): finding $id is acknowledged already" "$T/err"'
+"$FW_BIN" ack -c "$T/fundwatch.yaml" 00000000000000000000000000000000 --by a --note b 2>"$T/err"; rc=$?
+check "an unknown id: exit 1, no finding" eval '[ $rc -eq 1 ] && grep -q "refused (404): no finding" "$T/err"'
+"$FW_BIN" ack -c "$T/fundwatch.yaml" XYZ --by a --note b 2>"$T/err"; rc=$?
+check "not an id: exit 2" eval '[ $rc -eq 2 ] && grep -q "32 lowercase hex digits" "$T/err"'
+"$FW_BIN" ack -c "$T/fundwatch.yaml" "$id" --by a 2>"$T/err"; rc=$?
+check "no --note: exit 2" eval '[ $rc -eq 2 ] && grep -q -- "--by NAME and --note TEXT are both needed" "$T/err"'
+
 # ---- a restart writes nothing twice ----------------------------------------
 before=$(lines "$T/outbox.jsonl")
 stop TERM
@@ -68,4 +82,6 @@ sleep 0.5
 check "a restart writes nothing again ($before lines)" [ "$(lines "$T/outbox.jsonl")" -eq "$before" ]
 stop TERM
 check "it stops with 0" [ $? -eq 0 ]
+"$FW_BIN" ack -c "$T/fundwatch.yaml" "$id" --by a --note b 2>"$T/err"; rc=$?
+check "no daemon running: exit 2, cannot reach it" eval '[ $rc -eq 2 ] && grep -q "cannot reach the daemon at 127.0.0.1:$PORT: Connection refused (is it running?)" "$T/err"'
 done_testing
