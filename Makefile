@@ -135,7 +135,8 @@ $(BUILD)/locale/%/LC_MESSAGES/fundwatch.mo: po/%.po | deps
 	$(Q)msgfmt --check -o $@ $<
 
 pot: | deps
-	@xgettext --language=C --from-code=UTF-8 -k_ -kN_ --add-comments=TRANSLATORS: \
+	@xgettext --language=C --from-code=UTF-8 -k_ -kN_ -kconfig_problem:3 \
+	  --flag=config_problem:3:c-format --add-comments=TRANSLATORS: \
 	  --package-name=fundwatch --msgid-bugs-address=fundwatch --no-location --sort-output \
 	  -o po/fundwatch.pot $(I18N_SRC)
 	@for l in $(LINGUAS); do msgmerge --quiet --update --backup=none --no-location \
