@@ -15,9 +15,7 @@ U=http://127.0.0.1:$PORT
 demo=$FW_ROOT/examples/policies/feeds/demo.csv
 start --now 2024-10-08 || { fail "start"; done_testing; exit 1; }
 wait_for 5 curl -sf "$U/healthz" -o /dev/null
-get() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
 auth=(-H "Authorization: Bearer $TOKEN")
-body_has() { grep -q -- "$1" "$T/body"; }
 events_of() { grep "\"project\":\"$1\"" "$T/outbox.jsonl" | grep -o '"event":"[a-z]*"' | cut -d'"' -f4 | tr '\n' ' '; }
 
 sed -n '1p;4p' "$demo" >"$T/red.csv"   # 110101240003: 25 points behind → red
