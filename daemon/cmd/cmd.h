@@ -28,6 +28,7 @@ int fw_cmd_diff(int argc, char **argv);
 int fw_cmd_rules(int argc, char **argv);
 int fw_cmd_explain(int argc, char **argv);
 int fw_cmd_backup(int argc, char **argv);
+int fw_cmd_ack(int argc, char **argv);
 
 /* ---- options ---------------------------------------------------------------- */
 
@@ -51,7 +52,8 @@ enum {
     FW_OPT_MARKDOWN = 1u << 15, /* --markdown */
     FW_OPT_XLSX = 1u << 16,    /* --xlsx FILE */
     FW_OPT_STRICT = 1u << 17,  /* --strict: warnings are problems */
-    FW_OPT_SHEET = 1u << 18, /* -S, --sheet NAME|N|all (a workbook's) */
+    FW_OPT_ACK = 1u << 18,     /* --by NAME, --note TEXT */
+    FW_OPT_SHEET = 1u << 19, /* -S, --sheet NAME|N|all (a workbook's) */
 };
 #define FW_CMD_MAX_SET 32
 
@@ -73,6 +75,7 @@ struct fw_cmd_opts {
     bool json, markdown;
     const char *xlsx;
     bool strict;
+    const char *by, *note;         /* --by, --note */
     const char *sheet;             /* NULL: the column map's, or the first */
     int argi;                      /* argv index of the first operand */
 };

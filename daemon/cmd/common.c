@@ -40,7 +40,7 @@ const char *fw_cmd_default_config(bool *system)
 enum {
     OPT_MEMCAP = 256, OPT_FINDINGS, OPT_FROM, OPT_TO, OPT_STATE,
     OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN, OPT_NO_EVIDENCE, OPT_XLSX, OPT_STRICT,
-    OPT_LANG,
+    OPT_LANG, OPT_BY, OPT_NOTE,
 };
 
 static const struct {
@@ -69,6 +69,8 @@ static const struct {
     {FW_OPT_MARKDOWN, {"markdown", no_argument, NULL, OPT_MARKDOWN}, ""},
     {FW_OPT_XLSX, {"xlsx", required_argument, NULL, OPT_XLSX}, ""},
     {FW_OPT_STRICT, {"strict", no_argument, NULL, OPT_STRICT}, ""},
+    {FW_OPT_ACK, {"by", required_argument, NULL, OPT_BY}, ""},
+    {FW_OPT_ACK, {"note", required_argument, NULL, OPT_NOTE}, ""},
     {FW_OPT_SHEET, {"sheet", required_argument, NULL, 'S'}, "S:"},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
@@ -132,6 +134,12 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
             break;
         case OPT_STRICT:
             o->strict = true;
+            break;
+        case OPT_BY:
+            o->by = optarg;
+            break;
+        case OPT_NOTE:
+            o->note = optarg;
             break;
         case OPT_LANG:
             if (!fw_i18n_lang_ok(optarg))

@@ -68,6 +68,9 @@ static void decode(sqlite3_stmt *s, struct fw_store_finding *sf)
     f->dept_name = col_text(s, 29);
     f->project_name = col_text(s, 30);
     f->evidence = col_text(s, 31);
+    sf->ack_by = col_text(s, 32);
+    sf->ack_at = sqlite3_column_int64(s, 33);
+    sf->ack_note = col_text(s, 34);
 }
 
 /* Copies the strings of sf into st->arena so they outlive the statement. */
@@ -78,7 +81,7 @@ static int keep_strings(struct fw_store *st, struct fw_store_finding *sf)
         &sf->f.dept,   &sf->f.project,        &sf->f.task, &sf->f.ratio,
         &sf->f.grade,  &sf->f.message,        &sf->f.feed, &sf->f.title,
         &sf->f.rule_source, &sf->f.dept_name, &sf->f.project_name,
-        &sf->f.evidence};
+        &sf->f.evidence, &sf->ack_by, &sf->ack_note};
     enum { N = sizeof p / sizeof p[0] };
     size_t off[N];
     fw_buf_reset(&st->arena);
@@ -210,7 +213,8 @@ int fw_store_outbox_pending(struct fw_store *st, uint64_t after_seq,
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct fw_store_finding sf;
         decode(s, &sf);
-        sf.seq = (uint64_t)sqlite3_column_int64(s, 32);
+        sf.seq = (uint64_t)sqlite3_column_int64(s, 35);
+        sf.event = col_int(s, 36, FW_EV_OPENED);
         if ((ret = cb(ud, &sf)) != 0)
             break;
     }
@@ -680,4 +684,19 @@ int fw_store_summary(struct fw_store *st, int64_t since_ms, int64_t day_ms,
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return DBERR(st, err, rc, "reading the last failed feed");
     return 0;
+}
+
+/* ---- events and acknowledgements ----------------------------------------- */
+
+static const char *const event_names[FW__EV_COUNT] = {
+    "opened", "reopened", "resolved", "acknowledged"};
+
+const char *fw_store_event_name(int ev)
+{
+    return ev >= 0 && ev < FW__EV_COUNT ? event_names[ev] : "?";
+}
+
+int fw_store_last_event(const struct fw_store *st)
+{
+    return st->last_event;
 }
