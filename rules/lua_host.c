@@ -587,6 +587,8 @@ static int l_emit(lua_State *L)
 /* ---- the declaration --------------------------------------------------- */
 
 static void problem(lua_State *L, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void problem(lua_State *L, int line, const char *fmt, ...)
 {
     struct fw__policy *p = pol_of(L);
     char msg[FW_MSG_MAX];
