@@ -67,15 +67,18 @@ static void mark_breach(struct fw__policy *p, lua_State *L,
     if (p->breach)
         return;
     p->breach = b;
-    char at[FW_PLACE_MAX + 16], what[FW_MSG_MAX];
+    char at[FW_PLACE_MAX + 16];
     at[0] = '\0';
     if (b != FW__B_MEMORY) { /* mem_msg has its place already */
         where(L, at, sizeof at);
         if (at[0] == '\0')
             snprintf(at, sizeof at, "%s: ", p->path);
     }
-    vsnprintf(what, sizeof what, fmt, ap);
-    snprintf(p->breach_msg, sizeof p->breach_msg, "%s%s", at, what);
+    size_t n = strlen(at);
+    if (n >= sizeof p->breach_msg)
+        n = sizeof p->breach_msg - 1;
+    memcpy(p->breach_msg, at, n);
+    vsnprintf(p->breach_msg + n, sizeof p->breach_msg - n, fmt, ap);
     kill_thread(p, L);
     if (L != p->L)
         kill_thread(p, p->L);
