@@ -153,7 +153,7 @@ run: $(BIN)
 FUZZ_BUILD   = build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE   ?= 3
-FUZZ_TARGETS = csv ndjson money config columns policy
+FUZZ_TARGETS = csv ndjson money config columns policy pattern
 FUZZ_DEB     = clang libclang-rt-14-dev
 FUZZ_BIN     = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz-%)
 FUZZ_OBJ     = $(filter-out $(FUZZ_BUILD)/daemon/cmd/main.o,$(DAEMON_SRC:%.c=$(FUZZ_BUILD)/%.o)) \
@@ -182,6 +182,7 @@ $(FUZZ_BUILD)/fuzz-money: $(FUZZ_BUILD)/tests/fuzz/fuzz_money.o
 $(FUZZ_BUILD)/fuzz-config: $(FUZZ_BUILD)/tests/fuzz/fuzz_config.o
 $(FUZZ_BUILD)/fuzz-columns: $(FUZZ_BUILD)/tests/fuzz/fuzz_config_columns.o
 $(FUZZ_BUILD)/fuzz-policy: $(FUZZ_BUILD)/tests/fuzz/fuzz_policy.o
+$(FUZZ_BUILD)/fuzz-pattern: $(FUZZ_BUILD)/tests/fuzz/fuzz_pattern.o
 $(FUZZ_BIN): $(FUZZ_OBJ)
 	$(Q)$(CC) -fsanitize=fuzzer $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
 

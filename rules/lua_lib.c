@@ -45,11 +45,13 @@ static void step(struct ms *ms, unsigned n)
     }
 }
 
+/* What is left after a match: a short match (fewer steps than an
+ * instruction's worth of work) is not worth the call. */
 static void charge_rest(struct ms *ms)
 {
     unsigned s = ms->steps;
     ms->steps = 0;
-    if (s)
+    if (s >= 64)
         fw__host_charge(ms->L, s);
 }
 
@@ -92,7 +94,7 @@ static const char *class_end(struct ms *ms, const char *p)
     return p + 1;
 }
 
-static bool class_match(int c, int cl)
+static inline bool class_match(int c, int cl)
 {
     bool r;
     switch (tolower(cl)) {
@@ -106,6 +108,7 @@ static bool class_match(int c, int cl)
     case 'u': r = isupper(c); break;
     case 'w': r = isalnum(c); break;
     case 'x': r = isxdigit(c); break;
+    case 'z': r = c == 0; break; /* deprecated in Lua, still matched */
     default: return cl == c;
     }
     return isupper(cl) ? !r : r;
@@ -138,8 +141,8 @@ static bool set_match(int c, const char *p, const char *ec)
     return !yes;
 }
 
-static bool single_match(struct ms *ms, const char *s, const char *p,
-                         const char *ep)
+static inline __attribute__((always_inline)) bool
+single_match(struct ms *ms, const char *s, const char *p, const char *ep)
 {
     if (s >= ms->src_end)
         return false;
@@ -612,6 +615,14 @@ static int l_gsub(lua_State *L)
     return 2;
 }
 
+/* The library function this one bounds (its upvalue), called directly on
+ * the same arguments: Lua's own library functions use no upvalues, and a
+ * direct call costs nothing next to lua_call. */
+static int call_orig(lua_State *L)
+{
+    return lua_tocfunction(L, lua_upvalueindex(1))(L);
+}
+
 /* string.rep: refused before any work when the result would pass the
  * string limit; the copies (even of "") are charged. */
 static int l_rep(lua_State *L)
@@ -629,15 +640,13 @@ static int l_rep(lua_State *L)
                             "(string.rep)", max, max);
         fw__host_charge(L, (uint64_t)n / 64 + 1);
     }
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, 1);
-    return 1;
+    return call_orig(L);
 }
 
-/* Functions whose C work grows with the strings they are given (and that
- * may allocate little): a unit per 64 bytes of string arguments, charged
- * before the original runs. */
+/* Functions whose C work grows with the strings they are given while what
+ * they allocate does not (what does allocate in proportion — format, upper,
+ * lower, reverse, pack, sub, .. — is charged by the allocator): a unit per
+ * 64 bytes of string arguments, charged before the original runs. */
 static int l_charged(lua_State *L)
 {
     uint64_t bytes = 0;
@@ -646,10 +655,7 @@ static int l_charged(lua_State *L)
         if (lua_type(L, i) == LUA_TSTRING)
             bytes += lua_rawlen(L, i);
     fw__host_charge(L, bytes / 64 + 1);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, n, LUA_MULTRET);
-    return lua_gettop(L);
+    return call_orig(L);
 }
 
 /* ---- table.* --------------------------------------------------------------- */
@@ -686,13 +692,6 @@ static uint64_t span(lua_Integer i, lua_Integer j)
     return (uint64_t)j - (uint64_t)i + 1; /* at most 2^64 - 1 */
 }
 
-static int call_orig(lua_State *L)
-{
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
-}
 
 static int l_tinsert(lua_State *L)
 {
@@ -776,8 +775,7 @@ void fw__lib_bound(void *vL)
     lua_pushcfunction(L, l_gsub);
     lua_setfield(L, -2, "gsub");
     bound(L, "rep", l_rep);
-    static const char *const by_length[] = {"byte", "format", "lower",
-        "upper", "reverse", "pack", "unpack", NULL};
+    static const char *const by_length[] = {"byte", "unpack", NULL};
     for (const char *const *f = by_length; *f; f++)
         bound(L, *f, l_charged);
     lua_pop(L, 1);
