@@ -723,23 +723,26 @@ static int l_tmove(lua_State *L)
     return call_orig(L);
 }
 
-static int l_tconcat(lua_State *L)
+/* table.concat (t, sep, i, j) and table.unpack (t, i, j): the range
+ * [i, j], from argument at, charged. */
+static int charged_range(lua_State *L, const char *fn, int at)
 {
-    lua_Integer n = plain(L, 1, "table.concat", false);
-    luaL_optlstring(L, 2, "", NULL);
-    lua_Integer i = luaL_optinteger(L, 3, 1);
-    lua_Integer j = luaL_optinteger(L, 4, n);
+    lua_Integer n = plain(L, 1, fn, false);
+    lua_Integer i = luaL_optinteger(L, at, 1);
+    lua_Integer j = luaL_optinteger(L, at + 1, n);
     fw__host_charge(L, span(i, j) + 1);
     return call_orig(L);
 }
 
+static int l_tconcat(lua_State *L)
+{
+    luaL_optlstring(L, 2, "", NULL);
+    return charged_range(L, "table.concat", 3);
+}
+
 static int l_tunpack(lua_State *L)
 {
-    lua_Integer n = plain(L, 1, "table.unpack", false);
-    lua_Integer i = luaL_optinteger(L, 2, 1);
-    lua_Integer j = luaL_optinteger(L, 3, n);
-    fw__host_charge(L, span(i, j) + 1);
-    return call_orig(L);
+    return charged_range(L, "table.unpack", 2);
 }
 
 /* table.sort: n log n comparisons charged before it starts (each one may
@@ -765,15 +768,11 @@ static void bound(lua_State *L, const char *name, lua_CFunction f)
 void fw__lib_bound(void *vL)
 {
     lua_State *L = vL;
+    static const luaL_Reg matcher[] = {
+        {"find", l_find},   {"match", l_match}, {"gmatch", l_gmatch},
+        {"gsub", l_gsub},   {NULL, NULL}};
     lua_getglobal(L, LUA_STRLIBNAME);
-    lua_pushcfunction(L, l_find);
-    lua_setfield(L, -2, "find");
-    lua_pushcfunction(L, l_match);
-    lua_setfield(L, -2, "match");
-    lua_pushcfunction(L, l_gmatch);
-    lua_setfield(L, -2, "gmatch");
-    lua_pushcfunction(L, l_gsub);
-    lua_setfield(L, -2, "gsub");
+    luaL_setfuncs(L, matcher, 0);
     bound(L, "rep", l_rep);
     static const char *const by_length[] = {"byte", "unpack", NULL};
     for (const char *const *f = by_length; *f; f++)

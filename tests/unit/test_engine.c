@@ -319,6 +319,18 @@ TEST_IMPL(hostile_gc_finalizer)
                    "end })", "__gc is not allowed", NULL);
 }
 
+/* A one-policy engine of src with its feed begun, and a record for it. */
+static struct fw_engine *start1(const char *src,
+                                const struct fw_engine_opts *o,
+                                struct fw_record *r)
+{
+    struct fw_engine *e = build1(src, o);
+    ASSERT(e != NULL);
+    *r = exec_rec("110101", 100, 0, 2024, 6, 30);
+    ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
+    return e;
+}
+
 TEST_IMPL(hostile_stale_record)
 {
     static const char src[] = HEAD
@@ -326,11 +338,9 @@ TEST_IMPL(hostile_stale_record)
         "    if ctx.state.old then return ctx.state.old.budget end\n"
         "    ctx.state.old = rec\n"
         "  end }\n";
-    struct fw_engine *e = build1(src, NULL);
-    ASSERT(e != NULL);
+    struct fw_record r;
+    struct fw_engine *e = start1(src, NULL, &r);
     struct got g = {FW_BUF_INIT, 0, 0};
-    struct fw_record r = exec_rec("110101", 100, 0, 2024, 6, 30);
-    ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
     ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
     ASSERT_EQ_INT(g.n, 0);
     ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
@@ -463,11 +473,9 @@ TEST_IMPL(hostile_dead_coroutine_close)
         "      while true do end end)\n"
         "    coroutine.resume(ctx.state.co)\n"
         "  end }\n";
-    struct fw_engine *e = build1(src, NULL);
-    ASSERT(e != NULL);
+    struct fw_record r;
+    struct fw_engine *e = start1(src, NULL, &r);
     struct got g = {FW_BUF_INIT, 0, 0};
-    struct fw_record r = exec_rec("110101", 100, 0, 2024, 6, 30);
-    ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
     RUN_BOUNDED(e, &r, &g, FW_ENGINE_DEFAULT_MEM_CAP);
     ASSERT_EQ_INT(g.errors, 1);
     ASSERT_CONTAINS(g.json.p, "the instruction budget");
