@@ -15,8 +15,9 @@ SAN     ?=
 V       ?=
 
 DEB_PKGS = pkg-config gettext liblua5.4-dev libuv1-dev libyaml-dev libsqlite3-dev \
-           libjson-c-dev libssl-dev libsystemd-dev libhttp-parser-dev
-PKGS     = lua5.4 libuv yaml-0.1 sqlite3 json-c libcrypto libsystemd
+           libjson-c-dev libssl-dev libsystemd-dev libhttp-parser-dev \
+           libxlsxwriter-dev
+PKGS     = lua5.4 libuv yaml-0.1 sqlite3 json-c libcrypto libsystemd xlsxwriter
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
        -Wmissing-prototypes -Wold-style-definition -Wpointer-arith -Wvla \
@@ -112,8 +113,10 @@ $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The daemon tests read the store with sqlite3, drive the API with curl and
-# check /metrics with promtool (Prometheus's own parser, package prometheus).
-TEST_DEB = sqlite3 curl prometheus
+# check /metrics with promtool (Prometheus's own parser, package prometheus);
+# the report tests read workbooks back with python3-openpyxl and convert them
+# with LibreOffice headless (libreoffice-calc-nogui).
+TEST_DEB = sqlite3 curl prometheus python3-openpyxl libreoffice-calc-nogui
 
 # Outside `make asan` (its build is already sanitized) the fuzz targets are
 # built too and each runs FUZZ_SMOKE seconds as a suite of the run.

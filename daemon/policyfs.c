@@ -236,6 +236,12 @@ int fw_policy_tree_read(const char *dir, struct fw_policy_tree *t,
         struct anc top = {st.st_dev, st.st_ino, NULL};
         rc = walk(t, root, 0, &top, diag);
     }
+    /* the content addresses are computed over the paths inside the tree */
+    size_t skip = root[0] ? strlen(root) + 1 : 0;
+    for (size_t i = 0; i < t->n; i++)
+        t->files[i].rel = strlen(t->files[i].path) >= skip
+                              ? t->files[i].path + skip
+                              : t->files[i].path;
     free(root);
     if (t->n > 1)
         qsort(t->files, t->n, sizeof *t->files, by_path);

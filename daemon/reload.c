@@ -85,8 +85,9 @@ static void hex(const unsigned char *md, unsigned n, char *out)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* The version of a tree that did not build: sha256 over its paths and
- * contents, each length-prefixed, so a refused edit is named too. */
+/* The version of a tree that did not build: sha256 over its paths inside
+ * the tree and contents, each length-prefixed, so a refused edit is named
+ * too, the same wherever the tree lies. */
 static void tree_version(const struct fw_policy_tree *t, char out[80])
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -94,9 +95,11 @@ static void tree_version(const struct fw_policy_tree *t, char out[80])
     unsigned n = 0;
     EVP_DigestInit_ex(c, EVP_sha256(), NULL);
     for (size_t i = 0; i < t->n; i++) {
-        uint64_t lens[2] = {strlen(t->files[i].path), t->files[i].len};
+        const char *rel = t->files[i].rel ? t->files[i].rel
+                                          : t->files[i].path;
+        uint64_t lens[2] = {strlen(rel), t->files[i].len};
         EVP_DigestUpdate(c, lens, sizeof lens);
-        EVP_DigestUpdate(c, t->files[i].path, lens[0]);
+        EVP_DigestUpdate(c, rel, lens[0]);
         EVP_DigestUpdate(c, t->files[i].data, t->files[i].len);
     }
     EVP_DigestFinal_ex(c, md, &n);

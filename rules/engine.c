@@ -56,6 +56,12 @@ static void digest_part(EVP_MD_CTX *c, const char *p, size_t n)
         EVP_DigestUpdate(c, p, n);
 }
 
+/* The path a version is computed over: inside the tree, not where it is. */
+static const char *rel(const struct fw_src_file *f)
+{
+    return f->rel ? f->rel : f->path;
+}
+
 static bool sha256_of(const struct fw_src_file *a, const struct fw_src_file *b,
                       bool paths, size_t n, char *out)
 {
@@ -66,7 +72,7 @@ static bool sha256_of(const struct fw_src_file *a, const struct fw_src_file *b,
     }
     for (size_t i = 0; i < n; i++) {
         if (paths)
-            digest_part(c, a[i].path, strlen(a[i].path));
+            digest_part(c, rel(&a[i]), strlen(rel(&a[i])));
         digest_part(c, a[i].data, a[i].len);
     }
     if (b)
@@ -94,7 +100,7 @@ static bool policy_version(const struct fw_src_file *lua,
     if (yaml)
         digest_part(c, yaml->data, yaml->len);
     for (size_t i = 0; i < n_mods; i++) {
-        digest_part(c, mods[i].path, strlen(mods[i].path));
+        digest_part(c, rel(&mods[i]), strlen(rel(&mods[i])));
         digest_part(c, mods[i].data, mods[i].len);
     }
     hex_digest(c, out);
@@ -125,6 +131,9 @@ static void free_strv(char **v, size_t n)
 static void policy_fini(struct fw__policy *p)
 {
     fw__host_free(p);
+    for (size_t k = 0; p->rule_params && k < p->n_rules; k++)
+        free(p->rule_params[k]);
+    free(p->rule_params);
     free(p->id);
     free(p->title);
     free(p->path);
@@ -362,6 +371,11 @@ struct fw_engine *fw_engine_build(const struct fw_src_file *files, size_t n,
         }
         fw__host_load(p, files[i].data, files[i].len, params, mods, n_mods,
                       diag);
+        if (fw__evidence_params(p, params) < 0) {
+            fw_value_free(params);
+            free(mods);
+            goto nomem;
+        }
         fw_value_free(params);
         total_rules += p->n_rules;
         fill_info(p);
@@ -555,6 +569,17 @@ static void subject_fill(struct subject *s, const struct fw_record *r,
     fw_buf_fini(&per);
 }
 
+/* A text field of the record as a NUL-terminated string (the record's text
+ * is not terminated): copied into buf, cut at its size. */
+static const char *name_of(const struct fw_record *r, enum fw_field f,
+                           char *buf)
+{
+    size_t n = r->str[f].n < 255 ? r->str[f].n : 255;
+    memcpy(buf, r->str[f].p, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 static bool replaced_for(struct fw_engine *e, const char *region, int rule)
 {
     const char *reg = region ? region : "";
@@ -605,13 +630,27 @@ int fw__engine_emit(struct fw__policy *p, const struct fw__emit *em)
         f.has_as_of = true;
         f.as_of = (int32_t)r->num[FW_F_AS_OF];
     }
+    const struct fw_rule_info *ri = &p->rules[em->rule - p->rule_base];
+    f.title = ri->title && *ri->title ? ri->title : NULL;
+    f.rule_source = ri->source && *ri->source ? ri->source : NULL;
+    if (r && fw_record_has(r, FW_F_DEPT_NAME))
+        f.dept_name = name_of(r, FW_F_DEPT_NAME, e->names[0]);
+    if (r && fw_record_has(r, FW_F_PROJECT_NAME))
+        f.project_name = name_of(r, FW_F_PROJECT_NAME, e->names[1]);
+    struct fw_buf ev = FW_BUF_INIT;
+    if (!e->opts.no_evidence) {
+        fw__evidence_json(e, p, em->rule, &ev);
+        f.evidence = ev.p;
+    }
     int rc = FW_ENOMEM;
-    if (s.b.p) {
+    if (s.b.p && (e->opts.no_evidence || ev.p)) {
         fw_finding_make_id(f.policy, f.rule, f.region, f.dept, f.project,
                            subject_get(&s, 4), f.id);
         p->st.findings++;
+        e->call_findings++;
         rc = e->cb(e->ud, &f);
     }
+    fw_buf_fini(&ev);
     fw_buf_fini(&s.b);
     return rc;
 }
@@ -664,6 +703,26 @@ static int error_finding(struct fw__policy *p, enum fw__hook h,
     return rc;
 }
 
+void fw_engine_observe(struct fw_engine *e, fw_call_observer cb, void *ud)
+{
+    e->observer = cb;
+    e->observer_ud = ud;
+}
+
+/* explain: the call's report, with the parameters of every rule. */
+static void observe(struct fw__policy *p, enum fw__hook h, const char *error)
+{
+    struct fw_engine *e = p->e;
+    struct fw_buf ev = FW_BUF_INIT;
+    fw__evidence_json(e, p, -1, &ev);
+    struct fw_call_report r = {
+        .policy = &p->info, .hook = fw__hook_names[h],
+        .findings = e->call_findings, .error = error, .evidence = ev.p,
+    };
+    e->observer(e->observer_ud, &r);
+    fw_buf_fini(&ev);
+}
+
 static int call(struct fw__policy *p, enum fw__hook h)
 {
     char msg[FW_MSG_MAX];
@@ -676,10 +735,15 @@ static int call(struct fw__policy *p, enum fw__hook h)
      * for all of them, which is plenty for a per-policy average. */
     bool timed = (p->st.calls & (FW_TIME_SAMPLE - 1)) == 0;
     uint64_t t0 = timed ? now_ns() : 0;
+    p->e->trace.fields = 0;
+    p->e->trace.n_extra = p->e->trace.n_fig = 0;
+    p->e->call_findings = 0;
     int rc = fw__host_call(p, h, msg, sizeof msg);
     if (timed)
         p->st.nanos += (now_ns() - t0) * FW_TIME_SAMPLE;
     p->st.calls++;
+    if (p->e->observer)
+        observe(p, h, rc == FW_EPOLICY || rc == FW_ELIMIT ? msg : NULL);
     if (rc == 0) {
         p->streak = 0;
         return 0;

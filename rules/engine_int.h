@@ -10,6 +10,7 @@
 
 #include "fundwatch/engine.h"
 #include "fundwatch/error.h"
+#include "fundwatch/record.h"
 #include "fundwatch/value.h"
 
 enum fw__hook {
@@ -89,6 +90,9 @@ struct fw__policy {
     int hook_ref[FW__H_COUNT];
     int ctx_ref, rec_mt_ref;
 
+    /* Evidence: per rule (local index), its parameters as a JSON array. */
+    char **rule_params;
+
     /* Consecutive failures, and suspension for the rest of a feed. */
     unsigned streak;
     bool suspended;
@@ -112,6 +116,21 @@ struct fw__emit {
     bool has_as_of;
     int32_t as_of;
 };
+
+/* What the hook call in progress read, recorded by the engine for the
+ * evidence of its findings (evidence.c): the record's canonical fields
+ * (a bit each), other columns by name, and the figures fw.* computed. Reset
+ * before every call; costs a bit set per field read. */
+#define FW__TRACE_EXTRA 8
+#define FW__TRACE_FIGS 8
+struct fw__trace {
+    uint64_t fields;
+    struct { const char *p; size_t n; } extra[FW__TRACE_EXTRA];
+    int n_extra;
+    struct { const char *name; int64_t h; } fig[FW__TRACE_FIGS];
+    int n_fig;
+};
+_Static_assert(FW__F_COUNT <= 64, "a field is a bit of fw__trace.fields");
 
 struct fw_engine {
     struct fw_engine_opts opts;
@@ -137,7 +156,29 @@ struct fw_engine {
     fw_finding_cb cb;
     void *ud;
     int cb_rc;                    /* non-zero once a callback said stop */
+    struct fw__trace trace;       /* of the call in progress */
+    char names[2][256];           /* dept_name, project_name of a finding */
+    fw_call_observer observer;    /* explain */
+    void *observer_ud;
+    unsigned call_findings;       /* emitted by the call in progress */
 };
+
+/* ---- evidence (evidence.c) ----------------------------------------------- */
+
+static inline void fw__trace_field(struct fw_engine *e, int f)
+{
+    e->trace.fields |= (uint64_t)1 << f;
+}
+void fw__trace_extra(struct fw_engine *e, const char *name, size_t n);
+/* A figure of fw.*, in hundredths (seq, progress, lag). */
+void fw__trace_fig(struct fw_engine *e, const char *name, int64_t h);
+/* At build: the parameters of each rule of p (its key in the YAML, and
+ * the keys that are no rule's) as JSON arrays with their file:line. */
+int fw__evidence_params(struct fw__policy *p, const struct fw_value *params);
+/* The evidence of a finding of p's rule (global index) fired by the call in
+ * progress, as one JSON object. */
+int fw__evidence_json(const struct fw_engine *e, const struct fw__policy *p,
+                      int rule, struct fw_buf *out);
 
 /* ---- the host (lua_host.c) -------------------------------------------- */
 

@@ -135,6 +135,12 @@ int fw_finding_json(const struct fw_finding *f, struct fw_buf *b)
                                (unsigned long long)f->line);
         if (!rc) rc = fw_buf_putc(b, '}');
     }
+    if (!rc) rc = put_str(b, "title", f->title);
+    if (!rc) rc = put_str(b, "dept_name", f->dept_name);
+    if (!rc) rc = put_str(b, "project_name", f->project_name);
+    if (!rc) rc = put_str(b, "rule_source", f->rule_source);
+    if (!rc && f->evidence)
+        rc = fw_buf_printf(b, ",\"evidence\":%s", f->evidence);
     if (!rc) rc = fw_buf_putc(b, '}');
     return rc;
 }

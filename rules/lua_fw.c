@@ -109,9 +109,18 @@ static int64_t seq_h(int32_t days)
     return round_div((i128)10000 * ((m - 1) * D + d), (i128)12 * D);
 }
 
+/* The engine of the hook call in progress, for the evidence (the host
+ * keeps its policy in the state's extra space). */
+static struct fw_engine *engine_of(lua_State *L)
+{
+    return (*(struct fw__policy **)lua_getextraspace(L))->e;
+}
+
 static int l_fw_seq(lua_State *L)
 {
-    push_hundredths(L, seq_h(check_date(L, 1, "seq")));
+    int64_t h = seq_h(check_date(L, 1, "seq"));
+    fw__trace_fig(engine_of(L), "seq", h);
+    push_hundredths(L, h);
     return 1;
 }
 
@@ -122,6 +131,7 @@ static bool get_money(lua_State *L, int idx, enum fw_field fld,
 {
     const struct fw_record *r = fw__host_record(L, idx);
     if (r) { /* the common case: no __index round trip, no string */
+        fw__trace_field(engine_of(L), fld);
         *out = r->num[fld];
         return fw_record_has(r, fld);
     }
@@ -144,7 +154,9 @@ static int l_fw_progress(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    push_hundredths(L, round_div((i128)10000 * paid, budget));
+    int64_t h = round_div((i128)10000 * paid, budget);
+    fw__trace_fig(engine_of(L), "progress", h);
+    push_hundredths(L, h);
     return 1;
 }
 
@@ -182,7 +194,12 @@ static int l_fw_lag(lua_State *L)
     int D = fw_month_days(y, m);
     i128 num = (i128)10000 * ((i128)((m - 1) * D + d) * budget -
                               (i128)12 * D * paid);
-    push_hundredths(L, round_div(num, (i128)12 * D * budget));
+    int64_t h = round_div(num, (i128)12 * D * budget);
+    struct fw_engine *e = engine_of(L);
+    fw__trace_fig(e, "seq", seq_h(days));
+    fw__trace_fig(e, "progress", round_div((i128)10000 * paid, budget));
+    fw__trace_fig(e, "lag", h);
+    push_hundredths(L, h);
     return 1;
 }
 

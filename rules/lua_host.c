@@ -195,10 +195,12 @@ static int l_rec_index(lua_State *L)
     lua_pushvalue(L, 2);
     if (lua_rawget(L, lua_upvalueindex(1)) == LUA_TNUMBER) {
         int f = (int)lua_tointeger(L, -1);
-        if (f < 0)
+        if (f < 0) {
             push_source(L, r);
-        else
+        } else {
+            fw__trace_field(pol_of(L)->e, f); /* the finding's evidence */
             push_field(L, r, f);
+        }
         return 1;
     }
     size_t n;
@@ -206,6 +208,7 @@ static int l_rec_index(lua_State *L)
                                                   : NULL;
     for (size_t i = 0; k && i < r->n_extra; i++)
         if (r->extra_name[i].n == n && memcmp(r->extra_name[i].p, k, n) == 0) {
+            fw__trace_extra(pol_of(L)->e, r->extra_name[i].p, n);
             lua_pushlstring(L, r->extra_val[i].p, r->extra_val[i].n);
             return 1;
         }

@@ -31,8 +31,8 @@ grep -HnE '#include "(core|config|log|store/|http/|cmd/)' rules/*.[ch] >>"$out"
 expect_none "rules/ includes nothing of daemon/"
 
 # 2. A room is entered through its one header: store/store.h, http/http.h,
-# cmd/cmd.h (main.c is cmd/'s own).
-for room in store http cmd; do
+# cmd/cmd.h, report/report.h (main.c is cmd/'s own).
+for room in store http cmd report; do
     head=$room.h
     grep -Hn "#include \"$room/" daemon/*.[ch] daemon/*/*.[ch] tests/unit/*.c tests/bench/*.c 2>/dev/null |
         grep -v "^daemon/$room/" | grep -v "#include \"$room/$head\"" |

@@ -23,6 +23,10 @@ int fw_cmd_replay(int argc, char **argv);
 int fw_cmd_check(int argc, char **argv);
 int fw_cmd_test(int argc, char **argv);
 int fw_cmd_run(int argc, char **argv);
+int fw_cmd_report(int argc, char **argv);
+int fw_cmd_diff(int argc, char **argv);
+int fw_cmd_rules(int argc, char **argv);
+int fw_cmd_explain(int argc, char **argv);
 
 /* ---- options ---------------------------------------------------------------- */
 
@@ -35,7 +39,17 @@ enum {
     FW_OPT_MEMCAP = 1u << 4,   /* --mem-cap BYTES (K, M, G) */
     FW_OPT_CONFIG = 1u << 5,   /* -c, --config FILE */
     FW_OPT_QUIET = 1u << 6,    /* -q, --quiet */
+    FW_OPT_OUTPUT = 1u << 7,   /* -o, --output FILE */
+    FW_OPT_FINDINGS = 1u << 8, /* --findings FILE (replay's JSON lines) */
+    FW_OPT_RANGE = 1u << 9,    /* --from DATE, --to DATE */
+    FW_OPT_REGION = 1u << 10,  /* -r, --region CODE (a prefix) */
+    FW_OPT_STATE = 1u << 11,   /* --state open|resolved|all */
+    FW_OPT_CANDIDATE = 1u << 12, /* --candidate DIR */
+    FW_OPT_SET = 1u << 13,     /* -s, --set PATH=VALUE, repeatable */
+    FW_OPT_JSON = 1u << 14,    /* --json */
+    FW_OPT_MARKDOWN = 1u << 15, /* --markdown */
 };
+#define FW_CMD_MAX_SET 32
 
 struct fw_cmd_opts {
     const char *policies;          /* NULL when not given */
@@ -45,6 +59,14 @@ struct fw_cmd_opts {
     bool now_given;
     struct fw_engine_opts engine;  /* --budget, --mem-cap */
     bool quiet;
+    const char *output, *findings, *region;
+    bool has_from, has_to;
+    int32_t from, to;              /* --from, --to: days, inclusive */
+    int state;                     /* -1 all (default), 0 open, 1 resolved */
+    const char *candidate;
+    const char *set[FW_CMD_MAX_SET];
+    size_t n_set;
+    bool json, markdown;
     int argi;                      /* argv index of the first operand */
 };
 

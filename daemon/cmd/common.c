@@ -25,7 +25,10 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
     return FW_EXIT_USAGE;
 }
 
-enum { OPT_MEMCAP = 256 };
+enum {
+    OPT_MEMCAP = 256, OPT_FINDINGS, OPT_FROM, OPT_TO, OPT_STATE,
+    OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN,
+};
 
 static const struct {
     unsigned bit;
@@ -39,6 +42,17 @@ static const struct {
     {FW_OPT_MEMCAP, {"mem-cap", required_argument, NULL, OPT_MEMCAP}, ""},
     {FW_OPT_CONFIG, {"config", required_argument, NULL, 'c'}, "c:"},
     {FW_OPT_QUIET, {"quiet", no_argument, NULL, 'q'}, "q"},
+    {FW_OPT_OUTPUT, {"output", required_argument, NULL, 'o'}, "o:"},
+    {FW_OPT_FINDINGS, {"findings", required_argument, NULL, OPT_FINDINGS}, ""},
+    {FW_OPT_RANGE, {"from", required_argument, NULL, OPT_FROM}, ""},
+    {FW_OPT_RANGE, {"to", required_argument, NULL, OPT_TO}, ""},
+    {FW_OPT_REGION, {"region", required_argument, NULL, 'r'}, "r:"},
+    {FW_OPT_STATE, {"state", required_argument, NULL, OPT_STATE}, ""},
+    {FW_OPT_CANDIDATE, {"candidate", required_argument, NULL, OPT_CANDIDATE},
+     ""},
+    {FW_OPT_SET, {"set", required_argument, NULL, 's'}, "s:"},
+    {FW_OPT_JSON, {"json", no_argument, NULL, OPT_JSON}, ""},
+    {FW_OPT_MARKDOWN, {"markdown", no_argument, NULL, OPT_MARKDOWN}, ""},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
@@ -57,7 +71,7 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
     lo[n] = (struct option){0, 0, 0, 0};
     strcat(so, "h");
 
-    *o = (struct fw_cmd_opts){.now = fw_today()};
+    *o = (struct fw_cmd_opts){.now = fw_today(), .state = -1};
     uint64_t v;
     int c;
     optind = 1;
@@ -94,6 +108,59 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
                 return fw_cli_usage_error(cmd, "--mem-cap \"%s\": at least "
                                           "1M", optarg);
             o->engine.mem_cap = (size_t)v;
+            break;
+        case 'o':
+            o->output = optarg;
+            break;
+        case OPT_FINDINGS:
+            o->findings = optarg;
+            break;
+        case OPT_FROM:
+        case OPT_TO: {
+            const char *why = "not a date";
+            int32_t *day = c == OPT_FROM ? &o->from : &o->to;
+            if (fw_date_parse(optarg, strlen(optarg), day, &why) < 0)
+                return fw_cli_usage_error(cmd, "--%s \"%s\": %s (write "
+                                          "2024-06-30)",
+                                          c == OPT_FROM ? "from" : "to",
+                                          optarg, why);
+            *(c == OPT_FROM ? &o->has_from : &o->has_to) = true;
+            break;
+        }
+        case 'r': {
+            size_t k = strspn(optarg, "0123456789");
+            if (k == 0 || optarg[k] != '\0' || k > 9)
+                return fw_cli_usage_error(cmd, "--region \"%s\": a region "
+                                          "code or its prefix, digits only "
+                                          "(50, 5001, 500103)", optarg);
+            o->region = optarg;
+            break;
+        }
+        case OPT_CANDIDATE:
+            o->candidate = optarg;
+            break;
+        case 's':
+            if (o->n_set == FW_CMD_MAX_SET)
+                return fw_cli_usage_error(cmd, "more than %d --set",
+                                          FW_CMD_MAX_SET);
+            o->set[o->n_set++] = optarg;
+            break;
+        case OPT_JSON:
+            o->json = true;
+            break;
+        case OPT_MARKDOWN:
+            o->markdown = true;
+            break;
+        case OPT_STATE:
+            if (strcmp(optarg, "open") == 0)
+                o->state = 0;
+            else if (strcmp(optarg, "resolved") == 0)
+                o->state = 1;
+            else if (strcmp(optarg, "all") == 0)
+                o->state = -1;
+            else
+                return fw_cli_usage_error(cmd, "--state \"%s\": open, "
+                                          "resolved or all", optarg);
             break;
         case 'h':
             fputs(usage, stdout);

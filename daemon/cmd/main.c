@@ -21,6 +21,10 @@ static const struct {
     {"records", fw_cmd_records, N_("read feeds; normalised records as NDJSON on stdout")},
     {"check", fw_cmd_check, N_("check policies, parameters and a config; every problem as file:line")},
     {"test", fw_cmd_test, N_("run the policy tests (*_test.yaml) beside the policies")},
+    {"explain", fw_cmd_explain, N_("why a finding fired, or why nothing fired for a record")},
+    {"rules", fw_cmd_rules, N_("the effective rules of a region: policies, parameters and where they are set, sources")},
+    {"diff", fw_cmd_diff, N_("what a policy change would do: findings added, removed, changed")},
+    {"report", fw_cmd_report, N_("the findings as an Excel workbook for the 科长 (from the store or replay)")},
 };
 
 static void usage(FILE *out)

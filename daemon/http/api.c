@@ -169,6 +169,52 @@ static int parse_findings(const struct fw_http_req *req,
     return 0;
 }
 
+/* GET /report.xlsx: the filters of the findings, and a range of data dates.
+ */
+static int parse_report(const struct fw_http_req *req,
+                        struct fw_api_findings_q *q, char *why, size_t n)
+{
+    static const char *const keys[] = {"region", "kind", "level", "rule",
+                                       "state", "from", "to", NULL};
+    static const char *const kinds[] = {"alert", "clawback", "score", "error",
+                                        "ops", NULL};
+    static const char *const levels[] = {"red", "yellow", "info", NULL};
+    static const char *const states[] = {"open", "resolved", NULL};
+    int rc;
+    memset(q, 0, sizeof *q);
+    if ((rc = check_keys(req->query, keys, why, n)) ||
+        (rc = param(req, "region", q->region, sizeof q->region, why, n)) ||
+        (rc = param(req, "kind", q->kind, sizeof q->kind, why, n)) ||
+        (rc = param(req, "level", q->level, sizeof q->level, why, n)) ||
+        (rc = param(req, "rule", q->rule, sizeof q->rule, why, n)) ||
+        (rc = param(req, "state", q->state, sizeof q->state, why, n)) ||
+        (rc = param(req, "from", q->from, sizeof q->from, why, n)) ||
+        (rc = param(req, "to", q->to, sizeof q->to, why, n)))
+        return rc;
+    if (q->region[0] && !digits(q->region, 1, 9))
+        return refuse(why, n, 400, "region \"%s\": not a region code prefix "
+                      "(up to 9 digits)", q->region);
+    if (q->kind[0] && !one_of(q->kind, kinds))
+        return refuse(why, n, 400, "kind \"%s\": expected alert, clawback, "
+                      "score, error or ops", q->kind);
+    if (q->level[0] && !one_of(q->level, levels))
+        return refuse(why, n, 400, "level \"%s\": expected red, yellow or "
+                      "info", q->level);
+    if (q->state[0] && !one_of(q->state, states))
+        return refuse(why, n, 400, "state \"%s\": expected open or resolved",
+                      q->state);
+    for (const char *r = q->rule; *r; r++)
+        if (!(*r == '_' || *r == '-' || (*r >= 'a' && *r <= 'z') ||
+              (*r >= 'A' && *r <= 'Z') || (*r >= '0' && *r <= '9')))
+            return refuse(why, n, 400, "rule \"%s\": not a rule id",
+                          q->rule);
+    if ((q->from[0] && (strlen(q->from) != 10 || !iso_time(q->from))) ||
+        (q->to[0] && (strlen(q->to) != 10 || !iso_time(q->to))))
+        return refuse(why, n, 400, "from/to: expected a date such as "
+                      "2024-06-30");
+    return 0;
+}
+
 static bool hex_id(const char *s)
 {
     size_t n = strlen(s);
@@ -226,14 +272,26 @@ int fw_api_parse(const struct fw_http_req *req, const char *authorization,
                                     : FW_API_POLICIES;
         return 0;
     }
+    if (!strcmp(path, "/report.xlsx")) {
+        if (!get)
+            return refuse(why, why_n, 405, "%s takes GET", path);
+        call->ep = FW_API_REPORT;
+        return parse_report(req, &call->q, why, why_n);
+    }
     if (!strncmp(path, "/findings/", 10)) {
         if (!get)
             return refuse(why, why_n, 405, "%s takes GET", "/findings/{id}");
-        if (!hex_id(path + 10))
+        /* /findings/{id}/explain: the same finding, with its evidence */
+        char id[80];
+        snprintf(id, sizeof id, "%s", path + 10);
+        size_t il = strlen(id);
+        if (il > 8 && strcmp(id + il - 8, "/explain") == 0)
+            id[il - 8] = '\0';
+        if (!hex_id(id))
             return refuse(why, why_n, 404, "no finding \"%.80s\": an id is "
                           "lowercase hex", path + 10);
         call->ep = FW_API_FINDING;
-        snprintf(call->id, sizeof call->id, "%s", path + 10);
+        snprintf(call->id, sizeof call->id, "%s", id);
         return 0;
     }
     if (!strcmp(path, "/feeds") || !strcmp(path, "/reload")) {
@@ -334,6 +392,17 @@ void fw_api_handle(void *ud, struct fw_http_conn *c,
         break;
     case FW_API_RELOAD:
         ops->reload(api->ud, c);
+        break;
+    case FW_API_REPORT:
+        rc = ops->report ? ops->report(api->ud, &call.q, &out) : 404;
+        if (rc == 0)
+            fw_http_respond(c, 200, "application/vnd.openxmlformats-"
+                            "officedocument.spreadsheetml.sheet",
+                            "Content-Disposition: attachment; "
+                            "filename=\"fundwatch-report.xlsx\"\r\n",
+                            out.p ? out.p : "", out.len);
+        else
+            answer(c, rc, &out, NULL);
         break;
     }
     fw_buf_fini(&out);

@@ -22,6 +22,7 @@ enum fw_api_ep {
     FW_API_POLICIES,
     FW_API_FEEDS,        /* POST /feeds */
     FW_API_RELOAD,       /* POST /reload */
+    FW_API_REPORT,       /* GET /report.xlsx?… */
 };
 
 #define FW_API_LIMIT_DEFAULT 100
@@ -37,6 +38,7 @@ struct fw_api_findings_q {
     char since[32];    /* ISO date or date-time: last seen at or after */
     int limit;         /* 1..FW_API_LIMIT_MAX */
     int64_t after;     /* pagination cursor: rows after this sequence */
+    char from[16], to[16]; /* GET /report.xlsx: data dates, inclusive */
 };
 
 struct fw_api_call {
@@ -68,6 +70,9 @@ struct fw_api_ops {
     void (*ingest)(void *ud, struct fw_http_conn *c, const char *name,
                    const char *body, size_t len);
     void (*reload)(void *ud, struct fw_http_conn *c);
+    /* GET /report.xlsx: the workbook's bytes in out */
+    int (*report)(void *ud, const struct fw_api_findings_q *q,
+                  struct fw_buf *out);
 };
 
 /* A fw_http_handler: ud is a struct fw_api. */

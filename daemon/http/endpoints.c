@@ -4,17 +4,22 @@
  * queued on the core's worker and POST /reload through the reload part.
  * A part of the core (core.h); everything here runs on the loop thread
  * except a POST /feeds job's run (the worker). */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "fundwatch/record.h"
 
 #include "api.h"
 #include "core.h"
 #include "http.h"
 #include "prom.h"
 #include "reload.h"
+#include "report/report.h"
 
 struct fw_http_api {
     struct fwd *d;
@@ -361,6 +366,113 @@ static int op_policies(void *ud, struct fw_buf *out)
     return 0;
 }
 
+/* ---- GET /report.xlsx ------------------------------------------------------------- */
+
+struct report_q {
+    struct fw_report *r;
+    int32_t from, to;
+    bool has_from, has_to;
+    int rc;
+};
+
+static int report_cb(void *ud, const struct fw_store_finding *sf)
+{
+    struct report_q *rq = ud;
+    const struct fw_finding *f = &sf->f;
+    if ((rq->has_from || rq->has_to) &&
+        (!f->has_as_of || (rq->has_from && f->as_of < rq->from) ||
+         (rq->has_to && f->as_of > rq->to)))
+        return 0;
+    if (fw_report_add(rq->r, f, sf->state == FW_ST_OPEN ? FW_REPORT_OPEN
+                                                        : FW_REPORT_RESOLVED,
+                      sf->first_seen) < 0)
+        return rq->rc = FW_ENOMEM;
+    return 0;
+}
+
+/* The workbook is written to a private temporary file (libxlsxwriter
+ * writes files) and read back; the store is read on the loop, as GET
+ * /findings is, a page of 10,000 at a time. */
+static int op_report(void *ud, const struct fw_api_findings_q *q,
+                     struct fw_buf *out)
+{
+    struct fw_http_api *a = ud;
+    struct fwd *d = a->d;
+    const char *why = NULL;
+    struct report_q rq = {.r = fw_report_new()};
+    if (rq.r == NULL)
+        return 503;
+    if (q->from[0])
+        rq.has_from = fw_date_parse(q->from, strlen(q->from), &rq.from,
+                                    &why) == 0;
+    if (q->to[0])
+        rq.has_to = fw_date_parse(q->to, strlen(q->to), &rq.to, &why) == 0;
+    struct fw_store_query sq = {
+        .region_prefix = q->region[0] ? q->region : NULL,
+        .kind = q->kind[0] ? fw_fkind_parse(q->kind) : -1,
+        .level = q->level[0] ? fw_level_parse(q->level) : -1,
+        .rule = q->rule[0] ? q->rule : NULL,
+        .state = !q->state[0]                    ? -1
+                 : strcmp(q->state, "open") == 0 ? FW_ST_OPEN
+                                                 : FW_ST_RESOLVED,
+        .limit = 10000,
+    };
+    struct fw_error err = {0};
+    int status = 0;
+    do {
+        int64_t next = 0;
+        if (fw_store_query(d->ro, &sq, report_cb, &rq, &next, &err) < 0 ||
+            rq.rc < 0) {
+            fw_buf_printf(out, "the store cannot be read: %s",
+                          rq.rc < 0 ? fw_strerror(rq.rc) : err.msg);
+            status = err.code == FW_EBUSY ? 503 : 500;
+            break;
+        }
+        sq.cursor = next;
+    } while (sq.cursor != 0);
+    char path[] = "/tmp/fundwatch-report-XXXXXX";
+    int fd = status ? -1 : mkstemp(path);
+    if (status == 0 && fd < 0) {
+        fw_buf_printf(out, "cannot make a temporary file: %s",
+                      strerror(errno));
+        status = 500;
+    }
+    if (fd >= 0) {
+        char filter[200];
+        snprintf(filter, sizeof filter, "%s%s%s%s%s%s%s%s",
+                 q->region[0] ? "区划 " : "", q->region,
+                 q->state[0] ? " 状态 " : "", q->state,
+                 q->from[0] ? " 自 " : "", q->from, q->to[0] ? " 至 " : "",
+                 q->to);
+        char source[160];
+        snprintf(source, sizeof source, "fundwatch API, generation %.19s…",
+                 d->running_version);
+        struct fw_report_meta m = {.source = source, .filter = filter,
+                                   .made_ms = fw_wall_ms()};
+        if (fw_report_write(rq.r, path, &m, &err) < 0) {
+            fw_buf_printf(out, "%s", err.msg);
+            status = 500;
+        } else {
+            char chunk[65536];
+            ssize_t k;
+            while ((k = read(fd, chunk, sizeof chunk)) > 0)
+                fw_buf_append(out, chunk, (size_t)k);
+            if (k < 0) {
+                fw_buf_reset(out);
+                fw_buf_printf(out, "cannot read the workbook back: %s",
+                              strerror(errno));
+                status = 500;
+            }
+        }
+        close(fd);
+        unlink(path);
+    }
+    fw_log_info("http", NULL, "GET /report.xlsx: %zu findings, %zu bytes",
+                fw_report_count(rq.r), status ? 0 : out->len);
+    fw_report_free(rq.r);
+    return status;
+}
+
 /* ---- POST /feeds and POST /reload --------------------------------------------- */
 
 /* (worker) POST /feeds: the same path as the spool, from memory. */
@@ -502,6 +614,7 @@ static const struct fw_api_ops ops = {
     .policies = op_policies,
     .ingest = op_ingest,
     .reload = op_reload,
+    .report = op_report,
 };
 
 static void http_stopped(void *arg)

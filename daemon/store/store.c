@@ -160,6 +160,14 @@ static const char *const migrations[] = {
     "  source TEXT NOT NULL, line INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL,"
     "  PRIMARY KEY (region, dept, task));",
+    /* 1 -> 2: what an officer reads first and why it fired: the rule's
+     * title and source sentence (names), the record's unit and project
+     * names, the engine's evidence (JSON). */
+    "ALTER TABLE findings ADD COLUMN title INTEGER;"
+    "ALTER TABLE findings ADD COLUMN rule_source INTEGER;"
+    "ALTER TABLE findings ADD COLUMN dept_name TEXT;"
+    "ALTER TABLE findings ADD COLUMN project_name TEXT;"
+    "ALTER TABLE findings ADD COLUMN evidence TEXT;",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -175,7 +183,8 @@ _Static_assert(N_MIGRATIONS == FW_STORE_SCHEMA_VERSION,
     "f.project, f.task, f.as_of, f.amount, f.ratio, f.score, f.grade, "        \
     "f.message, " NAME_OF("feed") ", f.line, f.rkind, f.state, "               \
     "f.first_seen, f.last_seen, f.resolved_at, f.first_feed, f.last_feed, "    \
-    "f.seq"
+    "f.seq, " NAME_OF("title") ", " NAME_OF("rule_source") ", f.dept_name, "   \
+    "f.project_name, f.evidence"
 
 /* Open alerts and clawbacks (kinds 0 and 1) of a subject. */
 #define SUBJ_MATCH                                                             \
@@ -218,9 +227,10 @@ static const char *const sql[S__COUNT] = {
         "INSERT INTO findings(id, kind, level, policy, policy_version, rule,"
         " region, dept, project, task, as_of, amount, ratio, score, grade,"
         " message, feed, line, rkind, state, first_seen, last_seen,"
-        " first_feed, last_feed, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+        " first_feed, last_feed, seq, title, rule_source, dept_name,"
+        " project_name, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
         " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 0, ?20,"
-        " ?20, ?21, ?21, ?22)",
+        " ?20, ?21, ?21, ?22, ?24, ?25, ?26, ?27, ?28)",
     [S_F_SEEN] =
         "UPDATE findings SET last_seen = ?2, last_feed = ?3 WHERE fid = ?1",
     [S_F_REOPEN] =
@@ -229,7 +239,9 @@ static const char *const sql[S__COUNT] = {
         " project = ?9, task = ?10, as_of = ?11, amount = ?12, ratio = ?13,"
         " score = ?14, grade = ?15, message = ?16, feed = ?17, line = ?18,"
         " rkind = ?19, state = 0, last_seen = ?20, resolved_at = NULL,"
-        " last_feed = ?21, seq = ?22 WHERE fid = ?23 AND id = ?1",
+        " last_feed = ?21, seq = ?22, title = ?24, rule_source = ?25,"
+        " dept_name = ?26, project_name = ?27, evidence = ?28"
+        " WHERE fid = ?23 AND id = ?1",
     [S_OUTBOX_INS] =
         "INSERT INTO outbox(seq, fid, reopened) VALUES (?1, ?2, ?3)",
     [S_SUBJ_DISK] =

@@ -82,20 +82,29 @@ int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
     return 0;
 }
 
-/* Binds ?1..?19 of S_F_INS and S_F_REOPEN; names the repeated strings. */
+/* Binds ?1..?19 and ?24..?28 of S_F_INS and S_F_REOPEN; names the
+ * repeated strings. */
 static int bind_finding(struct fw_store *st, sqlite3_stmt *s,
                         const unsigned char *id, const struct fw_finding *f,
                         int rkind, struct fw_error *err)
 {
-    int64_t policy, version, rule, feed;
+    int64_t policy, version, rule, feed, title, source;
     int rc;
     unsigned *hint = st->name_hint;
     if ((rc = fw__store_intern(st, f->policy, &hint[0], &policy, err)) < 0 ||
         (rc = fw__store_intern(st, f->policy_version, &hint[1], &version,
                                err)) < 0 ||
         (rc = fw__store_intern(st, f->rule, &hint[2], &rule, err)) < 0 ||
-        (rc = fw__store_intern(st, f->feed, &hint[3], &feed, err)) < 0)
+        (rc = fw__store_intern(st, f->feed, &hint[3], &feed, err)) < 0 ||
+        (rc = fw__store_intern(st, f->title, &hint[4], &title, err)) < 0 ||
+        (rc = fw__store_intern(st, f->rule_source, &hint[5], &source,
+                               err)) < 0)
         return rc;
+    bind_i64_or_null(s, 24, title != 0, title);
+    bind_i64_or_null(s, 25, source != 0, source);
+    bind_text(s, 26, f->dept_name);
+    bind_text(s, 27, f->project_name);
+    bind_text(s, 28, f->evidence);
     sqlite3_bind_blob(s, 1, id, ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, (int)f->kind);
     bind_i64_or_null(s, 3, f->level != FW_LV_NONE, f->level);

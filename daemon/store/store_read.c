@@ -63,6 +63,11 @@ static void decode(sqlite3_stmt *s, struct fw_store_finding *sf)
     sf->first_feed = sqlite3_column_int64(s, 24);
     sf->last_feed = sqlite3_column_int64(s, 25);
     sf->seq = (uint64_t)sqlite3_column_int64(s, 26);
+    f->title = col_text(s, 27);
+    f->rule_source = col_text(s, 28);
+    f->dept_name = col_text(s, 29);
+    f->project_name = col_text(s, 30);
+    f->evidence = col_text(s, 31);
 }
 
 /* Copies the strings of sf into st->arena so they outlive the statement. */
@@ -71,7 +76,9 @@ static int keep_strings(struct fw_store *st, struct fw_store_finding *sf)
     const char **p[] = {
         &sf->f.policy, &sf->f.policy_version, &sf->f.rule, &sf->f.region,
         &sf->f.dept,   &sf->f.project,        &sf->f.task, &sf->f.ratio,
-        &sf->f.grade,  &sf->f.message,        &sf->f.feed};
+        &sf->f.grade,  &sf->f.message,        &sf->f.feed, &sf->f.title,
+        &sf->f.rule_source, &sf->f.dept_name, &sf->f.project_name,
+        &sf->f.evidence};
     enum { N = sizeof p / sizeof p[0] };
     size_t off[N];
     fw_buf_reset(&st->arena);
@@ -200,7 +207,7 @@ int fw_store_outbox_pending(struct fw_store *st, uint64_t after_seq,
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct fw_store_finding sf;
         decode(s, &sf);
-        sf.seq = (uint64_t)sqlite3_column_int64(s, 27);
+        sf.seq = (uint64_t)sqlite3_column_int64(s, 32);
         if ((ret = cb(ud, &sf)) != 0)
             break;
     }

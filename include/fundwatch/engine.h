@@ -14,14 +14,18 @@
 #include "fundwatch/record.h"
 
 /* One file of a policies tree, already read into memory by the caller
- * (daemon/ reads folders; tests may build these by hand). path is relative
- * to the tree's root as the user should see it in messages, e.g.
- * "policies/50/cq_monitor.lua". Every *.lua and *.yaml of the tree is given:
- * the engine decides which are policies, parameters, tests and modules. */
+ * (daemon/ reads folders; tests may build these by hand). path is the file
+ * as the user should see it in messages, e.g. "policies/50/cq_monitor.lua";
+ * rel is the same file's path inside the tree ("50/cq_monitor.lua"), which
+ * the versions are computed over so that the same files give the same
+ * versions wherever the tree lies (NULL: path is used). Every *.lua and
+ * *.yaml of the tree is given: the engine decides which are policies,
+ * parameters, tests and modules. */
 struct fw_src_file {
     const char *path;
     const char *data;
     size_t len;
+    const char *rel;
 };
 
 /* The sandbox's limits (docs/policies.md, "The sandbox and its limits").
@@ -31,6 +35,7 @@ struct fw_engine_opts {
     uint64_t budget;       /* Lua instructions per hook call; 0 = default */
     bool no_budget;        /* benchmarks only: no count hook at all (and so
                               no time ceiling either) */
+    bool no_evidence;      /* benchmarks only: findings without evidence */
     size_t mem_cap;        /* bytes per policy state; 0 = default */
     unsigned error_streak; /* consecutive failures before a policy is
                               suspended for the rest of the feed; 0 = default */
@@ -72,7 +77,8 @@ struct fw_engine *fw_engine_build(const struct fw_src_file *files, size_t n,
                                   struct fw_diag *diag);
 void fw_engine_free(struct fw_engine *e);
 
-/* "sha256:<hex>" over every file of the generation (paths and contents). */
+/* "sha256:<hex>" over every file of the generation (their paths inside the
+ * tree and their contents): a content address. */
 const char *fw_engine_version(const struct fw_engine *e);
 
 /* Receives each finding; its strings live until the callback returns.
@@ -85,6 +91,21 @@ int fw_engine_feed_begin(struct fw_engine *e, const char *feed, int32_t now);
 int fw_engine_run(struct fw_engine *e, const struct fw_record *rec,
                   fw_finding_cb cb, void *ud);
 int fw_engine_feed_end(struct fw_engine *e, fw_finding_cb cb, void *ud);
+
+/* fundwatch explain: what each hook call did, the calls that fired nothing
+ * included. Called after every call while an observer is set. */
+struct fw_call_report {
+    const struct fw_policy_info *policy;
+    const char *hook;       /* "on_execution", "on_evaluation", ... */
+    unsigned findings;      /* emitted (a replaced rule's are not) */
+    const char *error;      /* the policy failed: why; or NULL */
+    const char *evidence;   /* one JSON object: the fields the call read,
+                               the fw.* figures, and the parameters of every
+                               rule of the policy */
+};
+typedef void (*fw_call_observer)(void *ud, const struct fw_call_report *r);
+/* Sets (or with NULL clears) the observer. */
+void fw_engine_observe(struct fw_engine *e, fw_call_observer cb, void *ud);
 
 /* Scheduled checks: runs the on_task hooks over a task record known from an
  * earlier feed against the clock now, outside any feed. */

@@ -45,6 +45,13 @@ struct fw_finding {
     const char *message;
     const char *feed;           /* source */
     uint64_t line;
+    /* What an officer reads first, and why it fired (NULL: absent). */
+    const char *title;          /* the rule's title */
+    const char *rule_source;    /* the rule's source sentence */
+    const char *dept_name;      /* the record's 单位名称 */
+    const char *project_name;   /* the record's 项目名称 */
+    const char *evidence;       /* one JSON object recorded by the engine:
+                                   fields, figures, params */
 };
 
 const char *fw_fkind_name(enum fw_fkind k);   /* "alert", ... */

@@ -31,6 +31,9 @@ check "an unknown option: exit 2" [ $rc -eq 2 ]
 rm -rf "$T/spool" "$T"/fundwatch.db* "$T/outbox.jsonl" "$T/log"
 setup
 start --now 2024-10-08
+# the first job (the generation recorded, the scheduled checks) is done
+# before the lock is taken: on a loaded machine it could still be waiting
+wait_for 10 grep -q "info sched scheduled checks" "$T/log"
 (echo "BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS lockme(x);"; sleep 7; echo "COMMIT;") |
     sqlite3 "$T/fundwatch.db" &
 locker=$!

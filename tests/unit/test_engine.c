@@ -67,7 +67,8 @@ static struct fw_engine *build_opts(const char *const *paths,
 {
     struct fw_src_file f[8];
     for (size_t i = 0; i < n; i++)
-        f[i] = (struct fw_src_file){paths[i], srcs[i], strlen(srcs[i])};
+        f[i] = (struct fw_src_file){paths[i], srcs[i], strlen(srcs[i]),
+                                    NULL};
     return fw_engine_build(f, n, o, d);
 }
 
@@ -1042,7 +1043,9 @@ TEST_IMPL(engine_feed_end_and_recheck)
     ASSERT_EQ_INT(g.n, 1);
     ASSERT_CONTAINS(g.json.p, "\"rule\":\"n\",\"region\":\"230882\","
                               "\"message\":\"1\",\"source\":{\"feed\":"
-                              "\"tasks.csv\"}}");
+                              "\"tasks.csv\"},\"rule_source\":\"s\","
+                              "\"evidence\":{\"fields\":{},\"figures\":{},"
+                              "\"params\":[]}}");
     /* The scheduler, with no feed, on a later clock. */
     ASSERT_EQ_INT(fw_engine_recheck(e, &t, fw_date_from_ymd(2021, 11, 1),
                                     collect, &g), 0);

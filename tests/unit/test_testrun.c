@@ -64,8 +64,8 @@ static struct fw_engine *build(struct fw_src_file *f, size_t n)
 TEST_IMPL(testrun_cases)
 {
     struct fw_src_file f[] = {
-        {"p/cn/t.lua", pol, sizeof pol - 1},
-        {"p/cn/t_test.yaml", tests, sizeof tests - 1},
+        {"p/cn/t.lua", pol, sizeof pol - 1, NULL},
+        {"p/cn/t_test.yaml", tests, sizeof tests - 1, NULL},
     };
     struct fw_engine *e = build(f, 2);
     struct fw_buf out = FW_BUF_INIT;
@@ -111,9 +111,9 @@ TEST_IMPL(testrun_check_structure)
         "    records: [{region: \"110101\"}]\n"
         "    expect: [{rule: nope, level: red}]\n";
     struct fw_src_file f[] = {
-        {"p/cn/t.lua", pol, sizeof pol - 1},
-        {"p/cn/t_test.yaml", bad, sizeof bad - 1},
-        {"p/cn/u_test.yaml", "cases: [", 8},
+        {"p/cn/t.lua", pol, sizeof pol - 1, NULL},
+        {"p/cn/t_test.yaml", bad, sizeof bad - 1, NULL},
+        {"p/cn/u_test.yaml", "cases: [", 8, NULL},
     };
     struct fw_diag d;
     fw_diag_init(&d);

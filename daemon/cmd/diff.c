@@ -1,0 +1,612 @@
+/* fundwatch diff: what a policy change would do. Runs the current policies
+ * and a candidate (another folder, or the current one with parameters set
+ * by their YAML path) over the same feeds, record by record, and reports
+ * the findings added, removed and changed, first as counts by rule and
+ * region, then each one. Exit status as diff(1): 0 the same, 1 different,
+ * 2 trouble. */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd.h"
+#include "feedio.h"
+#include "fundwatch/buf.h"
+#include "fundwatch/finding.h"
+#include "fundwatch/i18n.h"
+#include "fundwatch/record.h"
+#include "fundwatch/value.h"
+
+static const char usage_text[] =
+    "usage: fundwatch diff --policies CURRENT (--candidate DIR | --set PATH=VALUE...)\n"
+    "                      [--now DATE] [--columns MAP] [--json] FEED|FOLDER...\n"
+    "\n"
+    "What a policy change would do: runs CURRENT and the candidate over the\n"
+    "same feeds, record by record, and prints the findings added, removed and\n"
+    "changed (level, amount, score, grade): first the counts by rule and by\n"
+    "region, then each finding with both versions. A FOLDER stands for every\n"
+    "feed in it (the daemon's spool/done/, for last month's feeds).\n"
+    "\n"
+    "  -p, --policies DIR   the current policies (default: policies)\n"
+    "      --candidate DIR  the candidate policies folder\n"
+    "  -s, --set PATH=V     the candidate is CURRENT with this parameter set:\n"
+    "                       RULE.KEY...=VALUE as in the YAML beside the policy\n"
+    "                       (cq_red_yellow.lag.red=25); repeatable\n"
+    "  -n, --now DATE       the clock the rules run against (default: today)\n"
+    "  -m, --columns MAP    column map (YAML) on top of the built-in aliases\n"
+    "      --json           one JSON object instead of text\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "Exit status: 0 no finding differs, 1 some differ, 2 usage error, a file\n"
+    "that cannot be read, or policies that do not build.\n";
+
+/* ---- --set: a parameter set in the YAML text -------------------------------------- */
+
+/* The byte offset of line:col (1-based) in data, or (size_t)-1. */
+static size_t offset_of(const char *data, size_t len, int line, int col)
+{
+    size_t at = 0;
+    for (int l = 1; l < line; l++) {
+        const char *nl = memchr(data + at, '\n', len - at);
+        if (nl == NULL)
+            return (size_t)-1;
+        at = (size_t)(nl - data) + 1;
+    }
+    /* col counts characters; YAML keys here are ASCII up to the value */
+    at += (size_t)(col - 1);
+    return at <= len ? at : (size_t)-1;
+}
+
+/* The scalar at v as written: its start and length in data. */
+static bool scalar_span(const char *data, size_t len, const struct fw_value *v,
+                        size_t *start, size_t *n)
+{
+    size_t at = offset_of(data, len, v->line, v->col);
+    if (at == (size_t)-1 || at >= len)
+        return false;
+    char q = data[at];
+    if (q == '"' || q == '\'') {
+        size_t i = at + 1;
+        while (i < len && data[i] != q && data[i] != '\n')
+            i += data[i] == '\\' && q == '"' ? 2 : 1;
+        if (i >= len || data[i] != q)
+            return false;
+        *start = at;
+        *n = i + 1 - at;
+        return true;
+    }
+    size_t k = strlen(v->text ? v->text : "");
+    if (at + k > len || memcmp(data + at, v->text, k) != 0)
+        return false;
+    *start = at;
+    *n = k;
+    return true;
+}
+
+static const struct fw_value *map_get(const struct fw_value *m,
+                                      const char *key, size_t klen)
+{
+    if (m == NULL || m->type != FW_V_MAP)
+        return NULL;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->keys[i]->text && m->keys[i]->len == klen &&
+            memcmp(m->keys[i]->text, key, klen) == 0)
+            return m->items[i];
+    return NULL;
+}
+
+/* Applies one PATH=VALUE to the tree's parameter files (copies the bytes it
+ * changes; t owns them). Prints what is wrong and returns false. */
+static bool apply_set(struct fw_policy_tree *t, const char *spec)
+{
+    const char *eq = strchr(spec, '=');
+    const char *dot = strchr(spec, '.');
+    if (eq == NULL || dot == NULL || dot > eq || eq[1] == '\0') {
+        fw_cli_usage_error("diff", _("--set \"%s\": write RULE.KEY=VALUE, "
+                                     "e.g. cq_red_yellow.lag.red=25"),
+                           spec);
+        return false;
+    }
+    const char *value = eq + 1;
+    struct fw_src_file *hit = NULL;
+    const struct fw_value *node = NULL;
+    struct fw_value *hit_root = NULL;
+    size_t hits = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        struct fw_src_file *f = &t->files[i];
+        size_t pl = strlen(f->path);
+        if (pl < 5 || strcmp(f->path + pl - 5, ".yaml") != 0 ||
+            (pl >= 10 && strcmp(f->path + pl - 10, "_test.yaml") == 0))
+            continue;
+        struct fw_error err = {0};
+        struct fw_value *root = fw_yaml_parse(f->path, f->data, f->len, &err);
+        if (root == NULL)
+            continue;
+        const struct fw_value *v = map_get(root, spec, (size_t)(dot - spec));
+        if (v == NULL) {
+            fw_value_free(root);
+            continue;
+        }
+        const char *k = dot + 1;
+        while (v && k < eq) {
+            const char *end = memchr(k, '.', (size_t)(eq - k));
+            if (end == NULL)
+                end = eq;
+            v = map_get(v, k, (size_t)(end - k));
+            k = end + 1;
+        }
+        if (v == NULL) {
+            fprintf(stderr, _("fundwatch diff: --set \"%s\": %s has rule "
+                              "%.*s but no parameter %.*s\n"),
+                    spec, f->path, (int)(dot - spec), spec,
+                    (int)(eq - dot - 1), dot + 1);
+            fw_value_free(root);
+            return false;
+        }
+        hits++;
+        if (hit_root)
+            fw_value_free(hit_root);
+        hit = f;
+        node = v;
+        hit_root = root;
+    }
+    if (hits != 1) {
+        fprintf(stderr, hits == 0
+                            ? _("fundwatch diff: --set \"%s\": no parameters "
+                                "file has a rule %.*s\n")
+                            : _("fundwatch diff: --set \"%s\": several "
+                                "parameters files have a rule %.*s\n"),
+                spec, (int)(dot - spec), spec);
+        fw_value_free(hit_root);
+        return false;
+    }
+    size_t start, n;
+    if (node->type == FW_V_MAP || node->type == FW_V_LIST ||
+        !scalar_span(hit->data, hit->len, node, &start, &n)) {
+        fprintf(stderr, _("fundwatch diff: --set \"%s\": %s:%d: not a single "
+                          "value that can be set\n"),
+                spec, hit->path, node->line);
+        fw_value_free(hit_root);
+        return false;
+    }
+    fw_value_free(hit_root);
+    /* the new value, double-quoted unless it is a plain number */
+    struct fw_buf b = FW_BUF_INIT;
+    fw_buf_append(&b, hit->data, start);
+    bool plain = strspn(value, "0123456789.-") == strlen(value);
+    if (plain)
+        fw_buf_puts(&b, value);
+    else
+        fw_buf_json_str(&b, value, strlen(value));
+    fw_buf_append(&b, hit->data + start + n, hit->len - start - n);
+    free((char *)hit->data);
+    hit->data = b.p;
+    hit->len = b.len;
+    return true;
+}
+
+/* ---- the findings of both --------------------------------------------------------- */
+
+struct item {
+    char id[FW_ID_HEX + 1];
+    char *rule, *region;
+    int kind, level;
+    bool has_amount, has_score;
+    int64_t amount, score;
+    char *grade;
+    char *subject;   /* "region dept project|task as_of", for people */
+    char *message;
+    char *json;      /* the whole finding, as the contract prints it */
+};
+
+struct side {
+    struct item *v;
+    size_t n, cap;
+    struct fw_engine *e;
+    int fatal;
+};
+
+struct run {
+    struct side s[2];
+    uint64_t records, rejects;
+};
+
+static char *dupz(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static int keep(void *ud, const struct fw_finding *f)
+{
+    struct side *s = ud;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 256;
+        void *p = realloc(s->v, cap * sizeof *s->v);
+        if (p == NULL)
+            return s->fatal = FW_ENOMEM;
+        s->v = p;
+        s->cap = cap;
+    }
+    struct fw_buf b = FW_BUF_INIT;
+    if (fw_finding_json(f, &b) < 0)
+        return s->fatal = FW_ENOMEM;
+    char day[16] = "";
+    if (f->has_as_of)
+        fw_date_format(f->as_of, day);
+    struct fw_buf subj = FW_BUF_INIT;
+    fw_buf_printf(&subj, "%s %s %s %s", f->region ? f->region : "-",
+                  f->dept ? f->dept : "-",
+                  f->project ? f->project : f->task ? f->task : "-",
+                  day[0] ? day : "-");
+    struct item *it = &s->v[s->n++];
+    *it = (struct item){.kind = f->kind, .level = f->level,
+                        .subject = subj.p, .message = dupz(f->message),
+                        .has_amount = f->has_amount, .amount = f->amount,
+                        .has_score = f->has_score, .score = f->score,
+                        .rule = dupz(f->rule), .region = dupz(f->region),
+                        .grade = dupz(f->grade), .json = b.p};
+    memcpy(it->id, f->id, sizeof it->id);
+    return 0;
+}
+
+static int on_record(void *ud, const struct fw_record *rec)
+{
+    struct run *r = ud;
+    r->records++;
+    for (int k = 0; k < 2; k++) {
+        int rc = fw_engine_run(r->s[k].e, rec, keep, &r->s[k]);
+        if (rc < 0)
+            return r->s[k].fatal = rc;
+    }
+    return 0;
+}
+
+static void on_reject(void *ud, const char *feed, uint64_t line,
+                      const char *reason)
+{
+    struct run *r = ud;
+    r->rejects++;
+    fprintf(stderr, "%s:%" PRIu64 ": %s\n", feed, line, reason);
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp(((const struct item *)a)->id, ((const struct item *)b)->id);
+}
+
+/* The feeds: files as given, folders as the files in them (sorted). */
+static int add_feeds(const char *arg, char ***v, size_t *n)
+{
+    struct stat st;
+    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+        struct dirent **list;
+        int k = scandir(arg, &list, NULL, alphasort);
+        if (k < 0)
+            return -1;
+        for (int i = 0; i < k; i++) {
+            const char *nm = list[i]->d_name;
+            size_t nl = strlen(nm);
+            bool reason = nl > 7 && strcmp(nm + nl - 7, ".reason") == 0;
+            if (nm[0] != '.' && !reason) {
+                size_t al = strlen(arg);
+                while (al > 1 && arg[al - 1] == '/')
+                    al--;
+                char *p = malloc(al + nl + 2);
+                if (p) {
+                    sprintf(p, "%.*s/%s", (int)al, arg, nm);
+                    if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+                        *v = realloc(*v, (*n + 1) * sizeof **v);
+                        (*v)[(*n)++] = p;
+                    } else {
+                        free(p);
+                    }
+                }
+            }
+            free(list[i]);
+        }
+        free(list);
+        return 0;
+    }
+    *v = realloc(*v, (*n + 1) * sizeof **v);
+    (*v)[(*n)++] = strdup(arg);
+    return 0;
+}
+
+/* ---- the report ----------------------------------------------------------------- */
+
+enum { ADDED, REMOVED, CHANGED };
+
+struct count {
+    const char *key;   /* rule or region */
+    uint64_t n[3];
+};
+
+static void count_add(struct count **c, size_t *n, const char *key, int what)
+{
+    key = key ? key : "-";
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*c)[i].key, key) == 0) {
+            (*c)[i].n[what]++;
+            return;
+        }
+    void *p = realloc(*c, (*n + 1) * sizeof **c);
+    if (p == NULL)
+        return;
+    *c = p;
+    (*c)[*n] = (struct count){.key = key};
+    (*c)[(*n)++].n[what]++;
+}
+
+static bool differs(const struct item *a, const struct item *b)
+{
+    return a->kind != b->kind || a->level != b->level ||
+           a->has_amount != b->has_amount ||
+           (a->has_amount && a->amount != b->amount) ||
+           a->has_score != b->has_score ||
+           (a->has_score && a->score != b->score) ||
+           (a->grade == NULL) != (b->grade == NULL) ||
+           (a->grade && strcmp(a->grade, b->grade) != 0);
+}
+
+static void what_changed(const struct item *a, const struct item *b,
+                         struct fw_buf *o)
+{
+    char x[32], y[32];
+    if (a->level != b->level)
+        fw_buf_printf(o, " level %s → %s", fw_level_name(a->level)
+                      ? fw_level_name(a->level) : "-",
+                      fw_level_name(b->level) ? fw_level_name(b->level) : "-");
+    if (a->has_amount != b->has_amount ||
+        (a->has_amount && a->amount != b->amount)) {
+        strcpy(x, "-");
+        strcpy(y, "-");
+        if (a->has_amount)
+            fw_money_format(a->amount, x);
+        if (b->has_amount)
+            fw_money_format(b->amount, y);
+        fw_buf_printf(o, " amount %s → %s", x, y);
+    }
+    if (a->has_score != b->has_score || (a->has_score && a->score != b->score))
+        fw_buf_printf(o, " score changed");
+    if ((a->grade == NULL) != (b->grade == NULL) ||
+        (a->grade && strcmp(a->grade, b->grade) != 0))
+        fw_buf_printf(o, " grade %s → %s", a->grade ? a->grade : "-",
+                      b->grade ? b->grade : "-");
+}
+
+static void print_counts(const char *title, struct count *c, size_t n)
+{
+    printf("%s\n", title);
+    for (size_t i = 0; i < n; i++)
+        printf("  %-24s +%-6" PRIu64 " -%-6" PRIu64 " ~%" PRIu64 "\n",
+               c[i].key, c[i].n[ADDED], c[i].n[REMOVED], c[i].n[CHANGED]);
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct count *)a)->key,
+                  ((const struct count *)b)->key);
+}
+
+static void side_fini(struct side *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i].rule);
+        free(s->v[i].region);
+        free(s->v[i].grade);
+        free(s->v[i].subject);
+        free(s->v[i].message);
+        free(s->v[i].json);
+    }
+    free(s->v);
+    fw_engine_free(s->e);
+}
+
+int fw_cmd_diff(int argc, char **argv)
+{
+    struct fw_cmd_opts o;
+    int rc = fw_cmd_options("diff", usage_text,
+                            FW_OPT_POLICIES | FW_OPT_COLUMNS | FW_OPT_NOW |
+                                FW_OPT_CANDIDATE | FW_OPT_SET | FW_OPT_JSON,
+                            argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    if ((o.candidate != NULL) == (o.n_set > 0))
+        return fw_cli_usage_error("diff", "%s",
+                                  _("give the candidate: --candidate DIR or "
+                                    "--set PATH=VALUE (not both)"));
+    if (o.argi >= argc)
+        return fw_cli_usage_error("diff", "no feed given (see --help)");
+    const char *cur = o.policies ? o.policies : "policies";
+
+    struct fw_cmd_env env;
+    if ((rc = fw_cmd_load("diff", &o, "nothing compared", &env)) != 0)
+        return rc;
+    struct fw_policy_tree cand = {0};
+    bool unreadable = false;
+    struct fw_engine *ce = NULL;
+    int status = FW_EXIT_OK;
+    if (o.candidate) {
+        ce = fw_cmd_build(o.candidate, &o.engine, &cand, &unreadable, NULL);
+        if (ce == NULL)
+            fprintf(stderr, "fundwatch diff: %s: %s; nothing compared\n",
+                    o.candidate, unreadable ? "the policies could not be read"
+                                            : "the policies do not build");
+    } else {
+        struct fw_diag d;
+        fw_diag_init(&d);
+        if (fw_policy_tree_read(cur, &cand, &d) < 0) {
+            fw_cmd_print_diag(&d);
+        } else {
+            bool ok = true;
+            for (size_t i = 0; i < o.n_set && ok; i++)
+                ok = apply_set(&cand, o.set[i]);
+            if (ok) {
+                fw_diag_fini(&d);
+                fw_diag_init(&d);
+                ce = fw_engine_build(cand.files, cand.n, &o.engine, &d);
+                fw_cmd_print_diag(&d);
+                if (ce == NULL)
+                    fprintf(stderr, _("fundwatch diff: the candidate does not "
+                                      "build with --set; nothing compared\n"));
+            }
+        }
+        fw_diag_fini(&d);
+    }
+    if (ce == NULL) {
+        fw_policy_tree_fini(&cand);
+        fw_cmd_env_fini(&env);
+        return FW_EXIT_USAGE;
+    }
+
+    char **feeds = NULL;
+    size_t nf = 0;
+    for (int i = o.argi; i < argc; i++)
+        add_feeds(argv[i], &feeds, &nf);
+    struct run r = {.s = {{.e = env.eng}, {.e = ce}}};
+    env.eng = NULL; /* side 0 owns it now */
+    struct fw_reader_cb cb = {on_record, on_reject};
+    for (size_t i = 0; i < nf && status != FW_EXIT_USAGE; i++) {
+        struct fw_error err = {0};
+        for (int k = 0; k < 2; k++)
+            fw_engine_feed_begin(r.s[k].e, feeds[i], o.now);
+        rc = fw_feed_read_path(feeds[i], NULL, env.map, &cb, &r, NULL, &err);
+        if (rc < 0 && r.s[0].fatal == 0 && r.s[1].fatal == 0) {
+            char msg[FW_PLACE_MAX + FW_MSG_MAX + 4];
+            fprintf(stderr, "%s\n", fw_error_text(&err, msg, sizeof msg));
+            status = rc == FW_EIO ? FW_EXIT_USAGE : status;
+            continue;
+        }
+        for (int k = 0; k < 2; k++)
+            fw_engine_feed_end(r.s[k].e, keep, &r.s[k]);
+        if (r.s[0].fatal || r.s[1].fatal) {
+            fprintf(stderr, "fundwatch diff: %s: the engine failed: %s\n",
+                    feeds[i], fw_strerror(r.s[0].fatal ? r.s[0].fatal
+                                                       : r.s[1].fatal));
+            status = FW_EXIT_USAGE;
+        }
+    }
+    for (size_t i = 0; i < nf; i++)
+        free(feeds[i]);
+    free(feeds);
+
+    /* the same id is the same subject and period: compare them */
+    for (int k = 0; k < 2; k++)
+        qsort(r.s[k].v, r.s[k].n, sizeof *r.s[k].v, by_id);
+    struct count *by_rule = NULL, *by_region = NULL;
+    size_t n_rule = 0, n_region = 0;
+    uint64_t tot[3] = {0};
+    struct fw_buf lines = FW_BUF_INIT;
+    bool json = o.json;
+    if (json)
+        fw_buf_puts(&lines, "[");
+    size_t a = 0, b = 0, shown = 0;
+    const struct side *A = &r.s[0], *B = &r.s[1];
+    while (a < A->n || b < B->n) {
+        int c = a == A->n ? 1 : b == B->n ? -1 : strcmp(A->v[a].id, B->v[b].id);
+        const struct item *x = c <= 0 ? &A->v[a] : NULL;
+        const struct item *y = c >= 0 ? &B->v[b] : NULL;
+        int what = c < 0 ? REMOVED : c > 0 ? ADDED : CHANGED;
+        if (c < 0)
+            a++;
+        else if (c > 0)
+            b++;
+        else {
+            a++;
+            b++;
+            if (!differs(x, y))
+                continue;
+        }
+        const struct item *it = y ? y : x;
+        tot[what]++;
+        count_add(&by_rule, &n_rule, it->rule, what);
+        count_add(&by_region, &n_region, it->region, what);
+        if (json) {
+            static const char *const names[] = {"added", "removed",
+                                                "changed"};
+            fw_buf_printf(&lines, "%s{\"change\":\"%s\"", shown++ ? "," : "",
+                          names[what]);
+            if (x)
+                fw_buf_printf(&lines, ",\"current\":%s", x->json);
+            if (y)
+                fw_buf_printf(&lines, ",\"candidate\":%s", y->json);
+            fw_buf_putc(&lines, '}');
+        } else {
+            static const char sign[] = "+-~";
+            const char *lv = fw_level_name((enum fw_level)it->level);
+            fw_buf_printf(&lines, "%c %s%s%s %s %s", sign[what],
+                          fw_fkind_name((enum fw_fkind)it->kind),
+                          lv ? " " : "", lv ? lv : "", it->rule, it->subject);
+            if (what == CHANGED) {
+                what_changed(x, y, &lines);
+            } else if (it->has_amount) {
+                char m[32];
+                fw_money_format(it->amount, m);
+                fw_buf_printf(&lines, " amount %s", m);
+            }
+            fw_buf_printf(&lines, "\n    %s\n", it->message ? it->message
+                                                           : "");
+        }
+    }
+    qsort(by_rule, n_rule, sizeof *by_rule, by_key);
+    qsort(by_region, n_region, sizeof *by_region, by_key);
+    if (json) {
+        printf("{\"current\":{\"policies\":");
+        struct fw_buf t = FW_BUF_INIT;
+        fw_buf_json_str(&t, cur, strlen(cur));
+        printf("%s,\"findings\":%zu},\"candidate\":{", t.p, A->n);
+        fw_buf_reset(&t);
+        if (o.candidate) {
+            fw_buf_json_str(&t, o.candidate, strlen(o.candidate));
+            printf("\"policies\":%s,", t.p);
+        } else {
+            printf("\"set\":[");
+            for (size_t i = 0; i < o.n_set; i++) {
+                fw_buf_reset(&t);
+                fw_buf_json_str(&t, o.set[i], strlen(o.set[i]));
+                printf("%s%s", i ? "," : "", t.p);
+            }
+            printf("],");
+        }
+        fw_buf_fini(&t);
+        printf("\"findings\":%zu},\"records\":%" PRIu64 ",\"added\":%" PRIu64
+               ",\"removed\":%" PRIu64 ",\"changed\":%" PRIu64
+               ",\"by_rule\":{", B->n, r.records, tot[ADDED], tot[REMOVED],
+               tot[CHANGED]);
+        for (size_t i = 0; i < n_rule; i++)
+            printf("%s\"%s\":[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]",
+                   i ? "," : "", by_rule[i].key, by_rule[i].n[ADDED],
+                   by_rule[i].n[REMOVED], by_rule[i].n[CHANGED]);
+        printf("},\"by_region\":{");
+        for (size_t i = 0; i < n_region; i++)
+            printf("%s\"%s\":[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]",
+                   i ? "," : "", by_region[i].key, by_region[i].n[ADDED],
+                   by_region[i].n[REMOVED], by_region[i].n[CHANGED]);
+        printf("},\"findings\":%s]}\n", lines.p ? lines.p : "[");
+    } else {
+        printf(_("%" PRIu64 " records: current %zu findings, candidate %zu: "
+                 "%" PRIu64 " added, %" PRIu64 " removed, %" PRIu64
+                 " changed\n"),
+               r.records, A->n, B->n, tot[ADDED], tot[REMOVED], tot[CHANGED]);
+        if (tot[ADDED] + tot[REMOVED] + tot[CHANGED] > 0) {
+            print_counts(_("by rule (+ added, - removed, ~ changed):"),
+                         by_rule, n_rule);
+            print_counts(_("by region:"), by_region, n_region);
+            printf("\n");
+            fwrite(lines.p, 1, lines.len, stdout);
+        }
+    }
+    fw_buf_fini(&lines);
+    free(by_rule);
+    free(by_region);
+    if (status == FW_EXIT_OK && tot[ADDED] + tot[REMOVED] + tot[CHANGED] > 0)
+        status = FW_EXIT_PROBLEMS;
+    side_fini(&r.s[0]);
+    side_fini(&r.s[1]);
+    fw_policy_tree_fini(&cand);
+    fw_cmd_env_fini(&env);
+    return status;
+}
