@@ -59,6 +59,7 @@ static int l_load(lua_State *L)
         return luaL_error(L, "load: mode \"%s\": only text chunks (\"t\") "
                           "are allowed in a policy", mode);
     int env = !lua_isnone(L, 4) ? 4 : 0;
+    fw__host_charge(L, n / 16 + 1); /* compiling is work in C */
     if (luaL_loadbufferx(L, s, n, name, "t") != LUA_OK) {
         luaL_pushfail(L);
         lua_insert(L, -2);

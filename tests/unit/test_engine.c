@@ -603,6 +603,23 @@ TEST_IMPL(hostile_string_rep_empty)
     return hostile("string.rep('', 1 << 50)", "the instruction budget", NULL);
 }
 
+/* Functions whose C work grows with their string arguments are charged by
+ * length: a loop over them on a long string breaks the budget at once. */
+TEST_IMPL(hostile_charged_functions)
+{
+    static const char *const calls[] = {
+        "utf8.len(s)", "utf8.offset(s, -1)", "tonumber(s)", "fw.hash(s)",
+        "s:byte(-1)", "load(s)", "s:upper()", "s:format()", NULL};
+    for (const char *const *c = calls; *c; c++) {
+        char body[256];
+        snprintf(body, sizeof body, "local s = string.rep(' ', 2000000)\n"
+                 "for i = 1, 1000000 do local _ = %s end", *c);
+        if (hostile(body, "the instruction budget", NULL))
+            return 1;
+    }
+    return 0;
+}
+
 /* Class 2: work that is not instructions (long equal strings compared) is
  * stopped by the CPU-time ceiling; strings cannot grow past the limit. */
 TEST_IMPL(hostile_long_string_compare)
