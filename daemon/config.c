@@ -319,6 +319,7 @@ static const struct key top_keys[] = {
     {"database", K_PATH, M(database), 0, 0, NULL},
     {"outbox", K_PATH, M(outbox), 0, 0, NULL},
     {"columns", K_OPT_PATH, M(columns), 0, 0, NULL},
+    {"shadow", K_OPT_PATH, M(shadow), 0, 0, NULL},
     {"listen", K_LISTEN, 0, 0, 0, 0, NULL},
     {"token", K_TOKEN, M(token), 0, 0, NULL},
     {"token_file", K_TOKEN_FILE, M(token_file), 0, 0, NULL},
@@ -790,6 +791,7 @@ void fw_config_fini(struct fw_config *c)
     free(c->database);
     free(c->outbox);
     free(c->columns);
+    free(c->shadow);
     free(c->listen_host);
     if (c->token)
         explicit_bzero(c->token, strlen(c->token));

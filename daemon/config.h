@@ -31,6 +31,8 @@ struct fw_config {
     char *database;          /* the SQLite file */
     char *outbox;            /* the findings JSONL, appended */
     char *columns;           /* a column map, or NULL: built-in names only */
+    char *shadow;            /* a candidate policies folder run in shadow,
+                                or NULL */
 
     bool listen_enabled;     /* false when listen: off */
     char *listen_host;       /* "127.0.0.1", "::1" (no brackets), "0.0.0.0";

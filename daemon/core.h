@@ -51,6 +51,12 @@ struct fw_core_part {
      * must let finish before it closes the loop; the part calls
      * fw_core_part_idle() when that work ends. */
     bool (*busy)(void *ud);
+    /* (worker) NULL as a feed starts, then each finding the live
+     * generation stored; then fed once the feed is committed, with its
+     * bytes. */
+    void (*finding)(void *ud, const struct fw_finding *f);
+    void (*fed)(void *ud, const char *data, size_t len, const char *label,
+                int32_t today);
 };
 #define FW_CORE_MAX_PARTS 4
 

@@ -74,6 +74,8 @@ static int on_finding(void *ud, const struct fw_finding *f)
         return store_failed(j, rc);
     j->res->findings[f->kind]++;
     tally(j->res, f);
+    if (j->env->observe)
+        j->env->observe(j->env->hook_ud, f);
     if (seq) {
         j->res->events++;
         if (j->res->first_seq == 0)
@@ -233,6 +235,8 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
     struct fw_reader_cb cb = {.on_record = on_record, .on_reject = on_reject};
     struct fw_reader_stats rs = {0};
     struct fw_error rerr = {0};
+    if (env->observe)
+        env->observe(env->hook_ud, NULL);
     rc = fw_engine_feed_begin(env->eng, label, env->today);
     if (rc < 0) {
         j.rc = rc;
@@ -284,6 +288,8 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
         goto out;
     }
     res->outcome = FW_JOB_DONE;
+    if (env->fed)
+        env->fed(env->hook_ud, data, len, label, env->today);
 out:
     free(j.ids);
     res->nanos = fw_mono_ns() - t0;

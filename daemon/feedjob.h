@@ -58,6 +58,13 @@ struct fw_job_env {
     uint64_t max_feed;   /* bytes; a larger feed fails */
     int32_t today;       /* ctx.now, days since 1970-01-01 */
     struct fw_buf *lines; /* if not NULL: gets the events' outbox lines */
+    /* If set: observe(ud, NULL) as a feed starts, observe(ud, f) for each
+     * finding stored; fed(ud, ...) once a feed is committed, with its
+     * bytes (the shadow runs on them). */
+    void (*observe)(void *ud, const struct fw_finding *f);
+    void (*fed)(void *ud, const char *data, size_t len, const char *label,
+                int32_t today);
+    void *hook_ud;
 };
 
 /* Processes the feed file at path, named label in findings and the store.

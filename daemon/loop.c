@@ -37,6 +37,24 @@ int32_t fw_core_today(const struct fwd *d)
 static void log_error(struct fwd *d, const char *subsys, const char *feed,
                       const struct fw_error *e);
 
+/* (worker) The parts' finding and fed hooks, behind the job's. */
+static void observe_parts(void *ud, const struct fw_finding *f)
+{
+    struct fwd *d = ud;
+    for (size_t i = 0; i < d->n_parts; i++)
+        if (d->parts[i].finding)
+            d->parts[i].finding(d->parts[i].ud, f);
+}
+
+static void fed_parts(void *ud, const char *data, size_t len,
+                      const char *label, int32_t today)
+{
+    struct fwd *d = ud;
+    for (size_t i = 0; i < d->n_parts; i++)
+        if (d->parts[i].fed)
+            d->parts[i].fed(d->parts[i].ud, data, len, label, today);
+}
+
 static void job_env(struct fwd *d, struct fw_job_env *env)
 {
     /* a huge feed's lines are not kept for the next one */
@@ -48,6 +66,12 @@ static void job_env(struct fwd *d, struct fw_job_env *env)
         .max_feed = d->cfg.max_feed, .today = fw_core_today(d),
         .lines = &d->lines,
     };
+    for (size_t i = 0; i < d->n_parts; i++)
+        if (d->parts[i].finding || d->parts[i].fed) {
+            env->observe = observe_parts;
+            env->fed = fed_parts;
+            env->hook_ud = d;
+        }
 }
 
 static void append_outbox(struct fwd *d, const char *feed,

@@ -124,10 +124,21 @@ int fw_buf_json_str(struct fw_buf *b, const char *s, size_t n)
     size_t i = 0;
     while (i < n) {
         size_t run = i;
-        /* copy a run of bytes that need no escaping in one go */
-        while (run < n && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '"' &&
-               u[run] != '\\')
-            run++;
+        /* copy a run of bytes that need no escaping in one go: printable
+         * ASCII and valid UTF-8 sequences (Chinese text is most of it) */
+        for (;;) {
+            if (run < n && u[run] >= 0x20 && u[run] < 0x80 &&
+                u[run] != '"' && u[run] != '\\') {
+                run++;
+            } else if (run < n && u[run] >= 0x80) {
+                size_t k = utf8_seq(u + run, n - run);
+                if (k == 0)
+                    break;
+                run += k;
+            } else {
+                break;
+            }
+        }
         if (run > i) {
             if (fw_buf_append(b, s + i, run - i) < 0)
                 return FW_ENOMEM;

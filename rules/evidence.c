@@ -130,7 +130,8 @@ int fw__evidence_params(struct fw__policy *p, const struct fw_value *params)
 
 static void field_value(const struct fw_record *r, int f, struct fw_buf *b)
 {
-    char t[40];
+    char t[48];
+    size_t n = 0;
     switch (fw_fields[f].type) {
     case FW_T_KIND:
         fw_buf_printf(b, "\"%s\"", fw_rkind_name(r->kind));
@@ -142,20 +143,23 @@ static void field_value(const struct fw_record *r, int f, struct fw_buf *b)
         fw_buf_puts(b, r->num[f] ? "true" : "false");
         return;
     case FW_T_MONEY:
-        fw_money_format(r->num[f], t);
-        fw_buf_printf(b, "\"%s\"", t);
-        return;
+        t[0] = '"';
+        n = 1 + fw_money_format(r->num[f], t + 1);
+        break;
     case FW_T_DATE:
-        fw_date_format((int32_t)r->num[f], t);
-        fw_buf_printf(b, "\"%s\"", t);
-        return;
+        t[0] = '"';
+        n = 1 + fw_date_format((int32_t)r->num[f], t + 1);
+        break;
     case FW_T_HUNDREDTHS:
-        fw_decimal_format(r->num[f], 2, t);
-        fw_buf_printf(b, "\"%s\"", t);
-        return;
+        t[0] = '"';
+        n = 1 + fw_decimal_format(r->num[f], 2, t + 1);
+        break;
     default:
         fw_buf_json_str(b, r->str[f].p, r->str[f].n);
+        return;
     }
+    t[n++] = '"';
+    fw_buf_append(b, t, n);
 }
 
 int fw__evidence_json(const struct fw_engine *e, const struct fw__policy *p,
@@ -168,7 +172,9 @@ int fw__evidence_json(const struct fw_engine *e, const struct fw__policy *p,
     for (int f = 0; r && f < FW__F_COUNT; f++) {
         if (!(t->fields & ((uint64_t)1 << f)))
             continue;
-        fw_buf_printf(out, "%s\"%s\":", n++ ? "," : "", fw_fields[f].name);
+        fw_buf_puts(out, n++ ? ",\"" : "\"");
+        fw_buf_puts(out, fw_fields[f].name);
+        fw_buf_puts(out, "\":");
         if (f != FW_F_KIND && !fw_record_has(r, (enum fw_field)f))
             fw_buf_puts(out, "null");
         else
@@ -192,8 +198,12 @@ int fw__evidence_json(const struct fw_engine *e, const struct fw__policy *p,
     fw_buf_puts(out, "},\"figures\":{");
     for (int i = 0; i < t->n_fig; i++) {
         char d[40];
-        fw_decimal_format(t->fig[i].h, 2, d);
-        fw_buf_printf(out, "%s\"%s\":\"%s\"", i ? "," : "", t->fig[i].name, d);
+        size_t dl = fw_decimal_format(t->fig[i].h, 2, d);
+        fw_buf_puts(out, i ? ",\"" : "\"");
+        fw_buf_puts(out, t->fig[i].name);
+        fw_buf_puts(out, "\":\"");
+        fw_buf_append(out, d, dl);
+        fw_buf_putc(out, '"');
     }
     fw_buf_puts(out, "},\"params\":");
     if (rule < 0) { /* explain: every rule's, by rule */

@@ -27,7 +27,7 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
 
 enum {
     OPT_MEMCAP = 256, OPT_FINDINGS, OPT_FROM, OPT_TO, OPT_STATE,
-    OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN,
+    OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN, OPT_NO_EVIDENCE,
 };
 
 static const struct {
@@ -40,6 +40,7 @@ static const struct {
     {FW_OPT_NOW, {"now", required_argument, NULL, 'n'}, "n:"},
     {FW_OPT_BUDGET, {"budget", required_argument, NULL, 'b'}, "b:"},
     {FW_OPT_MEMCAP, {"mem-cap", required_argument, NULL, OPT_MEMCAP}, ""},
+    {FW_OPT_BUDGET, {"no-evidence", no_argument, NULL, OPT_NO_EVIDENCE}, ""},
     {FW_OPT_CONFIG, {"config", required_argument, NULL, 'c'}, "c:"},
     {FW_OPT_QUIET, {"quiet", no_argument, NULL, 'q'}, "q"},
     {FW_OPT_OUTPUT, {"output", required_argument, NULL, 'o'}, "o:"},
@@ -147,6 +148,9 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
             break;
         case OPT_JSON:
             o->json = true;
+            break;
+        case OPT_NO_EVIDENCE:
+            o->engine.no_evidence = true;
             break;
         case OPT_MARKDOWN:
             o->markdown = true;

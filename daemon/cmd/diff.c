@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "compare.h"
 #include "feedio.h"
 #include "fundwatch/buf.h"
 #include "fundwatch/finding.h"
@@ -190,21 +191,8 @@ static bool apply_set(struct fw_policy_tree *t, const char *spec)
 
 /* ---- the findings of both --------------------------------------------------------- */
 
-struct item {
-    char id[FW_ID_HEX + 1];
-    char *rule, *region;
-    int kind, level;
-    bool has_amount, has_score;
-    int64_t amount, score;
-    char *grade;
-    char *subject;   /* "region dept project|task as_of", for people */
-    char *message;
-    char *json;      /* the whole finding, as the contract prints it */
-};
-
 struct side {
-    struct item *v;
-    size_t n, cap;
+    struct fw_cmp_list l;
     struct fw_engine *e;
     int fatal;
 };
@@ -214,41 +202,11 @@ struct run {
     uint64_t records, rejects;
 };
 
-static char *dupz(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
 static int keep(void *ud, const struct fw_finding *f)
 {
     struct side *s = ud;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 256;
-        void *p = realloc(s->v, cap * sizeof *s->v);
-        if (p == NULL)
-            return s->fatal = FW_ENOMEM;
-        s->v = p;
-        s->cap = cap;
-    }
-    struct fw_buf b = FW_BUF_INIT;
-    if (fw_finding_json(f, &b) < 0)
+    if (fw_cmp_add(&s->l, f) < 0)
         return s->fatal = FW_ENOMEM;
-    char day[16] = "";
-    if (f->has_as_of)
-        fw_date_format(f->as_of, day);
-    struct fw_buf subj = FW_BUF_INIT;
-    fw_buf_printf(&subj, "%s %s %s %s", f->region ? f->region : "-",
-                  f->dept ? f->dept : "-",
-                  f->project ? f->project : f->task ? f->task : "-",
-                  day[0] ? day : "-");
-    struct item *it = &s->v[s->n++];
-    *it = (struct item){.kind = f->kind, .level = f->level,
-                        .subject = subj.p, .message = dupz(f->message),
-                        .has_amount = f->has_amount, .amount = f->amount,
-                        .has_score = f->has_score, .score = f->score,
-                        .rule = dupz(f->rule), .region = dupz(f->region),
-                        .grade = dupz(f->grade), .json = b.p};
-    memcpy(it->id, f->id, sizeof it->id);
     return 0;
 }
 
@@ -270,11 +228,6 @@ static void on_reject(void *ud, const char *feed, uint64_t line,
     struct run *r = ud;
     r->rejects++;
     fprintf(stderr, "%s:%" PRIu64 ": %s\n", feed, line, reason);
-}
-
-static int by_id(const void *a, const void *b)
-{
-    return strcmp(((const struct item *)a)->id, ((const struct item *)b)->id);
 }
 
 /* The feeds: files as given, folders as the files in them (sorted). */
@@ -317,7 +270,8 @@ static int add_feeds(const char *arg, char ***v, size_t *n)
 
 /* ---- the report ----------------------------------------------------------------- */
 
-enum { ADDED, REMOVED, CHANGED };
+enum { ADDED = FW_CMP_ADDED, REMOVED = FW_CMP_REMOVED,
+       CHANGED = FW_CMP_CHANGED };
 
 struct count {
     const char *key;   /* rule or region */
@@ -340,19 +294,8 @@ static void count_add(struct count **c, size_t *n, const char *key, int what)
     (*c)[(*n)++].n[what]++;
 }
 
-static bool differs(const struct item *a, const struct item *b)
-{
-    return a->kind != b->kind || a->level != b->level ||
-           a->has_amount != b->has_amount ||
-           (a->has_amount && a->amount != b->amount) ||
-           a->has_score != b->has_score ||
-           (a->has_score && a->score != b->score) ||
-           (a->grade == NULL) != (b->grade == NULL) ||
-           (a->grade && strcmp(a->grade, b->grade) != 0);
-}
-
-static void what_changed(const struct item *a, const struct item *b,
-                         struct fw_buf *o)
+static void what_changed(const struct fw_cmp_item *a,
+                         const struct fw_cmp_item *b, struct fw_buf *o)
 {
     char x[32], y[32];
     if (a->level != b->level)
@@ -393,16 +336,53 @@ static int by_key(const void *a, const void *b)
 
 static void side_fini(struct side *s)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        free(s->v[i].rule);
-        free(s->v[i].region);
-        free(s->v[i].grade);
-        free(s->v[i].subject);
-        free(s->v[i].message);
-        free(s->v[i].json);
-    }
-    free(s->v);
+    fw_cmp_fini(&s->l);
     fw_engine_free(s->e);
+}
+
+/* What the walk over both sides collects. */
+struct report {
+    struct count *by_rule, *by_region;
+    size_t n_rule, n_region;
+    uint64_t tot[3];
+    struct fw_buf lines;
+    bool json;
+    size_t shown;
+};
+
+static void one(void *ud, enum fw_cmp_change what, const struct fw_cmp_item *x,
+                const struct fw_cmp_item *y)
+{
+    struct report *rp = ud;
+    const struct fw_cmp_item *it = y ? y : x;
+    rp->tot[what]++;
+    count_add(&rp->by_rule, &rp->n_rule, it->rule, (int)what);
+    count_add(&rp->by_region, &rp->n_region, it->region, (int)what);
+    struct fw_buf *o = &rp->lines;
+    if (rp->json) {
+        static const char *const names[] = {"added", "removed", "changed"};
+        fw_buf_printf(o, "%s{\"change\":\"%s\"", rp->shown++ ? "," : "",
+                      names[what]);
+        if (x)
+            fw_buf_printf(o, ",\"current\":%s", x->json);
+        if (y)
+            fw_buf_printf(o, ",\"candidate\":%s", y->json);
+        fw_buf_putc(o, '}');
+        return;
+    }
+    static const char sign[] = "+-~";
+    const char *lv = fw_level_name((enum fw_level)it->level);
+    fw_buf_printf(o, "%c %s%s%s %s %s", sign[what],
+                  fw_fkind_name((enum fw_fkind)it->kind), lv ? " " : "",
+                  lv ? lv : "", it->rule ? it->rule : "-", it->subject);
+    if (what == FW_CMP_CHANGED) {
+        what_changed(x, y, o);
+    } else if (it->has_amount) {
+        char m[32];
+        fw_money_format(it->amount, m);
+        fw_buf_printf(o, " amount %s", m);
+    }
+    fw_buf_printf(o, "\n    %s\n", it->message ? it->message : "");
 }
 
 int fw_cmd_diff(int argc, char **argv)
@@ -494,70 +474,23 @@ int fw_cmd_diff(int argc, char **argv)
     free(feeds);
 
     /* the same id is the same subject and period: compare them */
-    for (int k = 0; k < 2; k++)
-        qsort(r.s[k].v, r.s[k].n, sizeof *r.s[k].v, by_id);
-    struct count *by_rule = NULL, *by_region = NULL;
-    size_t n_rule = 0, n_region = 0;
-    uint64_t tot[3] = {0};
-    struct fw_buf lines = FW_BUF_INIT;
-    bool json = o.json;
-    if (json)
-        fw_buf_puts(&lines, "[");
-    size_t a = 0, b = 0, shown = 0;
+    struct report rp = {.json = o.json, .lines = FW_BUF_INIT};
+    if (rp.json)
+        fw_buf_puts(&rp.lines, "[");
     const struct side *A = &r.s[0], *B = &r.s[1];
-    while (a < A->n || b < B->n) {
-        int c = a == A->n ? 1 : b == B->n ? -1 : strcmp(A->v[a].id, B->v[b].id);
-        const struct item *x = c <= 0 ? &A->v[a] : NULL;
-        const struct item *y = c >= 0 ? &B->v[b] : NULL;
-        int what = c < 0 ? REMOVED : c > 0 ? ADDED : CHANGED;
-        if (c < 0)
-            a++;
-        else if (c > 0)
-            b++;
-        else {
-            a++;
-            b++;
-            if (!differs(x, y))
-                continue;
-        }
-        const struct item *it = y ? y : x;
-        tot[what]++;
-        count_add(&by_rule, &n_rule, it->rule, what);
-        count_add(&by_region, &n_region, it->region, what);
-        if (json) {
-            static const char *const names[] = {"added", "removed",
-                                                "changed"};
-            fw_buf_printf(&lines, "%s{\"change\":\"%s\"", shown++ ? "," : "",
-                          names[what]);
-            if (x)
-                fw_buf_printf(&lines, ",\"current\":%s", x->json);
-            if (y)
-                fw_buf_printf(&lines, ",\"candidate\":%s", y->json);
-            fw_buf_putc(&lines, '}');
-        } else {
-            static const char sign[] = "+-~";
-            const char *lv = fw_level_name((enum fw_level)it->level);
-            fw_buf_printf(&lines, "%c %s%s%s %s %s", sign[what],
-                          fw_fkind_name((enum fw_fkind)it->kind),
-                          lv ? " " : "", lv ? lv : "", it->rule, it->subject);
-            if (what == CHANGED) {
-                what_changed(x, y, &lines);
-            } else if (it->has_amount) {
-                char m[32];
-                fw_money_format(it->amount, m);
-                fw_buf_printf(&lines, " amount %s", m);
-            }
-            fw_buf_printf(&lines, "\n    %s\n", it->message ? it->message
-                                                           : "");
-        }
-    }
+    fw_cmp_walk(&r.s[0].l, &r.s[1].l, one, &rp);
+    struct count *by_rule = rp.by_rule, *by_region = rp.by_region;
+    size_t n_rule = rp.n_rule, n_region = rp.n_region;
+    uint64_t *tot = rp.tot;
+    struct fw_buf lines = rp.lines;
+    bool json = rp.json;
     qsort(by_rule, n_rule, sizeof *by_rule, by_key);
     qsort(by_region, n_region, sizeof *by_region, by_key);
     if (json) {
         printf("{\"current\":{\"policies\":");
         struct fw_buf t = FW_BUF_INIT;
         fw_buf_json_str(&t, cur, strlen(cur));
-        printf("%s,\"findings\":%zu},\"candidate\":{", t.p, A->n);
+        printf("%s,\"findings\":%zu},\"candidate\":{", t.p, A->l.n);
         fw_buf_reset(&t);
         if (o.candidate) {
             fw_buf_json_str(&t, o.candidate, strlen(o.candidate));
@@ -574,7 +507,7 @@ int fw_cmd_diff(int argc, char **argv)
         fw_buf_fini(&t);
         printf("\"findings\":%zu},\"records\":%" PRIu64 ",\"added\":%" PRIu64
                ",\"removed\":%" PRIu64 ",\"changed\":%" PRIu64
-               ",\"by_rule\":{", B->n, r.records, tot[ADDED], tot[REMOVED],
+               ",\"by_rule\":{", B->l.n, r.records, tot[ADDED], tot[REMOVED],
                tot[CHANGED]);
         for (size_t i = 0; i < n_rule; i++)
             printf("%s\"%s\":[%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]",
@@ -590,7 +523,7 @@ int fw_cmd_diff(int argc, char **argv)
         printf(_("%" PRIu64 " records: current %zu findings, candidate %zu: "
                  "%" PRIu64 " added, %" PRIu64 " removed, %" PRIu64
                  " changed\n"),
-               r.records, A->n, B->n, tot[ADDED], tot[REMOVED], tot[CHANGED]);
+               r.records, A->l.n, B->l.n, tot[ADDED], tot[REMOVED], tot[CHANGED]);
         if (tot[ADDED] + tot[REMOVED] + tot[CHANGED] > 0) {
             print_counts(_("by rule (+ added, - removed, ~ changed):"),
                          by_rule, n_rule);

@@ -28,6 +28,7 @@ static const char usage_text[] =
     "  -b, --budget N       Lua instructions per hook call (default 1000000);\n"
     "                       0 = no limit at all (for benchmarks only)\n"
     "      --mem-cap BYTES  memory per policy (default 64M; K, M, G allowed)\n"
+    "      --no-evidence    findings without their evidence (benchmarks only)\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 ok; 1 rejected lines, a file that is not a feed, or\n"

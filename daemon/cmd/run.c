@@ -10,6 +10,7 @@
 #include "core.h"
 #include "http/http.h"
 #include "reload.h"
+#include "shadow.h"
 
 static const char usage_text[] =
     "usage: fundwatch run [-c fundwatch.yaml] [--now DATE]\n"
@@ -67,13 +68,16 @@ int fw_cmd_run(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct fw_reload *rl = NULL;
+    struct fw_shadow *sh = NULL;
     struct fw_http_api *api = NULL;
     int status = FW_EXIT_OK;
     rc = fw_core_open(d);
     if (rc == 0)
         rc = fw_reload_open(d, &rl);
+    if (rc == 0)
+        rc = fw_shadow_open(d, d->cfg.shadow, &sh);
     if (rc == 0 && d->cfg.listen_enabled &&
-        fw_http_api_start(d, rl, &api) < 0) {
+        fw_http_api_start(d, rl, sh, &api) < 0) {
         fw_core_abort(d); /* closes what the reload part opened */
         uv_run(&d->loop, UV_RUN_DEFAULT);
         rc = FW_EIO;
@@ -86,6 +90,7 @@ int fw_cmd_run(int argc, char **argv)
         status = FW_EXIT_USAGE;
     fw_core_close(d, status == FW_EXIT_OK);
     fw_http_api_free(api);
+    fw_shadow_free(sh);
     fw_reload_free(rl);
     free(d);
     return status;

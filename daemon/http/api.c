@@ -272,6 +272,35 @@ int fw_api_parse(const struct fw_http_req *req, const char *authorization,
                                     : FW_API_POLICIES;
         return 0;
     }
+    if (!strcmp(path, "/shadow")) {
+        static const char *const dir_keys[] = {"dir", NULL};
+        bool del = !strcmp(req->method, "DELETE");
+        if (!get && !post && !del)
+            return refuse(why, why_n, 405, "%s takes GET, POST or DELETE",
+                          path);
+        if (get) {
+            if ((rc = check_keys(req->query, none, why, why_n)))
+                return rc;
+            call->ep = FW_API_SHADOW;
+            return 0;
+        }
+        if ((rc = authorize(authorization, token, why, why_n)))
+            return rc;
+        if ((rc = check_keys(req->query, post ? dir_keys : none, why,
+                             why_n)))
+            return rc;
+        call->ep = del ? FW_API_SHADOW_STOP : FW_API_SHADOW_START;
+        if (post) {
+            if ((rc = param(req, "dir", call->dir, sizeof call->dir, why,
+                            why_n)))
+                return rc;
+            if (call->dir[0] != '/')
+                return refuse(why, why_n, 400, "dir \"%s\": the absolute "
+                              "path of a policies folder the daemon may read",
+                              call->dir);
+        }
+        return 0;
+    }
     if (!strcmp(path, "/report.xlsx")) {
         if (!get)
             return refuse(why, why_n, 405, "%s takes GET", path);
@@ -392,6 +421,18 @@ void fw_api_handle(void *ud, struct fw_http_conn *c,
         break;
     case FW_API_RELOAD:
         ops->reload(api->ud, c);
+        break;
+    case FW_API_SHADOW:
+        rc = ops->shadow ? ops->shadow(api->ud, &out) : 404;
+        answer(c, rc, &out, "application/json");
+        break;
+    case FW_API_SHADOW_START:
+    case FW_API_SHADOW_STOP:
+        if (ops->shadow_set)
+            ops->shadow_set(api->ud, c,
+                            call.ep == FW_API_SHADOW_START ? call.dir : NULL);
+        else
+            fw_http_respond_error(c, 404, "no shadow here");
         break;
     case FW_API_REPORT:
         rc = ops->report ? ops->report(api->ud, &call.q, &out) : 404;

@@ -23,6 +23,9 @@ enum fw_api_ep {
     FW_API_FEEDS,        /* POST /feeds */
     FW_API_RELOAD,       /* POST /reload */
     FW_API_REPORT,       /* GET /report.xlsx?… */
+    FW_API_SHADOW,       /* GET /shadow */
+    FW_API_SHADOW_START, /* POST /shadow?dir=… */
+    FW_API_SHADOW_STOP,  /* DELETE /shadow */
 };
 
 #define FW_API_LIMIT_DEFAULT 100
@@ -46,6 +49,7 @@ struct fw_api_call {
     struct fw_api_findings_q q;  /* FW_API_FINDINGS */
     char id[65];                 /* FW_API_FINDING */
     char name[256];              /* FW_API_FEEDS: ?name=, a plain file name */
+    char dir[1024];              /* FW_API_SHADOW_START: ?dir= */
 };
 
 /* Decides what a request asks for. token is the configured API token, or
@@ -73,6 +77,9 @@ struct fw_api_ops {
     /* GET /report.xlsx: the workbook's bytes in out */
     int (*report)(void *ud, const struct fw_api_findings_q *q,
                   struct fw_buf *out);
+    /* GET /shadow; POST /shadow and DELETE /shadow answer later */
+    int (*shadow)(void *ud, struct fw_buf *out);
+    void (*shadow_set)(void *ud, struct fw_http_conn *c, const char *dir);
 };
 
 /* A fw_http_handler: ud is a struct fw_api. */

@@ -20,10 +20,12 @@
 #include "prom.h"
 #include "reload.h"
 #include "report/report.h"
+#include "shadow.h"
 
 struct fw_http_api {
     struct fwd *d;
     struct fw_reload *rl;
+    struct fw_shadow *sh;
     struct fw_http_server *http;
     struct fw_api api;
     bool closed;
@@ -606,6 +608,46 @@ static void op_reload(void *ud, struct fw_http_conn *c)
     fw_reload_ask(a->rl, FW_TRIG_API, reload_answer, c);
 }
 
+/* ---- the shadow ---------------------------------------------------------------- */
+
+static int op_shadow(void *ud, struct fw_buf *out)
+{
+    struct fw_http_api *a = ud;
+    if (a->sh == NULL)
+        return 404;
+    fw_shadow_json(a->sh, out);
+    return 0;
+}
+
+static void shadow_answer(struct fwd *d, void *arg, int status,
+                          const char *error)
+{
+    (void)d;
+    struct fw_http_conn *c = arg;
+    if (status) {
+        fw_http_respond_error(c, status, error ? error : "refused");
+        return;
+    }
+    static const char ok[] = "{\"ok\":true,\"see\":\"/shadow\"}\n";
+    fw_http_respond(c, 200, "application/json", NULL, ok, sizeof ok - 1);
+}
+
+static void op_shadow_set(void *ud, struct fw_http_conn *c, const char *dir)
+{
+    struct fw_http_api *a = ud;
+    if (a->sh == NULL) {
+        fw_http_respond_error(c, 404, "no shadow here");
+        return;
+    }
+    if (atomic_load(&a->d->stopping)) {
+        fw_http_respond_error(c, 503, "fundwatch is stopping");
+        return;
+    }
+    fw_log_info("shadow", NULL, "%s /shadow%s%s", dir ? "POST" : "DELETE",
+                dir ? ": " : "", dir ? dir : "");
+    fw_shadow_start(a->sh, dir, shadow_answer, c);
+}
+
 static const struct fw_api_ops ops = {
     .health = op_health,
     .metrics = op_metrics,
@@ -615,6 +657,8 @@ static const struct fw_api_ops ops = {
     .ingest = op_ingest,
     .reload = op_reload,
     .report = op_report,
+    .shadow = op_shadow,
+    .shadow_set = op_shadow_set,
 };
 
 static void http_stopped(void *arg)
@@ -633,7 +677,7 @@ static void stop_hook(void *ud)
 }
 
 int fw_http_api_start(struct fwd *d, struct fw_reload *rl,
-                      struct fw_http_api **out)
+                      struct fw_shadow *sh, struct fw_http_api **out)
 {
     *out = NULL;
     struct fw_http_api *a = calloc(1, sizeof *a);
@@ -641,6 +685,7 @@ int fw_http_api_start(struct fwd *d, struct fw_reload *rl,
         return FW_ENOMEM;
     a->d = d;
     a->rl = rl;
+    a->sh = sh;
     char listen[300];
     bool v6 = strchr(d->cfg.listen_host, ':') != NULL;
     snprintf(listen, sizeof listen, v6 ? "[%s]:%u" : "%s:%u",

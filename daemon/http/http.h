@@ -21,13 +21,14 @@ struct fw_http_conn;
 
 struct fwd;
 struct fw_reload;
+struct fw_shadow;
 struct fw_http_api;
 
 /* Listens on the config's address and attaches the API to the core; POST
- * /reload goes to rl. Returns 0, or a negative code with the reason
- * logged. */
+ * /reload goes to rl, /shadow to sh. Returns 0, or a negative code with the
+ * reason logged. */
 int fw_http_api_start(struct fwd *d, struct fw_reload *rl,
-                      struct fw_http_api **out);
+                      struct fw_shadow *sh, struct fw_http_api **out);
 /* After the loop. Accepts NULL. */
 void fw_http_api_free(struct fw_http_api *a);
 

@@ -168,6 +168,22 @@ static const char *const migrations[] = {
     "ALTER TABLE findings ADD COLUMN dept_name TEXT;"
     "ALTER TABLE findings ADD COLUMN project_name TEXT;"
     "ALTER TABLE findings ADD COLUMN evidence TEXT;",
+    /* 2 -> 3: a shadow generation's differences from the live one, never
+     * in the outbox: a run is one shadow (its start, unix ms); change is
+     * added, removed or changed; finding the shadow's JSON (removed: the
+     * live one), live the live one of a changed finding. */
+    "CREATE TABLE shadow_findings("
+    "  id INTEGER PRIMARY KEY,"
+    "  run INTEGER NOT NULL,"
+    "  candidate TEXT NOT NULL,"
+    "  feed TEXT NOT NULL,"
+    "  change TEXT NOT NULL CHECK (change IN ('added', 'removed', "
+    "'changed')),"
+    "  rule TEXT, region TEXT,"
+    "  finding TEXT NOT NULL,"
+    "  live TEXT,"
+    "  at INTEGER NOT NULL);"
+    "CREATE INDEX shadow_findings_run ON shadow_findings(run);",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -309,6 +325,10 @@ static const char *const sql[S__COUNT] = {
         " FROM findings WHERE fid > ?1 ORDER BY fid",
     [S_KEYS_ALL] = "SELECT k FROM finding_keys",
     [S_KEYS_COUNT] = "SELECT count(*) FROM finding_keys",
+    [S_SHADOW_INS] =
+        "INSERT INTO shadow_findings(run, candidate, feed, change, rule,"
+        " region, finding, live, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+        " ?9)",
 };
 
 /* ---- errors -------------------------------------------------------------- */

@@ -46,7 +46,7 @@
  * this fundwatch knows (1): run a newer fundwatch or give another
  * database". Read the tables through the view findings_v in a sqlite3
  * shell: findings stores enums as numbers and repeated strings by id. */
-#define FW_STORE_SCHEMA_VERSION 2
+#define FW_STORE_SCHEMA_VERSION 3
 
 struct fw_store;
 
@@ -310,6 +310,19 @@ struct fw_store_generation {
 
 /* Records a generation and its files, in its own transaction (or the open
  * one). *id may be NULL. */
+/* A shadow generation's difference from the live one (shadow.h), in its
+ * own transaction: change "added", "removed" or "changed"; finding and live
+ * are findings' JSON (live NULL unless changed). */
+struct fw_store_shadow {
+    int64_t run;              /* the shadow's start, unix ms */
+    const char *candidate;    /* its folder */
+    const char *feed, *change, *rule, *region;
+    const char *finding, *live;
+    int64_t at_ms;
+};
+int fw_store_shadow_add(struct fw_store *st, const struct fw_store_shadow *r,
+                        size_t n, struct fw_error *err);
+
 int fw_store_generation_add(struct fw_store *st,
                             const struct fw_store_generation *g, int64_t *id,
                             struct fw_error *err);

@@ -62,6 +62,7 @@ enum {
     S_KEYS_ALL,
     S_KEYS_COUNT,
     S_FID_UNMERGED,
+    S_SHADOW_INS,
     S__COUNT
 };
 

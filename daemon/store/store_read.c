@@ -330,6 +330,35 @@ int fw_store_generation_add(struct fw_store *st,
     return 0;
 }
 
+int fw_store_shadow_add(struct fw_store *st, const struct fw_store_shadow *r,
+                        size_t n, struct fw_error *err)
+{
+    if (n == 0)
+        return 0;
+    bool own = st->tx == TX_NONE;
+    int rc;
+    if (own && (rc = fw__store_tx_begin(st, TX_OWN, err)) < 0)
+        return rc;
+    sqlite3_stmt *s = st->st[S_SHADOW_INS];
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int64(s, 1, r[i].run);
+        bind_text(s, 2, r[i].candidate);
+        bind_text(s, 3, r[i].feed);
+        bind_text(s, 4, r[i].change);
+        bind_text(s, 5, r[i].rule);
+        bind_text(s, 6, r[i].region);
+        bind_text(s, 7, r[i].finding);
+        bind_text(s, 8, r[i].live);
+        sqlite3_bind_int64(s, 9, r[i].at_ms);
+        if ((rc = fw__store_exec(st, S_SHADOW_INS, err,
+                                 "recording a shadow difference")) < 0)
+            return own ? fw__store_tx_fail(st, rc) : rc;
+    }
+    if (own && (rc = fw__store_tx_commit(st, err)) < 0)
+        return rc;
+    return 0;
+}
+
 int fw_store_generations_each(struct fw_store *st, unsigned limit,
                               fw_store_gen_cb cb, void *ud,
                               struct fw_error *err)

@@ -253,7 +253,7 @@ TEST_IMPL(store_newer_schema_refused)
     ASSERT(st == NULL);
     ASSERT_EQ_STR(e.place, db);
     ASSERT_CONTAINS(e.msg, "schema version 7 is newer than this fundwatch "
-                           "knows (2)");
+                           "knows (3)");
     /* Not a database at all. */
     FILE *f = fopen(db, "w");
     ASSERT(f != NULL);
