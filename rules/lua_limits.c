@@ -468,12 +468,12 @@ static int l_coclose(lua_State *L)
         }
         return 2;
     }
+    /* p->cur stays L: the original may raise ("cannot close a running
+     * coroutine"), and a p->cur left pointing at co could outlive it. A
+     * breach in a __close handler here is met at the next tick instead. */
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    void *prev = p->cur;
-    p->cur = co;
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    p->cur = prev;
     if (fw__limits_stopped(p))
         return rebreach(L);
     return lua_gettop(L);

@@ -320,7 +320,7 @@ int fw_api_parse(const struct fw_http_req *req, const char *authorization,
             return refuse(why, why_n, 404, "no finding \"%.80s\": an id is "
                           "lowercase hex", path + 10);
         call->ep = FW_API_FINDING;
-        snprintf(call->id, sizeof call->id, "%s", id);
+        memcpy(call->id, id, strlen(id) + 1); /* hex_id: at most 64 */
         return 0;
     }
     if (!strcmp(path, "/feeds") || !strcmp(path, "/reload")) {
