@@ -16,7 +16,8 @@ V       ?=
 
 DEB_PKGS = pkg-config gettext liblua5.4-dev libuv1-dev libyaml-dev libsqlite3-dev \
            libjson-c-dev libssl-dev libsystemd-dev libhttp-parser-dev \
-           libxlsxwriter-dev
+           libxlsxwriter-dev zlib1g-dev
+# zlib1g-dev: Debian's xlsxwriter.pc says -lz without depending on it.
 PKGS     = lua5.4 libuv yaml-0.1 sqlite3 json-c libcrypto libsystemd xlsxwriter
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \

@@ -92,8 +92,10 @@ size_t fw_cmp_walk(struct fw_cmp_list *a, struct fw_cmp_list *b,
                               const struct fw_cmp_item *y),
                    void *ud)
 {
-    qsort(a->v, a->n, sizeof *a->v, by_id);
-    qsort(b->v, b->n, sizeof *b->v, by_id);
+    if (a->n > 1) /* v is NULL when empty: qsort must not see it */
+        qsort(a->v, a->n, sizeof *a->v, by_id);
+    if (b->n > 1)
+        qsort(b->v, b->n, sizeof *b->v, by_id);
     size_t i = 0, j = 0, n = 0;
     while (i < a->n || j < b->n) {
         int c = i == a->n ? 1 : j == b->n ? -1 : strcmp(a->v[i].id, b->v[j].id);

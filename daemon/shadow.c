@@ -380,6 +380,8 @@ void fw_shadow_free(struct fw_shadow *s)
     if (s == NULL)
         return;
     stop(s);
+    fw_cmp_fini(&s->live);
+    fw_cmp_fini(&s->cand);
     uv_mutex_destroy(&s->mu);
     free(s);
 }

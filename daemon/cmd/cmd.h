@@ -48,6 +48,7 @@ enum {
     FW_OPT_SET = 1u << 13,     /* -s, --set PATH=VALUE, repeatable */
     FW_OPT_JSON = 1u << 14,    /* --json */
     FW_OPT_MARKDOWN = 1u << 15, /* --markdown */
+    FW_OPT_XLSX = 1u << 16,    /* --xlsx FILE */
 };
 #define FW_CMD_MAX_SET 32
 
@@ -67,6 +68,7 @@ struct fw_cmd_opts {
     const char *set[FW_CMD_MAX_SET];
     size_t n_set;
     bool json, markdown;
+    const char *xlsx;
     int argi;                      /* argv index of the first operand */
 };
 
@@ -82,6 +84,16 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* ---- loading ---------------------------------------------------------------- */
+
+struct fw_config;
+struct fw_store;
+
+/* Loads the daemon's config at path (every problem printed) and opens its
+ * store read-only (the daemon may be running). Returns 0 with *st, or the
+ * exit status to return (cfg finished then). cfg is the caller's to finish
+ * with fw_config_fini, st to close. */
+int fw_cmd_store_open(const char *cmd, const char *path,
+                      struct fw_config *cfg, struct fw_store **st);
 
 /* What replay and test run with: the column map and a generation built
  * from the policies folder. */

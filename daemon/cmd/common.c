@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "feedio.h"
+#include "store/store.h"
 #include "fundwatch/record.h"
 #include "sys.h"
 
@@ -27,7 +29,7 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
 
 enum {
     OPT_MEMCAP = 256, OPT_FINDINGS, OPT_FROM, OPT_TO, OPT_STATE,
-    OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN, OPT_NO_EVIDENCE,
+    OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN, OPT_NO_EVIDENCE, OPT_XLSX,
 };
 
 static const struct {
@@ -54,6 +56,7 @@ static const struct {
     {FW_OPT_SET, {"set", required_argument, NULL, 's'}, "s:"},
     {FW_OPT_JSON, {"json", no_argument, NULL, OPT_JSON}, ""},
     {FW_OPT_MARKDOWN, {"markdown", no_argument, NULL, OPT_MARKDOWN}, ""},
+    {FW_OPT_XLSX, {"xlsx", required_argument, NULL, OPT_XLSX}, ""},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
@@ -152,6 +155,9 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
         case OPT_NO_EVIDENCE:
             o->engine.no_evidence = true;
             break;
+        case OPT_XLSX:
+            o->xlsx = optarg;
+            break;
         case OPT_MARKDOWN:
             o->markdown = true;
             break;
@@ -198,6 +204,32 @@ int fw_cmd_load(const char *cmd, const struct fw_cmd_opts *o,
                            : "the policies do not build",
                 consequence);
         fw_cmd_env_fini(env);
+        return FW_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int fw_cmd_store_open(const char *cmd, const char *path,
+                      struct fw_config *cfg, struct fw_store **st)
+{
+    struct fw_diag d;
+    fw_diag_init(&d);
+    *cfg = (struct fw_config){0};
+    *st = NULL;
+    int rc = fw_config_load(path, cfg, &d);
+    fw_cmd_print_diag(&d);
+    fw_diag_fini(&d);
+    if (rc < 0) {
+        fw_config_fini(cfg);
+        return rc == FW_EINVAL ? FW_EXIT_PROBLEMS : FW_EXIT_USAGE;
+    }
+    struct fw_error err = {0};
+    struct fw_store_opts so = {.read_only = true};
+    if (fw_store_open(cfg->database, &so, st, &err) < 0) {
+        char msg[FW_PLACE_MAX + FW_MSG_MAX + 4];
+        fprintf(stderr, "fundwatch %s: %s\n", cmd,
+                fw_error_text(&err, msg, sizeof msg));
+        fw_config_fini(cfg);
         return FW_EXIT_USAGE;
     }
     return 0;

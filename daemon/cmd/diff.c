@@ -14,6 +14,7 @@
 
 #include "cmd.h"
 #include "compare.h"
+#include "report/report.h"
 #include "feedio.h"
 #include "fundwatch/buf.h"
 #include "fundwatch/finding.h"
@@ -39,6 +40,7 @@ static const char usage_text[] =
     "  -n, --now DATE       the clock the rules run against (default: today)\n"
     "  -m, --columns MAP    column map (YAML) on top of the built-in aliases\n"
     "      --json           one JSON object instead of text\n"
+    "      --xlsx FILE      the differences as an Excel workbook too\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 no finding differs, 1 some differ, 2 usage error, a file\n"
@@ -348,6 +350,8 @@ struct report {
     struct fw_buf lines;
     bool json;
     size_t shown;
+    struct fw_report_change *x;    /* --xlsx: every difference */
+    size_t nx, capx;
 };
 
 static void one(void *ud, enum fw_cmp_change what, const struct fw_cmp_item *x,
@@ -356,6 +360,25 @@ static void one(void *ud, enum fw_cmp_change what, const struct fw_cmp_item *x,
     struct report *rp = ud;
     const struct fw_cmp_item *it = y ? y : x;
     rp->tot[what]++;
+    if (rp->capx > 0 || rp->x != NULL) {
+        if (rp->nx == rp->capx) {
+            size_t cap = rp->capx ? 2 * rp->capx : 64;
+            void *p = realloc(rp->x, cap * sizeof *rp->x);
+            if (p) {
+                rp->x = p;
+                rp->capx = cap;
+            }
+        }
+        if (rp->nx < rp->capx)
+            rp->x[rp->nx++] = (struct fw_report_change){
+                .change = (int)what, .rule = it->rule, .region = it->region,
+                .subject = it->subject, .message = it->message,
+                .level_before = x ? x->level : FW_LV_NONE,
+                .level_after = y ? y->level : FW_LV_NONE,
+                .has_before = x && x->has_amount, .before = x ? x->amount : 0,
+                .has_after = y && y->has_amount, .after = y ? y->amount : 0,
+            };
+    }
     count_add(&rp->by_rule, &rp->n_rule, it->rule, (int)what);
     count_add(&rp->by_region, &rp->n_region, it->region, (int)what);
     struct fw_buf *o = &rp->lines;
@@ -390,7 +413,8 @@ int fw_cmd_diff(int argc, char **argv)
     struct fw_cmd_opts o;
     int rc = fw_cmd_options("diff", usage_text,
                             FW_OPT_POLICIES | FW_OPT_COLUMNS | FW_OPT_NOW |
-                                FW_OPT_CANDIDATE | FW_OPT_SET | FW_OPT_JSON,
+                                FW_OPT_CANDIDATE | FW_OPT_SET | FW_OPT_JSON |
+                                FW_OPT_XLSX,
                             argc, argv, &o);
     if (rc >= 0)
         return rc;
@@ -475,6 +499,10 @@ int fw_cmd_diff(int argc, char **argv)
 
     /* the same id is the same subject and period: compare them */
     struct report rp = {.json = o.json, .lines = FW_BUF_INIT};
+    if (o.xlsx) { /* collect the differences for the workbook */
+        rp.x = calloc(1, sizeof *rp.x);
+        rp.capx = rp.x ? 1 : 0;
+    }
     if (rp.json)
         fw_buf_puts(&rp.lines, "[");
     const struct side *A = &r.s[0], *B = &r.s[1];
@@ -484,8 +512,10 @@ int fw_cmd_diff(int argc, char **argv)
     uint64_t *tot = rp.tot;
     struct fw_buf lines = rp.lines;
     bool json = rp.json;
-    qsort(by_rule, n_rule, sizeof *by_rule, by_key);
-    qsort(by_region, n_region, sizeof *by_region, by_key);
+    if (n_rule > 1)
+        qsort(by_rule, n_rule, sizeof *by_rule, by_key);
+    if (n_region > 1)
+        qsort(by_region, n_region, sizeof *by_region, by_key);
     if (json) {
         printf("{\"current\":{\"policies\":");
         struct fw_buf t = FW_BUF_INIT;
@@ -532,6 +562,25 @@ int fw_cmd_diff(int argc, char **argv)
             fwrite(lines.p, 1, lines.len, stdout);
         }
     }
+    if (o.xlsx) {
+        struct fw_error err = {0};
+        char cand_desc[512] = "";
+        if (o.candidate)
+            snprintf(cand_desc, sizeof cand_desc, "%s", o.candidate);
+        for (size_t i = 0; !o.candidate && i < o.n_set; i++) {
+            size_t k = strlen(cand_desc);
+            snprintf(cand_desc + k, sizeof cand_desc - k, "%s--set %s",
+                     i ? " " : "", o.set[i]);
+        }
+        if (fw_report_write_diff(o.xlsx, rp.x, rp.nx, cur, cand_desc,
+                                 &err) < 0) {
+            char msg[FW_PLACE_MAX + FW_MSG_MAX + 4];
+            fprintf(stderr, "fundwatch diff: %s\n",
+                    fw_error_text(&err, msg, sizeof msg));
+            status = FW_EXIT_USAGE;
+        }
+    }
+    free(rp.x);
     fw_buf_fini(&lines);
     free(by_rule);
     free(by_region);

@@ -152,26 +152,13 @@ static void print_finding(const struct fw_finding *f, const char *indent)
 
 static int explain_stored(const struct fw_cmd_opts *o, const char *id)
 {
-    struct fw_config cfg = {0};
-    struct fw_diag d;
-    fw_diag_init(&d);
-    int rc = fw_config_load(o->config, &cfg, &d);
-    fw_cmd_print_diag(&d);
-    fw_diag_fini(&d);
-    if (rc < 0) {
-        fw_config_fini(&cfg);
-        return FW_EXIT_USAGE;
-    }
-    struct fw_store *st = NULL;
+    struct fw_config cfg;
+    struct fw_store *st;
+    int rc = fw_cmd_store_open("explain", o->config, &cfg, &st);
+    if (rc != 0)
+        return rc == FW_EXIT_PROBLEMS ? FW_EXIT_USAGE : rc;
     struct fw_error err = {0};
-    struct fw_store_opts so = {.read_only = true};
     char msg[FW_PLACE_MAX + FW_MSG_MAX + 4];
-    if (fw_store_open(cfg.database, &so, &st, &err) < 0) {
-        fprintf(stderr, "fundwatch explain: %s\n",
-                fw_error_text(&err, msg, sizeof msg));
-        fw_config_fini(&cfg);
-        return FW_EXIT_USAGE;
-    }
     struct fw_store_finding sf;
     rc = fw_store_finding_get(st, id, &sf, &err);
     int status = FW_EXIT_OK;

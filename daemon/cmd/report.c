@@ -75,26 +75,12 @@ static int from_store_cb(void *ud, const struct fw_store_finding *sf)
 static int from_store(const struct fw_cmd_opts *o, struct fw_report *r,
                       char *source, size_t n)
 {
-    struct fw_config cfg = {0};
-    struct fw_diag d;
-    fw_diag_init(&d);
-    int rc = fw_config_load(o->config, &cfg, &d);
-    fw_cmd_print_diag(&d);
-    fw_diag_fini(&d);
-    if (rc < 0) {
-        fw_config_fini(&cfg);
-        return rc == FW_EINVAL ? FW_EXIT_PROBLEMS : FW_EXIT_USAGE;
-    }
-    struct fw_store *st = NULL;
+    struct fw_config cfg;
+    struct fw_store *st;
+    int rc = fw_cmd_store_open("report", o->config, &cfg, &st);
+    if (rc != 0)
+        return rc;
     struct fw_error err = {0};
-    struct fw_store_opts so = {.read_only = true};
-    if (fw_store_open(cfg.database, &so, &st, &err) < 0) {
-        char msg[FW_PLACE_MAX + FW_MSG_MAX + 4];
-        fprintf(stderr, "fundwatch report: %s\n",
-                fw_error_text(&err, msg, sizeof msg));
-        fw_config_fini(&cfg);
-        return FW_EXIT_USAGE;
-    }
     snprintf(source, n, "store %s", cfg.database);
     struct collect c = {.o = o, .r = r};
     struct fw_store_query q = {

@@ -108,31 +108,15 @@ static int param(const struct fw_http_req *req, const char *key, char *out,
     return 0;
 }
 
-static int parse_findings(const struct fw_http_req *req,
-                          struct fw_api_findings_q *q, char *why, size_t n)
+/* The filters /findings and /report.xlsx share: region, kind, level,
+ * state, rule. */
+static int check_filters(const struct fw_api_findings_q *q, char *why,
+                         size_t n)
 {
-    static const char *const keys[] = {"region", "kind", "level", "rule",
-                                       "state", "since", "limit", "after",
-                                       NULL};
     static const char *const kinds[] = {"alert", "clawback", "score", "error",
                                         "ops", NULL};
     static const char *const levels[] = {"red", "yellow", "info", NULL};
     static const char *const states[] = {"open", "resolved", NULL};
-    char limit[16], after[24];
-    int rc;
-
-    memset(q, 0, sizeof *q);
-    q->limit = FW_API_LIMIT_DEFAULT;
-    if ((rc = check_keys(req->query, keys, why, n)) ||
-        (rc = param(req, "region", q->region, sizeof q->region, why, n)) ||
-        (rc = param(req, "kind", q->kind, sizeof q->kind, why, n)) ||
-        (rc = param(req, "level", q->level, sizeof q->level, why, n)) ||
-        (rc = param(req, "rule", q->rule, sizeof q->rule, why, n)) ||
-        (rc = param(req, "state", q->state, sizeof q->state, why, n)) ||
-        (rc = param(req, "since", q->since, sizeof q->since, why, n)) ||
-        (rc = param(req, "limit", limit, sizeof limit, why, n)) ||
-        (rc = param(req, "after", after, sizeof after, why, n)))
-        return rc;
     if (q->region[0] && !digits(q->region, 1, 9))
         return refuse(why, n, 400, "region \"%s\": not a region code prefix "
                       "(up to 9 digits)", q->region);
@@ -150,6 +134,32 @@ static int parse_findings(const struct fw_http_req *req,
               (*r >= 'A' && *r <= 'Z') || (*r >= '0' && *r <= '9')))
             return refuse(why, n, 400, "rule \"%s\": not a rule id",
                           q->rule);
+    return 0;
+}
+
+static int parse_findings(const struct fw_http_req *req,
+                          struct fw_api_findings_q *q, char *why, size_t n)
+{
+    static const char *const keys[] = {"region", "kind", "level", "rule",
+                                       "state", "since", "limit", "after",
+                                       NULL};
+    char limit[16], after[24];
+    int rc;
+
+    memset(q, 0, sizeof *q);
+    q->limit = FW_API_LIMIT_DEFAULT;
+    if ((rc = check_keys(req->query, keys, why, n)) ||
+        (rc = param(req, "region", q->region, sizeof q->region, why, n)) ||
+        (rc = param(req, "kind", q->kind, sizeof q->kind, why, n)) ||
+        (rc = param(req, "level", q->level, sizeof q->level, why, n)) ||
+        (rc = param(req, "rule", q->rule, sizeof q->rule, why, n)) ||
+        (rc = param(req, "state", q->state, sizeof q->state, why, n)) ||
+        (rc = param(req, "since", q->since, sizeof q->since, why, n)) ||
+        (rc = param(req, "limit", limit, sizeof limit, why, n)) ||
+        (rc = param(req, "after", after, sizeof after, why, n)))
+        return rc;
+    if ((rc = check_filters(q, why, n)))
+        return rc;
     if (q->since[0] && !iso_time(q->since))
         return refuse(why, n, 400, "since \"%s\": expected 2024-06-30 or "
                       "2024-06-30T08:00:00Z", q->since);
@@ -176,10 +186,6 @@ static int parse_report(const struct fw_http_req *req,
 {
     static const char *const keys[] = {"region", "kind", "level", "rule",
                                        "state", "from", "to", NULL};
-    static const char *const kinds[] = {"alert", "clawback", "score", "error",
-                                        "ops", NULL};
-    static const char *const levels[] = {"red", "yellow", "info", NULL};
-    static const char *const states[] = {"open", "resolved", NULL};
     int rc;
     memset(q, 0, sizeof *q);
     if ((rc = check_keys(req->query, keys, why, n)) ||
@@ -191,23 +197,8 @@ static int parse_report(const struct fw_http_req *req,
         (rc = param(req, "from", q->from, sizeof q->from, why, n)) ||
         (rc = param(req, "to", q->to, sizeof q->to, why, n)))
         return rc;
-    if (q->region[0] && !digits(q->region, 1, 9))
-        return refuse(why, n, 400, "region \"%s\": not a region code prefix "
-                      "(up to 9 digits)", q->region);
-    if (q->kind[0] && !one_of(q->kind, kinds))
-        return refuse(why, n, 400, "kind \"%s\": expected alert, clawback, "
-                      "score, error or ops", q->kind);
-    if (q->level[0] && !one_of(q->level, levels))
-        return refuse(why, n, 400, "level \"%s\": expected red, yellow or "
-                      "info", q->level);
-    if (q->state[0] && !one_of(q->state, states))
-        return refuse(why, n, 400, "state \"%s\": expected open or resolved",
-                      q->state);
-    for (const char *r = q->rule; *r; r++)
-        if (!(*r == '_' || *r == '-' || (*r >= 'a' && *r <= 'z') ||
-              (*r >= 'A' && *r <= 'Z') || (*r >= '0' && *r <= '9')))
-            return refuse(why, n, 400, "rule \"%s\": not a rule id",
-                          q->rule);
+    if ((rc = check_filters(q, why, n)))
+        return rc;
     if ((q->from[0] && (strlen(q->from) != 10 || !iso_time(q->from))) ||
         (q->to[0] && (strlen(q->to) != 10 || !iso_time(q->to))))
         return refuse(why, n, 400, "from/to: expected a date such as "
@@ -320,7 +311,7 @@ int fw_api_parse(const struct fw_http_req *req, const char *authorization,
             return refuse(why, why_n, 404, "no finding \"%.80s\": an id is "
                           "lowercase hex", path + 10);
         call->ep = FW_API_FINDING;
-        memcpy(call->id, id, strlen(id) + 1); /* hex_id: at most 64 */
+        snprintf(call->id, sizeof call->id, "%.64s", id); /* hex_id: <= 64 */
         return 0;
     }
     if (!strcmp(path, "/feeds") || !strcmp(path, "/reload")) {

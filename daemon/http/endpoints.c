@@ -305,23 +305,29 @@ static int64_t since_ms(const char *s)
     return (int64_t)timegm(&tm) * 1000;
 }
 
-static int op_findings(void *ud, const struct fw_api_findings_q *q,
-                       struct fw_buf *out)
+/* The store's query for the API's filters. */
+static struct fw_store_query query_of(const struct fw_api_findings_q *q)
 {
-    struct fw_http_api *a = ud;
-    struct fwd *d = a->d;
-    struct fw_store_query sq = {
+    return (struct fw_store_query){
         .region_prefix = q->region[0] ? q->region : NULL,
         .kind = q->kind[0] ? fw_fkind_parse(q->kind) : -1,
         .level = q->level[0] ? fw_level_parse(q->level) : -1,
         .rule = q->rule[0] ? q->rule : NULL,
-        .state = !q->state[0]                  ? -1
+        .state = !q->state[0]                    ? -1
                  : strcmp(q->state, "open") == 0 ? FW_ST_OPEN
                                                  : FW_ST_RESOLVED,
         .since_ms = q->since[0] ? since_ms(q->since) : 0,
         .limit = (unsigned)q->limit,
         .cursor = q->after,
     };
+}
+
+static int op_findings(void *ud, const struct fw_api_findings_q *q,
+                       struct fw_buf *out)
+{
+    struct fw_http_api *a = ud;
+    struct fwd *d = a->d;
+    struct fw_store_query sq = query_of(q);
     struct page p = {.out = out};
     int64_t next = 0;
     struct fw_error err = {0};
@@ -409,16 +415,8 @@ static int op_report(void *ud, const struct fw_api_findings_q *q,
                                     &why) == 0;
     if (q->to[0])
         rq.has_to = fw_date_parse(q->to, strlen(q->to), &rq.to, &why) == 0;
-    struct fw_store_query sq = {
-        .region_prefix = q->region[0] ? q->region : NULL,
-        .kind = q->kind[0] ? fw_fkind_parse(q->kind) : -1,
-        .level = q->level[0] ? fw_level_parse(q->level) : -1,
-        .rule = q->rule[0] ? q->rule : NULL,
-        .state = !q->state[0]                    ? -1
-                 : strcmp(q->state, "open") == 0 ? FW_ST_OPEN
-                                                 : FW_ST_RESOLVED,
-        .limit = 10000,
-    };
+    struct fw_store_query sq = query_of(q);
+    sq.limit = 10000;
     struct fw_error err = {0};
     int status = 0;
     do {

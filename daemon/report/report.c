@@ -625,15 +625,15 @@ static int write_summary(struct book *b, const struct fw_report *r)
     return 0;
 }
 
-int fw_report_write(struct fw_report *r, const char *path,
-                    const struct fw_report_meta *m, struct fw_error *err)
+/* The workbook at path with the formats every sheet uses. */
+static int book_open(struct book *b, const char *path,
+                     const struct fw_report_meta *m, struct fw_error *err)
 {
-    qsort(r->rows, r->n, sizeof *r->rows, by_urgency);
     lxw_workbook_options o = {.constant_memory = LXW_FALSE,
                               .use_zip64 = LXW_TRUE};
-    struct book b = {.m = m};
-    b.wb = workbook_new_opt(path, &o);
-    if (b.wb == NULL) {
+    *b = (struct book){.m = m};
+    b->wb = workbook_new_opt(path, &o);
+    if (b->wb == NULL) {
         fw_error_set(err, FW_EIO, path, "%s", _("cannot create the workbook"));
         return FW_EIO;
     }
@@ -642,30 +642,114 @@ int fw_report_write(struct fw_report *r, const char *path,
         now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
-    strftime(b.made, sizeof b.made, "%Y-%m-%d %H:%M", &tm);
+    strftime(b->made, sizeof b->made, "%Y-%m-%d %H:%M", &tm);
+    b->title = workbook_add_format(b->wb);
+    format_set_bold(b->title);
+    format_set_font_size(b->title, 13);
+    b->head = workbook_add_format(b->wb);
+    format_set_bold(b->head);
+    format_set_bg_color(b->head, 0xDDEBF7);
+    format_set_border(b->head, LXW_BORDER_THIN);
+    format_set_text_wrap(b->head);
+    b->money = workbook_add_format(b->wb);
+    format_set_num_format(b->money, "#,##0.00");
+    b->dec = workbook_add_format(b->wb);
+    format_set_num_format(b->dec, "0.00");
+    b->date = workbook_add_format(b->wb);
+    format_set_num_format(b->date, "yyyy-mm-dd");
+    b->total = workbook_add_format(b->wb);
+    format_set_bold(b->total);
+    format_set_top(b->total, LXW_BORDER_THIN);
+    b->total_money = workbook_add_format(b->wb);
+    format_set_bold(b->total_money);
+    format_set_top(b->total_money, LXW_BORDER_THIN);
+    format_set_num_format(b->total_money, "#,##0.00");
+    return 0;
+}
 
-    b.title = workbook_add_format(b.wb);
-    format_set_bold(b.title);
-    format_set_font_size(b.title, 13);
-    b.head = workbook_add_format(b.wb);
-    format_set_bold(b.head);
-    format_set_bg_color(b.head, 0xDDEBF7);
-    format_set_border(b.head, LXW_BORDER_THIN);
-    format_set_text_wrap(b.head);
-    b.money = workbook_add_format(b.wb);
-    format_set_num_format(b.money, "#,##0.00");
-    b.dec = workbook_add_format(b.wb);
-    format_set_num_format(b.dec, "0.00");
-    b.date = workbook_add_format(b.wb);
-    format_set_num_format(b.date, "yyyy-mm-dd");
-    b.total = workbook_add_format(b.wb);
-    format_set_bold(b.total);
-    format_set_top(b.total, LXW_BORDER_THIN);
-    b.total_money = workbook_add_format(b.wb);
-    format_set_bold(b.total_money);
-    format_set_top(b.total_money, LXW_BORDER_THIN);
-    format_set_num_format(b.total_money, "#,##0.00");
+static int book_close(struct book *b, const char *path, int rc,
+                      struct fw_error *err)
+{
+    lxw_error le = workbook_close(b->wb);
+    if (rc == 0 && le != LXW_NO_ERROR) {
+        fw_error_set(err, FW_EIO, path, _("cannot write the workbook: %s"),
+                     lxw_strerror(le));
+        return FW_EIO;
+    }
+    if (rc < 0)
+        fw_error_set(err, rc, path, "%s", _("out of memory"));
+    return rc;
+}
 
+int fw_report_write_diff(const char *path, const struct fw_report_change *v,
+                         size_t n, const char *current, const char *candidate,
+                         struct fw_error *err)
+{
+    static const char *const change_zh[] = {"新增", "消失", "变化"};
+    char src[600];
+    snprintf(src, sizeof src, "现行 %s ↔ 候选 %s", current ? current : "",
+             candidate ? candidate : "");
+    struct fw_report_meta m = {.source = src, .made_ms = 0};
+    struct book b;
+    if (book_open(&b, path, &m, err) < 0)
+        return FW_EIO;
+    /* 差异汇总: by rule */
+    static const char *const sh[] = {"规则", "新增", "消失", "变化"};
+    static const double sw[] = {24, 8, 8, 8};
+    struct { const char *rule; uint64_t n[3]; } *by = calloc(n + 1,
+                                                              sizeof *by);
+    size_t nb = 0;
+    for (size_t i = 0; by && i < n; i++) {
+        const char *rule = v[i].rule ? v[i].rule : "-";
+        size_t k = 0;
+        while (k < nb && strcmp(by[k].rule, rule) != 0)
+            k++;
+        if (k == nb)
+            by[nb++].rule = rule;
+        by[k].n[v[i].change]++;
+    }
+    char what[700];
+    snprintf(what, sizeof what, "策略修改的影响：%s（%zu 条差异）\n", src, n);
+    lxw_worksheet *ws = sheet(&b, "差异汇总", what, sh, sw, 4, nb);
+    for (size_t k = 0; ws && by && k < nb; k++) {
+        str(ws, (lxw_row_t)(2 + k), 0, by[k].rule);
+        for (int c = 0; c < 3; c++)
+            worksheet_write_number(ws, (lxw_row_t)(2 + k), (lxw_col_t)(1 + c),
+                                   (double)by[k].n[c], NULL);
+    }
+    free(by);
+    /* 差异明细: every difference */
+    static const char *const dh[] = {"变化", "规则", "区划代码", "对象（区划 单位 项目 数据日期）",
+                                     "现行级别", "候选级别", "现行金额（元）",
+                                     "候选金额（元）", "说明"};
+    static const double dw[] = {6, 22, 10, 44, 8, 8, 16, 16, 80};
+    ws = sheet(&b, "差异明细", "差异明细", dh, dw, 9, n);
+    for (size_t i = 0; ws && i < n; i++) {
+        lxw_row_t r = (lxw_row_t)(2 + i);
+        const struct fw_report_change *c = &v[i];
+        str(ws, r, 0, change_zh[c->change]);
+        str(ws, r, 1, c->rule);
+        str(ws, r, 2, c->region);
+        str(ws, r, 3, c->subject);
+        str(ws, r, 4, level_zh((enum fw_level)c->level_before));
+        str(ws, r, 5, level_zh((enum fw_level)c->level_after));
+        if (c->has_before)
+            cents(ws, r, 6, c->before, b.money);
+        if (c->has_after)
+            cents(ws, r, 7, c->after, b.money);
+        str(ws, r, 8, c->message);
+    }
+    return book_close(&b, path, 0, err);
+}
+
+int fw_report_write(struct fw_report *r, const char *path,
+                    const struct fw_report_meta *m, struct fw_error *err)
+{
+    if (r->n > 1)
+        qsort(r->rows, r->n, sizeof *r->rows, by_urgency);
+    struct book b;
+    if (book_open(&b, path, m, err) < 0)
+        return FW_EIO;
     char title[] = "预算绩效预警与建议清单", author[] = "fundwatch";
     char comments[512];
     snprintf(comments, sizeof comments, "%s",
@@ -679,13 +763,5 @@ int fw_report_write(struct fw_report *r, const char *path,
         write_scores(&b, r);
         write_problems(&b, r);
     }
-    lxw_error le = workbook_close(b.wb);
-    if (rc == 0 && le != LXW_NO_ERROR) {
-        fw_error_set(err, FW_EIO, path, _("cannot write the workbook: %s"),
-                     lxw_strerror(le));
-        return FW_EIO;
-    }
-    if (rc < 0)
-        fw_error_set(err, rc, path, "%s", _("out of memory"));
-    return rc;
+    return book_close(&b, path, rc, err);
 }

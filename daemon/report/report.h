@@ -53,4 +53,19 @@ void fw_report_keep(struct fw_report *r,
 int fw_report_write(struct fw_report *r, const char *path,
                     const struct fw_report_meta *m, struct fw_error *err);
 
+/* fundwatch diff --xlsx: the differences between two generations' findings,
+ * one row each, and counts by rule. */
+struct fw_report_change {
+    int change;                    /* 0 added, 1 removed, 2 changed */
+    const char *rule, *region;
+    const char *subject;           /* "region dept project as_of" */
+    const char *message;
+    int level_before, level_after; /* enum fw_level; FW_LV_NONE: none */
+    bool has_before, has_after;    /* amounts, fen */
+    int64_t before, after;
+};
+int fw_report_write_diff(const char *path, const struct fw_report_change *v,
+                         size_t n, const char *current, const char *candidate,
+                         struct fw_error *err);
+
 #endif

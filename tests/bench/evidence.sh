@@ -68,6 +68,19 @@ report() { # name records findings on off
         printf "  evidence costs %+.1f %% of throughput (goal: at most 10 %%)\n", 100*(A[1]-B[1])/B[1];
     }'
 }
+# Instructions, not seconds, when asked (BENCH_CALLGRIND=1): callgrind's
+# count is the same whatever else the machine does.
+if [ -n "${BENCH_CALLGRIND:-}" ] && command -v valgrind >/dev/null; then
+    ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+           sed -n 's/.*Collected : *\([0-9]*\).*/\1/p'; }
+    a=$(ir "$FW_BIN" "${R[@]}"); b=$(ir "$FW_BIN" "${R[@]}" --no-evidence)
+    c=$(ir "$FW_BIN" "${S[@]}"); e=$(ir "$FW_BIN" "${S[@]}" --no-evidence)
+    awk -v a="$a" -v b="$b" -v c="$c" -v e="$e" -v n="$N" 'BEGIN {
+        printf "instructions (callgrind), %d records:\n", n;
+        printf "  reference policies: %.0f with evidence, %.0f without: %+.1f %%\n", a, b, 100*(a-b)/b;
+        printf "  3 small policies:   %.0f with evidence, %.0f without: %+.1f %%\n", c, e, 100*(c-e)/e;
+    }'
+fi
 echo "evidence: the same run, best of three each"
 report "reference policies (policies/, 8 policies)" "$N" "$ref_n" "$ref_on" "$ref_off"
 report "the replay bench's 3 small policies" "$N" "$small_n" "$small_on" "$small_off"
