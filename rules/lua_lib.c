@@ -124,7 +124,7 @@ static bool set_match(int c, const char *p, const char *ec)
         p++;
     }
     while (p < ec) {
-        if (*p == '%' && p + 1 < ec) {
+        if (*p == '%') { /* as Lua: it may escape the closing ']' itself */
             if (class_match(c, (unsigned char)p[1]))
                 return yes;
             p += 2;

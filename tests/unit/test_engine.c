@@ -540,6 +540,8 @@ TEST_IMPL(engine_patterns_match_lua)
         "   'missing', 'missing ]')\n"
         "eq(select(2, pcall(string.gsub, 'a', 'a', '%2')):match('capture'),\n"
         "   'capture', 'bad index')\n"
+        "eq(pcall(string.find, ']-%', '^[a-%%]%'), false, 'set escapes ]')\n"
+        "eq(('a\\0b'):find('%z'), 2, 'deprecated %z')\n"
         "error('all equal', 0)";
     return hostile(body, "all equal", NULL);
 }
