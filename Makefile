@@ -50,7 +50,12 @@ DAEMON_SRC = $(filter-out daemon/cmd/main.c,$(wildcard daemon/*.c daemon/*/*.c))
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 
 RULES_OBJ  = $(RULES_SRC:%.c=$(BUILD)/%.o)
-DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+# The dashboard's files (daemon/http/dash/) become C arrays at build time,
+# written by a small program of our own (dash/embed.c, compiled with $(CC)).
+DASH_FILES = $(sort $(wildcard daemon/http/dash/*.html daemon/http/dash/*.css \
+               daemon/http/dash/*.js daemon/http/dash/*.svg))
+DASH_C     = $(BUILD)/daemon/http/dash_assets.c
+DAEMON_OBJ = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(DASH_C:%.c=%.o)
 UNIT_OBJ   = $(UNIT_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/unit/runner.o
 
 BIN  = $(BUILD)/fundwatch
@@ -86,6 +91,17 @@ $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+$(BUILD)/dash-embed: daemon/http/dash/embed.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O1 -o $@ $<
+
+$(DASH_C): $(BUILD)/dash-embed $(DASH_FILES)
+	@mkdir -p $(@D)
+	@$(BUILD)/dash-embed $@ daemon/http/dash $(notdir $(DASH_FILES))
+
+$(DASH_C:%.c=%.o): $(DASH_C)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
 $(BIN): $(BUILD)/daemon/cmd/main.o $(DAEMON_OBJ) $(RULES_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -117,7 +133,10 @@ $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
 # check /metrics with promtool (Prometheus's own parser, package prometheus);
 # the report tests read workbooks back with python3-openpyxl and convert them
 # with LibreOffice headless (libreoffice-calc-nogui).
-TEST_DEB = sqlite3 curl prometheus python3-openpyxl libreoffice-calc-nogui
+# The dashboard's test drives Debian's headless Chromium (chromium) and
+# needs a Chinese font for its screenshots (fonts-wqy-microhei, 5 MB).
+TEST_DEB = sqlite3 curl prometheus python3-openpyxl libreoffice-calc-nogui \
+           chromium fonts-wqy-microhei
 
 # Outside `make asan` (its build is already sanitized) the fuzz targets are
 # built too and each runs FUZZ_SMOKE seconds as a suite of the run.
@@ -125,6 +144,7 @@ test: $(BIN) $(UNIT) $(MO)
 	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(TEST_DEB)"
 	@$(if $(SAN),,$(MAKE) --no-print-directory fuzz-build)
 	@FW_BIN=$(abspath $(BIN)) FW_UNIT=$(abspath $(UNIT)) \
+	  FW_SHOTS=$(abspath $(BUILD))/dashboard \
 	  FW_I18N_SRC="$(I18N_SRC)" \
 	  $(if $(SAN),,FW_FUZZ_BUILD=$(FUZZ_BUILD) FW_FUZZ="$(FUZZ_TARGETS)" FW_FUZZ_SMOKE=$(FUZZ_SMOKE)) \
 	  tests/run

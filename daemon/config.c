@@ -321,8 +321,12 @@ static const struct key top_keys[] = {
     {"columns", K_OPT_PATH, M(columns), 0, 0, NULL},
     {"shadow", K_OPT_PATH, M(shadow), 0, 0, NULL},
     {"listen", K_LISTEN, 0, 0, 0, 0, NULL},
+    /* min: which token (0 the write token, 1 the read token) */
     {"token", K_TOKEN, M(token), 0, 0, NULL},
     {"token_file", K_TOKEN_FILE, M(token_file), 0, 0, NULL},
+    {"read_token", K_TOKEN, M(read_token), 1, 0, NULL},
+    {"read_token_file", K_TOKEN_FILE, M(read_token_file), 1, 0, NULL},
+    {"public_read", K_BOOL, M(public_read), 0, 0, NULL},
     {"log_level", K_LEVEL, M(log_level), 0, 0, NULL},
     {"schedule", K_CLOCK, M(schedule_min), 0, 0, NULL},
     {"scan_interval", K_DURATION, M(scan_interval_ms), 1, 0, NULL},
@@ -346,7 +350,8 @@ struct load {
     struct fw_config *c;
     struct fw_diag *d;
     const char *dir;         /* the config's absolute folder */
-    const struct fw_value *token_v, *token_file_v;
+    /* [0] token, token_file; [1] read_token, read_token_file */
+    const struct fw_value *token_v[2], *token_file_v[2];
     bool oom;
 };
 
@@ -491,17 +496,18 @@ static const char *token_problem(const char *t, size_t n)
     return NULL;
 }
 
-/* Reads token_file: a regular file, not readable by everyone, whose first
- * line is the token. */
+/* Reads token_file (or read_token_file) into *slot: a regular file, not
+ * readable by everyone, whose first line is the token. */
 static void load_token_file(struct load *ld, const struct fw_value *v,
-                            const char *path)
+                            const char *key, const char *path,
+                            char **slot)
 {
     const char *shown = scalar_text(v);
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ELOOP)
         fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        problem(ld, v, "token_file \"%s\": cannot open: %s", shown,
+        problem(ld, v, "%s \"%s\": cannot open: %s", key, shown,
                 strerror(errno));
         return;
     }
@@ -509,18 +515,18 @@ static void load_token_file(struct load *ld, const struct fw_value *v,
     char buf[MAX_TOKEN_BYTES + 1];
     ssize_t n = -1;
     if (fstat(fd, &st) < 0) {
-        problem(ld, v, "token_file \"%s\": %s", shown, strerror(errno));
+        problem(ld, v, "%s \"%s\": %s", key, shown, strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
-        problem(ld, v, "token_file \"%s\": not a regular file", shown);
+        problem(ld, v, "%s \"%s\": not a regular file", key, shown);
     } else if (st.st_mode & S_IROTH) {
-        problem(ld, v, "token_file \"%s\": readable by everyone (mode %04o); "
-                "chmod o-rwx it", shown, (unsigned)(st.st_mode & 07777));
+        problem(ld, v, "%s \"%s\": readable by everyone (mode %04o); "
+                "chmod o-rwx it", key, shown, (unsigned)(st.st_mode & 07777));
     } else {
         do
             n = read(fd, buf, MAX_TOKEN_BYTES);
         while (n < 0 && errno == EINTR);
         if (n < 0)
-            problem(ld, v, "token_file \"%s\": cannot read: %s", shown,
+            problem(ld, v, "%s \"%s\": cannot read: %s", key, shown,
                     strerror(errno));
     }
     close(fd);
@@ -533,11 +539,11 @@ static void load_token_file(struct load *ld, const struct fw_value *v,
     buf[len] = '\0';
     const char *why = token_problem(buf, len);
     if (why) {
-        problem(ld, v, "token_file \"%s\": the token %s", shown, why);
+        problem(ld, v, "%s \"%s\": the token %s", key, shown, why);
         return;
     }
-    free(ld->c->token);
-    if ((ld->c->token = strdup(buf)) == NULL)
+    free(*slot);
+    if ((*slot = strdup(buf)) == NULL)
         ld->oom = true;
 }
 
@@ -617,7 +623,7 @@ static void load_value(struct load *ld, const struct key *k,
         return;
     case K_TOKEN_FILE: {
         if (*t == '\0' || v->type == FW_V_BOOL) {
-            problem(ld, v, "token_file is a path to a file holding the token");
+            problem(ld, v, "%s is a path to a file holding the token", name);
             return;
         }
         char *p = path_join(ld->dir, t);
@@ -626,12 +632,12 @@ static void load_value(struct load *ld, const struct key *k,
             return;
         }
         set_str(c, k, p);
-        ld->token_file_v = v;
+        ld->token_file_v[k->min] = v;
         return;
     }
     case K_TOKEN:
         if ((why = token_problem(t, v->len)) != NULL) {
-            problem(ld, v, "token %s", why);
+            problem(ld, v, "%s %s", name, why);
             return;
         }
         {
@@ -641,7 +647,7 @@ static void load_value(struct load *ld, const struct key *k,
             else
                 set_str(c, k, s);
         }
-        ld->token_v = v;
+        ld->token_v[k->min] = v;
         return;
     case K_LISTEN: {
         if ((v->type == FW_V_BOOL && !v->b) ||
@@ -797,6 +803,10 @@ void fw_config_fini(struct fw_config *c)
         explicit_bzero(c->token, strlen(c->token));
     free(c->token);
     free(c->token_file);
+    if (c->read_token)
+        explicit_bzero(c->read_token, strlen(c->read_token));
+    free(c->read_token);
+    free(c->read_token_file);
     memset(c, 0, sizeof *c);
 }
 
@@ -905,11 +915,26 @@ int fw_config_load(const char *path, struct fw_config *c,
             else
                 load_value(&ld, k, NULL, root->items[i]);
         }
-        if (ld.token_v && ld.token_file_v)
-            problem(&ld, ld.token_file_v, "token_file and token are both "
-                    "set (token at line %d): keep one", ld.token_v->line);
-        else if (ld.token_file_v)
-            load_token_file(&ld, ld.token_file_v, c->token_file);
+        static const char *const names[2][2] = {
+            {"token", "token_file"}, {"read_token", "read_token_file"}};
+        char **slots[2] = {&c->token, &c->read_token};
+        const char *files[2] = {c->token_file, c->read_token_file};
+        for (int w = 0; w < 2; w++) {
+            if (ld.token_v[w] && ld.token_file_v[w])
+                problem(&ld, ld.token_file_v[w], "%s and %s are both set "
+                        "(%s at line %d): keep one", names[w][1], names[w][0],
+                        names[w][0], ld.token_v[w]->line);
+            else if (ld.token_file_v[w])
+                load_token_file(&ld, ld.token_file_v[w], names[w][1],
+                                files[w], slots[w]);
+        }
+        /* a read token that is the write token would let readers write */
+        if (c->token && c->read_token && !strcmp(c->token, c->read_token)) {
+            const struct fw_value *at = ld.token_v[1] ? ld.token_v[1]
+                                                      : ld.token_file_v[1];
+            problem(&ld, at, "the read token is the same as the write token "
+                    "(token): a reader could then write; give each its own");
+        }
     }
     if (ld.oom) {
         fw_diag_add(diag, path, "out of memory");

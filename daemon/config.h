@@ -41,6 +41,13 @@ struct fw_config {
 
     char *token;             /* bearer token for POST, or NULL: POST refused */
     char *token_file;        /* where token came from, or NULL */
+    /* GET of findings, explanations, reports, policies and the dashboard's
+     * data: the read token or the write token (Bearer, or the dashboard's
+     * session cookie), unless public_read. /healthz, /readyz and /metrics
+     * stay open. */
+    char *read_token;        /* or NULL */
+    char *read_token_file;   /* where read_token came from, or NULL */
+    bool public_read;        /* false by default */
 
     enum fw_log_level log_level;
     unsigned schedule_min;   /* local time of the daily checks, minutes

@@ -3,6 +3,7 @@
  * duplicate check and then handed to the reader, so what is recorded under a
  * sha256 is exactly what was processed. */
 #include "feedjob.h"
+#include "fundwatch/i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -252,6 +253,21 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
         j.rkind = -1;
         j.n_ids = 0;
         rc = fw_engine_feed_end(env->eng, on_finding, &j);
+        size_t used = 0;
+        for (size_t k = 0; k < fw_engine_policy_count(env->eng); k++) {
+            const char *near, *f = fw_engine_policy_missed_field(env->eng, k,
+                                                                 &near);
+            if (f == NULL || used + 2 >= sizeof res->notes)
+                continue;
+            int w = snprintf(res->notes + used, sizeof res->notes - used,
+                             _("%spolicy %s read rec.%s, which no column of "
+                               "the records gives (did you mean rec.%s?)"),
+                             used ? "; " : "", fw_engine_policy(env->eng, k)->id,
+                             f, near);
+            used = w < 0 ? used : used + (size_t)w;
+            if (used >= sizeof res->notes)
+                used = sizeof res->notes - 1;
+        }
     }
     if (j.rc != 0 || (rc > 0)) {
         /* the store (or the engine) failed: nothing of the feed stays */

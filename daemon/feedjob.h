@@ -49,6 +49,9 @@ struct fw_job_result {
     struct fw_job_tally tally[FW_JOB_TALLY_MAX];
     size_t n_tally;
     uint64_t untallied;              /* past FW_JOB_TALLY_MAX kinds */
+    /* DONE: what the log should say besides the counts (a record field a
+     * policy read that no column gave), or "". */
+    char notes[512];
 };
 
 struct fw_job_env {

@@ -66,8 +66,39 @@ static void localedir(const char *argv0, char *out, size_t n)
     snprintf(out, n, "%s", FW_LOCALEDIR);
 }
 
-void fw_i18n_init(const char *argv0)
+bool fw_i18n_lang_ok(const char *lang)
 {
+    return strcmp(lang, "zh") == 0 || strcmp(lang, "en") == 0;
+}
+
+/* --lang zh|en anywhere in argv (--lang X or --lang=X) wins over the
+ * environment: it becomes LANGUAGE, which gettext consults first. A bad
+ * value is left to the command's option parser to refuse. */
+static void lang_option(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--") == 0)
+            return;
+        if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+            v = argv[i + 1];
+        else if (strncmp(argv[i], "--lang=", 7) == 0)
+            v = argv[i] + 7;
+        if (v && fw_i18n_lang_ok(v)) {
+            setenv("LANGUAGE", strcmp(v, "zh") == 0 ? "zh_CN" : "en", 1);
+            if (strcmp(v, "en") == 0) {
+                unsetenv("LC_ALL");
+                unsetenv("LC_MESSAGES");
+                setenv("LANG", "C.UTF-8", 1);
+            }
+        }
+    }
+}
+
+void fw_i18n_init(int argc, char **argv)
+{
+    const char *argv0 = argc > 0 ? argv[0] : NULL;
+    lang_option(argc, argv);
     const char *got = setlocale(LC_MESSAGES, "");
     const char *want = asked();
     const char *language = getenv("LANGUAGE");

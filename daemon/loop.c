@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fundwatch/i18n.h"
+
 #include "feedio.h"
 #include "spool.h"
 
@@ -172,10 +174,10 @@ static void do_feed(struct fwd *d, const char *name)
     }
     if (r.outcome == FW_JOB_RETRY) {
         if (access(path, F_OK) < 0) {
-            fw_log_warn("spool", name, "gone before it was read");
+            fw_log_warn("spool", name, _("gone before it was read"));
             return;
         }
-        fw_log_error("spool", name, "%s; left in incoming/, will retry",
+        fw_log_error("spool", name, _("%s; left in incoming/, will retry"),
                      r.reason);
         fw_core_error(d, "%s: %s", name, r.reason);
         atomic_fetch_add(&d->feeds_retry, 1);
@@ -191,8 +193,8 @@ static void do_feed(struct fwd *d, const char *name)
         ((uint64_t)sb.st_ino != r.ino || (uint64_t)sb.st_dev != r.dev)) {
         /* a new file of the same name was renamed in while this one was
          * read: the one read is gone already; the new one waits its turn */
-        fw_log_warn("spool", name, "replaced in incoming/ while it was read: "
-                    "the new file is processed next");
+        fw_log_warn("spool", name, _("replaced in incoming/ while it was read: "
+                    "the new file is processed next"));
         d->drain_more = true;
     } else if (fw_spool_finish(d->cfg.spool, name, ok, r.reason, dest, sizeof dest,
                         &err) < 0)
@@ -202,8 +204,8 @@ static void do_feed(struct fwd *d, const char *name)
         atomic_fetch_add(&d->feeds_done, 1);
         count(d, &r);
         fw_log_info("spool", name,
-                    "%llu records, %llu rejects, %llu findings (%llu new, "
-                    "%llu resolved), %llu policy errors in %.1f ms",
+                    _("%llu records, %llu rejects, %llu findings (%llu new, "
+                    "%llu resolved), %llu policy errors in %.1f ms"),
                     (unsigned long long)r.records,
                     (unsigned long long)r.rejects,
                     (unsigned long long)fired(&r),
@@ -211,16 +213,18 @@ static void do_feed(struct fwd *d, const char *name)
                     (unsigned long long)r.resolved,
                     (unsigned long long)r.findings[FW_FK_ERROR],
                     (double)r.nanos / 1e6);
+        if (r.notes[0])
+            fw_log_warn("spool", name, "%s", r.notes);
         break;
     case FW_JOB_DUPLICATE:
         atomic_fetch_add(&d->feeds_dup, 1);
         fw_log_warn("spool", name,
-                    "duplicate of feed #%lld (same sha256 %.12s…): not "
-                    "processed again", (long long)r.dup_of, r.sha256);
+                    _("duplicate of feed #%lld (same sha256 %.12s…): not "
+                    "processed again"), (long long)r.dup_of, r.sha256);
         break;
     case FW_JOB_FAILED:
         atomic_fetch_add(&d->feeds_failed, 1);
-        fw_log_error("spool", name, "failed: %s; moved to failed/",
+        fw_log_error("spool", name, _("failed: %s; moved to failed/"),
                      r.reason);
         fw_core_error(d, "%s: %s", name, r.reason);
         break;
@@ -276,8 +280,8 @@ static void sched(struct fwd *d)
     r.records = tasks;
     append_outbox(d, NULL, &r);
     fw_log_info("sched", NULL,
-                "scheduled checks: %llu task records, %llu findings (%llu new, "
-                "%llu resolved) in %.1f ms",
+                _("scheduled checks: %llu task records, %llu findings (%llu new, "
+                "%llu resolved) in %.1f ms"),
                 (unsigned long long)r.records, (unsigned long long)fired(&r),
                 (unsigned long long)r.events, (unsigned long long)r.resolved,
                 (double)r.nanos / 1e6);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "fundwatch/i18n.h"
 #include "policyfs.h"
 #include "reload.h"
 #include "testrun.h"
@@ -171,7 +172,7 @@ static void test_problems(const struct fw_buf *report, struct fw_diag *d)
         p = nl ? nl + 1 : p + len;
     }
     if (more)
-        fw_diag_add(d, NULL, "and %u more failing policy tests", more);
+        fw_diag_add(d, NULL, _("and %u more failing policy tests"), more);
 }
 
 /* One attempt: read, build, check, test. True when it built and passed. */
@@ -179,8 +180,9 @@ static bool attempt(struct fwd *d, struct fw_reload_result *r)
 {
     if (fw_policy_tree_read(d->cfg.policies, &r->tree, &r->problems) < 0)
         return false;
-    r->eng = fw_engine_build(r->tree.files, r->tree.n, &d->cfg.engine,
-                             &r->problems);
+    struct fw_engine_opts eo = d->cfg.engine;
+    eo.lint = true; /* what check refuses, a reload refuses */
+    r->eng = fw_engine_build(r->tree.files, r->tree.n, &eo, &r->problems);
     if (r->eng == NULL)
         return false;
     if (d->cfg.reload_run_tests) {
@@ -293,9 +295,9 @@ static void after_reload(uv_work_t *w, int status)
     d->last_reload.error[0] = '\0';
     if (r->ok) {
         d->reloads_ok++;
-        fw_log_info("reload", NULL, "generation %.19s… built and tested (%zu "
+        fw_log_info("reload", NULL, _("generation %.19s… built and tested (%zu "
                     "policies, %u test cases) in %.1f ms (%s); it runs from "
-                    "the next feed", r->version,
+                    "the next feed"), r->version,
                     fw_engine_policy_count(r->eng), r->cases,
                     (double)r->nanos / 1e6, why);
     } else {
@@ -304,8 +306,8 @@ static void after_reload(uv_work_t *w, int status)
             snprintf(d->last_reload.error, sizeof d->last_reload.error, "%s%s",
                      r->problems.items[0],
                      r->problems.n > 1 ? " (and more)" : "");
-        fw_log_error("reload", NULL, "refused (%s): %zu problems; generation "
-                     "%.19s… keeps running", why, r->problems.n,
+        fw_log_error("reload", NULL, _("refused (%s): %zu problems; generation "
+                     "%.19s… keeps running"), why, r->problems.n,
                      d->running_version);
         fw_log_diag(FW_LOG_ERROR, "reload", &r->problems);
         fw_core_error(d, "reload refused: %s", d->last_reload.error);
@@ -491,8 +493,8 @@ static bool apply_pending(void *ud, bool record)
             clock_gettime(CLOCK_MONOTONIC, &b);
             double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 +
                         (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-            fw_log_info("reload", NULL, "generation %.19s… in place of "
-                        "%.19s… (the feeds waited %.2f ms)",
+            fw_log_info("reload", NULL, _("generation %.19s… in place of "
+                        "%.19s… (the feeds waited %.2f ms)"),
                         fw_engine_version(d->eng), was, ms);
         }
         r->next = NULL;
@@ -603,7 +605,7 @@ static bool ignored(const char *name)
 static void debounced(uv_timer_t *t)
 {
     struct fw_reload *rl = t->data;
-    fw_log_info("reload", NULL, "%s changed: reloading", rl->d->cfg.policies);
+    fw_log_info("reload", NULL, _("%s changed: reloading"), rl->d->cfg.policies);
     reload(rl, FW_TRIG_WATCH);
 }
 
@@ -678,8 +680,8 @@ static int watch_policies(struct fw_reload *rl)
         return 0;
     watch_dir(rl, d->cfg.policies, 0);
     if (rl->n_pwatch == 0)
-        fw_log_warn("reload", NULL, "cannot watch %s: reload with SIGHUP or "
-                    "POST /reload", d->cfg.policies);
+        fw_log_warn("reload", NULL, _("cannot watch %s: reload with SIGHUP or "
+                    "POST /reload"), d->cfg.policies);
     return 0;
 }
 
@@ -688,7 +690,7 @@ static int watch_policies(struct fw_reload *rl)
 static void hup_hook(void *ud)
 {
     struct fw_reload *rl = ud;
-    fw_log_info("reload", NULL, "SIGHUP: reloading %s", rl->d->cfg.policies);
+    fw_log_info("reload", NULL, _("SIGHUP: reloading %s"), rl->d->cfg.policies);
     reload(rl, FW_TRIG_SIGHUP);
 }
 
@@ -726,11 +728,13 @@ int fw_reload_open(struct fwd *d, struct fw_reload **out)
     struct fw_policy_tree t;
     fw_diag_init(&diag);
     int rc = fw_policy_tree_read(d->cfg.policies, &t, &diag);
+    struct fw_engine_opts eo = d->cfg.engine;
+    eo.lint = true;
     if (rc == 0)
-        d->eng = fw_engine_build(t.files, t.n, &d->cfg.engine, &diag);
+        d->eng = fw_engine_build(t.files, t.n, &eo, &diag);
     if (d->eng == NULL) {
-        fw_log_error("main", NULL, "the policies in %s do not build (%zu "
-                     "problems):", d->cfg.policies, diag.n);
+        fw_log_error("main", NULL, _("the policies in %s do not build (%zu "
+                     "problems):"), d->cfg.policies, diag.n);
         fw_log_diag(FW_LOG_ERROR, "main", &diag);
         fw_diag_fini(&diag);
         fw_policy_tree_fini(&t);

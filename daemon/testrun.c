@@ -3,6 +3,7 @@
  * against the expectations (each expectation a distinct finding, found by a
  * bipartite matching so the order of expectations never matters). */
 #include "testrun.h"
+#include "fundwatch/i18n.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -777,6 +778,15 @@ static int run_case(struct fw_engine *e, struct tfile *tf, struct tcase *c,
         }
         if (rc >= 0) {
             rc = fw_engine_feed_end(e, on_finding, &r);
+            for (size_t k = 0; k < fw_engine_policy_count(e); k++) {
+                const char *near, *f = fw_engine_policy_missed_field(e, k,
+                                                                     &near);
+                if (f)
+                    fw_diag_add(&r.notes, NULL, _("policy %s read rec.%s, "
+                                "which no column of the records gives (did "
+                                "you mean rec.%s?)"),
+                                fw_engine_policy(e, k)->id, f, near);
+            }
             if (r.fatal < 0)
                 rc = r.fatal;
             if (rc < 0)
@@ -805,7 +815,7 @@ static int run_case(struct fw_engine *e, struct tfile *tf, struct tcase *c,
             memset(seen, 0, (r.n ? r.n : 1) * sizeof *seen);
             if (!augment(c, r.got, r.n, i, seen)) {
                 failed = true;
-                fw_buf_puts(&why, "  - expected, not produced (");
+                fw_buf_printf(&why, "  - %s (", _("expected, not produced"));
                 put_place(&why, c->exp[i].node);
                 fw_buf_puts(&why, "): ");
                 put_expect(&why, &c->exp[i]);
@@ -822,7 +832,7 @@ static int run_case(struct fw_engine *e, struct tfile *tf, struct tcase *c,
                 continue;
             if (f->kind == FW_FK_ERROR || (pid && opt_eq(f->policy, pid))) {
                 failed = true;
-                fw_buf_puts(&why, "  + produced, not expected: ");
+                fw_buf_printf(&why, "  + %s: ", _("produced, not expected"));
                 put_finding(&why, f);
                 fw_buf_putc(&why, '\n');
             }
@@ -833,7 +843,7 @@ static int run_case(struct fw_engine *e, struct tfile *tf, struct tcase *c,
                 if (!opt_eq(r.got[j].f.rule, a->text))
                     continue;
                 failed = true;
-                fw_buf_puts(&why, "  ! fired, listed in absent (");
+                fw_buf_printf(&why, "  ! %s (", _("fired, listed in absent"));
                 put_place(&why, a);
                 fw_buf_puts(&why, "): ");
                 put_finding(&why, &r.got[j].f);
@@ -841,8 +851,8 @@ static int run_case(struct fw_engine *e, struct tfile *tf, struct tcase *c,
             }
         }
         if (failed) {
-            fw_buf_printf(&why, "  findings produced (%zu):%s\n", r.n,
-                          r.n ? "" : " none");
+            fw_buf_printf(&why, _("  findings produced (%zu):%s\n"), r.n,
+                          r.n ? "" : _(" none"));
             for (size_t j = 0; j < r.n; j++) {
                 fw_buf_puts(&why, "    ");
                 put_finding(&why, &r.got[j].f);
@@ -858,9 +868,9 @@ static int run_case(struct fw_engine *e, struct tfile *tf, struct tcase *c,
     }
     fw_buf_printf(out, "%s %u - %s:%d: %s%s\n", failed ? "not ok" : "ok",
                   num, tf->path, c->node->line, c->name,
-                  error ? " (error)" : "");
+                  error ? _(" (error)") : "");
     for (size_t i = 0; i < r.notes.n; i++)
-        fw_buf_printf(out, "  note: %s\n", r.notes.items[i]);
+        fw_buf_printf(out, _("  note: %s\n"), r.notes.items[i]);
     if (why.len)
         fw_buf_append(out, why.p, why.len);
     fw_buf_fini(&why);
@@ -901,7 +911,7 @@ int fw_testrun_run(struct fw_engine *e, const struct fw_src_file *files,
             st->cases++;
             st->failed++;
             st->errors++;
-            fw_buf_printf(out, "not ok %u - %s: cannot run (error)\n", ++num,
+            fw_buf_printf(out, _("not ok %u - %s: cannot run (error)\n"), ++num,
                           tf.path);
             for (size_t k = 0; k < tf.problems.n; k++)
                 fw_buf_printf(out, "  %s\n", tf.problems.items[k]);

@@ -359,6 +359,7 @@ struct fw_engine *fw_engine_build(const struct fw_src_file *files, size_t n,
             /* A bad YAML is reported; the .lua is still loaded so that
              * its own problems are reported in the same run. */
             if (params == NULL) {
+                p->yaml_bad = true;
                 fw_diag_add_error(diag, &err);
             } else if (params->type != FW_V_MAP && params->type != FW_V_NULL) {
                 char where[FW_PLACE_MAX];
@@ -367,6 +368,7 @@ struct fw_engine *fw_engine_build(const struct fw_src_file *files, size_t n,
                             "value), not %s", fw_value_type_name(params->type));
                 fw_value_free(params);
                 params = NULL;
+                p->yaml_bad = true;
             }
         }
         fw__host_load(p, files[i].data, files[i].len, params, mods, n_mods,

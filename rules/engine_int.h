@@ -49,6 +49,12 @@ struct fw__policy {
     char *id, *title, *path;
     char version[7 + 64 + 1];   /* "sha256:" + hex */
     int decl_line;              /* line of the policy { } call */
+    bool yaml_bad;              /* its .yaml is there but did not parse */
+    /* A record field read in this feed that no column gave and that is
+     * close to a canonical one (params.c): "budjet", and "budget". */
+    char missed[48];
+    const char *missed_near;
+    unsigned miss_tries;
     char **regions;
     size_t n_regions;
     size_t min_prefix;          /* length of the broadest region prefix */

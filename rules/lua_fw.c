@@ -9,6 +9,7 @@
 
 #include "engine_int.h"
 #include "fundwatch/record.h"
+#include "params.h"
 
 typedef __int128 i128;
 
@@ -350,4 +351,5 @@ void fw__fwlib_open(void *vL)
     };
     lua_State *L = vL;
     luaL_newlib(L, fns);
+    fw__params_open(L);
 }

@@ -15,6 +15,8 @@
 
 #include "lua_int.h"
 #include "fundwatch/record.h"
+#include "params.h"
+#include "plain.h"
 
 const char *const fw__hook_names[FW__H_COUNT] = {
     "on_execution", "on_evaluation", "on_task", "on_feed_end"};
@@ -213,6 +215,8 @@ static int l_rec_index(lua_State *L)
             lua_pushlstring(L, r->extra_val[i].p, r->extra_val[i].n);
             return 1;
         }
+    if (k)
+        fw__params_field_miss(pol_of(L), k, n);
     lua_pushnil(L);
     return 1;
 }
@@ -347,8 +351,6 @@ static void push_value(lua_State *L, const struct fw_value *v)
     case FW_V_MAP:
         break;
     }
-    lua_createtable(L, 0, 0); /* the proxy */
-    lua_createtable(L, 0, 5); /* its metatable */
     lua_createtable(L, v->type == FW_V_LIST ? (int)v->n : 0,
                     v->type == FW_V_MAP ? (int)v->n : 0);
     for (size_t i = 0; i < v->n; i++) {
@@ -359,6 +361,15 @@ static void push_value(lua_State *L, const struct fw_value *v)
         push_value(L, v->items[i]);
         lua_rawset(L, -3);
     }
+    fw__host_readonly(L);
+}
+
+void fw__host_readonly(void *vL)
+{
+    lua_State *L = vL;
+    lua_createtable(L, 0, 0); /* the proxy */
+    lua_createtable(L, 0, 5); /* its metatable */
+    lua_rotate(L, -3, -1);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_ro_newindex);
     lua_setfield(L, -2, "__newindex");
@@ -686,8 +697,8 @@ static const char *field_text(lua_State *L, int t, const char *k, int line,
 static int l_policy(lua_State *L)
 {
     static const char *const keys[] = {
-        "id", "title", "regions", "replaces", "rules", "on_execution",
-        "on_evaluation", "on_task", "on_feed_end", NULL};
+        "id", "title", "regions", "replaces", "rules", "params",
+        "on_execution", "on_evaluation", "on_task", "on_feed_end", NULL};
     static const char *const rule_keys[] = {"id", "title", "source", NULL};
     struct fw__policy *p = pol_of(L);
     lua_Debug ar;
@@ -713,7 +724,7 @@ static int l_policy(lua_State *L)
                                                        : NULL;
         if (k == NULL || !key_in(k, keys))
             problem(L, line, "unknown key %s%s%s in policy { } (keys: id, "
-                    "title, regions, replaces, rules, on_execution, "
+                    "title, regions, replaces, rules, params, on_execution, "
                     "on_evaluation, on_task, on_feed_end)", k ? "\"" : "",
                     k ? k : luaL_typename(L, -1), k ? "\"" : "");
     }
@@ -1009,6 +1020,7 @@ int fw__host_load(struct fw__policy *p, const char *src, size_t len,
         fw__limits_mem_breach(p, L);
     fw__limits_stop(p);
     int bad = 0;
+    char plain[FW_MSG_MAX];
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         if (p->breach)
@@ -1016,6 +1028,9 @@ int fw__host_load(struct fw__policy *p, const char *src, size_t len,
         else if (rc == LUA_ERRMEM)
             fw_diag_add(diag, NULL, "%s: loading the policy used more than its "
                         "memory cap (%zu bytes)", p->path, p->mem_cap);
+        else if (msg && fw__plain_lua(p->path, msg, src, len, plain,
+                                      sizeof plain))
+            fw_diag_add(diag, NULL, "%s", plain);
         else
             fw_diag_add(diag, NULL, "%s", msg ? msg : "(error object)");
         bad = 1;
@@ -1030,6 +1045,11 @@ int fw__host_load(struct fw__policy *p, const char *src, size_t len,
         bad = 1;
     }
     lua_pop(L, 1);
+    if (rc == LUA_OK && fw__params_bind(p, params, diag) != 0)
+        bad = 1;
+    if (rc == LUA_OK && p->e->opts.lint &&
+        fw__lint_policy(p, src, len, diag) != 0)
+        bad = 1;
     p->breach = FW__B_NONE;
     if (!bad)
         lua_gc(L, LUA_GCGEN, 0, 0);
@@ -1065,6 +1085,7 @@ int fw__host_begin(struct fw__policy *p, const char *feed, int32_t now)
 {
     lua_State *L = p->L;
     char b[16];
+    fw__params_feed_begin(p);
     if (!lua_checkstack(L, 4))
         return FW_ENOMEM;
     lua_rawgeti(L, LUA_REGISTRYINDEX, p->ctx_ref);

@@ -3,6 +3,8 @@
  * would only hide mistakes (aliases, tags, several documents, duplicate keys).
  * Parsing only: the caller reads the file. */
 #include "fundwatch/value.h"
+#include "fundwatch/i18n.h"
+#include "plain.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -158,8 +160,8 @@ static int attach(struct build *b, struct fw_value *v, const yaml_mark_t *m)
         for (size_t i = 0; i < p->n; i++) {
             if (!strcmp(p->keys[i]->text, v->text)) {
                 int first = p->keys[i]->line;
-                int rc = fail(b, m, "duplicate key \"%.200s\" (first at line %d)",
-                              v->text, first);
+                int rc = fail(b, m, _("duplicate key \"%.200s\" (first at "
+                                      "line %d)"), v->text, first);
                 fw_value_free(v);
                 return rc;
             }
@@ -282,9 +284,17 @@ struct fw_value *fw_yaml_parse(const char *path, const char *buf, size_t len,
     yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
     while (!done && rc == 0) {
         if (!yaml_parser_parse(&p, &ev)) {
-            char place[FW_PLACE_MAX];
-            snprintf(place, sizeof place, "%s:%zu:%zu", b.path,
-                     p.problem_mark.line + 1, p.problem_mark.column + 1);
+            char place[FW_PLACE_MAX], plain[FW_MSG_MAX];
+            int line = (int)p.problem_mark.line + 1;
+            int col = (int)p.problem_mark.column + 1;
+            if (fw__plain_yaml(buf, len, p.problem, p.context, &line, &col,
+                               (int)p.context_mark.line + 1, plain,
+                               sizeof plain)) {
+                snprintf(place, sizeof place, "%s:%d:%d", b.path, line, col);
+                rc = fw_error_set(err, FW_EINVAL, place, "%s", plain);
+                break;
+            }
+            snprintf(place, sizeof place, "%s:%d:%d", b.path, line, col);
             rc = fw_error_set(err, FW_EINVAL, place, "YAML syntax: %s%s%s",
                               p.problem ? p.problem : "error",
                               p.context ? " " : "",

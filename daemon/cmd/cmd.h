@@ -49,6 +49,7 @@ enum {
     FW_OPT_JSON = 1u << 14,    /* --json */
     FW_OPT_MARKDOWN = 1u << 15, /* --markdown */
     FW_OPT_XLSX = 1u << 16,    /* --xlsx FILE */
+    FW_OPT_STRICT = 1u << 17,  /* --strict: warnings are problems */
 };
 #define FW_CMD_MAX_SET 32
 
@@ -69,10 +70,12 @@ struct fw_cmd_opts {
     size_t n_set;
     bool json, markdown;
     const char *xlsx;
+    bool strict;
     int argi;                      /* argv index of the first operand */
 };
 
-/* Parses the options in `which` and -h/--help. Returns -1 to go on with
+/* Parses the options in `which`, -h/--help and --lang zh|en (every command
+ * takes it; main() has already chosen the language from it). Returns -1 to go on with
  * *o filled in; or the exit status to return: 0 after printing usage on
  * stdout for --help, 2 after a usage error (what was wrong, then usage, on
  * stderr). */

@@ -12,6 +12,8 @@
 
 #include "config.h"
 #include "feedio.h"
+#include "fundwatch/i18n.h"
+#include "i18n.h"
 #include "store/store.h"
 #include "fundwatch/record.h"
 #include "sys.h"
@@ -29,7 +31,8 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
 
 enum {
     OPT_MEMCAP = 256, OPT_FINDINGS, OPT_FROM, OPT_TO, OPT_STATE,
-    OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN, OPT_NO_EVIDENCE, OPT_XLSX,
+    OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN, OPT_NO_EVIDENCE, OPT_XLSX, OPT_STRICT,
+    OPT_LANG,
 };
 
 static const struct {
@@ -57,13 +60,14 @@ static const struct {
     {FW_OPT_JSON, {"json", no_argument, NULL, OPT_JSON}, ""},
     {FW_OPT_MARKDOWN, {"markdown", no_argument, NULL, OPT_MARKDOWN}, ""},
     {FW_OPT_XLSX, {"xlsx", required_argument, NULL, OPT_XLSX}, ""},
+    {FW_OPT_STRICT, {"strict", no_argument, NULL, OPT_STRICT}, ""},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
 int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
                    int argc, char **argv, struct fw_cmd_opts *o)
 {
-    struct option lo[N_TABLE + 2];
+    struct option lo[N_TABLE + 3];
     char so[2 * N_TABLE + 2] = "";
     size_t n = 0;
     for (size_t i = 0; i < N_TABLE; i++)
@@ -72,6 +76,7 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
             strcat(so, table[i].short_);
         }
     lo[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    lo[n++] = (struct option){"lang", required_argument, NULL, OPT_LANG};
     lo[n] = (struct option){0, 0, 0, 0};
     strcat(so, "h");
 
@@ -112,6 +117,14 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
                 return fw_cli_usage_error(cmd, "--mem-cap \"%s\": at least "
                                           "1M", optarg);
             o->engine.mem_cap = (size_t)v;
+            break;
+        case OPT_STRICT:
+            o->strict = true;
+            break;
+        case OPT_LANG:
+            if (!fw_i18n_lang_ok(optarg))
+                return fw_cli_usage_error(cmd, _("--lang \"%s\": zh or en"),
+                                          optarg);
             break;
         case 'o':
             o->output = optarg;
@@ -200,8 +213,8 @@ int fw_cmd_load(const char *cmd, const struct fw_cmd_opts *o,
     env->eng = fw_cmd_build(dir, &o->engine, &env->tree, &unreadable, NULL);
     if (env->eng == NULL) {
         fprintf(stderr, "fundwatch %s: %s: %s; %s\n", cmd, dir,
-                unreadable ? "the policies could not be read"
-                           : "the policies do not build",
+                unreadable ? _("the policies could not be read")
+                           : _("the policies do not build"),
                 consequence);
         fw_cmd_env_fini(env);
         return FW_EXIT_USAGE;
@@ -265,7 +278,9 @@ struct fw_engine *fw_cmd_build(const char *dir,
         if (rc == FW_ENOMEM)
             fw_diag_add(&d, dir, "out of memory reading the policies");
     } else {
-        e = fw_engine_build(t->files, t->n, opts, &d);
+        struct fw_engine_opts eo = *opts;
+        eo.lint = true;
+        e = fw_engine_build(t->files, t->n, &eo, &d);
         if (e == NULL && d.n == 0)
             fw_diag_add(&d, dir, "the policies could not be built (out of "
                         "memory?)");

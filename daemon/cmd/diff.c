@@ -22,7 +22,7 @@
 #include "fundwatch/record.h"
 #include "fundwatch/value.h"
 
-static const char usage_text[] =
+static const char usage_text[] = N_(
     "usage: fundwatch diff --policies CURRENT (--candidate DIR | --set PATH=VALUE...)\n"
     "                      [--now DATE] [--columns MAP] [--json] FEED|FOLDER...\n"
     "\n"
@@ -41,10 +41,11 @@ static const char usage_text[] =
     "  -m, --columns MAP    column map (YAML) on top of the built-in aliases\n"
     "      --json           one JSON object instead of text\n"
     "      --xlsx FILE      the differences as an Excel workbook too\n"
+    "      --lang zh|en     the language of messages (default: from LANG)\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 no finding differs, 1 some differ, 2 usage error, a file\n"
-    "that cannot be read, or policies that do not build.\n";
+    "that cannot be read, or policies that do not build.\n");
 
 /* ---- --set: a parameter set in the YAML text -------------------------------------- */
 
@@ -411,7 +412,7 @@ static void one(void *ud, enum fw_cmp_change what, const struct fw_cmp_item *x,
 int fw_cmd_diff(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    int rc = fw_cmd_options("diff", usage_text,
+    int rc = fw_cmd_options("diff", _(usage_text),
                             FW_OPT_POLICIES | FW_OPT_COLUMNS | FW_OPT_NOW |
                                 FW_OPT_CANDIDATE | FW_OPT_SET | FW_OPT_JSON |
                                 FW_OPT_XLSX,
@@ -427,7 +428,7 @@ int fw_cmd_diff(int argc, char **argv)
     const char *cur = o.policies ? o.policies : "policies";
 
     struct fw_cmd_env env;
-    if ((rc = fw_cmd_load("diff", &o, "nothing compared", &env)) != 0)
+    if ((rc = fw_cmd_load("diff", &o, _("nothing compared"), &env)) != 0)
         return rc;
     struct fw_policy_tree cand = {0};
     bool unreadable = false;

@@ -40,7 +40,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    fw_i18n_init(argv[0]);
+    fw_i18n_init(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return FW_EXIT_USAGE;

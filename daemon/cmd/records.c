@@ -5,10 +5,11 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "fundwatch/i18n.h"
 #include "feedio.h"
 #include "fundwatch/buf.h"
 
-static const char usage_text[] =
+static const char usage_text[] = N_(
     "usage: fundwatch records [--columns MAP.yaml] [--quiet] FEED...\n"
     "\n"
     "Reads each FEED (CSV in UTF-8 or GBK/GB18030, or NDJSON) and prints its\n"
@@ -19,10 +20,11 @@ static const char usage_text[] =
     "\n"
     "  -m, --columns MAP  column map (YAML) on top of the built-in aliases\n"
     "  -q, --quiet        check only: print no records, only rejects and counts\n"
+    "      --lang zh|en   the language of messages (default: from LANG)\n"
     "  -h, --help         this text\n"
     "\n"
     "Exit status: 0 every line read, 1 rejects or a feed that is not a feed,\n"
-    "2 usage error or a file that cannot be opened.\n";
+    "2 usage error or a file that cannot be opened.\n");
 
 struct ctx {
     struct fw_buf out;
@@ -53,7 +55,7 @@ static void on_reject(void *ud, const char *feed, uint64_t line,
 int fw_cmd_records(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    int rc = fw_cmd_options("records", usage_text,
+    int rc = fw_cmd_options("records", _(usage_text),
                             FW_OPT_COLUMNS | FW_OPT_QUIET, argc, argv, &o);
     if (rc >= 0)
         return rc;

@@ -8,11 +8,12 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "fundwatch/i18n.h"
 #include "feedio.h"
 #include "fundwatch/buf.h"
 #include "fundwatch/finding.h"
 
-static const char usage_text[] =
+static const char usage_text[] = N_(
     "usage: fundwatch replay [options] FEED...\n"
     "\n"
     "Runs the policies over each FEED (CSV or NDJSON) as the daemon does, with\n"
@@ -29,11 +30,12 @@ static const char usage_text[] =
     "                       0 = no limit at all (for benchmarks only)\n"
     "      --mem-cap BYTES  memory per policy (default 64M; K, M, G allowed)\n"
     "      --no-evidence    findings without their evidence (benchmarks only)\n"
+    "      --lang zh|en     the language of messages (default: from LANG)\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 ok; 1 rejected lines, a file that is not a feed, or\n"
     "policy errors (error findings); 2 usage error, a file that cannot be\n"
-    "read, or policies that do not build (every problem is printed).\n";
+    "read, or policies that do not build (every problem is printed).\n");
 
 struct replay {
     struct fw_engine *e;
@@ -140,7 +142,7 @@ static void summary(const struct replay *r, int feeds, int unread,
 int fw_cmd_replay(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    int rc = fw_cmd_options("replay", usage_text,
+    int rc = fw_cmd_options("replay", _(usage_text),
                             FW_OPT_POLICIES | FW_OPT_COLUMNS | FW_OPT_NOW |
                                 FW_OPT_BUDGET | FW_OPT_MEMCAP,
                             argc, argv, &o);
@@ -150,7 +152,7 @@ int fw_cmd_replay(int argc, char **argv)
         return fw_cli_usage_error("replay", "no feed given (see --help)");
     int32_t now = o.now;
     struct fw_cmd_env env;
-    if ((rc = fw_cmd_load("replay", &o, "nothing replayed", &env)) != 0)
+    if ((rc = fw_cmd_load("replay", &o, _("nothing replayed"), &env)) != 0)
         return rc;
     struct fw_colmap *map = env.map;
     struct replay r = {.out = FW_BUF_INIT, .e = env.eng};
@@ -190,6 +192,15 @@ int fw_cmd_replay(int argc, char **argv)
         rc = fw_engine_feed_end(r.e, on_finding, &r);
         if (rc < 0 && r.fatal == 0)
             r.fatal = rc;
+        for (size_t k = 0; k < fw_engine_policy_count(r.e); k++) {
+            const char *near, *f = fw_engine_policy_missed_field(r.e, k,
+                                                                 &near);
+            if (f)
+                fprintf(stderr, _("replay: %s: policy %s read rec.%s, which "
+                                  "no column of this feed gives (did you "
+                                  "mean rec.%s?)\n"), argv[i],
+                        fw_engine_policy(r.e, k)->id, f, near);
+        }
     }
     flush(&r);
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -15,7 +15,7 @@
 #include "store/store.h"
 #include "sys.h"
 
-static const char usage_text[] =
+static const char usage_text[] = N_(
     "usage: fundwatch report (-c CONFIG | --findings FILE) [filters] "
     "-o FILE.xlsx\n"
     "\n"
@@ -32,11 +32,12 @@ static const char usage_text[] =
     "      --from DATE      only findings whose data date (as_of) is on or\n"
     "      --to DATE        after --from and on or before --to\n"
     "  -o, --output FILE    the workbook to write (.xlsx)\n"
+    "      --lang zh|en     the language of messages (default: from LANG)\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 written; 1 a line of --findings is not a finding (each\n"
     "printed as file:line: reason; the rest is written); 2 usage error, or a\n"
-    "file that cannot be read or written.\n";
+    "file that cannot be read or written.\n");
 
 static bool wanted(void *ud, const struct fw_finding *f, int state)
 {
@@ -156,7 +157,7 @@ static int from_jsonl(const struct fw_cmd_opts *o, struct fw_report *r,
 int fw_cmd_report(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    int rc = fw_cmd_options("report", usage_text,
+    int rc = fw_cmd_options("report", _(usage_text),
                             FW_OPT_CONFIG | FW_OPT_FINDINGS | FW_OPT_OUTPUT |
                                 FW_OPT_RANGE | FW_OPT_REGION | FW_OPT_STATE,
                             argc, argv, &o);

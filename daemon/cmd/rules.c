@@ -12,7 +12,7 @@
 #include "fundwatch/i18n.h"
 #include "fundwatch/value.h"
 
-static const char usage_text[] =
+static const char usage_text[] = N_(
     "usage: fundwatch rules [--policies DIR] [--region CODE] [--markdown]\n"
     "\n"
     "The effective rule set. Without --region: every policy and rule of DIR.\n"
@@ -24,10 +24,11 @@ static const char usage_text[] =
     "  -p, --policies DIR   the policies folder (default: policies)\n"
     "  -r, --region CODE    a region code (6 or 9 digits) or prefix\n"
     "      --markdown       a Markdown table (docs/rules.md)\n"
+    "      --lang zh|en     the language of messages (default: from LANG)\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 ok; 2 usage error, or policies that cannot be read or do\n"
-    "not build.\n";
+    "not build.\n");
 
 /* The parameters file of the policy at lua_path, parsed, or NULL. */
 static struct fw_value *params_of(const struct fw_policy_tree *t,
@@ -170,7 +171,7 @@ static int broadest_first(const void *a, const void *b)
 int fw_cmd_rules(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    int rc = fw_cmd_options("rules", usage_text,
+    int rc = fw_cmd_options("rules", _(usage_text),
                             FW_OPT_POLICIES | FW_OPT_REGION | FW_OPT_MARKDOWN,
                             argc, argv, &o);
     if (rc >= 0)
@@ -179,7 +180,7 @@ int fw_cmd_rules(int argc, char **argv)
         return fw_cli_usage_error("rules", "unexpected argument \"%s\"",
                                   argv[o.argi]);
     struct fw_cmd_env env;
-    if ((rc = fw_cmd_load("rules", &o, "no rules shown", &env)) != 0)
+    if ((rc = fw_cmd_load("rules", &o, _("no rules shown"), &env)) != 0)
         return rc;
     const struct fw_engine *e = env.eng;
     size_t np = fw_engine_policy_count(e);

@@ -7,12 +7,13 @@
 #include <stdlib.h>
 
 #include "cmd.h"
+#include "fundwatch/i18n.h"
 #include "core.h"
 #include "http/http.h"
 #include "reload.h"
 #include "shadow.h"
 
-static const char usage_text[] =
+static const char usage_text[] = N_(
     "usage: fundwatch run [-c fundwatch.yaml] [--now DATE]\n"
     "\n"
     "The daemon, in the foreground (systemd runs it; Type=notify). Watches\n"
@@ -26,18 +27,19 @@ static const char usage_text[] =
     "\n"
     "  -c, --config FILE  the config file (default: fundwatch.yaml)\n"
     "  -n, --now DATE     a fixed clock instead of today (drills and tests)\n"
+    "      --lang zh|en   the language of messages (default: from LANG)\n"
     "  -h, --help         this text\n"
     "\n"
     "Signals: SIGTERM or SIGINT finish the current feed, commit and exit 0;\n"
     "SIGHUP reloads the policies (a broken edit keeps the running ones).\n"
     "Exit status: 0 stopped by a signal; 1 the config or the policies have\n"
     "problems (each printed as file:line: message); 2 usage, or the store,\n"
-    "spool, outbox or listen address cannot be opened.\n";
+    "spool, outbox or listen address cannot be opened.\n");
 
 int fw_cmd_run(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    int rc = fw_cmd_options("run", usage_text, FW_OPT_CONFIG | FW_OPT_NOW,
+    int rc = fw_cmd_options("run", _(usage_text), FW_OPT_CONFIG | FW_OPT_NOW,
                             argc, argv, &o);
     if (rc >= 0)
         return rc;

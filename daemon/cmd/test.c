@@ -6,10 +6,11 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "fundwatch/i18n.h"
 #include "feedio.h"
 #include "testrun.h"
 
-static const char usage_text[] =
+static const char usage_text[] = N_(
     "usage: fundwatch test [--policies DIR] [--columns MAP] [PATTERN]\n"
     "\n"
     "Runs the cases of every test file (*_test.yaml) under DIR whose path\n"
@@ -25,16 +26,17 @@ static const char usage_text[] =
     "\n"
     "  -p, --policies DIR   the policies folder (default: policies)\n"
     "  -m, --columns MAP    column map (YAML) for the feeds tests name\n"
+    "      --lang zh|en     the language of messages (default: from LANG)\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit status: 0 every case passed; 1 a case failed or could not run as\n"
     "written; 2 usage error, no test file matching PATTERN, a folder or file\n"
-    "that cannot be read, or policies that do not build.\n";
+    "that cannot be read, or policies that do not build.\n");
 
 int fw_cmd_test(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    int rc = fw_cmd_options("test", usage_text,
+    int rc = fw_cmd_options("test", _(usage_text),
                             FW_OPT_POLICIES | FW_OPT_COLUMNS, argc, argv, &o);
     if (rc >= 0)
         return rc;
@@ -43,10 +45,10 @@ int fw_cmd_test(int argc, char **argv)
     if (argi < argc)
         pattern = argv[argi++];
     if (argi < argc)
-        return fw_cli_usage_error("test", "one PATTERN at most (got \"%s\" "
-                                  "too)", argv[argi]);
+        return fw_cli_usage_error("test", _("one PATTERN at most (got "
+                                  "\"%s\" too)"), argv[argi]);
     struct fw_cmd_env env;
-    if ((rc = fw_cmd_load("test", &o, "no test run", &env)) != 0)
+    if ((rc = fw_cmd_load("test", &o, _("no test run"), &env)) != 0)
         return rc;
     struct fw_engine *e = env.eng;
     struct fw_colmap *map = env.map;
@@ -67,14 +69,17 @@ int fw_cmd_test(int argc, char **argv)
                 fw_error_text(&err, msg, sizeof msg));
         status = FW_EXIT_USAGE;
     } else if (st.files == 0 && pattern != NULL) {
-        fprintf(stderr, "fundwatch test: no test file under %s matches "
-                "\"%s\"\n", dir, pattern);
+        fprintf(stderr, _("fundwatch test: no test file under %s matches "
+                          "\"%s\"\n"), dir, pattern);
         status = FW_EXIT_USAGE;
     } else {
-        printf("%u case%s: %u passed, %u failed", st.cases,
-               st.cases == 1 ? "" : "s", st.passed, st.failed);
+        if (st.cases == 1)
+            printf(_("1 case: %u passed, %u failed"), st.passed, st.failed);
+        else
+            printf(_("%u cases: %u passed, %u failed"), st.cases, st.passed,
+                   st.failed);
         if (st.errors)
-            printf(" (%u could not run)", st.errors);
+            printf(_(" (%u could not run)"), st.errors);
         printf("\n");
         status = st.failed ? FW_EXIT_PROBLEMS : FW_EXIT_OK;
     }

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "dash.h"
 #include "fundwatch/buf.h"
 
 static int refuse(char *why, size_t n, int status, const char *fmt, ...)
@@ -108,15 +110,35 @@ static int param(const struct fw_http_req *req, const char *key, char *out,
     return 0;
 }
 
-/* The filters /findings and /report.xlsx share: region, kind, level,
- * state, rule. */
-static int check_filters(const struct fw_api_findings_q *q, char *why,
-                         size_t n)
+/* A unit's code: letters, digits, '-', '_', '.'. */
+static bool code_text(const char *s)
+{
+    for (; *s; s++)
+        if (!(*s == '_' || *s == '-' || *s == '.' ||
+              (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9')))
+            return false;
+    return true;
+}
+
+/* The filters /findings and /report.xlsx share, fetched and checked. */
+static int parse_filters(const struct fw_http_req *req,
+                         struct fw_api_findings_q *q, char *why, size_t n)
 {
     static const char *const kinds[] = {"alert", "clawback", "score", "error",
                                         "ops", NULL};
     static const char *const levels[] = {"red", "yellow", "info", NULL};
     static const char *const states[] = {"open", "resolved", NULL};
+    int rc;
+    if ((rc = param(req, "region", q->region, sizeof q->region, why, n)) ||
+        (rc = param(req, "kind", q->kind, sizeof q->kind, why, n)) ||
+        (rc = param(req, "level", q->level, sizeof q->level, why, n)) ||
+        (rc = param(req, "rule", q->rule, sizeof q->rule, why, n)) ||
+        (rc = param(req, "state", q->state, sizeof q->state, why, n)) ||
+        (rc = param(req, "dept", q->dept, sizeof q->dept, why, n)) ||
+        (rc = param(req, "from", q->from, sizeof q->from, why, n)) ||
+        (rc = param(req, "to", q->to, sizeof q->to, why, n)))
+        return rc;
     if (q->region[0] && !digits(q->region, 1, 9))
         return refuse(why, n, 400, "region \"%s\": not a region code prefix "
                       "(up to 9 digits)", q->region);
@@ -129,11 +151,14 @@ static int check_filters(const struct fw_api_findings_q *q, char *why,
     if (q->state[0] && !one_of(q->state, states))
         return refuse(why, n, 400, "state \"%s\": expected open or resolved",
                       q->state);
-    for (const char *r = q->rule; *r; r++)
-        if (!(*r == '_' || *r == '-' || (*r >= 'a' && *r <= 'z') ||
-              (*r >= 'A' && *r <= 'Z') || (*r >= '0' && *r <= '9')))
-            return refuse(why, n, 400, "rule \"%s\": not a rule id",
-                          q->rule);
+    if (!code_text(q->rule) || strchr(q->rule, '.'))
+        return refuse(why, n, 400, "rule \"%s\": not a rule id", q->rule);
+    if (!code_text(q->dept))
+        return refuse(why, n, 400, "dept \"%s\": not a unit code", q->dept);
+    if ((q->from[0] && (strlen(q->from) != 10 || !iso_time(q->from))) ||
+        (q->to[0] && (strlen(q->to) != 10 || !iso_time(q->to))))
+        return refuse(why, n, 400, "from/to: expected a date such as "
+                      "2024-06-30");
     return 0;
 }
 
@@ -141,24 +166,18 @@ static int parse_findings(const struct fw_http_req *req,
                           struct fw_api_findings_q *q, char *why, size_t n)
 {
     static const char *const keys[] = {"region", "kind", "level", "rule",
-                                       "state", "since", "limit", "after",
-                                       NULL};
+                                       "state", "dept", "from", "to",
+                                       "since", "limit", "after", NULL};
     char limit[16], after[24];
     int rc;
 
     memset(q, 0, sizeof *q);
     q->limit = FW_API_LIMIT_DEFAULT;
     if ((rc = check_keys(req->query, keys, why, n)) ||
-        (rc = param(req, "region", q->region, sizeof q->region, why, n)) ||
-        (rc = param(req, "kind", q->kind, sizeof q->kind, why, n)) ||
-        (rc = param(req, "level", q->level, sizeof q->level, why, n)) ||
-        (rc = param(req, "rule", q->rule, sizeof q->rule, why, n)) ||
-        (rc = param(req, "state", q->state, sizeof q->state, why, n)) ||
+        (rc = parse_filters(req, q, why, n)) ||
         (rc = param(req, "since", q->since, sizeof q->since, why, n)) ||
         (rc = param(req, "limit", limit, sizeof limit, why, n)) ||
         (rc = param(req, "after", after, sizeof after, why, n)))
-        return rc;
-    if ((rc = check_filters(q, why, n)))
         return rc;
     if (q->since[0] && !iso_time(q->since))
         return refuse(why, n, 400, "since \"%s\": expected 2024-06-30 or "
@@ -185,25 +204,12 @@ static int parse_report(const struct fw_http_req *req,
                         struct fw_api_findings_q *q, char *why, size_t n)
 {
     static const char *const keys[] = {"region", "kind", "level", "rule",
-                                       "state", "from", "to", NULL};
+                                       "state", "dept", "from", "to", NULL};
     int rc;
     memset(q, 0, sizeof *q);
-    if ((rc = check_keys(req->query, keys, why, n)) ||
-        (rc = param(req, "region", q->region, sizeof q->region, why, n)) ||
-        (rc = param(req, "kind", q->kind, sizeof q->kind, why, n)) ||
-        (rc = param(req, "level", q->level, sizeof q->level, why, n)) ||
-        (rc = param(req, "rule", q->rule, sizeof q->rule, why, n)) ||
-        (rc = param(req, "state", q->state, sizeof q->state, why, n)) ||
-        (rc = param(req, "from", q->from, sizeof q->from, why, n)) ||
-        (rc = param(req, "to", q->to, sizeof q->to, why, n)))
+    if ((rc = check_keys(req->query, keys, why, n)))
         return rc;
-    if ((rc = check_filters(q, why, n)))
-        return rc;
-    if ((q->from[0] && (strlen(q->from) != 10 || !iso_time(q->from))) ||
-        (q->to[0] && (strlen(q->to) != 10 || !iso_time(q->to))))
-        return refuse(why, n, 400, "from/to: expected a date such as "
-                      "2024-06-30");
-    return 0;
+    return parse_filters(req, q, why, n);
 }
 
 static bool hex_id(const char *s)
@@ -217,6 +223,13 @@ static bool hex_id(const char *s)
     return true;
 }
 
+/* Constant-time equality of a presented token and a configured one. */
+static bool same_token(const char *given, size_t glen, const char *token)
+{
+    size_t tl = token ? strlen(token) : 0;
+    return tl > 0 && glen == tl && CRYPTO_memcmp(given, token, tl) == 0;
+}
+
 static int authorize(const char *authorization, const char *token, char *why,
                      size_t n)
 {
@@ -224,19 +237,49 @@ static int authorize(const char *authorization, const char *token, char *why,
         return refuse(why, n, 403, "POST is disabled: no api token is set in "
                       "the config (http.token)");
     const char *prefix = "Bearer ";
-    size_t tl = strlen(token);
     if (!authorization || strncmp(authorization, prefix, strlen(prefix)))
         return refuse(why, n, 401, "an Authorization: Bearer <token> header "
                       "is required");
     const char *given = authorization + strlen(prefix);
-    if (strlen(given) != tl || CRYPTO_memcmp(given, token, tl) != 0)
+    if (!same_token(given, strlen(given), token))
         return refuse(why, n, 401, "wrong token");
     return 0;
 }
 
-int fw_api_parse(const struct fw_http_req *req, const char *authorization,
-                 const char *token, struct fw_api_call *call, char *why,
-                 size_t why_n)
+int fw_api_read_access(const struct fw_api_cred *cred,
+                       const struct fw_api_auth *auth, char *why,
+                       size_t why_n)
+{
+    if (auth->public_read)
+        return 0;
+    bool any = (auth->token && *auth->token) ||
+               (auth->read_token && *auth->read_token);
+    if (!any)
+        return refuse(why, why_n, 403, "reads are disabled: no read_token or "
+                      "token is set in the config, and public_read is false");
+    const char *prefix = "Bearer ";
+    const char *a = cred->authorization;
+    if (a) {
+        if (strncmp(a, prefix, strlen(prefix)))
+            return refuse(why, why_n, 401, "an Authorization: Bearer <token> "
+                          "header is required");
+        const char *given = a + strlen(prefix);
+        size_t gl = strlen(given);
+        if (same_token(given, gl, auth->read_token) ||
+            same_token(given, gl, auth->token))
+            return 0;
+        return refuse(why, why_n, 401, "wrong token");
+    }
+    if (fw_dash_session_role(cred->cookie, auth, (int64_t)time(NULL)) > 0)
+        return 0;
+    return refuse(why, why_n, 401, "reading needs a token: an Authorization: "
+                  "Bearer <read token> header, or a session from the login "
+                  "at /");
+}
+
+int fw_api_parse(const struct fw_http_req *req, const struct fw_api_cred *cred,
+                 const struct fw_api_auth *auth, struct fw_api_call *call,
+                 char *why, size_t why_n)
 {
     static const char *const none[] = {NULL};
     static const char *const feed_keys[] = {"name", NULL};
@@ -247,20 +290,14 @@ int fw_api_parse(const struct fw_http_req *req, const char *authorization,
 
     memset(call, 0, sizeof *call);
     if (!strcmp(path, "/healthz") || !strcmp(path, "/readyz") ||
-        !strcmp(path, "/metrics") || !strcmp(path, "/policies") ||
-        !strcmp(path, "/findings")) {
+        !strcmp(path, "/metrics")) {
         if (!get)
             return refuse(why, why_n, 405, "%s takes GET", path);
-        if (!strcmp(path, "/findings")) {
-            call->ep = FW_API_FINDINGS;
-            return parse_findings(req, &call->q, why, why_n);
-        }
         if ((rc = check_keys(req->query, none, why, why_n)))
             return rc;
         call->ep = path[1] == 'h' ? FW_API_HEALTHZ
                    : path[1] == 'r' ? FW_API_READYZ
-                   : path[1] == 'm' ? FW_API_METRICS
-                                    : FW_API_POLICIES;
+                                    : FW_API_METRICS;
         return 0;
     }
     if (!strcmp(path, "/shadow")) {
@@ -270,12 +307,14 @@ int fw_api_parse(const struct fw_http_req *req, const char *authorization,
             return refuse(why, why_n, 405, "%s takes GET, POST or DELETE",
                           path);
         if (get) {
-            if ((rc = check_keys(req->query, none, why, why_n)))
+            /* what a candidate would change: findings, so a read */
+            if ((rc = fw_api_read_access(cred, auth, why, why_n)) ||
+                (rc = check_keys(req->query, none, why, why_n)))
                 return rc;
             call->ep = FW_API_SHADOW;
             return 0;
         }
-        if ((rc = authorize(authorization, token, why, why_n)))
+        if ((rc = authorize(cred->authorization, auth->token, why, why_n)))
             return rc;
         if ((rc = check_keys(req->query, post ? dir_keys : none, why,
                              why_n)))
@@ -292,33 +331,48 @@ int fw_api_parse(const struct fw_http_req *req, const char *authorization,
         }
         return 0;
     }
-    if (!strcmp(path, "/report.xlsx")) {
+    /* the reads */
+    bool finding = !strncmp(path, "/findings/", 10);
+    if (!strcmp(path, "/findings") || !strcmp(path, "/policies") ||
+        !strcmp(path, "/summary") || !strcmp(path, "/report.xlsx") ||
+        finding) {
         if (!get)
-            return refuse(why, why_n, 405, "%s takes GET", path);
-        call->ep = FW_API_REPORT;
-        return parse_report(req, &call->q, why, why_n);
-    }
-    if (!strncmp(path, "/findings/", 10)) {
-        if (!get)
-            return refuse(why, why_n, 405, "%s takes GET", "/findings/{id}");
-        /* /findings/{id}/explain: the same finding, with its evidence */
-        char id[80];
-        snprintf(id, sizeof id, "%s", path + 10);
-        size_t il = strlen(id);
-        if (il > 8 && strcmp(id + il - 8, "/explain") == 0)
-            id[il - 8] = '\0';
-        if (!hex_id(id))
-            return refuse(why, why_n, 404, "no finding \"%.80s\": an id is "
-                          "lowercase hex", path + 10);
-        call->ep = FW_API_FINDING;
-        snprintf(call->id, sizeof call->id, "%.64s", id); /* hex_id: <= 64 */
+            return refuse(why, why_n, 405, "%s takes GET",
+                          finding ? "/findings/{id}" : path);
+        if ((rc = fw_api_read_access(cred, auth, why, why_n)))
+            return rc;
+        if (!strcmp(path, "/findings")) {
+            call->ep = FW_API_FINDINGS;
+            return parse_findings(req, &call->q, why, why_n);
+        }
+        if (!strcmp(path, "/report.xlsx")) {
+            call->ep = FW_API_REPORT;
+            return parse_report(req, &call->q, why, why_n);
+        }
+        if (finding) {
+            /* /findings/{id}/explain: the same finding, with its evidence */
+            char id[80];
+            snprintf(id, sizeof id, "%s", path + 10);
+            size_t il = strlen(id);
+            if (il > 8 && strcmp(id + il - 8, "/explain") == 0)
+                id[il - 8] = '\0';
+            if (!hex_id(id))
+                return refuse(why, why_n, 404, "no finding \"%.80s\": an id "
+                              "is lowercase hex", path + 10);
+            call->ep = FW_API_FINDING;
+            snprintf(call->id, sizeof call->id, "%.64s", id); /* hex_id: <= 64 */
+            return 0;
+        }
+        if ((rc = check_keys(req->query, none, why, why_n)))
+            return rc;
+        call->ep = path[1] == 'p' ? FW_API_POLICIES : FW_API_SUMMARY;
         return 0;
     }
     if (!strcmp(path, "/feeds") || !strcmp(path, "/reload")) {
         bool feeds = path[1] == 'f';
         if (!post)
             return refuse(why, why_n, 405, "%s takes POST", path);
-        if ((rc = authorize(authorization, token, why, why_n)))
+        if ((rc = authorize(cred->authorization, auth->token, why, why_n)))
             return rc;
         if ((rc = check_keys(req->query, feeds ? feed_keys : none, why,
                              why_n)))
@@ -358,8 +412,13 @@ void fw_api_handle(void *ud, struct fw_http_conn *c,
     struct fw_api *api = ud;
     struct fw_api_call call;
     char why[512];
-    int rc = fw_api_parse(req, fw_http_header(c, "authorization"), api->token,
-                          &call, why, sizeof why);
+    struct fw_api_cred cred = {
+        .authorization = fw_http_header(c, "authorization"),
+        .cookie = fw_http_header(c, "cookie"),
+    };
+    if (api->dash && fw_dash_handle(api->dash, c, req, &cred, &api->auth))
+        return;
+    int rc = fw_api_parse(req, &cred, &api->auth, &call, why, sizeof why);
     if (rc) {
         if (rc == 405 || rc == 401) {
             struct fw_buf b = FW_BUF_INIT;
@@ -403,6 +462,10 @@ void fw_api_handle(void *ud, struct fw_http_conn *c,
     case FW_API_FINDING:
         answer(c, ops->finding(api->ud, call.id, &out), &out,
                "application/json");
+        break;
+    case FW_API_SUMMARY:
+        rc = ops->summary ? ops->summary(api->ud, &out) : 404;
+        answer(c, rc, &out, "application/json");
         break;
     case FW_API_POLICIES:
         answer(c, ops->policies(api->ud, &out), &out, "application/json");

@@ -1,5 +1,6 @@
 /* The HTTP API's routes: which endpoint a request names, its validated
- * parameters, the token check for POST, and the JSON error answers. The
+ * parameters, who may read and who may write (the tokens, the dashboard's
+ * session cookie), and the JSON error answers. The
  * daemon supplies what each endpoint returns through struct fw_api_ops; this
  * module knows no store, engine or spool. */
 #ifndef FUNDWATCH_DAEMON_API_H
@@ -23,6 +24,7 @@ enum fw_api_ep {
     FW_API_FEEDS,        /* POST /feeds */
     FW_API_RELOAD,       /* POST /reload */
     FW_API_REPORT,       /* GET /report.xlsx?… */
+    FW_API_SUMMARY,      /* GET /summary: the dashboard's overview */
     FW_API_SHADOW,       /* GET /shadow */
     FW_API_SHADOW_START, /* POST /shadow?dir=… */
     FW_API_SHADOW_STOP,  /* DELETE /shadow */
@@ -41,7 +43,8 @@ struct fw_api_findings_q {
     char since[32];    /* ISO date or date-time: last seen at or after */
     int limit;         /* 1..FW_API_LIMIT_MAX */
     int64_t after;     /* pagination cursor: rows after this sequence */
-    char from[16], to[16]; /* GET /report.xlsx: data dates, inclusive */
+    char dept[64];     /* a unit's code (单位代码), exact */
+    char from[16], to[16]; /* data dates (as_of), inclusive */
 };
 
 struct fw_api_call {
@@ -52,13 +55,35 @@ struct fw_api_call {
     char dir[1024];              /* FW_API_SHADOW_START: ?dir= */
 };
 
-/* Decides what a request asks for. token is the configured API token, or
- * NULL/"" when none is set (then every POST is refused: 403). On a bad
- * request returns the HTTP status (400, 401, 403, 404, 405) and a message in
- * why; 0 when *call is filled. */
-int fw_api_parse(const struct fw_http_req *req, const char *authorization,
-                 const char *token, struct fw_api_call *call, char *why,
-                 size_t why_n);
+/* Who may do what, from the config. Reads (findings, explanations,
+ * reports, policies, the summary) need the read token or the write token
+ * unless public_read; POST needs the write token; /healthz, /readyz and
+ * /metrics are open. */
+struct fw_api_auth {
+    const char *token;       /* the write token, or NULL/"": POST refused */
+    const char *read_token;  /* or NULL/"" */
+    bool public_read;
+};
+
+/* What a request shows of its sender: its Authorization and Cookie
+ * headers (NULL when absent). */
+struct fw_api_cred {
+    const char *authorization;
+    const char *cookie;
+};
+
+/* May this request read? 0 when it may; else 401 (no or a wrong token,
+ * no valid session) or 403 (no token is configured), with why. */
+int fw_api_read_access(const struct fw_api_cred *cred,
+                       const struct fw_api_auth *auth, char *why,
+                       size_t why_n);
+
+/* Decides what a request asks for. On a bad request returns the HTTP
+ * status (400, 401, 403, 404, 405) and a message in why; 0 when *call is
+ * filled. */
+int fw_api_parse(const struct fw_http_req *req, const struct fw_api_cred *cred,
+                 const struct fw_api_auth *auth, struct fw_api_call *call,
+                 char *why, size_t why_n);
 
 /* What the daemon answers with. Each GET writer fills out with a JSON (or
  * metrics text) body and returns 0, or returns an HTTP status and puts a
@@ -77,16 +102,22 @@ struct fw_api_ops {
     /* GET /report.xlsx: the workbook's bytes in out */
     int (*report)(void *ud, const struct fw_api_findings_q *q,
                   struct fw_buf *out);
+    /* GET /summary: open findings counted, feeds of today */
+    int (*summary)(void *ud, struct fw_buf *out);
     /* GET /shadow; POST /shadow and DELETE /shadow answer later */
     int (*shadow)(void *ud, struct fw_buf *out);
     void (*shadow_set)(void *ud, struct fw_http_conn *c, const char *dir);
 };
 
-/* A fw_http_handler: ud is a struct fw_api. */
+struct fw_dash;
+
+/* A fw_http_handler: ud is a struct fw_api. The dashboard (dash.c, NULL
+ * for none) answers /, /dash/… and POST /login, /logout. */
 struct fw_api {
     const struct fw_api_ops *ops;
     void *ud;
-    const char *token;
+    struct fw_api_auth auth;
+    struct fw_dash *dash;
 };
 
 void fw_api_handle(void *api, struct fw_http_conn *c,

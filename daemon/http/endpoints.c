@@ -16,6 +16,7 @@
 
 #include "api.h"
 #include "core.h"
+#include "dash.h"
 #include "http.h"
 #include "prom.h"
 #include "reload.h"
@@ -30,6 +31,11 @@ struct fw_http_api {
     struct fw_api api;
     bool closed;
     uint64_t ingest_bytes;  /* bodies of queued POST /feeds */
+    /* GET /summary's last answer, kept while the store's counts and the
+     * hour stay the same */
+    struct fw_buf summary;
+    uint64_t summary_key;
+    int64_t summary_ms;
 };
 
 /* A POST /feeds waiting for, or done by, the worker. */
@@ -305,10 +311,11 @@ static int64_t since_ms(const char *s)
     return (int64_t)timegm(&tm) * 1000;
 }
 
-/* The store's query for the API's filters. */
+/* The store's query for the API's filters; from/to (checked dates) as
+ * the store's as_of range. */
 static struct fw_store_query query_of(const struct fw_api_findings_q *q)
 {
-    return (struct fw_store_query){
+    struct fw_store_query sq = {
         .region_prefix = q->region[0] ? q->region : NULL,
         .kind = q->kind[0] ? fw_fkind_parse(q->kind) : -1,
         .level = q->level[0] ? fw_level_parse(q->level) : -1,
@@ -319,7 +326,16 @@ static struct fw_store_query query_of(const struct fw_api_findings_q *q)
         .since_ms = q->since[0] ? since_ms(q->since) : 0,
         .limit = (unsigned)q->limit,
         .cursor = q->after,
+        .dept = q->dept[0] ? q->dept : NULL,
     };
+    const char *why = NULL;
+    if (q->from[0])
+        sq.has_from = fw_date_parse(q->from, strlen(q->from), &sq.as_of_from,
+                                    &why) == 0;
+    if (q->to[0])
+        sq.has_to = fw_date_parse(q->to, strlen(q->to), &sq.as_of_to,
+                                  &why) == 0;
+    return sq;
 }
 
 static int op_findings(void *ud, const struct fw_api_findings_q *q,
@@ -439,8 +455,9 @@ static int op_report(void *ud, const struct fw_api_findings_q *q,
     }
     if (fd >= 0) {
         char filter[200];
-        snprintf(filter, sizeof filter, "%s%s%s%s%s%s%s%s",
+        snprintf(filter, sizeof filter, "%s%s%s%s%s%s%s%s%s%s",
                  q->region[0] ? "区划 " : "", q->region,
+                 q->dept[0] ? " 单位 " : "", q->dept,
                  q->state[0] ? " 状态 " : "", q->state,
                  q->from[0] ? " 自 " : "", q->from, q->to[0] ? " 至 " : "",
                  q->to);
@@ -471,6 +488,129 @@ static int op_report(void *ud, const struct fw_api_findings_q *q,
                 fw_report_count(rq.r), status ? 0 : out->len);
     fw_report_free(rq.r);
     return status;
+}
+
+/* ---- GET /summary ------------------------------------------------------------------ */
+
+static void money(struct fw_buf *b, const char *k, int64_t fen, bool comma)
+{
+    char t[32];
+    fw_money_format(fen, t);
+    fw_buf_printf(b, "%s\"%s\":\"%s\"", comma ? "," : "", k, t);
+}
+
+static void group_json(struct fw_buf *b, const struct fw_store_group *g,
+                       bool unit)
+{
+    fw_buf_puts(b, "{\"region\":");
+    fw_buf_json_str(b, g->region, strlen(g->region));
+    if (unit) {
+        kv_str(b, "dept", g->dept);
+        kv_str(b, "dept_name", g->dept_name);
+    }
+    fw_buf_printf(b, ",\"open\":%lld,\"red\":%lld,\"yellow\":%lld",
+                  (long long)g->open, (long long)g->red,
+                  (long long)g->yellow);
+    money(b, "clawback", g->clawback_fen, true);
+    fw_buf_putc(b, '}');
+}
+
+/* The overview: open findings by kind and level, by region and unit, the
+ * amounts in 元, this week's changes, today's feeds. One scan of the
+ * store, cached while its counts (new, reopened and resolved findings,
+ * feeds) stay the same, at most a minute. */
+static int op_summary(void *ud, struct fw_buf *out)
+{
+    struct fw_http_api *a = ud;
+    struct fwd *d = a->d;
+    int64_t now = fw_wall_ms();
+    uint64_t key = 1 + d->counts.outbox_seq;
+    for (int k = 0; k < FW__FK_COUNT; k++)
+        key = key * 1000003u + (uint64_t)d->counts.findings[k][1];
+    for (int k = 0; k < 3; k++)
+        key = key * 1000003u + (uint64_t)d->counts.feeds[k];
+    if (a->summary.len && d->have_counts && key == a->summary_key &&
+        now - a->summary_ms < 60000) {
+        fw_buf_append(out, a->summary.p, a->summary.len);
+        return 0;
+    }
+    /* today: local midnight; the week: seven days back */
+    time_t t = (time_t)(now / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    int64_t day_ms = (int64_t)mktime(&tm) * 1000;
+    int64_t week_ms = now - 7 * 86400 * 1000LL;
+    struct fw_store_summary *s = malloc(sizeof *s);
+    if (s == NULL)
+        return 503;
+    struct fw_error err = {0};
+    if (fw_store_summary(d->ro, week_ms, day_ms, s, &err) < 0) {
+        free(s);
+        fw_buf_printf(out, "the store cannot be read: %s", err.msg);
+        return err.code == FW_EBUSY ? 503 : 500;
+    }
+    char when[32];
+    int64_t total = 0;
+    for (int k = 0; k < FW__FK_COUNT; k++)
+        for (int l = 0; l < FW__LV_COUNT; l++)
+            total += s->open[k][l];
+    const int64_t *al = s->open[FW_FK_ALERT];
+    fw_buf_printf(out, "{\"open\":{\"total\":%lld,\"alert\":{\"red\":%lld,"
+                  "\"yellow\":%lld,\"info\":%lld}",
+                  (long long)total, (long long)al[FW_LV_RED],
+                  (long long)al[FW_LV_YELLOW], (long long)al[FW_LV_INFO]);
+    for (int k = FW_FK_CLAWBACK; k < FW__FK_COUNT; k++) {
+        int64_t n = 0;
+        for (int l = 0; l < FW__LV_COUNT; l++)
+            n += s->open[k][l];
+        fw_buf_printf(out, ",\"%s\":%lld", fw_fkind_name(k), (long long)n);
+    }
+    fw_buf_puts(out, "},\"amounts\":{");
+    money(out, "clawback", s->amount_fen[FW_FK_CLAWBACK], false);
+    money(out, "linkage", s->amount_fen[FW_FK_SCORE], true);
+    iso_ms(week_ms, when);
+    fw_buf_printf(out, "},\"week\":{\"since\":\"%s\",\"opened\":%lld,"
+                  "\"resolved\":%lld},\"regions\":[", when,
+                  (long long)s->opened_since, (long long)s->resolved_since);
+    for (size_t i = 0; i < s->n_regions; i++) {
+        if (i)
+            fw_buf_putc(out, ',');
+        group_json(out, &s->regions[i], false);
+    }
+    fw_buf_puts(out, "],\"units\":[");
+    for (size_t i = 0; i < s->n_units; i++) {
+        if (i)
+            fw_buf_putc(out, ',');
+        group_json(out, &s->units[i], true);
+    }
+    iso_ms(day_ms, when);
+    fw_buf_printf(out, "],\"feeds_today\":{\"since\":\"%s\",\"done\":%lld,"
+                  "\"failed\":%lld,\"duplicate\":%lld,\"records\":%lld,"
+                  "\"rejects\":%lld},\"last_failed_feed\":", when,
+                  (long long)s->feeds[FW_FEED_DONE],
+                  (long long)s->feeds[FW_FEED_FAILED],
+                  (long long)s->feeds[FW_FEED_DUPLICATE],
+                  (long long)s->records, (long long)s->rejects);
+    if (s->last_failed[0]) {
+        fw_buf_puts(out, "{\"name\":");
+        fw_buf_json_str(out, s->last_failed, strlen(s->last_failed));
+        kv_str(out, "reason", s->last_failed_reason);
+        iso_ms(s->last_failed_ms, when);
+        kv_str(out, "at", when);
+        fw_buf_putc(out, '}');
+    } else {
+        fw_buf_puts(out, "null");
+    }
+    iso_ms(now, when);
+    fw_buf_printf(out, ",\"at\":\"%s\"}\n", when);
+    free(s);
+    fw_buf_reset(&a->summary);
+    if (fw_buf_append(&a->summary, out->p, out->len) == 0) {
+        a->summary_key = key;
+        a->summary_ms = now;
+    }
+    return 0;
 }
 
 /* ---- POST /feeds and POST /reload --------------------------------------------- */
@@ -655,6 +795,7 @@ static const struct fw_api_ops ops = {
     .ingest = op_ingest,
     .reload = op_reload,
     .report = op_report,
+    .summary = op_summary,
     .shadow = op_shadow,
     .shadow_set = op_shadow_set,
 };
@@ -690,17 +831,33 @@ int fw_http_api_start(struct fwd *d, struct fw_reload *rl,
              d->cfg.listen_host, (unsigned)d->cfg.listen_port);
     struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
     o.max_body = d->cfg.max_body;
-    a->api = (struct fw_api){.ops = &ops, .ud = a, .token = d->cfg.token};
+    a->api = (struct fw_api){
+        .ops = &ops,
+        .ud = a,
+        .auth = {.token = d->cfg.token, .read_token = d->cfg.read_token,
+                 .public_read = d->cfg.public_read},
+        .dash = fw_dash_new(),
+    };
+    if (a->api.dash == NULL) {
+        free(a);
+        return FW_ENOMEM;
+    }
     struct fw_error err = {0};
     if (fw_http_start(&d->loop, listen, &o, fw_api_handle, &a->api, &a->http,
                       &err) < 0) {
         fw_log_error("http", NULL, "%s: %s", err.place[0] ? err.place : listen,
                      err.msg);
+        fw_dash_free(a->api.dash);
         free(a);
         return err.code ? err.code : FW_EIO;
     }
-    fw_log_info("http", NULL, "listening on %s (POST %s)", listen,
-                d->cfg.token ? "with the token" : "refused: no token set");
+    const struct fw_config *cf = &d->cfg;
+    fw_log_info("http", NULL, "listening on %s (POST %s; reads %s; the "
+                "dashboard at http://%s/)", listen,
+                cf->token ? "with the token" : "refused: no token set",
+                cf->public_read ? "public (public_read: true)"
+                : cf->read_token || cf->token ? "with a token"
+                : "refused: no read_token or token set", listen);
     fw_core_attach(d, &(struct fw_core_part){
         .name = "http", .ud = a, .stop = stop_hook,
     });
@@ -710,5 +867,9 @@ int fw_http_api_start(struct fwd *d, struct fw_reload *rl,
 
 void fw_http_api_free(struct fw_http_api *a)
 {
+    if (a == NULL)
+        return;
+    fw_dash_free(a->api.dash);
+    fw_buf_fini(&a->summary);
     free(a);
 }

@@ -67,6 +67,8 @@ const char *fw_http_reason(int status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -78,6 +80,7 @@ const char *fw_http_reason(int status)
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -373,11 +376,19 @@ static void send_response(struct fw_http_conn *c, int status, const char *ctype,
                           const char *extra, const char *body, size_t len)
 {
     fw_buf_reset(&c->out);
-    int rc = fw_buf_printf(&c->out,
-                           "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-                           "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-                           "Connection: %s\r\n%s\r\n",
-                           status, fw_http_reason(status), ctype, len,
+    /* no-store unless the answer says how it may be cached */
+    bool cache = extra && strcasestr(extra, "cache-control:") != NULL;
+    int rc = fw_buf_printf(&c->out, "HTTP/1.1 %d %s\r\n", status,
+                           fw_http_reason(status));
+    if (status == 304 || status == 204)
+        len = 0; /* no body, no body's headers */
+    else if (rc >= 0)
+        rc = fw_buf_printf(&c->out, "Content-Type: %s\r\n"
+                           "Content-Length: %zu\r\n",
+                           ctype ? ctype : "application/octet-stream", len);
+    if (rc >= 0)
+        rc = fw_buf_printf(&c->out, "%sConnection: %s\r\n%s\r\n",
+                           cache ? "" : "Cache-Control: no-store\r\n",
                            c->keep_alive ? "keep-alive" : "close",
                            extra ? extra : "");
     if (rc < 0 || fw_buf_append(&c->out, body, len) < 0) {
@@ -407,6 +418,20 @@ void fw_http_respond(struct fw_http_conn *c, int status, const char *ctype,
     if (c->state == C_WRITING)
         return; /* one response per request */
     send_response(c, status, ctype, extra_headers, body ? body : "", len);
+}
+
+int fw_http_peer(const struct fw_http_conn *c, char *out, size_t n)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    out[0] = '\0';
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) < 0)
+        return -1;
+    if (ss.ss_family == AF_INET6)
+        uv_ip6_name((const struct sockaddr_in6 *)&ss, out, n);
+    else
+        uv_ip4_name((const struct sockaddr_in *)&ss, out, n);
+    return 0;
 }
 
 void fw_http_respond_error(struct fw_http_conn *c, int status, const char *msg)

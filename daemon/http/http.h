@@ -81,9 +81,13 @@ const char *fw_http_header(const struct fw_http_conn *c, const char *name);
 int fw_http_query(const struct fw_http_req *req, const char *key, char *out,
                   size_t n);
 
+/* The peer's address as text ("127.0.0.1", "::1"); -1 and "" when gone. */
+int fw_http_peer(const struct fw_http_conn *c, char *out, size_t n);
+
 /* Sends the response (copies body) and, unless the request asked to close,
  * keeps the connection for the next request. extra_headers is NULL or
- * complete "Name: value\r\n" lines. */
+ * complete "Name: value\r\n" lines; "Cache-Control: no-store" is added
+ * unless they hold a Cache-Control. A 304 or 204 carries no body. */
 void fw_http_respond(struct fw_http_conn *c, int status, const char *ctype,
                      const char *extra_headers, const char *body, size_t len);
 /* {"error": msg} with the given status. */

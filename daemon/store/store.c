@@ -306,6 +306,9 @@ static const char *const sql[S__COUNT] = {
         " AND (?5 IS NULL OR f.rule = (SELECT id FROM names WHERE text = ?5))"
         " AND (?6 IS NULL OR f.state = ?6)"
         " AND (?7 IS NULL OR f.last_seen >= ?7)"
+        " AND (?9 IS NULL OR f.dept = ?9)"
+        " AND (?10 IS NULL OR f.as_of >= ?10)"
+        " AND (?11 IS NULL OR f.as_of <= ?11)"
         " ORDER BY f.fid LIMIT ?8",
     [S_PENDING] = "SELECT " FCOLS ", o.seq FROM outbox o JOIN findings f"
                   " ON f.fid = o.fid WHERE o.seq > ?1 ORDER BY o.seq",
@@ -323,6 +326,28 @@ static const char *const sql[S__COUNT] = {
     [S_TAIL_LOAD] =
         "SELECT fid, id, kind, state, rkind, region, dept, project, task"
         " FROM findings WHERE fid > ?1 ORDER BY fid",
+    /* the dashboard's overview (fw_store_summary): full scans of the open
+     * findings, grouped; the caller caches the answer */
+    [S_SUM_KL] = "SELECT kind, coalesce(level, 0), count(*),"
+        " coalesce(sum(amount), 0) FROM findings WHERE state = 0"
+        " GROUP BY kind, level",
+    [S_SUM_SINCE] = "SELECT (SELECT count(*) FROM findings"
+        " WHERE first_seen >= ?1), (SELECT count(*) FROM findings"
+        " WHERE state = 1 AND resolved_at >= ?1)",
+    [S_SUM_REGION] = "SELECT region, count(*), sum(level = 3),"
+        " sum(level = 2), coalesce(sum(CASE WHEN kind = 1 THEN amount END), 0)"
+        " FROM findings WHERE state = 0 AND kind <= 1 AND region IS NOT NULL"
+        " GROUP BY region ORDER BY 3 DESC, 2 DESC, 1 LIMIT ?1",
+    [S_SUM_UNIT] = "SELECT region, dept, max(dept_name), count(*),"
+        " sum(level = 3), sum(level = 2),"
+        " coalesce(sum(CASE WHEN kind = 1 THEN amount END), 0)"
+        " FROM findings WHERE state = 0 AND kind <= 1 AND dept IS NOT NULL"
+        " GROUP BY region, dept ORDER BY 5 DESC, 4 DESC, 1, 2 LIMIT ?1",
+    [S_SUM_FEEDS] = "SELECT status, count(*), coalesce(sum(records), 0),"
+        " coalesce(sum(rejects), 0) FROM feeds WHERE started_at >= ?1"
+        " GROUP BY status",
+    [S_SUM_FAILED] = "SELECT name, reason, started_at FROM feeds"
+        " WHERE status = 'failed' ORDER BY id DESC LIMIT 1",
     [S_KEYS_ALL] = "SELECT k FROM finding_keys",
     [S_KEYS_COUNT] = "SELECT count(*) FROM finding_keys",
     [S_SHADOW_INS] =

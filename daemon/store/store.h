@@ -233,6 +233,9 @@ struct fw_store_query {
     const char *rule;
     int state;                 /* enum fw_store_state, -1 = any */
     int64_t since_ms;          /* last_seen >= since_ms; 0 = any */
+    const char *dept;          /* the unit's code, exact */
+    bool has_from, has_to;     /* as_of within [as_of_from, as_of_to] */
+    int32_t as_of_from, as_of_to;
     unsigned limit;            /* 0 = 100; at most 10000 */
     int64_t cursor;            /* rows after this rowid; 0 = from the first
                                   (GET /findings?after=) */
@@ -258,6 +261,39 @@ struct fw_store_counts {
 };
 int fw_store_counts(struct fw_store *st, struct fw_store_counts *c,
                     struct fw_error *err);
+
+/* ---- the dashboard's overview ---------------------------------------------- */
+
+#define FW_STORE_TOP 20
+
+/* Open alerts and clawbacks of one region, or one unit (dept) of it. */
+struct fw_store_group {
+    char region[16], dept[64], dept_name[160];  /* truncated if longer */
+    int64_t open, red, yellow;
+    int64_t clawback_fen;                        /* open clawbacks' sum */
+};
+
+struct fw_store_summary {
+    int64_t open[FW__FK_COUNT][FW__LV_COUNT]; /* open findings */
+    int64_t amount_fen[FW__FK_COUNT];         /* their amounts summed */
+    int64_t opened_since, resolved_since;     /* first seen / resolved at or
+                                                 after since_ms */
+    /* the regions and units with most red, then most open alerts and
+     * clawbacks, at most FW_STORE_TOP each */
+    struct fw_store_group regions[FW_STORE_TOP], units[FW_STORE_TOP];
+    size_t n_regions, n_units;
+    int64_t feeds[3];                         /* started at or after day_ms,
+                                                 by enum fw_store_status */
+    int64_t records, rejects;                 /* of those feeds */
+    char last_failed[256], last_failed_reason[512]; /* the latest failed
+                                                       feed ever, "" none */
+    int64_t last_failed_ms;
+};
+
+/* Counts for the overview: full scans of the findings table (about as long
+ * as reading it; cache the answer). */
+int fw_store_summary(struct fw_store *st, int64_t since_ms, int64_t day_ms,
+                     struct fw_store_summary *out, struct fw_error *err);
 
 /* ---- outbox ---------------------------------------------------------------
  * Every event (a new or a reopened finding) gets the next outbox seq inside

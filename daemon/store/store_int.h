@@ -62,6 +62,12 @@ enum {
     S_KEYS_ALL,
     S_KEYS_COUNT,
     S_FID_UNMERGED,
+    S_SUM_KL,
+    S_SUM_SINCE,
+    S_SUM_REGION,
+    S_SUM_UNIT,
+    S_SUM_FEEDS,
+    S_SUM_FAILED,
     S_SHADOW_INS,
     S__COUNT
 };

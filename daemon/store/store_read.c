@@ -148,6 +148,9 @@ int fw_store_query(struct fw_store *st, const struct fw_store_query *q,
                      q->state);
     bind_i64_or_null(s, 7, q->since_ms > 0, q->since_ms);
     sqlite3_bind_int64(s, 8, (int64_t)limit + 1); /* one more: is there? */
+    bind_text(s, 9, q->dept && *q->dept ? q->dept : NULL);
+    bind_i64_or_null(s, 10, q->has_from, q->as_of_from);
+    bind_i64_or_null(s, 11, q->has_to, q->as_of_to);
     int rc, ret = 0;
     unsigned n = 0;
     int64_t last = 0;
@@ -520,4 +523,103 @@ int fw_store_check(struct fw_store *st, struct fw_error *err)
     if (rc == 0 && st->tx == TX_NONE)
         rc = check_counters(st, err);
     return rc;
+}
+
+/* ---- the dashboard's overview ---------------------------------------------- */
+
+static void copy_col(sqlite3_stmt *s, int i, char *out, size_t n)
+{
+    const char *t = col_text(s, i);
+    snprintf(out, n, "%s", t ? t : "");
+}
+
+static int groups(struct fw_store *st, int which, struct fw_store_group *g,
+                  size_t *n, struct fw_error *err)
+{
+    sqlite3_stmt *s = st->st[which];
+    bool unit = which == S_SUM_UNIT;
+    int rc;
+    *n = 0;
+    sqlite3_bind_int64(s, 1, FW_STORE_TOP);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < FW_STORE_TOP) {
+        struct fw_store_group *x = &g[(*n)++];
+        memset(x, 0, sizeof *x);
+        int c = 0;
+        copy_col(s, c++, x->region, sizeof x->region);
+        if (unit) {
+            copy_col(s, c++, x->dept, sizeof x->dept);
+            copy_col(s, c++, x->dept_name, sizeof x->dept_name);
+        }
+        x->open = sqlite3_column_int64(s, c++);
+        x->red = sqlite3_column_int64(s, c++);
+        x->yellow = sqlite3_column_int64(s, c++);
+        x->clawback_fen = sqlite3_column_int64(s, c++);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return DBERR(st, err, rc, "summing findings");
+    return 0;
+}
+
+int fw_store_summary(struct fw_store *st, int64_t since_ms, int64_t day_ms,
+                     struct fw_store_summary *out, struct fw_error *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = st->st[S_SUM_KL];
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int k = col_int(s, 0, -1), l = col_int(s, 1, 0);
+        if (k < 0 || k >= FW__FK_COUNT || l < 0 || l >= FW__LV_COUNT)
+            continue;
+        out->open[k][l] += sqlite3_column_int64(s, 2);
+        out->amount_fen[k] += sqlite3_column_int64(s, 3);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return DBERR(st, err, rc, "counting open findings");
+
+    s = st->st[S_SUM_SINCE];
+    sqlite3_bind_int64(s, 1, since_ms);
+    if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        out->opened_since = sqlite3_column_int64(s, 0);
+        out->resolved_since = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW)
+        return DBERR(st, err, rc, "counting this week's findings");
+
+    if ((rc = groups(st, S_SUM_REGION, out->regions, &out->n_regions,
+                     err)) < 0 ||
+        (rc = groups(st, S_SUM_UNIT, out->units, &out->n_units, err)) < 0)
+        return rc;
+
+    s = st->st[S_SUM_FEEDS];
+    sqlite3_bind_int64(s, 1, day_ms);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *status = col_text(s, 0);
+        int i = !status                         ? -1
+                : strcmp(status, "done") == 0   ? FW_FEED_DONE
+                : strcmp(status, "failed") == 0 ? FW_FEED_FAILED
+                                                : FW_FEED_DUPLICATE;
+        if (i < 0)
+            continue;
+        out->feeds[i] += sqlite3_column_int64(s, 1);
+        out->records += sqlite3_column_int64(s, 2);
+        out->rejects += sqlite3_column_int64(s, 3);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return DBERR(st, err, rc, "counting today's feeds");
+
+    s = st->st[S_SUM_FAILED];
+    if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        copy_col(s, 0, out->last_failed, sizeof out->last_failed);
+        copy_col(s, 1, out->last_failed_reason,
+                 sizeof out->last_failed_reason);
+        out->last_failed_ms = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return DBERR(st, err, rc, "reading the last failed feed");
+    return 0;
 }

@@ -47,6 +47,10 @@ struct fw_engine_opts {
                               the policy is suspended for the feed; 0 = default */
     uint64_t findings_per_feed; /* findings of one policy in one feed; 0 =
                               default */
+    bool lint;             /* refuse what the static checks of a policy's
+                              tokens find (unknown names, literal emits that
+                              cannot work); the commands and reload set it,
+                              tests of the run-time defences leave it off */
 };
 
 #define FW_ENGINE_DEFAULT_BUDGET 1000000u
@@ -156,7 +160,21 @@ const struct fw_policy_stats *fw_engine_policy_stats(const struct fw_engine *e,
 /* Zeroes every policy's figures (after a generation's tests ran on it, so
  * that what the daemon reports counts only real feeds). */
 void fw_engine_stats_reset(struct fw_engine *e);
+/* A record field policy i read in the current (or last) feed that no
+ * column of the feed gave and that is close to a canonical field: its
+ * name ("budjet"), with *near the canonical one ("budget"); NULL when
+ * none. Said once per policy per feed (replay's summary, test's notes). */
+const char *fw_engine_policy_missed_field(const struct fw_engine *e, size_t i,
+                                          const char **near);
 /* The policy index declaring a rule id, or -1. */
 int fw_engine_rule_policy(const struct fw_engine *e, const char *rule);
+
+/* The record fields a policy's source reads by a literal name (rec.budjet,
+ * rec["经办人"]) that are neither canonical fields nor columns[] (the
+ * column map's names): one "path:line:col: warning: ..." each into warn.
+ * Returns how many, or FW_ENOMEM. */
+int fw_lint_fields(const char *path, const char *src, size_t len,
+                   const char *const *columns, size_t n_columns,
+                   struct fw_diag *warn);
 
 #endif

@@ -5,20 +5,13 @@
 -- feed. The due day itself is on time. The deadline is the record's
 -- 截止日期, else the task code's entry in deadline.yaml; with neither
 -- there is nothing to judge (no finding).
-local notice = require "notice"
 
 -- The due date of a task and the plan's text when it came from the table.
 local function due_of(rec, ctx)
-  local table_ = notice.param(ctx, "deadlines")
-  local entry = rec.task and table_[rec.task]
   if rec.due then return rec.due, nil end
+  local entry = rec.task and ctx.params.deadlines[rec.task]
   if entry == nil then return nil end
-  local due = entry.due
-  if type(due) ~= "string" or not due:match("^%d%d%d%d%-%d%d%-%d%d$") then
-    error(string.format("deadline.yaml: deadlines.%s.due must be a date such "
-                        .. "as \"2021-05-31\", got %s", rec.task, tostring(due)))
-  end
-  return due, entry.task
+  return entry.due, entry.task
 end
 
 return policy {
@@ -33,6 +26,12 @@ return policy {
             .. "管理”“2022年2月底前对部门、下级长期沉淀闲置或难以形成实际支出的财政"
             .. "存量资金,按规定收回统筹使用。”;时限表见 policies/23/deadline.yaml" },
   },
+  params = {
+    deadlines = fw.map_of({
+      due = fw.isodate "截止日期",
+      task = fw.text "行动方案原文",
+    }, "任务编号 → 截止日期与任务原文"),
+  },
 
   on_task = function(rec, ctx)
     local due, plan = due_of(rec, ctx)
@@ -44,7 +43,7 @@ return policy {
         alert {
           rule = "hlj_deadline", level = "info",
           message = string.format("%s,截止日期 %s,已于 %s 完成,逾期 %d 天完成。%s",
-                                  notice.subject(rec), due, rec.done_on,
+                                  fw.subject(rec), due, rec.done_on,
                                   fw.days(due, rec.done_on), basis),
         }
       end
@@ -56,7 +55,7 @@ return policy {
         message = string.format(
           "%s,截止日期 %s,截至 %s 仍未完成,已逾期 %d 天。请责任单位说明原因,"
           .. "明确完成时间并尽快完成。%s",
-          notice.subject(rec), due, ctx.now, fw.days(due, ctx.now), basis),
+          fw.subject(rec), due, ctx.now, fw.days(due, ctx.now), basis),
       }
     end
   end,

@@ -13,10 +13,10 @@ local seed002 = "seed 002(重庆市财政局《坚持“四强化、四推动”
 
 local NAMES = { "黄灯", "红灯" }
 
--- 0 (no lamp), 1 (yellow) or 2 (red) for a value v against thresholds
--- yellow/red in hundredths, inclusive.
-local function lamp(v, yellow, red)
-  if v >= red then return 2 elseif v >= yellow then return 1 end
+-- 0 (no lamp), 1 (yellow) or 2 (red) for a value v against the
+-- thresholds t.yellow and t.red (percentage points), inclusive.
+local function lamp(v, t)
+  if v >= t.red then return 2 elseif v >= t.yellow then return 1 end
   return 0
 end
 
@@ -33,49 +33,59 @@ return policy {
       source = seed002 .. "(机制);30% 与 09-30 为默认值 D,"
             .. "见 policies/50/red_yellow.yaml" },
   },
+  params = {
+    cq_red_yellow = {
+      lag = {
+        yellow = fw.points "支出进度落后序时进度达到此数 → 黄灯",
+        red = fw.points "支出进度落后序时进度达到此数 → 红灯",
+      },
+      goal_gap = {
+        yellow = fw.points "绩效目标完成率低于序时进度达到此数 → 黄灯",
+        red = fw.points "绩效目标完成率低于序时进度达到此数 → 红灯",
+      },
+    },
+    cq_slow_to_fast = {
+      from = fw.monthday "红灯项目自当年此月日起调慢补快",
+      pct = fw.percent "收回指标余额的比例",
+    },
+  },
 
   on_execution = function(rec, ctx)
+    local p = ctx.params.cq_red_yellow
     local lag = fw.lag(rec)
     if lag == nil then return end -- no budget (or 0), paid or as_of
-    local lh = notice.h(lag)
-    local seq = notice.h(fw.seq(rec.as_of))
-    local lag_lamp = lamp(lh, notice.hparam(ctx, "cq_red_yellow.lag.yellow"),
-                          notice.hparam(ctx, "cq_red_yellow.lag.red"))
+    local seq = fw.seq(rec.as_of)
+    local lag_lamp = lamp(lag, p.lag)
     local goal_lamp, gap = 0, nil
     if rec.goal_rate ~= nil then
-      gap = seq - notice.h(rec.goal_rate) -- goal_rate ≤ seq − t ⇔ gap ≥ t
-      goal_lamp = lamp(gap, notice.hparam(ctx, "cq_red_yellow.goal_gap.yellow"),
-                       notice.hparam(ctx, "cq_red_yellow.goal_gap.red"))
+      gap = fw.diff(seq, rec.goal_rate) -- goal_rate ≤ seq − t ⇔ gap ≥ t
+      goal_lamp = lamp(gap, p.goal_gap)
     end
     local level = math.max(lag_lamp, goal_lamp)
     if level == 0 then return end
 
     local facts = string.format("支出进度 %s%%,序时进度 %s%%,",
-                                notice.fix(notice.h(fw.progress(rec))),
-                                notice.fix(seq))
-    if lh >= 0 then
-      facts = facts .. string.format("落后 %s 个百分点", notice.fix(lh))
+                                fw.fix(fw.progress(rec)), fw.fix(seq))
+    if lag >= 0 then
+      facts = facts .. string.format("落后 %s 个百分点", fw.fix(lag))
     else
-      facts = facts .. string.format("快于序时进度 %s 个百分点",
-                                     notice.fix(-lh))
+      facts = facts .. string.format("快于序时进度 %s 个百分点", fw.fix(-lag))
     end
     if gap ~= nil then
       facts = facts .. string.format(";绩效目标完成率 %s%%",
-                                     notice.fix(notice.h(rec.goal_rate)))
+                                     fw.fix(rec.goal_rate))
     end
     local why = {}
     if lag_lamp > 0 then
       local key = lag_lamp == 2 and "red" or "yellow"
       why[#why + 1] = string.format("支出进度落后达到%s线 %s 个百分点",
-        NAMES[lag_lamp],
-        notice.num(notice.hparam(ctx, "cq_red_yellow.lag." .. key)))
+        NAMES[lag_lamp], fw.num(p.lag[key]))
     end
     if goal_lamp > 0 then
       local key = goal_lamp == 2 and "red" or "yellow"
       why[#why + 1] = string.format(
         "绩效目标完成率低于序时进度 %s 个百分点,达到%s线 %s 个百分点",
-        notice.fix(gap), NAMES[goal_lamp],
-        notice.num(notice.hparam(ctx, "cq_red_yellow.goal_gap." .. key)))
+        fw.fix(gap), NAMES[goal_lamp], fw.num(p.goal_gap[key]))
     end
     if ctx.active("cq_red_yellow") then
       alert {
@@ -83,31 +93,24 @@ return policy {
         message = string.format(
           "%s:%s,截至 %s %s。%s。请项目单位分析原因、限期整改,主管部门督促"
           .. "加快资金支出和绩效目标实现。",
-          NAMES[level], notice.subject(rec), rec.as_of, facts,
+          NAMES[level], fw.subject(rec), rec.as_of, facts,
           table.concat(why, ";")),
       }
     end
 
     -- cq_slow_to_fast: a red lamp from MM-DD of the as_of's year on.
     if level < 2 or not ctx.active("cq_slow_to_fast") then return end
-    local m, d = tostring(notice.param(ctx, "cq_slow_to_fast.from"))
-                   :match("^(%d%d?)-(%d%d?)$")
-    if not m then
-      error("parameter \"cq_slow_to_fast.from\" must be a month and day such "
-            .. "as \"09-30\"")
-    end
-    local y = fw.ymd(rec.as_of)
-    if rec.as_of < fw.date(y, tonumber(m), tonumber(d)) then return end
+    local s = ctx.params.cq_slow_to_fast
+    if rec.as_of < fw.in_year(fw.ymd(rec.as_of), s.from) then return end
     local balance = rec.budget - rec.paid
     if balance <= 0 then return end -- red on its goal alone, fully paid
-    local pct = notice.hparam(ctx, "cq_slow_to_fast.pct")
-    local amount = fw.pct(balance, notice.fix(pct))
+    local amount = fw.pct(balance, s.pct)
     clawback {
-      rule = "cq_slow_to_fast", amount = amount, ratio = notice.ratio(pct),
+      rule = "cq_slow_to_fast", amount = amount, ratio = fw.ratio(s.pct),
       message = string.format(
         "调慢补快:%s为红灯项目,截至 %s 指标余额 %s,建议按 %s%% 的比例收回 %s,"
         .. "调整用于发展亟需领域。",
-        notice.subject(rec), rec.as_of, notice.yuan(balance), notice.num(pct),
+        fw.subject(rec), rec.as_of, notice.yuan(balance), fw.num(s.pct),
         notice.yuan(amount)),
     }
   end,

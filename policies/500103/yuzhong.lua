@@ -11,45 +11,45 @@ local function dept_level(rec) return rec.project == nil end
 
 local function dept_key(rec, ctx)
   if not dept_level(rec) or rec.budget == nil then return end
-  local over = fw.fen(notice.param(ctx, "yz_dept_key.over"))
+  local over = ctx.params.yz_dept_key.over -- fen
   if rec.budget <= over then return end
   alert {
     rule = "yz_dept_key", level = "info",
     message = string.format(
       "%s,资金规模 %s,超过 %s,应纳入本年度部门整体重点评价。",
-      notice.subject(rec), notice.yuan(rec.budget), notice.yuan(over)),
+      fw.subject(rec), notice.yuan(rec.budget), notice.yuan(over)),
   }
 end
 
 local function linkage(rec, ctx)
   if not dept_level(rec) or rec.base == nil or rec.base <= 0 then return end
-  local s, which = notice.graded_score(rec)
+  local s, which = fw.graded_score(rec)
   if s == nil then return end
-  local sh = notice.h(s)
-  local g = fw.grade(notice.fix(sh), notice.bands(ctx))
+  local g = fw.grade(s, notice.bands(ctx))
+  local p = ctx.params.yz_linkage
   local pct, sign, verb
   if g == "优" then
-    pct, sign, verb = notice.hparam(ctx, "yz_linkage.bonus_pct"), 1, "增加"
+    pct, sign, verb = p.bonus_pct, 1, "增加"
   elseif g == "差" then
-    pct, sign, verb = notice.hparam(ctx, "yz_linkage.penalty_pct"), -1, "扣减"
+    pct, sign, verb = p.penalty_pct, -1, "扣减"
   else
     return -- 良 / 中: no adjustment
   end
-  local cap = fw.fen(notice.param(ctx, "yz_linkage.cap"))
-  local raw = fw.pct(rec.base, notice.fix(pct))
+  local cap = p.cap -- fen
+  local raw = fw.pct(rec.base, pct)
   local amount = math.min(raw, cap)
   local capped = ""
   if raw > cap then
     capped = string.format(",超过上限 %s,按上限计", notice.yuan(cap))
   end
   score {
-    rule = "yz_linkage", score = notice.fix(sh), grade = g,
+    rule = "yz_linkage", score = fw.fix(s), grade = g,
     amount = sign * amount,
     message = string.format(
       "%s,部门整体绩效评价%s %s 分,等级为%s。按挂钩基数(公用经费 + 一般性"
       .. "项目支出)%s的 %s%% 计 %s%s,%s下一年度公用经费和一般性项目支出 %s。",
-      notice.subject(rec), which, notice.fix(sh), g, notice.yuan(rec.base),
-      notice.num(pct), notice.yuan(raw), capped, verb, notice.yuan(amount)),
+      fw.subject(rec), which, fw.fix(s), g, notice.yuan(rec.base),
+      fw.num(pct), notice.yuan(raw), capped, verb, notice.yuan(amount)),
   }
 end
 
@@ -82,11 +82,12 @@ local function sample(ctx)
   local keys = {}
   for k in pairs(groups) do keys[#keys + 1] = k end
   table.sort(keys)
-  local pct = notice.hparam(ctx, "yz_reeval_sample.pct")
+  local pct = ctx.params.yz_reeval_sample.pct
+  local ph = fw.hundredths(pct)
   for _, k in ipairs(keys) do
     local g = groups[k]
     local n_all = #g.list
-    local n = (pct * n_all + 9999) // 10000 -- ceil(pct % × N)
+    local n = (ph * n_all + 9999) // 10000 -- ceil(pct % × N)
     table.sort(g.list)
     local picked = {}
     for i = 1, math.min(n, n_all) do
@@ -102,7 +103,7 @@ local function sample(ctx)
         "%s本批共 %d 个项目完成绩效自评,按不低于 %s%% 的比例抽取 %d 个项目开展"
         .. "再评价(按项目编码的 sha256 值由小到大选取):%s。",
         g.year and string.format("%d 年度", g.year) or "", n_all,
-        notice.num(pct), n, table.concat(picked, ";")),
+        fw.num(pct), n, table.concat(picked, ";")),
     }
   end
 end
@@ -122,6 +123,20 @@ return policy {
     { id = "yz_dept_key", title = "整体资金规模超过5亿元的部门纳入每年度重点评价",
       source = seed000 .. "“整体资金规模超过5亿元的部门全部纳入每年度重点评价,"
             .. "其余部门以五年为周期至少开展一次部门整体重点评价。”" },
+  },
+  params = {
+    grade_bands = notice.grade_bands(), -- 优 良 中 的最低分 (notice.lua)
+    yz_linkage = {
+      bonus_pct = fw.percent "优:按挂钩基数的此比例增加",
+      penalty_pct = fw.percent "差:按挂钩基数的此比例扣减",
+      cap = fw.money "增减金额的上限",
+    },
+    yz_reeval_sample = {
+      pct = fw.percent "抽取自评项目开展再评价的最低比例",
+    },
+    yz_dept_key = {
+      over = fw.money "部门整体资金规模超过此数 → 重点评价",
+    },
   },
 
   on_execution = function(rec, ctx)

@@ -29,19 +29,24 @@ return policy {
             .. "“原则上预算执行率和一级指标权重统一设置为:预算执行率10%、"
             .. "产出指标50%、效益指标30%、服务对象满意度指标10%。”" },
   },
+  params = {
+    grade_bands = notice.grade_bands(), -- 优 良 中 的最低分 (notice.lua)
+    self_eval_total = {
+      execution_weight = fw.score "预算执行率指标的满分",
+    },
+  },
 
   on_evaluation = function(rec, ctx)
     local bands = notice.bands(ctx)
 
     -- grade: the 复核评分 when there is one, else the 自评分.
-    local s, which = notice.graded_score(rec)
+    local s, which = fw.graded_score(rec)
     if s ~= nil then
-      local sh = notice.h(s)
-      local g = fw.grade(notice.fix(sh), bands)
+      local g = fw.grade(s, bands)
       score {
-        rule = "grade", score = notice.fix(sh), grade = g,
+        rule = "grade", score = fw.fix(s), grade = g,
         message = string.format("%s,%s %s 分,绩效评价等级为%s。%s",
-                                notice.subject(rec), which, notice.fix(sh), g,
+                                fw.subject(rec), which, fw.fix(s), g,
                                 GRADE_ADVICE[g]),
       }
     end
@@ -50,21 +55,22 @@ return policy {
     local o, b, sat = rec.output_pts, rec.benefit_pts, rec.satisfaction_pts
     if o == nil or b == nil or sat == nil then return end
     if rec.budget == nil or rec.budget <= 0 or rec.paid == nil then return end
-    local w = notice.hparam(ctx, "self_eval_total.execution_weight")
+    local weight = ctx.params.self_eval_total.execution_weight
+    local w = fw.hundredths(weight)
     local paid = math.min(math.max(rec.paid, 0), rec.budget)
     -- w × paid / budget in hundredths, rounded half away from zero (≥ 0)
     local exec = (2 * w * paid + rec.budget) // (2 * rec.budget)
-    local total = exec + notice.h(o) + notice.h(b) + notice.h(sat)
-    local g = fw.grade(notice.fix(total), bands)
+    local total = exec + fw.hundredths(o) + fw.hundredths(b)
+                  + fw.hundredths(sat)
+    local g = fw.grade(fw.fix(total / 100), bands)
     score {
-      rule = "self_eval_total", score = notice.fix(total), grade = g,
+      rule = "self_eval_total", score = fw.fix(total / 100), grade = g,
       message = string.format(
         "%s,单位自评得分 %s 分 = 预算执行率 %s(支出进度 %s%%,满分 %s)+ 产出 %s"
         .. " + 效益 %s + 满意度 %s,等级为%s。",
-        notice.subject(rec), notice.fix(total), notice.fix(exec),
-        notice.fix(notice.h(fw.progress(rec))), notice.num(w),
-        notice.fix(notice.h(o)), notice.fix(notice.h(b)),
-        notice.fix(notice.h(sat)), g),
+        fw.subject(rec), fw.fix(total / 100), fw.fix(exec / 100),
+        fw.fix(fw.progress(rec)), fw.num(weight), fw.fix(o), fw.fix(b),
+        fw.fix(sat), g),
     }
   end,
 }

@@ -1,7 +1,8 @@
 -- 全国默认规则(执行记录):支出进度落后序时进度预警 exec_lag,结转资金
 -- 连续两年未用完收回 carryover_2y. Thresholds and dates come from
--- execution.yaml; RULES.md's rounding is fw.lag's and fw.pct's. A record
--- lacking a field a rule needs gives no finding of that rule.
+-- execution.yaml, declared in params below; RULES.md's rounding is
+-- fw.lag's and fw.pct's. A record lacking a field a rule needs gives no
+-- finding of that rule.
 local notice = require "notice"
 
 return policy {
@@ -19,18 +20,29 @@ return policy {
             .. "复函):“对长期沉淀的资金一律收回并按照有关规定统筹用于亟需"
             .. "支持的领域。”" },
   },
+  params = {
+    exec_lag = {
+      yellow = fw.points "支出进度落后序时进度达到此数 → 黄色预警",
+      red = fw.points "支出进度落后序时进度达到此数 → 红色预警",
+    },
+    carryover_2y = {
+      years_after = fw.integer "预算年度之后第几年起判断",
+      from = fw.monthday "该年自此月日起判断",
+      pct = fw.percent "收回指标余额的比例",
+    },
+  },
 
   on_execution = function(rec, ctx)
+    local p = ctx.params
     -- exec_lag: replaced by cq_red_yellow in Chongqing ("50").
     if ctx.active("exec_lag") then
       local lag = fw.lag(rec) -- nil: no budget (or 0), no paid or no as_of
       if lag ~= nil then
-        local lh = notice.h(lag)
-        local red = notice.hparam(ctx, "exec_lag.red")
-        local yellow = notice.hparam(ctx, "exec_lag.yellow")
         local level, name, line
-        if lh >= red then level, name, line = "red", "红色预警", red
-        elseif lh >= yellow then level, name, line = "yellow", "黄色预警", yellow
+        if lag >= p.exec_lag.red then
+          level, name, line = "red", "红色预警", p.exec_lag.red
+        elseif lag >= p.exec_lag.yellow then
+          level, name, line = "yellow", "黄色预警", p.exec_lag.yellow
         end
         if level then
           alert {
@@ -39,10 +51,8 @@ return policy {
               "%s:%s,截至 %s 支出进度 %s%%,序时进度 %s%%,落后 %s 个百分点"
               .. "(达到 %s 个百分点的%s线)。请主管部门督促项目单位查明原因,"
               .. "加快支出进度。",
-              name, notice.subject(rec), rec.as_of,
-              notice.fix(notice.h(fw.progress(rec))),
-              notice.fix(notice.h(fw.seq(rec.as_of))), notice.fix(lh),
-              notice.num(line), name),
+              name, fw.subject(rec), rec.as_of, fw.fix(fw.progress(rec)),
+              fw.fix(fw.seq(rec.as_of)), fw.fix(lag), fw.num(line), name),
           }
         end
       end
@@ -52,25 +62,18 @@ return policy {
     if ctx.active("carryover_2y") and rec.year and rec.as_of
         and rec.budget and rec.paid then
       local balance = rec.budget - rec.paid
-      local m, d = tostring(notice.param(ctx, "carryover_2y.from"))
-                     :match("^(%d%d?)-(%d%d?)$")
-      if not m then
-        error("parameter \"carryover_2y.from\" must be a month and day such "
-              .. "as \"12-31\"")
-      end
-      local after = notice.param(ctx, "carryover_2y.years_after")
-      local from = fw.date(rec.year + after, tonumber(m), tonumber(d))
+      local c = p.carryover_2y
+      local from = fw.in_year(rec.year + c.years_after, c.from)
       if balance > 0 and rec.as_of >= from then
-        local pct = notice.hparam(ctx, "carryover_2y.pct")
-        local amount = fw.pct(balance, notice.fix(pct))
+        local amount = fw.pct(balance, c.pct)
         clawback {
-          rule = "carryover_2y", amount = amount, ratio = notice.ratio(pct),
+          rule = "carryover_2y", amount = amount, ratio = fw.ratio(c.pct),
           message = string.format(
             "%s,%d 年度预算截至 %s 指标余额 %s,已连续两年未用完,依照《预算法》"
             .. "第四十二条应作为结余资金管理,建议收回 %s(余额的 %s%%)统筹用于"
             .. "亟需支持的领域。",
-            notice.subject(rec), rec.year, rec.as_of, notice.yuan(balance),
-            notice.yuan(amount), notice.num(pct)),
+            fw.subject(rec), rec.year, rec.as_of, notice.yuan(balance),
+            notice.yuan(amount), fw.num(c.pct)),
         }
       end
     end

@@ -5,7 +5,9 @@
 . "$(dirname "$0")/lib.bash"
 command -v curl >/dev/null || { echo "not ok - curl is missing"; exit 1; }
 PORT=$(( 20000 + RANDOM % 20000 ))
+READ=read-token-0123456789abcdef
 setup "$FW_ROOT/policies" "listen: 127.0.0.1:$PORT
+read_token: $READ
 columns: $FW_ROOT/examples/columns.yaml"
 drop "$FW_ROOT/examples/feeds/yuzhong_500103_2024q4.csv"
 start --now 2024-12-31 || { fail "start"; done_testing; exit 1; }
@@ -17,7 +19,7 @@ check "explain -c ID: exit 0" [ $? -eq 0 ]
 check "it says the figures" grep -q "lag behind the schedule 落后 = [0-9]" "$T/out"
 check "and the threshold with its YAML line" grep -q "cq_red_yellow.lag.yellow = 10   (.*policies/50/red_yellow.yaml:11)" "$T/out"
 check "and the source sentence" grep -q "source: seed 002" "$T/out"
-code=$(curl -s -o "$T/api.json" -w '%{http_code}' "http://127.0.0.1:$PORT/findings/$id/explain")
+code=$(curl -s -o "$T/api.json" -w '%{http_code}' -H "Authorization: Bearer $READ" "http://127.0.0.1:$PORT/findings/$id/explain")
 check "GET /findings/{id}/explain: 200 with the evidence" eval '[ "$code" = 200 ] && grep -q "\"figures\":{\"seq\":" "$T/api.json" && grep -q "\"state\":\"open\"" "$T/api.json"'
 "$FW_BIN" explain -c "$T/fundwatch.yaml" --json "$id" >"$T/cli.json"
 check "explain --json gives the same evidence as the API" eval 'python3 -c "import json,sys; a=json.load(open(\"$T/api.json\")); b=json.load(open(\"$T/cli.json\")); sys.exit(a[\"evidence\"] != b[\"evidence\"])"'

@@ -35,7 +35,7 @@ check "a save in two steps within the debounce: one reload, of the whole file" \
     wait_for 10 eval '[ "$(gens 1)" -ge 2 ]'
 sleep 0.5
 check "and no refused generation" [ "$(gens 0)" = "$refused0" ]
-check "the running generation has the edit" eval 'curl -s "$U/policies" | grep -q "示例(改)"'
+check "the running generation has the edit" eval 'curl -s -H "Authorization: Bearer $TOKEN" "$U/policies" | grep -q "示例(改)"'
 
 # ---- a slow copy: the files change while the generation is built ---------------
 for i in 1 2 3 4 5 6; do printf -- '-- line %d\n' "$i" >>"$T/policies/cn/demo.yaml.part"; sleep 0.1; done

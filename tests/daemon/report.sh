@@ -109,7 +109,9 @@ check "a bad --state: 2" eval '[ $rc -eq 2 ] && grep -q "open, resolved or all" 
 
 # ---- from the store of a running daemon, and from its API ----------------------------
 PORT=$(( 20000 + RANDOM % 20000 ))
+READ=read-token-0123456789abcdef
 setup "$FW_ROOT/policies" "listen: 127.0.0.1:$PORT
+read_token: $READ
 columns: $FW_ROOT/examples/columns.yaml"
 for f in examples/feeds/*; do drop "$f"; done
 start --now 2024-12-31 || { fail "start"; done_testing; exit 1; }
@@ -119,11 +121,13 @@ check "report -c while the daemon runs: exit 0" [ $? -eq 0 ]
 check "the store's workbook reads back right" eval '[ -z "$(readback "$T/store.xlsx" "$T/outbox.jsonl")" ]'
 n_open=$($PY -c "import openpyxl; ws=openpyxl.load_workbook('$T/store.xlsx')['预警']; print(sum(1 for r in ws.iter_rows(min_row=3, values_only=True) if r[10]=='未解除'))")
 check "states are shown (未解除)" [ "$n_open" -gt 0 ]
-code=$(curl -s -o "$T/api.xlsx" -w '%{http_code} %{content_type}' "http://127.0.0.1:$PORT/report.xlsx?region=50")
+code=$(curl -s -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$PORT/report.xlsx?region=50")
+check "GET /report.xlsx without a token: 401" [ "$code" = 401 ]
+code=$(curl -s -o "$T/api.xlsx" -w '%{http_code} %{content_type}' -H "Authorization: Bearer $READ" "http://127.0.0.1:$PORT/report.xlsx?region=50")
 check "GET /report.xlsx?region=50: 200, an xlsx" [ "$code" = "200 application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" ]
 grep '"region":"50' "$T/outbox.jsonl" >"$T/cq-store.jsonl"
 check "it holds Chongqing's findings" eval '[ -z "$(readback "$T/api.xlsx" "$T/cq-store.jsonl")" ]'
-code=$(curl -s -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$PORT/report.xlsx?from=yesterday")
+code=$(curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $READ" "http://127.0.0.1:$PORT/report.xlsx?from=yesterday")
 check "GET /report.xlsx?from=yesterday: 400" eval '[ "$code" = 400 ] && grep -q "expected a date" "$T/body"'
 stop
 done_testing

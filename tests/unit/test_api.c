@@ -20,7 +20,9 @@ static int parse(const char *method, const char *target, const char *auth,
 {
     char path[256];
     struct fw_http_req r = req(method, target, path);
-    return fw_api_parse(&r, auth, "s3cret", call, why, 256);
+    struct fw_api_cred cred = {.authorization = auth};
+    struct fw_api_auth a = {.token = "s3cret", .public_read = true};
+    return fw_api_parse(&r, &cred, &a, call, why, 256);
 }
 
 TEST_IMPL(api_routes)
@@ -107,11 +109,15 @@ TEST_IMPL(api_post_needs_token)
 
     char path[64];
     struct fw_http_req r = req("POST", "/reload", path);
-    ASSERT_EQ_INT(fw_api_parse(&r, "Bearer x", NULL, &c, why, sizeof why), 403);
+    struct fw_api_cred cx = {.authorization = "Bearer x"};
+    struct fw_api_auth none = {0};
+    ASSERT_EQ_INT(fw_api_parse(&r, &cx, &none, &c, why, sizeof why), 403);
     ASSERT_CONTAINS(why, "no api token is set");
     r = req("POST", "/feeds", path);
     r.body_len = 0;
-    ASSERT_EQ_INT(fw_api_parse(&r, "Bearer s3cret", "s3cret", &c, why, sizeof why), 400);
+    struct fw_api_cred cs = {.authorization = "Bearer s3cret"};
+    struct fw_api_auth as = {.token = "s3cret"};
+    ASSERT_EQ_INT(fw_api_parse(&r, &cs, &as, &c, why, sizeof why), 400);
     ASSERT_CONTAINS(why, "no body");
     return 0;
 }

@@ -12,6 +12,9 @@ return policy {
     { id = "demo_cq_claw", title = "调慢补快",
       source = "RULES.md cq_slow_to_fast (demo)" },
   },
+  params = {
+    claw_pct = fw.percent "红灯项目收回指标余额的比例",
+  },
 
   on_execution = function(rec, ctx)
     local lag = fw.lag(rec)
@@ -28,7 +31,7 @@ return policy {
       clawback {
         rule = "demo_cq_claw",
         amount = fw.pct(rec.budget - rec.paid, pct),
-        ratio = ctx.params.claw_ratio,
+        ratio = fw.ratio(pct),
         message = string.format("按 %s%% 收回指标余额 %s 元", pct,
                                 fw.yuan(rec.budget - rec.paid)),
       }

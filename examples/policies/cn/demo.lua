@@ -11,6 +11,10 @@ return policy {
     { id = "demo_summary", title = "每批数据的落后项目汇总",
       source = "example only: an aggregate reported by on_feed_end" },
   },
+  params = {                                  -- demo.yaml 里的参数 its YAML
+    yellow = fw.points "落后序时进度达到此数 → 黄灯",
+    red = fw.points "落后序时进度达到此数 → 红灯",
+  },
 
   on_execution = function(rec, ctx)
     ctx.state.seen = (ctx.state.seen or 0) + 1
@@ -26,8 +30,9 @@ return policy {
     ctx.state.late = (ctx.state.late or 0) + 1
     alert {
       rule = "demo_lag", level = level,
-      message = string.format("支出进度 %.2f%% 落后序时进度 %.2f%% 共 %.2f 个百分点",
-                              fw.progress(rec), fw.seq(rec.as_of), lag),
+      message = string.format("支出进度 %s%% 落后序时进度 %s%% 共 %s 个百分点",
+                              fw.fix(fw.progress(rec)), fw.fix(fw.seq(rec.as_of)),
+                              fw.fix(lag)),
     }
   end,
 

@@ -10,7 +10,7 @@ return policy {
       while true do end
     end
     if rec.region == "110102" then
-      alert { rule = "boom_ok", level = "purple", message = "bad level" }
+      alert { rule = "boom_ok", level = ("pur" .. "ple"), message = "bad level" }
       return
     end
     if rec.budget > 100000000 then
