@@ -181,7 +181,7 @@ FUZZ_TARGETS = csv ndjson money config columns policy pattern
 FUZZ_DEB     = clang libclang-rt-14-dev
 FUZZ_BIN     = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz-%)
 FUZZ_OBJ     = $(filter-out $(FUZZ_BUILD)/daemon/cmd/main.o,$(DAEMON_SRC:%.c=$(FUZZ_BUILD)/%.o)) \
-               $(RULES_SRC:%.c=$(FUZZ_BUILD)/%.o)
+               $(FUZZ_BUILD)/daemon/http/dash_assets.o $(RULES_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_FLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                -fno-omit-frame-pointer
 

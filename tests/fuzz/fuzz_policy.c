@@ -61,8 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         yaml_at = lua_len + sizeof sep - 1;
     }
     struct fw_src_file files[2] = {
-        {"p/cn/fuzz.lua", src, lua_len},
-        {"p/cn/fuzz.yaml", src + yaml_at, size - yaml_at},
+        {.path = "p/cn/fuzz.lua", .data = src, .len = lua_len},
+        {.path = "p/cn/fuzz.yaml", .data = src + yaml_at,
+         .len = size - yaml_at},
     };
     struct fw_engine_opts o = {.budget = 200000, .mem_cap = 8u << 20,
                                .error_streak = 2};
