@@ -4,7 +4,9 @@
 #   make asan       the same suite under AddressSanitizer + UBSan (build-asan/)
 #   make run        set up a working folder from examples/ and run fundwatch on it
 #   make bench      benchmarks, each beside a baseline measured in the same run
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (binary, unit, config, policies,
+#                   man pages, completion, docs; docs/operations.md)
+#   make deb        the Debian package, in build/deb/ (debian/)
 # Missing Debian packages are installed first (apt-get update once, then
 # apt-get install -y); set FW_NO_APT=1 to only list them.
 
@@ -30,13 +32,25 @@ OPT = -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
       -fno-sanitize-recover=undefined
 endif
 
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+# The version is debian/changelog's; a build from git adds the commit.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+FW_GIT_HASH ?= $(shell git describe --always --dirty --exclude='*' 2>/dev/null)
+FULL_VERSION = $(VERSION)$(if $(FW_GIT_HASH), (git $(FW_GIT_HASH)))
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm
 
-LOCALEDIR ?= $(PREFIX)/share/locale
-CPPFLAGS += -DFW_LOCALEDIR='"$(LOCALEDIR)"'
-CPPFLAGS += -Iinclude -Idaemon -D_GNU_SOURCE -DFW_VERSION='"$(VERSION)"'
+# Where `make install` puts things. The config is read from SYSCONFDIR
+# whatever the PREFIX (/etc/fundwatch/fundwatch.yaml, as the package does).
+BINDIR     ?= $(PREFIX)/bin
+LOCALEDIR  ?= $(PREFIX)/share/locale
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/fundwatch
+COMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+SYSCONFDIR ?= /etc
+
+CPPFLAGS += -DFW_LOCALEDIR='"$(LOCALEDIR)"' -DFW_SYSCONFDIR='"$(SYSCONFDIR)"'
+CPPFLAGS += -Iinclude -Idaemon -D_GNU_SOURCE -DFW_VERSION='"$(FULL_VERSION)"'
 CFLAGS   += -std=c11 $(OPT) -g $(WARN) $(PKG_CFLAGS) -MMD -MP
 LDFLAGS  += $(if $(SAN),-fsanitize=address$(comma)undefined)
 comma := ,
@@ -69,7 +83,7 @@ I18N_SRC = $(sort $(wildcard rules/*.c daemon/*.c daemon/*/*.c))
 MO       = $(LINGUAS:%=$(BUILD)/locale/%/LC_MESSAGES/fundwatch.mo)
 UNIT = $(BUILD)/test-unit
 
-.PHONY: all test asan run bench fuzz fuzz-build install clean deps pot
+.PHONY: all test asan run run-reset bench fuzz fuzz-build install clean deps pot man deb FORCE
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(MO)
@@ -105,12 +119,24 @@ $(DASH_C:%.c=%.o): $(DASH_C)
 $(BIN): $(BUILD)/daemon/cmd/main.o $(DAEMON_OBJ) $(RULES_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The objects that use the settings above are rebuilt when one changes (a
+# new commit, another PREFIX): the stamp is rewritten only then.
+SETTINGS     = $(BUILD)/settings.stamp
+SETTINGS_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(shell grep -lE \
+               'FW_(VERSION|LOCALEDIR|SYSCONFDIR|SYSTEM_CONFIG)|fw_cmd_default_config' daemon/*.c daemon/*/*.c))
+$(SETTINGS_OBJ): $(SETTINGS)
+$(SETTINGS): FORCE
+	@mkdir -p $(@D)
+	@echo '$(FULL_VERSION) $(LOCALEDIR) $(SYSCONFDIR)' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
 $(BUILD)/locale/%/LC_MESSAGES/fundwatch.mo: po/%.po | deps
 	@mkdir -p $(@D)
 	$(Q)msgfmt --check -o $@ $<
 
 pot: | deps
-	@xgettext --language=C --from-code=UTF-8 -k_ -kN_ --add-comments=TRANSLATORS: \
+	@xgettext --language=C --from-code=UTF-8 -k_ -kN_ -kconfig_problem:3 \
+	  --flag=config_problem:3:c-format --add-comments=TRANSLATORS: \
 	  --package-name=fundwatch --msgid-bugs-address=fundwatch --no-location --sort-output \
 	  -o po/fundwatch.pot $(I18N_SRC)
 	@for l in $(LINGUAS); do msgmerge --quiet --update --backup=none --no-location \
@@ -130,45 +156,54 @@ $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The daemon tests read the store with sqlite3, drive the API with curl and
-# check /metrics with promtool (Prometheus's own parser, package prometheus);
-# the report tests read workbooks back with python3-openpyxl and convert them
-# with LibreOffice headless (libreoffice-calc-nogui).
+# check /metrics with promtool, Prometheus's own parser. promtool comes from
+# Debian's prometheus package unpacked into build/tools, not installed:
+# installing it would also enable and start a Prometheus server on :9090.
+# The report tests read workbooks back with python3-openpyxl and convert
+# them with LibreOffice headless (libreoffice-calc-nogui).
 # The dashboard's test drives Debian's headless Chromium (chromium) and
 # needs a Chinese font for its screenshots (fonts-wqy-microhei, 5 MB).
-TEST_DEB = sqlite3 curl prometheus python3-openpyxl libreoffice-calc-nogui \
+TEST_DEB = sqlite3 curl python3-openpyxl libreoffice-calc-nogui \
            chromium fonts-wqy-microhei
+PROMTOOL = build/tools/usr/bin/promtool
 
 # Outside `make asan` (its build is already sanitized) the fuzz targets are
 # built too and each runs FUZZ_SMOKE seconds as a suite of the run.
 test: $(BIN) $(UNIT) $(MO)
 	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(TEST_DEB)"
 	@$(if $(SAN),,$(MAKE) --no-print-directory fuzz-build)
-	@FW_BIN=$(abspath $(BIN)) FW_UNIT=$(abspath $(UNIT)) \
-	  FW_SHOTS=$(abspath $(BUILD))/dashboard \
+	@command -v promtool >/dev/null || $(MAKE) --no-print-directory $(PROMTOOL)
+	@PATH="$$PATH:$(abspath $(dir $(PROMTOOL)))" FW_BIN=$(abspath $(BIN)) \
+	  FW_UNIT=$(abspath $(UNIT)) FW_SHOTS=$(abspath $(BUILD))/dashboard \
 	  FW_I18N_SRC="$(I18N_SRC)" \
 	  $(if $(SAN),,FW_FUZZ_BUILD=$(FUZZ_BUILD) FW_FUZZ="$(FUZZ_TARGETS)" FW_FUZZ_SMOKE=$(FUZZ_SMOKE)) \
 	  tests/run
 
+$(PROMTOOL):
+	@if [ -n "$(FW_NO_APT)" ]; then echo "promtool is missing (make test unpacks" \
+	  "it from the prometheus package with apt-get download)"; exit 1; fi
+	@echo "unpacking promtool from Debian's prometheus package into build/tools (not installed)"
+	@rm -rf build/tools && mkdir -p build/tools/dl && cd build/tools/dl && \
+	  { apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && \
+	    apt-get download prometheus >/dev/null 2>&1; }; } && \
+	  dpkg-deb --fsys-tarfile prometheus_*.deb | tar -xf - -C .. ./usr/bin/promtool
+	@rm -rf build/tools/dl && test -x $@
+
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 test
 
-# A working folder from examples/: the config, the column map, the
-# reference policies (or the sample ones while policies/ is missing) and a
-# spool holding the example feeds; then the daemon in the foreground, its
-# clock at the examples' year end (RUN_NOW= for today), so that its outbox
-# holds what examples/expected.jsonl holds.
+# A working folder from examples/ (examples/run.sh): made the first time
+# (the config, the column map, the reference policies, the example feeds in
+# its spool) and kept afterwards, edits and store included; run-reset
+# removes it. The daemon's clock is at the examples' year end (RUN_NOW= for
+# today), so that its outbox holds what examples/expected.jsonl holds.
 RUN_DIR ?= $(BUILD)/run
 RUN_NOW ?= 2024-12-31
-run: $(BIN)
-	@mkdir -p $(RUN_DIR)/spool/incoming
-	@cp examples/fundwatch.yaml examples/columns.yaml $(RUN_DIR)/
-	@rm -rf $(RUN_DIR)/policies && if [ -d policies ]; then \
-	  cp -r policies $(RUN_DIR)/policies; else \
-	  cp -r examples/policies $(RUN_DIR)/policies; rm -rf $(RUN_DIR)/policies/feeds; fi
-	@for f in examples/feeds/*; do cp "$$f" "$(RUN_DIR)/spool/incoming/.$$(basename $$f)"; \
-	  mv "$(RUN_DIR)/spool/incoming/.$$(basename $$f)" "$(RUN_DIR)/spool/incoming/$$(basename $$f)"; done
-	@echo "fundwatch: working folder $(RUN_DIR): findings go to $(RUN_DIR)/outbox.jsonl; Ctrl-C stops"
-	$(BIN) run -c $(RUN_DIR)/fundwatch.yaml $(if $(RUN_NOW),--now $(RUN_NOW))
+run: $(BIN) $(MO)
+	@FW_BIN=$(abspath $(BIN)) RUN_DIR=$(RUN_DIR) RUN_NOW=$(RUN_NOW) examples/run.sh
+
+run-reset:
+	rm -rf $(RUN_DIR)
 
 # Coverage-guided fuzzing (libFuzzer, Debian's clang, ASan + UBSan): each
 # target of tests/fuzz/ runs FUZZ_SECONDS on a corpus grown in build-fuzz/
@@ -231,13 +266,74 @@ bench: $(BIN) $(BENCH_STORE)
 	  FW_BIN=$(abspath $(BIN)) FW_BENCH_STORE=$(abspath $(BENCH_STORE)) \
 	  bash "$$b" || exit 1; done
 
-install: $(BIN) $(MO)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/fundwatch
+# The unit and the installed config, with this install's paths put in.
+# The config is examples/fundwatch.yaml with the state in /var/lib/fundwatch,
+# the policies and the token file in SYSCONFDIR/fundwatch (dist/config.sed).
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+            -e 's|@DOCDIR@|$(DOCDIR)|g'
+$(BUILD)/dist/fundwatch.service: dist/fundwatch.service.in FORCE
+	@mkdir -p $(@D)
+	@$(SUBST) $< >$@.tmp && { cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@; }
+$(BUILD)/dist/fundwatch.yaml: examples/fundwatch.yaml dist/config.sed FORCE
+	@mkdir -p $(@D)
+	@sed -f dist/config.sed $< | $(SUBST) >$@.tmp
+	@test "$$(grep -c '^[a-z_]*: /' $@.tmp)" = 6 || \
+	  { echo "dist/config.sed no longer matches examples/fundwatch.yaml"; exit 1; }
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+# Man pages from their scdoc sources in docs/man/.
+MAN = $(BUILD)/man/fundwatch.1 $(BUILD)/man/fundwatch.yaml.5
+man: $(MAN)
+$(BUILD)/man/%: docs/man/%.scd
+	@$(MAKE) --no-print-directory deps EXTRA_DEB=scdoc
+	@mkdir -p $(@D)
+	$(Q)scdoc <$< >$@
+
+# Installs what the Debian package holds (debian/rules calls this). Files
+# under SYSCONFDIR an operator may have edited are kept when they exist.
+ETC = $(DESTDIR)$(SYSCONFDIR)/fundwatch
+install: $(BIN) $(MO) $(MAN) $(BUILD)/dist/fundwatch.service $(BUILD)/dist/fundwatch.yaml
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR) $(ETC)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/fundwatch
 	@for l in $(LINGUAS); do \
 	  install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES; \
 	  install -m 644 $(BUILD)/locale/$$l/LC_MESSAGES/fundwatch.mo \
 	    $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/fundwatch.mo; done
+	install -m 644 $(BUILD)/dist/fundwatch.service $(DESTDIR)$(UNITDIR)/fundwatch.service
+	install -m 644 dist/fundwatch.bash-completion $(DESTDIR)$(COMPDIR)/fundwatch
+	install -m 644 $(BUILD)/man/fundwatch.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(BUILD)/man/fundwatch.yaml.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/examples/feeds
+	install -m 644 examples/feeds/* $(DESTDIR)$(DOCDIR)/examples/feeds/
+	@for f in fundwatch.yaml columns.yaml; do \
+	  if [ -e $(ETC)/$$f ]; then echo "kept $(ETC)/$$f (exists)"; \
+	  else src=examples/$$f; [ $$f = fundwatch.yaml ] && src=$(BUILD)/dist/$$f; \
+	    echo "install -m 644 $$src $(ETC)/$$f"; install -m 644 $$src $(ETC)/$$f; fi; done
+	@if [ -e $(ETC)/policies ]; then \
+	  echo "kept $(ETC)/policies (exists; the shipped ones are in policies/)"; \
+	else echo "install policies/ $(ETC)/policies"; \
+	  find policies -type f | while read -r f; do \
+	    install -D -m 644 "$$f" "$(ETC)/$$f" || exit 1; done; fi
+
+# The Debian package, built from a copy of the working tree (its files in
+# git, committed or not) so that the build's clean step leaves this tree
+# alone: build/deb/fundwatch_VERSION_ARCH.deb, then lintian on it.
+DEB_DIR = build/deb
+DEB_TOOLS = dpkg-dev debhelper lintian scdoc
+deb:
+	@for p in $(DEB_PKGS); do grep -q "^ *$$p,$$" debian/control || { \
+	  echo "debian/control: Build-Depends lacks $$p (the Makefile's DEB_PKGS)"; exit 1; }; done
+	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(DEB_TOOLS) $(DEB_PKGS)"
+	@rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src/fundwatch
+	@git ls-files -z -co --exclude-standard | \
+	  tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C $(DEB_DIR)/src/fundwatch
+	cd $(DEB_DIR)/src/fundwatch && FW_GIT_HASH='$(FW_GIT_HASH)' \
+	  dpkg-buildpackage -us -uc -b
+	@cp $(DEB_DIR)/src/*.deb $(DEB_DIR)/src/*.changes $(DEB_DIR)/src/*.buildinfo $(DEB_DIR)/
+	lintian --fail-on error,warning $(DEB_DIR)/*.changes
+	@ls -1 $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -4,6 +4,8 @@
  * creates anything, never checks folders at load (fw_config_check_paths). */
 #include "config.h"
 
+#include "fundwatch/i18n.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -355,16 +357,16 @@ struct load {
     bool oom;
 };
 
-static void problem(struct load *ld, const struct fw_value *v,
+static void config_problem(struct load *ld, const struct fw_value *v,
                     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* "file:line:col: message" at v. */
-static void problem(struct load *ld, const struct fw_value *v,
+static void config_problem(struct load *ld, const struct fw_value *v,
                     const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (fw_value_vdiag(ld->d, v, fmt, ap) < 0)
+    if (fw_value_vdiag(ld->d, v, _(fmt), ap) < 0) /* `make pot`: config_problem:3 */
         ld->oom = true;
     va_end(ap);
 }
@@ -425,18 +427,18 @@ static void unknown_key(struct load *ld, const struct fw_value *k,
             if (strcmp(o->name, name) != 0 || o->kind == K_SECTION)
                 continue;
             if (sections[s].name)
-                problem(ld, k, "unknown key \"%s\"%s%s (it belongs under "
+                config_problem(ld, k, "unknown key \"%s\"%s%s (it belongs under "
                         "%s:)", name, section ? " in " : "",
                         section ? section : "", sections[s].name);
             else
-                problem(ld, k, "unknown key \"%s\" in %s (it belongs at the "
+                config_problem(ld, k, "unknown key \"%s\" in %s (it belongs at the "
                         "top level, not under %s:)", name, section, section);
             return;
         }
     }
     const char *near = closest(keys, name);
     if (near)
-        problem(ld, k, "unknown key \"%s\"%s%s (did you mean \"%s\"?)", name,
+        config_problem(ld, k, "unknown key \"%s\"%s%s (did you mean \"%s\"?)", name,
                 section ? " in " : "", section ? section : "", near);
     else if (section) {
         char list[256] = "";
@@ -444,10 +446,10 @@ static void unknown_key(struct load *ld, const struct fw_value *k,
         for (const struct key *x = keys; x->name && o < sizeof list; x++)
             o += (size_t)snprintf(list + o, sizeof list - o, "%s%s",
                                   o ? ", " : "", x->name);
-        problem(ld, k, "unknown key \"%s\" in %s (%s has %s)", name, section,
+        config_problem(ld, k, "unknown key \"%s\" in %s (%s has %s)", name, section,
                 section, list);
     } else
-        problem(ld, k, "unknown key \"%s\" (docs/operations.md lists the "
+        config_problem(ld, k, "unknown key \"%s\" (docs/operations.md lists the "
                 "keys)", name);
 }
 
@@ -507,7 +509,7 @@ static void load_token_file(struct load *ld, const struct fw_value *v,
     if (fd < 0 && errno == ELOOP)
         fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        problem(ld, v, "%s \"%s\": cannot open: %s", key, shown,
+        config_problem(ld, v, "%s \"%s\": cannot open: %s", key, shown,
                 strerror(errno));
         return;
     }
@@ -515,18 +517,18 @@ static void load_token_file(struct load *ld, const struct fw_value *v,
     char buf[MAX_TOKEN_BYTES + 1];
     ssize_t n = -1;
     if (fstat(fd, &st) < 0) {
-        problem(ld, v, "%s \"%s\": %s", key, shown, strerror(errno));
+        config_problem(ld, v, "%s \"%s\": %s", key, shown, strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
-        problem(ld, v, "%s \"%s\": not a regular file", key, shown);
+        config_problem(ld, v, "%s \"%s\": not a regular file", key, shown);
     } else if (st.st_mode & S_IROTH) {
-        problem(ld, v, "%s \"%s\": readable by everyone (mode %04o); "
+        config_problem(ld, v, "%s \"%s\": readable by everyone (mode %04o); "
                 "chmod o-rwx it", key, shown, (unsigned)(st.st_mode & 07777));
     } else {
         do
             n = read(fd, buf, MAX_TOKEN_BYTES);
         while (n < 0 && errno == EINTR);
         if (n < 0)
-            problem(ld, v, "%s \"%s\": cannot read: %s", key, shown,
+            config_problem(ld, v, "%s \"%s\": cannot read: %s", key, shown,
                     strerror(errno));
     }
     close(fd);
@@ -539,7 +541,7 @@ static void load_token_file(struct load *ld, const struct fw_value *v,
     buf[len] = '\0';
     const char *why = token_problem(buf, len);
     if (why) {
-        problem(ld, v, "%s \"%s\": the token %s", key, shown, why);
+        config_problem(ld, v, "%s \"%s\": the token %s", key, shown, why);
         return;
     }
     free(*slot);
@@ -570,7 +572,7 @@ static void load_value(struct load *ld, const struct key *k,
         if (v->type == FW_V_NULL)
             return;
         if (v->type != FW_V_MAP) {
-            problem(ld, v, "%s is a map of keys (indented below it), not %s",
+            config_problem(ld, v, "%s is a map of keys (indented below it), not %s",
                     name, fw_value_type_name(v->type));
             return;
         }
@@ -586,12 +588,12 @@ static void load_value(struct load *ld, const struct key *k,
         return;
     }
     if (!fw_value_is_scalar(v)) {
-        problem(ld, v, "%s takes one value, not %s", name,
+        config_problem(ld, v, "%s takes one value, not %s", name,
                 fw_value_type_name(v->type));
         return;
     }
     if (v->type == FW_V_NULL && k->kind != K_OPT_PATH) {
-        problem(ld, v, "%s has no value (remove the key to get the default)",
+        config_problem(ld, v, "%s has no value (remove the key to get the default)",
                 name);
         return;
     }
@@ -606,11 +608,11 @@ static void load_value(struct load *ld, const struct key *k,
         /* fall through */
     case K_PATH:
         if (v->type == FW_V_BOOL) {
-            problem(ld, v, "%s is a path, not %s", name, t);
+            config_problem(ld, v, "%s is a path, not %s", name, t);
             return;
         }
         if (*t == '\0') {
-            problem(ld, v, "%s is an empty path", name);
+            config_problem(ld, v, "%s is an empty path", name);
             return;
         }
         {
@@ -623,7 +625,7 @@ static void load_value(struct load *ld, const struct key *k,
         return;
     case K_TOKEN_FILE: {
         if (*t == '\0' || v->type == FW_V_BOOL) {
-            problem(ld, v, "%s is a path to a file holding the token", name);
+            config_problem(ld, v, "%s is a path to a file holding the token", name);
             return;
         }
         char *p = path_join(ld->dir, t);
@@ -637,7 +639,7 @@ static void load_value(struct load *ld, const struct key *k,
     }
     case K_TOKEN:
         if ((why = token_problem(t, v->len)) != NULL) {
-            problem(ld, v, "%s %s", name, why);
+            config_problem(ld, v, "%s %s", name, why);
             return;
         }
         {
@@ -664,7 +666,7 @@ static void load_value(struct load *ld, const struct key *k,
         if (rc == FW_ENOMEM) {
             ld->oom = true;
         } else if (rc < 0) {
-            problem(ld, v, "listen \"%s\": %s", t, why);
+            config_problem(ld, v, "listen \"%s\": %s", t, why);
         } else {
             free(c->listen_host);
             c->listen_host = host;
@@ -675,13 +677,13 @@ static void load_value(struct load *ld, const struct key *k,
     }
     case K_LEVEL:
         if (fw_log_level_parse(t, &c->log_level) < 0)
-            problem(ld, v, "log_level \"%s\": not a level (debug, info, warn "
+            config_problem(ld, v, "log_level \"%s\": not a level (debug, info, warn "
                     "or error)", t);
         return;
     case K_CLOCK: {
         unsigned m;
         if (fw_config_parse_clock(t, &m, &why) < 0)
-            problem(ld, v, "schedule \"%s\": %s", t, why);
+            config_problem(ld, v, "schedule \"%s\": %s", t, why);
         else
             c->schedule_min = m;
         return;
@@ -689,9 +691,9 @@ static void load_value(struct load *ld, const struct key *k,
     case K_DURATION: {
         uint64_t ms;
         if (fw_config_parse_duration(t, &ms, &why) < 0)
-            problem(ld, v, "%s \"%s\": %s", name, t, why);
+            config_problem(ld, v, "%s \"%s\": %s", name, t, why);
         else if (ms < k->min)
-            problem(ld, v, "%s \"%s\": must be more than 0", name, t);
+            config_problem(ld, v, "%s \"%s\": must be more than 0", name, t);
         else
             store_uint(c, k, ms);
         return;
@@ -700,34 +702,34 @@ static void load_value(struct load *ld, const struct key *k,
     case K_COUNT: {
         uint64_t x;
         if (v->type == FW_V_INT && v->i < 0) {
-            problem(ld, v, "%s %s: must be at least %" PRIu64, name, t,
+            config_problem(ld, v, "%s %s: must be at least %" PRIu64, name, t,
                     k->min);
             return;
         }
         if (k->kind == K_COUNT) {
             const char *end = digits(t, &x, &why);
             if (end == NULL || *end != '\0') {
-                problem(ld, v, "%s \"%s\": %s", name, t,
+                config_problem(ld, v, "%s \"%s\": %s", name, t,
                         end == NULL && !strcmp(why, "too large")
                             ? "too large" : "not a whole number");
                 return;
             }
         } else if (fw_config_parse_size(t, &x, &why) < 0) {
-            problem(ld, v, "%s \"%s\": %s", name, t, why);
+            config_problem(ld, v, "%s \"%s\": %s", name, t, why);
             return;
         }
         uint64_t max = k->max ? k->max : member_max(k);
         if (x < k->min) {
             if (k->kind == K_SIZE && k->min >= 1024)
-                problem(ld, v, "%s \"%s\": must be at least %" PRIu64 "M",
+                config_problem(ld, v, "%s \"%s\": must be at least %" PRIu64 "M",
                         name, t, k->min >> 20);
             else if (k->min <= 1)
-                problem(ld, v, "%s %s: must be more than 0", name, t);
+                config_problem(ld, v, "%s %s: must be more than 0", name, t);
             else
-                problem(ld, v, "%s %s: must be at least %" PRIu64, name, t,
+                config_problem(ld, v, "%s %s: must be at least %" PRIu64, name, t,
                         k->min);
         } else if (x > max) {
-            problem(ld, v, "%s %s: too large (at most %" PRIu64 ")", name, t,
+            config_problem(ld, v, "%s %s: too large (at most %" PRIu64 ")", name, t,
                     max);
         } else {
             store_uint(c, k, x);
@@ -736,7 +738,7 @@ static void load_value(struct load *ld, const struct key *k,
     }
     case K_BOOL:
         if (v->type != FW_V_BOOL)
-            problem(ld, v, "%s \"%s\": not true or false", name, t);
+            config_problem(ld, v, "%s \"%s\": not true or false", name, t);
         else
             *(bool *)(void *)((char *)c + k->off) = v->b;
         return;
@@ -816,7 +818,7 @@ static int read_file(const char *path, char **out, size_t *len,
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fw_diag_add(d, path, "cannot open: %s", strerror(errno));
+        fw_diag_add(d, path, _("cannot open: %s"), strerror(errno));
         return FW_EIO;
     }
     struct stat st;
@@ -824,21 +826,21 @@ static int read_file(const char *path, char **out, size_t *len,
         int e = errno;
         close(fd);
         if (S_ISDIR(st.st_mode))
-            fw_diag_add(d, path, "a folder, not a config file");
+            fw_diag_add(d, path, _("a folder, not a config file"));
         else
-            fw_diag_add(d, path, "cannot read: %s",
+            fw_diag_add(d, path, _("cannot read: %s"),
                         e ? strerror(e) : "not a regular file");
         return FW_EIO;
     }
     if (st.st_size > (off_t)MAX_CONFIG_BYTES) {
         close(fd);
-        fw_diag_add(d, path, "larger than 1 MiB: not a config file");
+        fw_diag_add(d, path, _("larger than 1 MiB: not a config file"));
         return FW_EINVAL;
     }
     char *buf = malloc((size_t)st.st_size + 1);
     if (buf == NULL) {
         close(fd);
-        fw_diag_add(d, path, "out of memory");
+        fw_diag_add(d, path, _("out of memory"));
         return FW_ENOMEM;
     }
     size_t n = 0;
@@ -850,7 +852,7 @@ static int read_file(const char *path, char **out, size_t *len,
             int e = errno;
             close(fd);
             free(buf);
-            fw_diag_add(d, path, "cannot read: %s", strerror(e));
+            fw_diag_add(d, path, _("cannot read: %s"), strerror(e));
             return FW_EIO;
         }
         if (k == 0)
@@ -870,11 +872,11 @@ int fw_config_load(const char *path, struct fw_config *c,
     char *dir = config_dir(path);
     if (fw_config_defaults(c, dir) < 0) {
         free(dir);
-        fw_diag_add(diag, path, "out of memory");
+        fw_diag_add(diag, path, _("out of memory"));
         return FW_ENOMEM;
     }
     if (dir == NULL) {
-        fw_diag_add(diag, path, "cannot open: %s", strerror(errno));
+        fw_diag_add(diag, path, _("cannot open: %s"), strerror(errno));
         return errno == ENOMEM ? FW_ENOMEM : FW_EIO;
     }
     const char *base = strrchr(path, '/');
@@ -900,10 +902,10 @@ int fw_config_load(const char *path, struct fw_config *c,
     struct load ld = {.c = c, .d = diag, .dir = dir};
     size_t before = diag->n;
     if (root->type == FW_V_NULL) {
-        fw_diag_add(diag, path, "the config is empty: write at least the "
-                    "keys that differ from the defaults (docs/operations.md)");
+        fw_diag_add(diag, path, _("the config is empty: write at least the "
+                    "keys that differ from the defaults (docs/operations.md)"));
     } else if (root->type != FW_V_MAP) {
-        problem(&ld, root, "a config is a map of keys (spool: ..., "
+        config_problem(&ld, root, "a config is a map of keys (spool: ..., "
                 "policies: ...), not %s", fw_value_type_name(root->type));
     } else {
         for (size_t i = 0; i < root->n; i++) {
@@ -921,7 +923,7 @@ int fw_config_load(const char *path, struct fw_config *c,
         const char *files[2] = {c->token_file, c->read_token_file};
         for (int w = 0; w < 2; w++) {
             if (ld.token_v[w] && ld.token_file_v[w])
-                problem(&ld, ld.token_file_v[w], "%s and %s are both set "
+                config_problem(&ld, ld.token_file_v[w], "%s and %s are both set "
                         "(%s at line %d): keep one", names[w][1], names[w][0],
                         names[w][0], ld.token_v[w]->line);
             else if (ld.token_file_v[w])
@@ -932,12 +934,12 @@ int fw_config_load(const char *path, struct fw_config *c,
         if (c->token && c->read_token && !strcmp(c->token, c->read_token)) {
             const struct fw_value *at = ld.token_v[1] ? ld.token_v[1]
                                                       : ld.token_file_v[1];
-            problem(&ld, at, "the read token is the same as the write token "
+            config_problem(&ld, at, "the read token is the same as the write token "
                     "(token): a reader could then write; give each its own");
         }
     }
     if (ld.oom) {
-        fw_diag_add(diag, path, "out of memory");
+        fw_diag_add(diag, path, _("out of memory"));
         rc = FW_ENOMEM;
     } else if (diag->n > before) {
         rc = FW_EINVAL;
@@ -965,15 +967,15 @@ static int need_writable_dir(const char *dir, const char *what,
 {
     struct stat st;
     if (stat(dir, &st) < 0) {
-        fw_diag_add(d, dir, "%s: %s", what, strerror(errno));
+        fw_diag_add(d, dir, _("%s: %s"), what, strerror(errno));
         return 1;
     }
     if (!S_ISDIR(st.st_mode)) {
-        fw_diag_add(d, dir, "%s: not a folder", what);
+        fw_diag_add(d, dir, _("%s: not a folder"), what);
         return 1;
     }
     if (access(dir, W_OK | X_OK) < 0) {
-        fw_diag_add(d, dir, "%s: not writable: %s", what, strerror(errno));
+        fw_diag_add(d, dir, _("%s: not writable: %s"), what, strerror(errno));
         return 1;
     }
     return 0;
@@ -987,7 +989,7 @@ static int need_file_dir(const char *file, const char *what,
         return 0;
     char *dir = parent(file);
     if (dir == NULL)
-        return fw_diag_add(d, file, "out of memory"), 1;
+        return fw_diag_add(d, file, _("out of memory")), 1;
     int n = need_writable_dir(dir, what, d);
     free(dir);
     return n;
@@ -999,12 +1001,12 @@ int fw_config_check_paths(const struct fw_config *c, struct fw_diag *diag)
     struct stat st;
     if (c->policies) {
         if (stat(c->policies, &st) < 0) {
-            fw_diag_add(diag, c->policies, "the policies folder: %s",
+            fw_diag_add(diag, c->policies, _("the policies folder: %s"),
                         strerror(errno));
             n++;
         } else if (!S_ISDIR(st.st_mode)) {
-            fw_diag_add(diag, c->policies, "the policies folder: not a "
-                        "folder");
+            fw_diag_add(diag, c->policies, _("the policies folder: not a "
+                        "folder"));
             n++;
         }
     }
@@ -1017,7 +1019,7 @@ int fw_config_check_paths(const struct fw_config *c, struct fw_diag *diag)
     n += need_file_dir(c->database, "the folder of the database", diag);
     n += need_file_dir(c->outbox, "the folder of the outbox", diag);
     if (c->columns && access(c->columns, R_OK) < 0) {
-        fw_diag_add(diag, c->columns, "the column map: %s", strerror(errno));
+        fw_diag_add(diag, c->columns, _("the column map: %s"), strerror(errno));
         n++;
     }
     return n;

@@ -88,7 +88,10 @@ struct fw_last_reload {
     int64_t at_ms;
     uint64_t nanos;
     char version[80];
-    char error[1024];
+    char error[1024];               /* the current failure; a good reload
+                                       clears it */
+    int64_t failed_at_ms;           /* the last failure, kept after a good */
+    char failure[1024];             /* reload (0 and "": none yet) */
 };
 
 enum fw_job_kind { FW_JOB_NONE = 0, FW_JOB_DRAIN, FW_JOB_SCHED, FW_JOB_QUEUED };
@@ -134,6 +137,7 @@ struct fwd {
     uv_mutex_t mu;
     char last_error[1024];
     int64_t last_error_ms;
+    bool last_error_reload;         /* last_error is a refused reload's */
 
     /* (worker) the job's own state */
     bool drain_retry, drain_more;
@@ -204,6 +208,8 @@ int32_t fw_core_today(const struct fwd *d);
 /* The last error, for /healthz (any thread). */
 void fw_core_error(struct fwd *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* (loop) A good reload: clears last_error when a refused reload set it. */
+void fw_core_clear_reload_error(struct fwd *d);
 /* (worker) Appends what the store committed and the outbox lacks. */
 void fw_core_flush_outbox(struct fwd *d, const char *feed);
 /* (worker) One feed from memory through the engine, the store and the

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "sys.h"
 #include "feedio.h"
+#include "outbox.h"
 
 /* What one job carries through the callbacks. */
 struct job {
@@ -83,7 +85,8 @@ static int on_finding(void *ud, const struct fw_finding *f)
             j->res->first_seq = seq;
         j->res->last_seq = seq;
         struct fw_buf *b = j->env->lines;
-        if (b && (fw_finding_json(f, b) < 0 || fw_buf_putc(b, '\n') < 0)) {
+        if (b && fw_outbox_line(fw_store_last_event(j->env->st), f, NULL,
+                                b) < 0) {
             j->err.code = FW_ENOMEM;
             snprintf(j->err.msg, sizeof j->err.msg, "out of memory");
             return store_failed(j, FW_ENOMEM);
@@ -114,6 +117,25 @@ static const char *text_of(const struct fw_record *r, enum fw_field f,
     memcpy(buf, r->str[f].p, k);
     buf[k] = '\0';
     return buf;
+}
+
+/* The store's last outbox seq (between transactions: the committed one). */
+static uint64_t store_seq(struct fw_store *st)
+{
+    struct fw_store_counts c;
+    return fw_store_counts(st, &c, NULL) < 0 ? 0 : c.outbox_seq;
+}
+
+/* After the commit: every event the job made, seq0 + 1 up to the store's
+ * last, whether or not its line was rendered: a resolution's is not (the
+ * outbox then reads them all back from the store, in order). */
+static void all_events(struct job *j, uint64_t seq0)
+{
+    uint64_t seq1 = store_seq(j->env->st);
+    if (seq1 > seq0) {
+        j->res->first_seq = seq0 + 1;
+        j->res->last_seq = seq1;
+    }
 }
 
 /* After a record's hooks ran: what it fired resolves what it no longer
@@ -199,6 +221,25 @@ static void record_only(struct job *j, const struct fw_store_feed *feed,
     }
 }
 
+/* A spool feed whose sha256 is done: 0 when it was never moved (the store's
+ * last row of that sha256 is its done row, from the spool, under this name,
+ * and done/ holds no file of that name and size: a crash came between the
+ * commit and the move), 1 when it is a re-delivery, or a negative code. */
+static int unmoved(const struct fw_job_env *env, const char *sha256,
+                   const char *name, size_t len, struct fw_error *err)
+{
+    int rc = fw_store_feed_unmoved(env->st, sha256, name, err);
+    if (rc <= 0)
+        return rc < 0 ? rc : 1;
+    char done[PATH_MAX];
+    struct stat sb;
+    if (env->spool && (size_t)snprintf(done, sizeof done, "%s/done/%s",
+                                       env->spool, name) < sizeof done &&
+        stat(done, &sb) == 0 && (uint64_t)sb.st_size == len)
+        return 1; /* the same name and size moved already: sent again */
+    return 0;
+}
+
 int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
                     size_t len, const char *label, enum fw_store_source src,
                     struct fw_job_result *res)
@@ -221,6 +262,17 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
         set_reason(res, &j.err);
         goto out;
     }
+    if (rc == 1 && src == FW_SRC_SPOOL &&
+        (rc = unmoved(env, res->sha256, label, len, &j.err)) != 1) {
+        if (rc < 0) {
+            res->outcome = FW_JOB_RETRY;
+            set_reason(res, &j.err);
+            goto out;
+        }
+        res->outcome = FW_JOB_UNMOVED;
+        res->dup_of = dup;
+        goto out;
+    }
     if (rc == 1) {
         res->outcome = FW_JOB_DUPLICATE;
         res->dup_of = dup;
@@ -228,6 +280,7 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
         goto out;
     }
 
+    uint64_t seq0 = store_seq(env->st);
     if ((rc = fw_store_feed_begin(env->st, &feed, &j.err)) < 0) {
         res->outcome = FW_JOB_RETRY;
         set_reason(res, &j.err);
@@ -304,6 +357,7 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
         goto out;
     }
     res->outcome = FW_JOB_DONE;
+    all_events(&j, seq0);
     if (env->fed)
         env->fed(env->hook_ud, data, len, label, env->today);
 out:
@@ -399,6 +453,7 @@ int fw_job_recheck(const struct fw_job_env *env, struct fw_job_result *res)
     uint64_t t0 = fw_mono_ns();
     memset(res, 0, sizeof *res);
     struct job j = {.env = env, .res = res};
+    uint64_t seq0 = store_seq(env->st);
     int rc = fw_store_batch_begin(env->st, fw_wall_ms(), &j.err);
     if (rc == 0) {
         rc = fw_store_tasks_each(env->st, on_task, &j, &j.err);
@@ -406,9 +461,10 @@ int fw_job_recheck(const struct fw_job_env *env, struct fw_job_result *res)
             j.rc = rc;
             set_reason(res, &j.err);
         }
-        if (j.rc == 0 && rc == 0)
-            rc = fw_store_batch_commit(env->st, &j.err);
-        else
+        if (j.rc == 0 && rc == 0 &&
+            (rc = fw_store_batch_commit(env->st, &j.err)) == 0)
+            all_events(&j, seq0);
+        else if (j.rc != 0 || rc != 0)
             fw_store_feed_rollback(env->st);
     }
     if (rc < 0 && j.rc == 0)

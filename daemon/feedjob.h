@@ -21,6 +21,9 @@ enum fw_job_outcome {
     FW_JOB_FAILED,    /* not a feed we can read: recorded, move to failed/ */
     FW_JOB_RETRY,     /* the store could not take it (locked, disk full):
                          nothing of it committed; leave it and try later */
+    FW_JOB_UNMOVED,   /* committed before (a crash came between the commit
+                         and the move): only the move to done/ is left; not
+                         a delivery, nothing recorded (spool feeds only) */
 };
 
 /* Findings fired by one job, by policy, rule, kind and level (the strings
@@ -59,6 +62,7 @@ struct fw_job_env {
     struct fw_engine *eng;
     const struct fw_colmap *map;
     uint64_t max_feed;   /* bytes; a larger feed fails */
+    const char *spool;   /* the spool's root (spool feeds: FW_JOB_UNMOVED) */
     int32_t today;       /* ctx.now, days since 1970-01-01 */
     struct fw_buf *lines; /* if not NULL: gets the events' outbox lines */
     /* If set: observe(ud, NULL) as a feed starts, observe(ud, f) for each

@@ -66,6 +66,7 @@ static void job_env(struct fwd *d, struct fw_job_env *env)
     *env = (struct fw_job_env){
         .st = d->st, .eng = d->eng, .map = d->map,
         .max_feed = d->cfg.max_feed, .today = fw_core_today(d),
+        .spool = d->cfg.spool,
         .lines = &d->lines,
     };
     for (size_t i = 0; i < d->n_parts; i++)
@@ -98,6 +99,18 @@ void fw_core_error(struct fwd *d, const char *fmt, ...)
     vsnprintf(d->last_error, sizeof d->last_error, fmt, ap);
     va_end(ap);
     d->last_error_ms = fw_wall_ms();
+    d->last_error_reload = false;
+    uv_mutex_unlock(&d->mu);
+}
+
+void fw_core_clear_reload_error(struct fwd *d)
+{
+    uv_mutex_lock(&d->mu);
+    if (d->last_error_reload) {
+        d->last_error[0] = '\0';
+        d->last_error_ms = 0;
+        d->last_error_reload = false;
+    }
     uv_mutex_unlock(&d->mu);
 }
 
@@ -184,7 +197,7 @@ static void do_feed(struct fwd *d, const char *name)
         d->drain_retry = true;
         return;
     }
-    if (r.outcome == FW_JOB_DONE)
+    if (r.outcome == FW_JOB_DONE || r.outcome == FW_JOB_UNMOVED)
         append_outbox(d, name, &r);
     struct fw_error err = {0};
     bool ok = r.outcome != FW_JOB_FAILED;
@@ -227,6 +240,13 @@ static void do_feed(struct fwd *d, const char *name)
         fw_log_error("spool", name, _("failed: %s; moved to failed/"),
                      r.reason);
         fw_core_error(d, "%s: %s", name, r.reason);
+        break;
+    case FW_JOB_UNMOVED:
+        atomic_fetch_add(&d->feeds_done, 1);
+        fw_log_info("spool", name,
+                    _("committed as feed #%lld before a restart, not yet "
+                    "moved: moved to done/ now (not a duplicate)"),
+                    (long long)r.dup_of);
         break;
     case FW_JOB_RETRY:
         break;

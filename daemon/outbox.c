@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fundwatch/buf.h"
+#include "sys.h"
 
 #define FLUSH_AT (1u << 20) /* write the rendered lines in pieces of ~1 MiB */
 
@@ -43,11 +44,47 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+void fw_outbox_ack_json(struct fw_buf *b, const char *by, int64_t at_ms,
+                        const char *note)
+{
+    char t[32];
+    fw_iso_ms(at_ms, t);
+    fw_buf_puts(b, "\"acknowledged\":{\"by\":");
+    fw_buf_json_str(b, by ? by : "", by ? strlen(by) : 0);
+    fw_buf_printf(b, ",\"at\":\"%s\",\"note\":", t);
+    fw_buf_json_str(b, note ? note : "", note ? strlen(note) : 0);
+    fw_buf_putc(b, '}');
+}
+
+int fw_outbox_line(int event, const struct fw_finding *f,
+                   const struct fw_store_finding *sf, struct fw_buf *b)
+{
+    size_t at = b->len;
+    if (fw_buf_printf(b, "{\"event\":\"%s\",", fw_store_event_name(event)) < 0)
+        return FW_ENOMEM;
+    size_t body = b->len;
+    if (fw_finding_json(f, b) < 0 || b->len - body < 2 || b->p[body] != '{')
+        goto fail;
+    /* the finding's object, its braces shared with the event's */
+    memmove(b->p + body, b->p + body + 1, b->len - body - 1);
+    b->len--;
+    if (event == FW_EV_ACKNOWLEDGED && sf && sf->ack_at) {
+        b->len--; /* its closing brace */
+        fw_buf_putc(b, ',');
+        fw_outbox_ack_json(b, sf->ack_by, sf->ack_at, sf->ack_note);
+        fw_buf_putc(b, '}');
+    }
+    if (fw_buf_putc(b, '\n') < 0)
+        goto fail;
+    return 0;
+fail:
+    b->len = at;
+    return FW_ENOMEM;
+}
+
 static int render(const struct fw_store_finding *sf, struct fw_buf *b)
 {
-    if (fw_finding_json(&sf->f, b) < 0 || fw_buf_putc(b, '\n') < 0)
-        return FW_ENOMEM;
-    return 0;
+    return fw_outbox_line(sf->event, &sf->f, sf, b);
 }
 
 /* ---- bringing the file level with the store ------------------------------- */
@@ -122,16 +159,10 @@ static int level_up(struct fw_outbox *o, struct fw_store *st,
 
 /* A crash test's hook: FW_FAULT=outbox-written kills the process the moment
  * lines are in the file and not yet marked, the window the repair at open is
- * for (tests/daemon/crash.sh). Read once; nothing else uses it. */
+ * for (tests/daemon/crash.sh). */
 static void fault_point(void)
 {
-    static int armed = -1;
-    if (armed < 0) {
-        const char *f = getenv("FW_FAULT");
-        armed = f && strcmp(f, "outbox-written") == 0;
-    }
-    if (armed)
-        raise(SIGKILL);
+    fw_fault("outbox-written");
 }
 
 /* ---- appending ------------------------------------------------------------ */
@@ -217,7 +248,13 @@ int fw_outbox_append(struct fw_outbox *o, struct fw_store *st,
         *written = 0;
     if (first == 0 || lines->len == 0) /* nothing new: maybe a backlog */
         return o->level ? 0 : fw_outbox_flush(o, st, written, err);
-    if (!o->level || o->marked != first - 1)
+    /* a line for every event (a resolution's is not rendered by the job):
+     * else they are all read back from the store, in order */
+    uint64_t n = 0;
+    for (const char *p = lines->p, *e = p + lines->len;
+         (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+        n++;
+    if (!o->level || o->marked != first - 1 || n != last - first + 1)
         return fw_outbox_flush(o, st, written, err);
     off_t before = lseek(o->fd, 0, SEEK_END);
     if (before < 0 || write_all(o->fd, lines->p, lines->len) < 0) {

@@ -35,11 +35,23 @@ int fw_outbox_flush(struct fw_outbox *o, struct fw_store *st,
 
 /* The fast path after a commit: lines holds the events first..last just
  * committed, rendered by the job as they were stored. When the file is level
- * with the store up to first - 1 they are written as they are and marked;
+ * with the store up to first - 1 and lines holds one line per event, they
+ * are written as they are and marked;
  * otherwise this is fw_outbox_flush (which reads them back from the store). */
 int fw_outbox_append(struct fw_outbox *o, struct fw_store *st,
                      const struct fw_buf *lines, uint64_t first,
                      uint64_t last, uint64_t *written, struct fw_error *err);
+
+/* One outbox line (with its newline) into b: the finding's JSON object with
+ * "event" first (fw_store_event_name); an acknowledged event's line (sf
+ * given) adds "acknowledged": {"by", "at", "note"}. FW_ENOMEM, b as it
+ * was, when it does not fit. */
+int fw_outbox_line(int event, const struct fw_finding *f,
+                   const struct fw_store_finding *sf, struct fw_buf *b);
+/* "acknowledged":{"by":…,"at":"ISO","note":…} (the key too) into b: the
+ * outbox's line and the API's finding show it alike. */
+void fw_outbox_ack_json(struct fw_buf *b, const char *by, int64_t at_ms,
+                        const char *note);
 
 /* Events committed but not yet in the file (for metrics and health). */
 uint64_t fw_outbox_lag(const struct fw_outbox *o, struct fw_store *st);

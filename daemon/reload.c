@@ -295,6 +295,7 @@ static void after_reload(uv_work_t *w, int status)
     d->last_reload.error[0] = '\0';
     if (r->ok) {
         d->reloads_ok++;
+        fw_core_clear_reload_error(d);
         fw_log_info("reload", NULL, _("generation %.19s… built and tested (%zu "
                     "policies, %u test cases) in %.1f ms (%s); it runs from "
                     "the next feed"), r->version,
@@ -310,7 +311,13 @@ static void after_reload(uv_work_t *w, int status)
                      "%.19s… keeps running"), why, r->problems.n,
                      d->running_version);
         fw_log_diag(FW_LOG_ERROR, "reload", &r->problems);
+        d->last_reload.failed_at_ms = d->last_reload.at_ms;
+        snprintf(d->last_reload.failure, sizeof d->last_reload.failure, "%s",
+                 d->last_reload.error);
         fw_core_error(d, "reload refused: %s", d->last_reload.error);
+        uv_mutex_lock(&d->mu);
+        d->last_error_reload = true;
+        uv_mutex_unlock(&d->mu);
     }
     answer(rl, rl->waiters, &rl->n_waiters, NULL);
     /* the worker puts it in place (or records the refusal) between feeds */

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sys.h"
+
 static const char *const subdirs[] = {"incoming", "done", "failed"};
 
 static int mkdir_one(const char *path, struct fw_error *err)
@@ -175,6 +177,8 @@ int fw_spool_finish(const char *root, const char *name, bool ok,
     if (access(from, F_OK) < 0 && errno == ENOENT)
         return fw_error_set(err, FW_ENOENT, from,
                             "the feed is gone (deleted while it was read?)");
+    if (ok)
+        fw_fault("spool-move"); /* committed, not moved: crash.sh */
     if (!ok) {
         snprintf(why, sizeof why, "%s.reason", to);
         int rc = write_reason(why, reason ? reason : "failed", err);

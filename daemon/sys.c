@@ -1,8 +1,11 @@
-/* The clocks and the sha256 of sys.h. */
+/* The clocks, the sha256 and the fault hook of sys.h. */
 #include "sys.h"
 
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "fundwatch/record.h"
@@ -36,4 +39,19 @@ int32_t fw_today(void)
     struct tm tm;
     localtime_r(&now, &tm);
     return fw_date_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+void fw_fault(const char *point)
+{
+    const char *f = getenv("FW_FAULT");
+    if (f && strcmp(f, point) == 0)
+        raise(SIGKILL);
+}
+
+void fw_iso_ms(int64_t ms, char out[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

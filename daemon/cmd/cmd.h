@@ -27,6 +27,8 @@ int fw_cmd_report(int argc, char **argv);
 int fw_cmd_diff(int argc, char **argv);
 int fw_cmd_rules(int argc, char **argv);
 int fw_cmd_explain(int argc, char **argv);
+int fw_cmd_backup(int argc, char **argv);
+int fw_cmd_ack(int argc, char **argv);
 
 /* ---- options ---------------------------------------------------------------- */
 
@@ -50,6 +52,7 @@ enum {
     FW_OPT_MARKDOWN = 1u << 15, /* --markdown */
     FW_OPT_XLSX = 1u << 16,    /* --xlsx FILE */
     FW_OPT_STRICT = 1u << 17,  /* --strict: warnings are problems */
+    FW_OPT_ACK = 1u << 18,     /* --by NAME, --note TEXT */
 };
 #define FW_CMD_MAX_SET 32
 
@@ -71,6 +74,7 @@ struct fw_cmd_opts {
     bool json, markdown;
     const char *xlsx;
     bool strict;
+    const char *by, *note;         /* --by, --note */
     int argi;                      /* argv index of the first operand */
 };
 
@@ -81,6 +85,18 @@ struct fw_cmd_opts {
  * stderr). */
 int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
                    int argc, char **argv, struct fw_cmd_opts *o);
+
+/* The installed config, FW_SYSCONFDIR/fundwatch/fundwatch.yaml. */
+#ifndef FW_SYSCONFDIR
+#define FW_SYSCONFDIR "/etc"
+#endif
+#define FW_SYSTEM_CONFIG FW_SYSCONFDIR "/fundwatch/fundwatch.yaml"
+
+/* The config a daemon command reads when no -c is given: ./fundwatch.yaml
+ * when it exists, else FW_SYSTEM_CONFIG when that exists (an installed
+ * system), else ./fundwatch.yaml (whose absence is then reported). *system
+ * is set when FW_SYSTEM_CONFIG was chosen. */
+const char *fw_cmd_default_config(bool *system);
 
 /* "fundwatch <cmd>: <message>" on stderr; returns FW_EXIT_USAGE. */
 int fw_cli_usage_error(const char *cmd, const char *fmt, ...)

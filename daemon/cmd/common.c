@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "feedio.h"
@@ -29,10 +30,17 @@ int fw_cli_usage_error(const char *cmd, const char *fmt, ...)
     return FW_EXIT_USAGE;
 }
 
+const char *fw_cmd_default_config(bool *system)
+{
+    *system = access("fundwatch.yaml", F_OK) != 0 &&
+              access(FW_SYSTEM_CONFIG, F_OK) == 0;
+    return *system ? FW_SYSTEM_CONFIG : "fundwatch.yaml";
+}
+
 enum {
     OPT_MEMCAP = 256, OPT_FINDINGS, OPT_FROM, OPT_TO, OPT_STATE,
     OPT_CANDIDATE, OPT_JSON, OPT_MARKDOWN, OPT_NO_EVIDENCE, OPT_XLSX, OPT_STRICT,
-    OPT_LANG,
+    OPT_LANG, OPT_BY, OPT_NOTE,
 };
 
 static const struct {
@@ -61,6 +69,8 @@ static const struct {
     {FW_OPT_MARKDOWN, {"markdown", no_argument, NULL, OPT_MARKDOWN}, ""},
     {FW_OPT_XLSX, {"xlsx", required_argument, NULL, OPT_XLSX}, ""},
     {FW_OPT_STRICT, {"strict", no_argument, NULL, OPT_STRICT}, ""},
+    {FW_OPT_ACK, {"by", required_argument, NULL, OPT_BY}, ""},
+    {FW_OPT_ACK, {"note", required_argument, NULL, OPT_NOTE}, ""},
 };
 #define N_TABLE (sizeof table / sizeof table[0])
 
@@ -120,6 +130,12 @@ int fw_cmd_options(const char *cmd, const char *usage, unsigned which,
             break;
         case OPT_STRICT:
             o->strict = true;
+            break;
+        case OPT_BY:
+            o->by = optarg;
+            break;
+        case OPT_NOTE:
+            o->note = optarg;
             break;
         case OPT_LANG:
             if (!fw_i18n_lang_ok(optarg))

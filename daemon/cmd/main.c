@@ -25,6 +25,8 @@ static const struct {
     {"rules", fw_cmd_rules, N_("the effective rules of a region: policies, parameters and where they are set, sources")},
     {"diff", fw_cmd_diff, N_("what a policy change would do: findings added, removed, changed")},
     {"report", fw_cmd_report, N_("the findings as an Excel workbook for the 科长 (from the store or replay)")},
+    {"backup", fw_cmd_backup, N_("an online, checked copy of the daemon's store")},
+    {"ack", fw_cmd_ack, N_("acknowledge a finding with a note, through the running daemon")},
 };
 
 static void usage(FILE *out)

@@ -25,7 +25,8 @@ static const char usage_text[] = N_(
     "serves the HTTP API (health, metrics, findings, POST /feeds, POST\n"
     "/reload). One line per event on stderr.\n"
     "\n"
-    "  -c, --config FILE  the config file (default: fundwatch.yaml)\n"
+    "  -c, --config FILE  the config file (default: ./fundwatch.yaml, else\n"
+    "                     /etc/fundwatch/fundwatch.yaml)\n"
     "  -n, --now DATE     a fixed clock instead of today (drills and tests)\n"
     "      --lang zh|en   the language of messages (default: from LANG)\n"
     "  -h, --help         this text\n"
@@ -46,14 +47,20 @@ int fw_cmd_run(int argc, char **argv)
     if (o.argi < argc)
         return fw_cli_usage_error("run", "unexpected argument '%s'",
                                   argv[o.argi]);
-    const char *conf = o.config ? o.config : "fundwatch.yaml";
+    const char *conf = o.config;
+    bool system_conf = false;
     struct fwd *d = calloc(1, sizeof *d);
     if (d == NULL)
         return FW_EXIT_USAGE;
     d->fixed_now = o.now_given;
     d->now = o.now;
 
+    if (conf == NULL)
+        conf = fw_cmd_default_config(&system_conf);
     fw_log_init(-1, -1);
+    if (system_conf)
+        fw_log_info("main", NULL, "no -c given and no ./fundwatch.yaml: "
+                    "using %s", conf);
     struct fw_diag diag;
     fw_diag_init(&diag);
     rc = fw_config_load(conf, &d->cfg, &diag);

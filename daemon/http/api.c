@@ -3,6 +3,7 @@
  * from the daemon through struct fw_api_ops. */
 #include "api.h"
 
+#include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -277,6 +278,68 @@ int fw_api_read_access(const struct fw_api_cred *cred,
                   "at /");
 }
 
+/* One string member of an acknowledgement's body into out (not empty, at
+ * most n - 1 bytes). */
+static int ack_str(json_object *o, const char *key, char *out, size_t n,
+                   char *why, size_t why_n)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return refuse(why, why_n, 400, "the body needs \"%s\", a string", key);
+    size_t len = (size_t)json_object_get_string_len(v);
+    const char *s = json_object_get_string(v);
+    if (len == 0 || strspn(s, " \t\r\n") == len)
+        return refuse(why, why_n, 400, "\"%s\" is empty", key);
+    if (len >= n || memchr(s, '\0', len))
+        return refuse(why, why_n, 400, "\"%s\" is longer than %zu bytes", key,
+                      n - 1);
+    memcpy(out, s, len + 1);
+    return 0;
+}
+
+/* POST /findings/{id}/ack's body: {"by": "…", "note": "…"}, nothing else. */
+static int parse_ack(const struct fw_http_req *req, struct fw_api_call *call,
+                     char *why, size_t why_n)
+{
+    if (req->body_len == 0)
+        return refuse(why, why_n, 400, "the request has no body: send "
+                      "{\"by\": \"…\", \"note\": \"…\"}");
+    json_tokener *tok = json_tokener_new();
+    if (tok == NULL)
+        return refuse(why, why_n, 503, "out of memory");
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    json_object *o = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+    enum json_tokener_error je = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    int rc = 0;
+    if (o == NULL || je != json_tokener_success ||
+        strspn(req->body + used, " \t\r\n") != req->body_len - used) {
+        rc = refuse(why, why_n, 400, "the body is not one JSON object: %s",
+                    o == NULL || je != json_tokener_success
+                        ? json_tokener_error_desc(je)
+                        : "something follows it");
+    } else if (!json_object_is_type(o, json_type_object)) {
+        rc = refuse(why, why_n, 400, "the body is not a JSON object");
+    } else {
+        json_object_object_foreach(o, key, val) {
+            (void)val;
+            if (strcmp(key, "by") && strcmp(key, "note")) {
+                rc = refuse(why, why_n, 400, "unknown key \"%.64s\" in the "
+                            "body (by, note)", key);
+                break;
+            }
+        }
+        if (rc == 0)
+            rc = ack_str(o, "by", call->by, sizeof call->by, why, why_n);
+        if (rc == 0)
+            rc = ack_str(o, "note", call->note, sizeof call->note, why, why_n);
+    }
+    json_object_put(o);
+    return rc;
+}
+
 int fw_api_parse(const struct fw_http_req *req, const struct fw_api_cred *cred,
                  const struct fw_api_auth *auth, struct fw_api_call *call,
                  char *why, size_t why_n)
@@ -330,6 +393,23 @@ int fw_api_parse(const struct fw_http_req *req, const struct fw_api_cred *cred,
                               call->dir);
         }
         return 0;
+    }
+    size_t pl = strlen(path);
+    if (!strncmp(path, "/findings/", 10) && pl > 14 &&
+        !strcmp(path + pl - 4, "/ack")) {
+        if (!post)
+            return refuse(why, why_n, 405, "/findings/{id}/ack takes POST");
+        if ((rc = authorize(cred->authorization, auth->token, why, why_n)) ||
+            (rc = check_keys(req->query, none, why, why_n)))
+            return rc;
+        char id[80];
+        snprintf(id, sizeof id, "%.*s", (int)(pl - 14), path + 10);
+        if (pl - 14 >= sizeof id || !hex_id(id))
+            return refuse(why, why_n, 404, "no finding \"%.80s\": an id is "
+                          "lowercase hex", path + 10);
+        call->ep = FW_API_ACK;
+        snprintf(call->id, sizeof call->id, "%.64s", id);
+        return parse_ack(req, call, why, why_n);
     }
     /* the reads */
     bool finding = !strncmp(path, "/findings/", 10);
@@ -425,8 +505,10 @@ void fw_api_handle(void *ud, struct fw_http_conn *c,
             fw_buf_puts(&b, "{\"error\":");
             fw_buf_json_str(&b, why, strlen(why));
             fw_buf_puts(&b, "}\n");
+            size_t pl = strlen(req->path);
             bool posts = !strcmp(req->path, "/feeds") ||
-                         !strcmp(req->path, "/reload");
+                         !strcmp(req->path, "/reload") ||
+                         (pl > 4 && !strcmp(req->path + pl - 4, "/ack"));
             const char *hdr = rc == 401 ? "WWW-Authenticate: Bearer\r\n"
                               : posts   ? "Allow: POST\r\n"
                                         : "Allow: GET\r\n";
@@ -487,6 +569,12 @@ void fw_api_handle(void *ud, struct fw_http_conn *c,
                             call.ep == FW_API_SHADOW_START ? call.dir : NULL);
         else
             fw_http_respond_error(c, 404, "no shadow here");
+        break;
+    case FW_API_ACK:
+        if (ops->ack)
+            ops->ack(api->ud, c, call.id, call.by, call.note);
+        else
+            fw_http_respond_error(c, 404, "no acknowledgements here");
         break;
     case FW_API_REPORT:
         rc = ops->report ? ops->report(api->ud, &call.q, &out) : 404;

@@ -28,7 +28,11 @@ enum fw_api_ep {
     FW_API_SHADOW,       /* GET /shadow */
     FW_API_SHADOW_START, /* POST /shadow?dir=… */
     FW_API_SHADOW_STOP,  /* DELETE /shadow */
+    FW_API_ACK,          /* POST /findings/{id}/ack */
 };
+
+#define FW_API_ACK_BY_MAX 100    /* bytes of "by" */
+#define FW_API_ACK_NOTE_MAX 2000 /* bytes of "note" */
 
 #define FW_API_LIMIT_DEFAULT 100
 #define FW_API_LIMIT_MAX 1000
@@ -50,7 +54,9 @@ struct fw_api_findings_q {
 struct fw_api_call {
     enum fw_api_ep ep;
     struct fw_api_findings_q q;  /* FW_API_FINDINGS */
-    char id[65];                 /* FW_API_FINDING */
+    char id[65];                 /* FW_API_FINDING, FW_API_ACK */
+    char by[FW_API_ACK_BY_MAX + 1];     /* FW_API_ACK: who, not empty */
+    char note[FW_API_ACK_NOTE_MAX + 1]; /* FW_API_ACK: why, not empty */
     char name[256];              /* FW_API_FEEDS: ?name=, a plain file name */
     char dir[1024];              /* FW_API_SHADOW_START: ?dir= */
 };
@@ -107,6 +113,9 @@ struct fw_api_ops {
     /* GET /shadow; POST /shadow and DELETE /shadow answer later */
     int (*shadow)(void *ud, struct fw_buf *out);
     void (*shadow_set)(void *ud, struct fw_http_conn *c, const char *dir);
+    /* POST /findings/{id}/ack: answers later (the store's writer does it) */
+    void (*ack)(void *ud, struct fw_http_conn *c, const char *id,
+                const char *by, const char *note);
 };
 
 struct fw_dash;

@@ -14,14 +14,17 @@
 
 #include "fundwatch/record.h"
 
+#include "ack.h"
 #include "api.h"
 #include "core.h"
 #include "dash.h"
 #include "http.h"
+#include "outbox.h"
 #include "prom.h"
 #include "reload.h"
 #include "report/report.h"
 #include "shadow.h"
+#include "sys.h"
 
 struct fw_http_api {
     struct fwd *d;
@@ -52,14 +55,6 @@ struct ingest {
 
 /* ---- health ------------------------------------------------------------------- */
 
-static void iso_ms(int64_t ms, char out[32])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void kv_str(struct fw_buf *b, const char *k, const char *v)
 {
     fw_buf_printf(b, ",\"%s\":", k);
@@ -82,11 +77,20 @@ static int op_health(void *ud, bool ready, struct fw_buf *out, bool *ok)
     fw_buf_printf(out, ",\"policies\":%zu", d->n_snap);
     fw_buf_puts(out, ",\"last_reload\":{");
     fw_buf_printf(out, "\"ok\":%s", d->last_reload.ok ? "true" : "false");
-    iso_ms(d->last_reload.at_ms, when);
+    fw_iso_ms(d->last_reload.at_ms, when);
     kv_str(out, "at", when);
     kv_str(out, "version", d->last_reload.version);
     kv_str(out, "error", d->last_reload.error);
-    fw_buf_printf(out, ",\"ms\":%.1f}", (double)d->last_reload.nanos / 1e6);
+    fw_buf_printf(out, ",\"ms\":%.1f", (double)d->last_reload.nanos / 1e6);
+    if (d->last_reload.failed_at_ms) {
+        fw_iso_ms(d->last_reload.failed_at_ms, when);
+        fw_buf_puts(out, ",\"last_failure\":{\"at\":");
+        fw_buf_json_str(out, when, strlen(when));
+        kv_str(out, "error", d->last_reload.failure);
+        fw_buf_puts(out, "}}");
+    } else {
+        fw_buf_puts(out, ",\"last_failure\":null}");
+    }
     fw_buf_printf(out, ",\"reloading\":%s", d->reloading ? "true" : "false");
     fw_buf_printf(out, ",\"feeds_processed\":%llu,\"feeds_failed\":%llu,"
                   "\"feeds_duplicate\":%llu,\"queue\":%llu",
@@ -97,11 +101,11 @@ static int op_health(void *ud, bool ready, struct fw_buf *out, bool *ok)
     uv_mutex_lock(&d->mu);
     kv_str(out, "last_error", d->last_error);
     if (d->last_error_ms) {
-        iso_ms(d->last_error_ms, when);
+        fw_iso_ms(d->last_error_ms, when);
         kv_str(out, "last_error_at", when);
     }
     uv_mutex_unlock(&d->mu);
-    iso_ms(d->started_ms, when);
+    fw_iso_ms(d->started_ms, when);
     kv_str(out, "started", when);
     fw_buf_puts(out, "}\n");
     return 0;
@@ -272,14 +276,19 @@ static void finding_json(struct fw_buf *b, const struct fw_store_finding *sf)
         char t[32];
         fw_buf_printf(b, ",\"state\":\"%s\"",
                       sf->state == FW_ST_OPEN ? "open" : "resolved");
-        iso_ms(sf->first_seen, t);
+        fw_iso_ms(sf->first_seen, t);
         fw_buf_printf(b, ",\"first_seen\":\"%s\"", t);
-        iso_ms(sf->last_seen, t);
+        fw_iso_ms(sf->last_seen, t);
         fw_buf_printf(b, ",\"last_seen\":\"%s\"", t);
         if (sf->resolved_at) {
-            iso_ms(sf->resolved_at, t);
+            fw_iso_ms(sf->resolved_at, t);
             fw_buf_printf(b, ",\"resolved_at\":\"%s\"", t);
         }
+        fw_buf_putc(b, ',');
+        if (sf->ack_at)
+            fw_outbox_ack_json(b, sf->ack_by, sf->ack_at, sf->ack_note);
+        else
+            fw_buf_puts(b, "\"acknowledged\":null");
         fw_buf_putc(b, '}');
     }
 }
@@ -569,7 +578,7 @@ static int op_summary(void *ud, struct fw_buf *out)
     fw_buf_puts(out, "},\"amounts\":{");
     money(out, "clawback", s->amount_fen[FW_FK_CLAWBACK], false);
     money(out, "linkage", s->amount_fen[FW_FK_SCORE], true);
-    iso_ms(week_ms, when);
+    fw_iso_ms(week_ms, when);
     fw_buf_printf(out, "},\"week\":{\"since\":\"%s\",\"opened\":%lld,"
                   "\"resolved\":%lld},\"regions\":[", when,
                   (long long)s->opened_since, (long long)s->resolved_since);
@@ -584,7 +593,7 @@ static int op_summary(void *ud, struct fw_buf *out)
             fw_buf_putc(out, ',');
         group_json(out, &s->units[i], true);
     }
-    iso_ms(day_ms, when);
+    fw_iso_ms(day_ms, when);
     fw_buf_printf(out, "],\"feeds_today\":{\"since\":\"%s\",\"done\":%lld,"
                   "\"failed\":%lld,\"duplicate\":%lld,\"records\":%lld,"
                   "\"rejects\":%lld},\"last_failed_feed\":", when,
@@ -596,13 +605,13 @@ static int op_summary(void *ud, struct fw_buf *out)
         fw_buf_puts(out, "{\"name\":");
         fw_buf_json_str(out, s->last_failed, strlen(s->last_failed));
         kv_str(out, "reason", s->last_failed_reason);
-        iso_ms(s->last_failed_ms, when);
+        fw_iso_ms(s->last_failed_ms, when);
         kv_str(out, "at", when);
         fw_buf_putc(out, '}');
     } else {
         fw_buf_puts(out, "null");
     }
-    iso_ms(now, when);
+    fw_iso_ms(now, when);
     fw_buf_printf(out, ",\"at\":\"%s\"}\n", when);
     free(s);
     fw_buf_reset(&a->summary);
@@ -786,6 +795,12 @@ static void op_shadow_set(void *ud, struct fw_http_conn *c, const char *dir)
     fw_shadow_start(a->sh, dir, shadow_answer, c);
 }
 
+static void op_ack(void *ud, struct fw_http_conn *c, const char *id,
+                   const char *by, const char *note)
+{
+    fw_http_ack(((struct fw_http_api *)ud)->d, c, id, by, note);
+}
+
 static const struct fw_api_ops ops = {
     .health = op_health,
     .metrics = op_metrics,
@@ -798,6 +813,7 @@ static const struct fw_api_ops ops = {
     .summary = op_summary,
     .shadow = op_shadow,
     .shadow_set = op_shadow_set,
+    .ack = op_ack,
 };
 
 static void http_stopped(void *arg)

@@ -41,7 +41,6 @@
 
 #include "fundwatch/reader.h"
 
-#define DEFAULT_BUSY_MS 5000
 #define DEFAULT_CACHE_KIB 16384
 #define DEFAULT_MERGE_ROWS 1048576
 #define CLOSE_PRUNE_MAX 65536
@@ -184,6 +183,14 @@ static const char *const migrations[] = {
     "  live TEXT,"
     "  at INTEGER NOT NULL);"
     "CREATE INDEX shadow_findings_run ON shadow_findings(run);",
+    /* 3 -> 4: typed outbox events (enum fw_store_event: 0 opened, 1
+     * reopened, as `reopened` held them, 2 resolved, 3 acknowledged) and a
+     * finding's acknowledgement (who, when in unix ms, the note), cleared
+     * when it reopens. */
+    "ALTER TABLE outbox RENAME COLUMN reopened TO event;"
+    "ALTER TABLE findings ADD COLUMN ack_by TEXT;"
+    "ALTER TABLE findings ADD COLUMN ack_at INTEGER;"
+    "ALTER TABLE findings ADD COLUMN ack_note TEXT;",
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -200,7 +207,7 @@ _Static_assert(N_MIGRATIONS == FW_STORE_SCHEMA_VERSION,
     "f.message, " NAME_OF("feed") ", f.line, f.rkind, f.state, "               \
     "f.first_seen, f.last_seen, f.resolved_at, f.first_feed, f.last_feed, "    \
     "f.seq, " NAME_OF("title") ", " NAME_OF("rule_source") ", f.dept_name, "   \
-    "f.project_name, f.evidence"
+    "f.project_name, f.evidence, f.ack_by, f.ack_at, f.ack_note"
 
 /* Open alerts and clawbacks (kinds 0 and 1) of a subject. */
 #define SUBJ_MATCH                                                             \
@@ -219,6 +226,9 @@ static const char *const sql[S__COUNT] = {
     [S_ROLLBACK] = "ROLLBACK",
     [S_FEED_SEEN] =
         "SELECT id FROM feeds WHERE sha256 = ?1 AND status = 'done'",
+    [S_FEED_LAST] =
+        "SELECT status = 'done' AND source = 'spool' AND name = ?2 FROM feeds"
+        " WHERE sha256 = ?1 ORDER BY id DESC LIMIT 1",
     [S_FEED_INS] =
         "INSERT INTO feeds(name, sha256, source, status, bytes, started_at,"
         " generation) VALUES (?1, ?2, ?3, 'done', ?4, ?5, ?6)",
@@ -256,17 +266,20 @@ static const char *const sql[S__COUNT] = {
         " score = ?14, grade = ?15, message = ?16, feed = ?17, line = ?18,"
         " rkind = ?19, state = 0, last_seen = ?20, resolved_at = NULL,"
         " last_feed = ?21, seq = ?22, title = ?24, rule_source = ?25,"
-        " dept_name = ?26, project_name = ?27, evidence = ?28"
+        " dept_name = ?26, project_name = ?27, evidence = ?28,"
+        " ack_by = NULL, ack_at = NULL, ack_note = NULL"
         " WHERE fid = ?23 AND id = ?1",
     [S_OUTBOX_INS] =
-        "INSERT INTO outbox(seq, fid, reopened) VALUES (?1, ?2, ?3)",
+        "INSERT INTO outbox(seq, fid, event) VALUES (?1, ?2, ?3)",
     [S_SUBJ_DISK] =
         "SELECT f.fid, f.id, f.kind FROM finding_keys k JOIN findings f"
         " ON f.fid = k.fid WHERE k.k = ?1 AND " SUBJ_MATCH,
     [S_SUBJ_FID] = "SELECT f.fid, f.id, f.kind FROM findings f WHERE f.fid = "
                    "?1 AND " SUBJ_MATCH,
-    [S_RESOLVE] = "UPDATE findings SET state = 1, resolved_at = ?2"
+    [S_RESOLVE] = "UPDATE findings SET state = 1, resolved_at = ?2, seq = ?3"
                   " WHERE fid = ?1 AND state = 0",
+    [S_ACK] = "UPDATE findings SET ack_by = ?2, ack_at = ?3, ack_note = ?4,"
+              " seq = ?5 WHERE fid = ?1",
     [S_KEY_INS] = "INSERT OR IGNORE INTO finding_keys(k, fid) VALUES (?1, ?2)",
     [S_KEY_INS_MANY] = "INSERT OR IGNORE INTO finding_keys(k, fid) VALUES "
         X4(X4(X4("(?,?)"))),
@@ -310,7 +323,7 @@ static const char *const sql[S__COUNT] = {
         " AND (?10 IS NULL OR f.as_of >= ?10)"
         " AND (?11 IS NULL OR f.as_of <= ?11)"
         " ORDER BY f.fid LIMIT ?8",
-    [S_PENDING] = "SELECT " FCOLS ", o.seq FROM outbox o JOIN findings f"
+    [S_PENDING] = "SELECT " FCOLS ", o.seq, o.event FROM outbox o JOIN findings f"
                   " ON f.fid = o.fid WHERE o.seq > ?1 ORDER BY o.seq",
     [S_GEN_INS] =
         "INSERT INTO generations(version, loaded_at, trigger, ok, error)"
@@ -1246,6 +1259,17 @@ int fw_store_feed_seen(struct fw_store *st, const char *sha256,
     if (feed_id)
         *feed_id = id;
     return id != 0;
+}
+
+int fw_store_feed_unmoved(struct fw_store *st, const char *sha256,
+                          const char *name, struct fw_error *err)
+{
+    bind_text(st->st[S_FEED_LAST], 1, sha256);
+    bind_text(st->st[S_FEED_LAST], 2, name);
+    int64_t yes;
+    int rc = fw__store_query_i64(st, S_FEED_LAST, 0, &yes, err,
+                                 "looking a feed up");
+    return rc < 0 ? rc : yes != 0;
 }
 
 int fw_store_feed_begin(struct fw_store *st, const struct fw_store_feed *feed,

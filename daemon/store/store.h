@@ -46,7 +46,7 @@
  * this fundwatch knows (1): run a newer fundwatch or give another
  * database". Read the tables through the view findings_v in a sqlite3
  * shell: findings stores enums as numbers and repeated strings by id. */
-#define FW_STORE_SCHEMA_VERSION 3
+#define FW_STORE_SCHEMA_VERSION 4
 
 struct fw_store;
 
@@ -80,6 +80,17 @@ const char *fw_store_path(const struct fw_store *st);
  * FW_EIO with the first problems in err. */
 int fw_store_check(struct fw_store *st, struct fw_error *err);
 
+/* An online copy of st's database into dest, a new empty file (or a path
+ * where none is): every page in one read transaction, so the copy is the
+ * database as of one commit, taken while the daemon goes on writing (WAL:
+ * the reader holds up no writer). The copy is left in rollback-journal
+ * mode, one self-contained file (a daemon opening it turns WAL back on).
+ * Retries while the database is busy (busy_timeout of st). Errors carry
+ * dest or st's path as their place; dest is then left as it is, for the
+ * caller to remove. st may be read_only. */
+int fw_store_backup(struct fw_store *st, const char *dest,
+                    struct fw_error *err);
+
 /* ---- feeds --------------------------------------------------------------
  * A feed row per delivery. status "done": processed and committed, its
  * sha256 unique among done rows (a partial UNIQUE index): a feed is
@@ -112,6 +123,12 @@ struct fw_store_feed_end {
  * NULL), 0 when none, or a negative code. */
 int fw_store_feed_seen(struct fw_store *st, const char *sha256,
                        int64_t *feed_id, struct fw_error *err);
+
+/* 1 when the last feed row of this sha256 is its done row, from the spool,
+ * named name: a feed committed and (after a crash) not yet moved to done/
+ * looks so; 0 otherwise, or a negative code. */
+int fw_store_feed_unmoved(struct fw_store *st, const char *sha256,
+                          const char *name, struct fw_error *err);
 
 /* Starts the feed's transaction (BEGIN IMMEDIATE: FW_EBUSY when another
  * connection writes longer than busy_timeout). FW_ESTATE when one is
@@ -148,6 +165,27 @@ int fw_store_feed_record(struct fw_store *st, const struct fw_store_feed *feed,
 int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
                          int rkind, uint64_t *seq, struct fw_error *err);
 
+/* An officer's acknowledgement of the open finding id_hex, in its own
+ * transaction (none may be open: FW_ESTATE): who (by), now_ms and the note
+ * are kept on the finding and an acknowledged event goes to the outbox
+ * (*seq, may be NULL). FW_ENOENT: no such finding; FW_ESTATE: it is
+ * resolved; FW_EEXIST: acknowledged already since it last opened (a
+ * reopening clears the acknowledgement). */
+int fw_store_finding_ack(struct fw_store *st, const char *id_hex,
+                         const char *by, const char *note, int64_t now_ms,
+                         uint64_t *seq, struct fw_error *err);
+
+/* The outbox's events, as the outbox line's "event" key names them. */
+enum fw_store_event {
+    FW_EV_OPENED = 0, FW_EV_REOPENED, FW_EV_RESOLVED, FW_EV_ACKNOWLEDGED,
+    FW__EV_COUNT
+};
+/* "opened", "reopened", "resolved", "acknowledged"; "?" for others. */
+const char *fw_store_event_name(int ev);
+/* The event the last fw_store_finding_add made (FW_EV_OPENED or
+ * FW_EV_REOPENED), or -1 when it made none. */
+int fw_store_last_event(const struct fw_store *st);
+
 /* The subject of one record, for resolution. NULL fields are absent. */
 struct fw_store_subject {
     enum fw_rkind kind;
@@ -160,7 +198,8 @@ struct fw_store_subject {
  * alert or clawback finding of the same subject (record kind, region, dept,
  * project and task, each equal or both absent) whose id is not among ids[]
  * (the ids that fired for this record, any kind) becomes resolved
- * (resolved_at = now_ms). A finding whose as_of is later than the record's
+ * (resolved_at = now_ms), with a resolved outbox event each (not counted
+ * in the feed's events). A finding whose as_of is later than the record's
  * is left alone (an older snapshot delivered late resolves nothing newer).
  * Score, error and ops findings are never resolved this way. Matching is on
  * the finding's own region/dept/project/task, so a finding a policy emitted
@@ -217,6 +256,11 @@ struct fw_store_finding {
     int64_t first_feed, last_feed;              /* feed row ids; 0 = none */
     uint64_t seq;              /* the event's outbox seq (pending), or the
                                   latest event's (queries) */
+    int event;                 /* enum fw_store_event (pending only) */
+    /* acknowledged by an officer since it last opened: ack_at (unix ms)
+     * not 0, ack_by and ack_note (may be "") */
+    const char *ack_by, *ack_note;
+    int64_t ack_at;
 };
 typedef int (*fw_store_finding_cb)(void *ud, const struct fw_store_finding *sf);
 
@@ -296,8 +340,9 @@ int fw_store_summary(struct fw_store *st, int64_t since_ms, int64_t day_ms,
                      struct fw_store_summary *out, struct fw_error *err);
 
 /* ---- outbox ---------------------------------------------------------------
- * Every event (a new or a reopened finding) gets the next outbox seq inside
- * its transaction, so the committed events are exactly seq 1..N. The daemon
+ * Every event (a finding opened, reopened, resolved or acknowledged) gets
+ * the next outbox seq inside its transaction, so the committed events are
+ * exactly seq 1..N. The daemon
  * appends the committed events to the JSONL outbox, then marks the highest
  * seq written. At start, and after each commit, the events above the mark
  * are the ones to write: fw_store_outbox_pending gives them in seq order,

@@ -127,16 +127,18 @@ static int bind_finding(struct fw_store *st, sqlite3_stmt *s,
     return 0;
 }
 
-static int new_event(struct fw_store *st, int64_t fid, bool reopened,
-                     struct fw_error *err)
+/* The outbox row of event ev of fid, at st->seq. */
+static int new_event(struct fw_store *st, int64_t fid,
+                     enum fw_store_event ev, struct fw_error *err)
 {
     sqlite3_stmt *s = st->st[S_OUTBOX_INS];
     sqlite3_bind_int64(s, 1, (int64_t)st->seq);
     sqlite3_bind_int64(s, 2, fid);
-    sqlite3_bind_int(s, 3, reopened);
+    sqlite3_bind_int(s, 3, (int)ev);
     int rc = fw__store_exec(st, S_OUTBOX_INS, err, "adding an outbox event");
-    if (rc == 0)
+    if (rc == 0 && ev <= FW_EV_REOPENED)
         st->events++;
+    st->last_event = ev;
     return rc;
 }
 
@@ -145,6 +147,7 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
 {
     if (seq)
         *seq = 0;
+    st->last_event = -1;
     int rc = fw__store_need_tx(st, false, err);
     if (rc < 0)
         return rc;
@@ -198,7 +201,7 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
                                                       "adding a finding: %s",
                                                       fw_strerror(rc)));
         st->delta[C_FINDINGS + f->kind * 2 + FW_ST_OPEN]++;
-        if ((rc = new_event(st, fid, false, err)) < 0)
+        if ((rc = new_event(st, fid, FW_EV_OPENED, err)) < 0)
             return fw__store_tx_fail(st, rc);
     } else {
         /* Resolved: reopens. Its old kind is the one counted resolved. */
@@ -235,11 +238,73 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
         if (old >= 0)
             st->delta[C_FINDINGS + old * 2 + FW_ST_RESOLVED]--;
         st->delta[C_FINDINGS + f->kind * 2 + FW_ST_OPEN]++;
-        if ((rc = new_event(st, fid, true, err)) < 0)
+        if ((rc = new_event(st, fid, FW_EV_REOPENED, err)) < 0)
             return fw__store_tx_fail(st, rc);
     }
     if (seq)
         *seq = st->seq;
+    return 0;
+}
+
+int fw_store_finding_ack(struct fw_store *st, const char *id_hex,
+                         const char *by, const char *note, int64_t now_ms,
+                         uint64_t *seq, struct fw_error *err)
+{
+    if (seq)
+        *seq = 0;
+    unsigned char id[ID_BYTES];
+    if (!fw__store_id_parse(id_hex, id))
+        return fw_error_set(err, FW_ENOENT, st->path, "no finding %.64s",
+                            id_hex ? id_hex : "");
+    if (st->tx != TX_NONE)
+        return fw_error_set(err, FW_ESTATE, st->path,
+                            "an acknowledgement is its own transaction");
+    int rc = fw__store_tx_begin(st, TX_OWN, err);
+    if (rc < 0)
+        return rc;
+    int64_t fid = 0;
+    int state = -1;
+    if ((rc = fw__store_lookup_id(st, id, &fid, &state, err)) < 0)
+        return fw__store_tx_fail(st, rc);
+    if (fid == 0) {
+        fw__store_tx_fail(st, FW_ENOENT);
+        return fw_error_set(err, FW_ENOENT, st->path, "no finding %s", id_hex);
+    }
+    if (state != FW_ST_OPEN) {
+        fw__store_tx_fail(st, FW_ESTATE);
+        return fw_error_set(err, FW_ESTATE, st->path, "finding %s is resolved: "
+                            "there is nothing to acknowledge", id_hex);
+    }
+    /* once per opening: a reopening clears it */
+    sqlite3_stmt *s = st->st[S_F_GET];
+    sqlite3_bind_int64(s, 1, fid);
+    rc = sqlite3_step(s);
+    bool acked = rc == SQLITE_ROW && sqlite3_column_type(s, 33) != SQLITE_NULL;
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW)
+        return fw__store_tx_fail(st, DBERR(st, err, rc,
+                                           "acknowledging a finding"));
+    if (acked) {
+        fw__store_tx_fail(st, FW_EEXIST);
+        return fw_error_set(err, FW_EEXIST, st->path, "finding %s is "
+                            "acknowledged already; it can be again once it "
+                            "reopens", id_hex);
+    }
+    st->seq++;
+    s = st->st[S_ACK];
+    sqlite3_bind_int64(s, 1, fid);
+    bind_text(s, 2, by);
+    sqlite3_bind_int64(s, 3, now_ms);
+    bind_text(s, 4, note ? note : "");
+    sqlite3_bind_int64(s, 5, (int64_t)st->seq);
+    if ((rc = fw__store_exec(st, S_ACK, err, "acknowledging a finding")) < 0 ||
+        (rc = new_event(st, fid, FW_EV_ACKNOWLEDGED, err)) < 0)
+        return fw__store_tx_fail(st, rc);
+    uint64_t at = st->seq;
+    if ((rc = fw__store_tx_commit(st, err)) < 0)
+        return rc;
+    if (seq)
+        *seq = at;
     return 0;
 }
 
@@ -361,10 +426,18 @@ int fw_store_subject_done(struct fw_store *st,
         s = st->st[S_RESOLVE];
         sqlite3_bind_int64(s, 1, c[i].fid);
         sqlite3_bind_int64(s, 2, now_ms);
+        sqlite3_bind_int64(s, 3, (int64_t)st->seq + 1);
         if ((rc = fw__store_exec(st, S_RESOLVE, err, "resolving a finding")) <
             0)
             goto done;
-        if (sqlite3_changes(st->db) == 1 && c[i].kind >= 0) {
+        bool changed = sqlite3_changes(st->db) == 1;
+        if (changed) {
+            /* its resolved event, at the seq the row now names */
+            st->seq++;
+            if ((rc = new_event(st, c[i].fid, FW_EV_RESOLVED, err)) < 0)
+                goto done;
+        }
+        if (changed && c[i].kind >= 0) {
             st->delta[C_FINDINGS + c[i].kind * 2 + FW_ST_OPEN]--;
             st->delta[C_FINDINGS + c[i].kind * 2 + FW_ST_RESOLVED]++;
             st->resolved++;

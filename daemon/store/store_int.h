@@ -15,6 +15,7 @@
 #include "store.h"
 
 #define ID_BYTES (FW_ID_HEX / 2)
+#define DEFAULT_BUSY_MS 5000 /* fw_store_opts.busy_timeout_ms 0 */
 
 /* ---- statements, prepared once at open (their SQL: store.c) -------------- */
 
@@ -23,6 +24,7 @@ enum {
     S_COMMIT,
     S_ROLLBACK,
     S_FEED_SEEN,
+    S_FEED_LAST,
     S_FEED_INS,
     S_FEED_DONE,
     S_FEED_REC,
@@ -35,6 +37,7 @@ enum {
     S_SUBJ_DISK,
     S_SUBJ_FID,
     S_RESOLVE,
+    S_ACK,
     S_KEY_INS,
     S_KEY_INS_MANY,
     S_KEY_DEL,
@@ -242,6 +245,7 @@ struct fw_store {
     uint64_t fired[FW__FK_COUNT], events, resolved;
 
     uint64_t seq, seq_mark; /* last outbox seq; its value at begin */
+    int last_event;         /* of the last fw_store_finding_add, or -1 */
     uint64_t marked, marked_mark;
     bool ready;     /* opened: statements prepared, tail loaded */
     /* Findings up to this fid have their keys in finding_keys. */

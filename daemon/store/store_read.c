@@ -1,6 +1,6 @@
 /* The store's reads (store.h): one finding, queries for the HTTP API,
- * counters, the outbox's pending events and mark, policy generations, and
- * the consistency checks the tests run. Shares the handle's internals
+ * counters, the outbox's pending events and mark, policy generations, the
+ * consistency checks the tests run, and the online backup. Shares the handle's internals
  * through store_int.h. */
 #include "store_int.h"
 
@@ -68,6 +68,9 @@ static void decode(sqlite3_stmt *s, struct fw_store_finding *sf)
     f->dept_name = col_text(s, 29);
     f->project_name = col_text(s, 30);
     f->evidence = col_text(s, 31);
+    sf->ack_by = col_text(s, 32);
+    sf->ack_at = sqlite3_column_int64(s, 33);
+    sf->ack_note = col_text(s, 34);
 }
 
 /* Copies the strings of sf into st->arena so they outlive the statement. */
@@ -78,7 +81,7 @@ static int keep_strings(struct fw_store *st, struct fw_store_finding *sf)
         &sf->f.dept,   &sf->f.project,        &sf->f.task, &sf->f.ratio,
         &sf->f.grade,  &sf->f.message,        &sf->f.feed, &sf->f.title,
         &sf->f.rule_source, &sf->f.dept_name, &sf->f.project_name,
-        &sf->f.evidence};
+        &sf->f.evidence, &sf->ack_by, &sf->ack_note};
     enum { N = sizeof p / sizeof p[0] };
     size_t off[N];
     fw_buf_reset(&st->arena);
@@ -210,7 +213,8 @@ int fw_store_outbox_pending(struct fw_store *st, uint64_t after_seq,
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct fw_store_finding sf;
         decode(s, &sf);
-        sf.seq = (uint64_t)sqlite3_column_int64(s, 32);
+        sf.seq = (uint64_t)sqlite3_column_int64(s, 35);
+        sf.event = col_int(s, 36, FW_EV_OPENED);
         if ((ret = cb(ud, &sf)) != 0)
             break;
     }
@@ -525,6 +529,64 @@ int fw_store_check(struct fw_store *st, struct fw_error *err)
     return rc;
 }
 
+/* ---- backup ----------------------------------------------------------------- */
+
+static int dest_error(struct fw_error *err, sqlite3 *db, int rc,
+                      const char *dest, const char *what)
+{
+    return fw_error_set(err, rc == SQLITE_FULL ? FW_ELIMIT : FW_EIO, dest,
+                        "%s: %s", what,
+                        db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+int fw_store_backup(struct fw_store *st, const char *dest,
+                    struct fw_error *err)
+{
+    sqlite3 *out = NULL;
+    int rc = sqlite3_open_v2(dest, &out,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        int ret = dest_error(err, out, rc, dest, "cannot open the copy");
+        sqlite3_close(out);
+        return ret;
+    }
+    sqlite3_extended_result_codes(out, 1);
+    sqlite3_backup *b = sqlite3_backup_init(out, "main", st->db, "main");
+    if (b == NULL) {
+        int ret = dest_error(err, out, sqlite3_errcode(out), dest,
+                             "cannot start the copy");
+        sqlite3_close(out);
+        return ret;
+    }
+    /* All pages in one step: one read transaction on the source, so the
+     * copy is one commit's state. Stepping in pieces would restart from the
+     * first page after every commit of the daemon's, and might never end. */
+    int busy_ms = st->opts.busy_timeout_ms > 0 ? st->opts.busy_timeout_ms
+                                               : DEFAULT_BUSY_MS;
+    for (int waited = 0;; waited += 50) {
+        rc = sqlite3_backup_step(b, -1);
+        if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || waited >= busy_ms)
+            break;
+        sqlite3_sleep(50);
+    }
+    int frc = sqlite3_backup_finish(b);
+    int ret = 0;
+    if (rc != SQLITE_DONE)
+        ret = rc == SQLITE_BUSY || rc == SQLITE_LOCKED
+                  ? fw_error_set(err, FW_EBUSY, st->path,
+                                 "copying: the database stayed locked for "
+                                 "%d ms", busy_ms)
+                  : dest_error(err, out, rc, dest, "copying");
+    else if (frc != SQLITE_OK)
+        ret = dest_error(err, out, frc, dest, "copying");
+    else if ((rc = sqlite3_exec(out, "PRAGMA journal_mode = DELETE", NULL,
+                                NULL, NULL)) != SQLITE_OK)
+        ret = dest_error(err, out, rc, dest, "setting the copy's journal");
+    if (sqlite3_close(out) != SQLITE_OK && ret == 0)
+        ret = fw_error_set(err, FW_EIO, dest, "closing the copy failed");
+    return ret;
+}
+
 /* ---- the dashboard's overview ---------------------------------------------- */
 
 static void copy_col(sqlite3_stmt *s, int i, char *out, size_t n)
@@ -622,4 +684,19 @@ int fw_store_summary(struct fw_store *st, int64_t since_ms, int64_t day_ms,
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return DBERR(st, err, rc, "reading the last failed feed");
     return 0;
+}
+
+/* ---- events and acknowledgements ----------------------------------------- */
+
+static const char *const event_names[FW__EV_COUNT] = {
+    "opened", "reopened", "resolved", "acknowledged"};
+
+const char *fw_store_event_name(int ev)
+{
+    return ev >= 0 && ev < FW__EV_COUNT ? event_names[ev] : "?";
+}
+
+int fw_store_last_event(const struct fw_store *st)
+{
+    return st->last_event;
 }

@@ -22,11 +22,9 @@ demo=$FW_ROOT/examples/policies/feeds/demo.csv
 start --now 2024-10-08 || { fail "start"; done_testing; exit 1; }
 wait_for 5 curl -sf "$U/healthz" -o /dev/null
 
-get() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
 auth=(-H "Authorization: Bearer $TOKEN")
 # a reader's GET: the read token
 rget() { get -H "Authorization: Bearer $READ" "$@"; }
-body_has() { grep -q -- "$1" "$T/body"; }
 
 check "GET /healthz: 200" [ "$(get "$U/healthz")" = 200 ]
 check "names the generation and the last reload" eval 'body_has "\"generation\":\"sha256:" && body_has "\"last_reload\":{\"ok\":true"'
@@ -102,6 +100,9 @@ check "metrics: last_reload_successful 0, one failure" eval 'body_has "^fundwatc
 check "an ops finding in the outbox" wait_for 5 grep -q '"kind":"ops","level":"red","policy":"fundwatch".*"rule":"reload_refused"' "$T/outbox.jsonl"
 check "and in the store, for /findings?kind=ops" eval '[ "$(rget "$U/findings?kind=ops")" = 200 ] && body_has "\"count\":1"'
 rm "$T/policies/cn/oops.lua"
+check "a good reload after it: 200" eval '[ "$(get -X POST "${auth[@]}" "$U/reload")" = 200 ]'
+check "/healthz: the current error is cleared" eval 'get "$U/healthz" >/dev/null && body_has "\"last_reload\":{\"ok\":true,\"at\":\"[^\"]*\",\"version\":\"[^\"]*\",\"error\":null" && body_has "\"last_error\":null"'
+check "/healthz: the last failure stays with its time" eval 'body_has "\"last_failure\":{\"at\":\"20[0-9-]*T[0-9:]*Z\",\"error\":\"[^\"]*oops.lua"'
 
 # ---- a slow client does not block the loop ------------------------------------
 exec 3<>"/dev/tcp/127.0.0.1/$PORT"

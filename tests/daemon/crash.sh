@@ -81,8 +81,31 @@ before=$(lines "$T/outbox.jsonl")
 start --now 2024-10-08
 stop TERM
 check "after the restart nothing is written twice ($before lines)" [ "$(lines "$T/outbox.jsonl")" -eq "$before" ]
-check "the reopened finding's two events are both there, once each" \
-    [ "$(grep -c '"project":"WIN1"' "$T/outbox.jsonl")" -eq 2 ]
+check "the reopened finding's three events are all there, once each, in order" \
+    [ "$(grep '"project":"WIN1"' "$T/outbox.jsonl" | grep -o '"event":"[a-z]*"' | tr '\n' ' ')" = '"event":"opened" "event":"resolved" "event":"reopened" ' ]
 check "and the mark covers them" \
     [ "$(sql "SELECT coalesce((SELECT value FROM meta WHERE key = 'outbox_marked'), 0)")" -eq "$(sql 'SELECT max(seq) FROM outbox')" ]
+
+# ---- committed, not yet moved to done/: the restart only finishes the move ---
+rm -rf "$T/spool" "$T"/fundwatch.db* "$T/outbox.jsonl"
+setup
+FW_FAULT=spool-move start --now 2024-10-08
+drop "$T/window.csv"
+wait "$PID"; PID=""
+check "the fault hook killed it between the commit and the move" \
+    eval 'test -f "$T/spool/incoming/window.csv" && [ "$(sql "SELECT count(*) FROM feeds WHERE status = '"'done'"'")" = 1 ]'
+before=$(lines "$T/outbox.jsonl")
+start --now 2024-10-08
+check "the restart moves it to done/" wait_for 10 test -f "$T/spool/done/window.csv"
+check "and says so, not as a duplicate" \
+    eval 'grep -q "feed=window.csv: committed as feed #1 before a restart, not yet moved: moved to done/ now (not a duplicate)" "$T/log" && ! grep -q "duplicate of feed" "$T/log"'
+check "no duplicate delivery recorded, the feed row once" \
+    [ "$(sql "SELECT group_concat(status) FROM feeds")" = done ]
+check "the outbox is not written twice ($before lines)" [ "$(lines "$T/outbox.jsonl")" -eq "$before" ]
+drop "$T/window.csv"
+check "sent again under the same name: a duplicate, as before" \
+    wait_for 10 eval 'grep -q "feed=window.csv: duplicate of feed #1" "$T/log"'
+check "recorded as one" [ "$(sql "SELECT count(*) FROM feeds WHERE status = 'duplicate'")" = 1 ]
+stop TERM
+check "the stop's totals: 1 done, 1 duplicate" grep -q "stopped: 1 feeds done, 0 failed, 1 duplicates" "$T/log"
 done_testing

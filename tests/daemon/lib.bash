@@ -95,3 +95,8 @@ drop() {
 incoming_empty() { [ -z "$(ls -A "$T/spool/incoming" | grep -v '^\.' )" ]; }
 sql() { sqlite3 -batch -noheader "$T/fundwatch.db" "$@"; }
 lines() { [ -f "$1" ] && wc -l <"$1" | tr -d ' ' || echo 0; }
+
+# The API's helpers: get CURL-ARGS… prints the status and leaves the body in
+# $T/body; body_has REGEX looks in it.
+get() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
+body_has() { grep -q -- "$1" "$T/body"; }

@@ -115,17 +115,18 @@ read_token: $READ
 columns: $FW_ROOT/examples/columns.yaml"
 for f in examples/feeds/*; do drop "$f"; done
 start --now 2024-12-31 || { fail "start"; done_testing; exit 1; }
-check "the daemon takes the examples" wait_for 20 eval '[ "$(lines "$T/outbox.jsonl")" = "$(lines "$T/findings.jsonl")" ]'
+check "the daemon takes the examples" wait_for 20 eval '[ "$(grep -c "\"event\":\"opened\"" "$T/outbox.jsonl")" = "$(lines "$T/findings.jsonl")" ]'
+grep '"event":"opened"' "$T/outbox.jsonl" >"$T/opened.jsonl" # not the resolutions
 "$FW_BIN" report -c "$T/fundwatch.yaml" -o "$T/store.xlsx" 2>"$T/err"
 check "report -c while the daemon runs: exit 0" [ $? -eq 0 ]
-check "the store's workbook reads back right" eval '[ -z "$(readback "$T/store.xlsx" "$T/outbox.jsonl")" ]'
+check "the store's workbook reads back right" eval '[ -z "$(readback "$T/store.xlsx" "$T/opened.jsonl")" ]'
 n_open=$($PY -c "import openpyxl; ws=openpyxl.load_workbook('$T/store.xlsx')['预警']; print(sum(1 for r in ws.iter_rows(min_row=3, values_only=True) if r[10]=='未解除'))")
 check "states are shown (未解除)" [ "$n_open" -gt 0 ]
 code=$(curl -s -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$PORT/report.xlsx?region=50")
 check "GET /report.xlsx without a token: 401" [ "$code" = 401 ]
 code=$(curl -s -o "$T/api.xlsx" -w '%{http_code} %{content_type}' -H "Authorization: Bearer $READ" "http://127.0.0.1:$PORT/report.xlsx?region=50")
 check "GET /report.xlsx?region=50: 200, an xlsx" [ "$code" = "200 application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" ]
-grep '"region":"50' "$T/outbox.jsonl" >"$T/cq-store.jsonl"
+grep '"region":"50' "$T/opened.jsonl" >"$T/cq-store.jsonl"
 check "it holds Chongqing's findings" eval '[ -z "$(readback "$T/api.xlsx" "$T/cq-store.jsonl")" ]'
 code=$(curl -s -o "$T/body" -w '%{http_code}' -H "Authorization: Bearer $READ" "http://127.0.0.1:$PORT/report.xlsx?from=yesterday")
 check "GET /report.xlsx?from=yesterday: 400" eval '[ "$code" = 400 ] && grep -q "expected a date" "$T/body"'

@@ -20,7 +20,6 @@ reload:
   run_tests: false"
 U=http://127.0.0.1:$PORT
 auth=(-H "Authorization: Bearer $TOKEN")
-get() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
 start --now 2024-12-31 || { fail "start"; done_testing; exit 1; }
 check "the shadow starts with the daemon" grep -q "in shadow: generation" "$T/log"
 drop "$FW_ROOT/examples/feeds/yuzhong_500103_2024q4.csv"

@@ -195,6 +195,7 @@ struct seen {
     int64_t rowid[64];
     char id[64][FW_ID_HEX + 1];
     char region[64][16];
+    int event[64];
 };
 
 static int collect(void *ud, const struct fw_store_finding *sf)
@@ -202,6 +203,7 @@ static int collect(void *ud, const struct fw_store_finding *sf)
     struct seen *s = ud;
     ASSERT(s->n < 64);
     s->seq[s->n] = sf->seq;
+    s->event[s->n] = sf->event;
     s->rowid[s->n] = sf->rowid;
     memcpy(s->id[s->n], sf->f.id, sizeof sf->f.id);
     snprintf(s->region[s->n], 16, "%s", sf->f.region ? sf->f.region : "");
@@ -253,7 +255,7 @@ TEST_IMPL(store_newer_schema_refused)
     ASSERT(st == NULL);
     ASSERT_EQ_STR(e.place, db);
     ASSERT_CONTAINS(e.msg, "schema version 7 is newer than this fundwatch "
-                           "knows (3)");
+                           "knows (4)");
     /* Not a database at all. */
     FILE *f = fopen(db, "w");
     ASSERT(f != NULL);
@@ -503,9 +505,15 @@ static void dedupe_and_reopen(size_t merge_rows)
     ASSERT_EQ_INT(g.state, FW_ST_RESOLVED);
     ASSERT_EQ_INT(g.resolved_at, 1700000003500);
 
+    /* Resolving is an event of its own: seq 2, typed resolved. */
+    ASSERT_EQ_INT(g.seq, 2);
+    ASSERT_EQ_INT(raw_int("SELECT event FROM outbox WHERE seq = 2"),
+                  FW_EV_RESOLVED);
+
     /* Fires again: reopened, with this firing's fields, a new event. */
     begin(st, 4);
-    ASSERT_EQ_INT(add(st, &a2, FW_RK_EXECUTION), 2);
+    ASSERT_EQ_INT(add(st, &a2, FW_RK_EXECUTION), 3);
+    ASSERT_EQ_INT(fw_store_last_event(st), FW_EV_REOPENED);
     commit(st);
     g = get(st, a.id);
     ASSERT_EQ_INT(g.state, FW_ST_OPEN);
@@ -513,15 +521,23 @@ static void dedupe_and_reopen(size_t merge_rows)
     ASSERT_EQ_INT(g.first_seen, 1700000001000);
     ASSERT_EQ_INT(g.last_seen, 1700000004000);
     ASSERT_EQ_STR(g.f.message, "changed");
-    ASSERT_EQ_INT(g.seq, 2);
+    ASSERT_EQ_INT(g.seq, 3);
     ASSERT_EQ_INT(raw_int("SELECT count(*) FROM findings"), 1);
-    ASSERT_EQ_INT(raw_int("SELECT reopened FROM outbox WHERE seq = 2"), 1);
+    ASSERT_EQ_INT(raw_int("SELECT event FROM outbox WHERE seq = 1"),
+                  FW_EV_OPENED);
+    ASSERT_EQ_INT(raw_int("SELECT event FROM outbox WHERE seq = 3"),
+                  FW_EV_REOPENED);
     struct seen s = {0};
     ASSERT_EQ_INT(fw_store_outbox_pending(st, 0, collect, &s, &e), 0);
-    ASSERT_EQ_INT(s.n, 2);
+    ASSERT_EQ_INT(s.n, 3);
     ASSERT_EQ_INT(s.seq[0], 1);
     ASSERT_EQ_INT(s.seq[1], 2);
-    ASSERT_EQ_STR(s.id[1], a.id);
+    ASSERT_EQ_INT(s.seq[2], 3);
+    ASSERT_EQ_STR(s.id[2], a.id);
+    ASSERT_EQ_INT(s.event[0], FW_EV_OPENED);
+    ASSERT_EQ_INT(s.event[1], FW_EV_RESOLVED);
+    ASSERT_EQ_INT(s.event[2], FW_EV_REOPENED);
+    ASSERT_EQ_STR(fw_store_event_name(s.event[1]), "resolved");
 
     /* And resolved again after a restart: the keys come back. */
     fw_store_close(st);
@@ -543,6 +559,103 @@ TEST_IMPL(store_dedupe_open_and_reopen)
 {
     dedupe_and_reopen(0);
     dedupe_and_reopen(1);
+    return 0;
+}
+
+/* An acknowledgement: kept on the finding, an acknowledged event, once per
+ * opening; a reopening clears it; resolved or unknown findings refuse. */
+TEST_IMPL(store_ack)
+{
+    fresh();
+    struct fw_store *st = open_db(NULL);
+    struct fw_finding a = fnd("r", FW_FK_ALERT, "500103", "P1", "p");
+    struct fw_error e;
+    uint64_t seq = 0;
+    ASSERT_EQ_INT(fw_store_finding_ack(st, a.id, "王科长", "已电话核实", 5, &seq,
+                                       &e), FW_ENOENT);
+    ASSERT_CONTAINS(e.msg, "no finding");
+    begin(st, 1);
+    ASSERT_EQ_INT(add(st, &a, FW_RK_EXECUTION), 1);
+    ASSERT_EQ_INT(fw_store_finding_ack(st, a.id, "x", "y", 5, &seq, &e),
+                  FW_ESTATE); /* not inside a feed's transaction */
+    commit(st);
+    ASSERT_EQ_INT(fw_store_finding_ack(st, a.id, "王科长", "已电话核实",
+                                       1700000005000, &seq, &e), 0);
+    ASSERT_EQ_INT(seq, 2);
+    struct fw_store_finding g = get(st, a.id);
+    ASSERT_EQ_STR(g.ack_by, "王科长");
+    ASSERT_EQ_STR(g.ack_note, "已电话核实");
+    ASSERT_EQ_INT(g.ack_at, 1700000005000);
+    ASSERT_EQ_INT(g.seq, 2);
+    ASSERT_EQ_INT(raw_int("SELECT event FROM outbox WHERE seq = 2"),
+                  FW_EV_ACKNOWLEDGED);
+    ASSERT_EQ_INT(fw_store_finding_ack(st, a.id, "李", "again", 6, &seq, &e),
+                  FW_EEXIST);
+    ASSERT_CONTAINS(e.msg, "acknowledged already");
+    /* firing again while open: nothing new */
+    begin(st, 2);
+    ASSERT_EQ_INT(add(st, &a, FW_RK_EXECUTION), 0);
+    commit(st);
+    begin(st, 3);
+    ASSERT_EQ_INT(done(st, "500103", "P1", NULL, 0, 1700000006000), 1);
+    commit(st);
+    ASSERT_EQ_INT(fw_store_finding_ack(st, a.id, "李", "late", 7, &seq, &e),
+                  FW_ESTATE);
+    ASSERT_CONTAINS(e.msg, "is resolved");
+    begin(st, 4);
+    ASSERT_EQ_INT(add(st, &a, FW_RK_EXECUTION), 4); /* reopened */
+    commit(st);
+    g = get(st, a.id);
+    ASSERT_EQ_INT(g.ack_at, 0);
+    ASSERT(g.ack_by == NULL);
+    ASSERT_EQ_INT(fw_store_finding_ack(st, a.id, "李", "again", 8, &seq, &e),
+                  0);
+    ASSERT_EQ_INT(seq, 5);
+    struct seen s = {0};
+    ASSERT_EQ_INT(fw_store_outbox_pending(st, 0, collect, &s, &e), 0);
+    ASSERT_EQ_INT(s.n, 5);
+    int want[] = {FW_EV_OPENED, FW_EV_ACKNOWLEDGED, FW_EV_RESOLVED,
+                  FW_EV_REOPENED, FW_EV_ACKNOWLEDGED};
+    for (int i = 0; i < 5; i++)
+        ASSERT_EQ_INT(s.event[i], want[i]);
+    check_ok(st);
+    fw_store_close(st);
+    cleanup();
+    return 0;
+}
+
+/* Schema 3 -> 4: the outbox's reopened flag becomes its event (0 opened, 1
+ * reopened, as they were); findings get the acknowledgement's columns. */
+TEST_IMPL(store_migrates_3_to_4)
+{
+    fresh();
+    struct fw_store *st = open_db(NULL);
+    struct fw_finding a = fnd("r", FW_FK_ALERT, "500103", "P1", "p");
+    begin(st, 1);
+    add(st, &a, FW_RK_EXECUTION);
+    commit(st);
+    fw_store_close(st);
+    /* back to what schema 3 was */
+    raw("ALTER TABLE outbox RENAME COLUMN event TO reopened;"
+        "ALTER TABLE findings DROP COLUMN ack_by;"
+        "ALTER TABLE findings DROP COLUMN ack_at;"
+        "ALTER TABLE findings DROP COLUMN ack_note;"
+        "INSERT INTO outbox(seq, fid, reopened) VALUES (2, 1, 1);"
+        "PRAGMA user_version = 3");
+    st = open_db(NULL);
+    ASSERT_EQ_INT(raw_int("PRAGMA user_version"), 4);
+    struct seen s = {0};
+    struct fw_error e;
+    ASSERT_EQ_INT(fw_store_outbox_pending(st, 0, collect, &s, &e), 0);
+    ASSERT_EQ_INT(s.n, 2);
+    ASSERT_EQ_INT(s.event[0], FW_EV_OPENED);
+    ASSERT_EQ_INT(s.event[1], FW_EV_REOPENED);
+    uint64_t seq = 0;
+    ASSERT_EQ_INT(fw_store_finding_ack(st, a.id, "x", "", 9, &seq, &e), 0);
+    ASSERT_EQ_INT(seq, 3);
+    check_ok(st);
+    fw_store_close(st);
+    cleanup();
     return 0;
 }
 
@@ -735,7 +848,8 @@ TEST_IMPL(store_many_subjects)
     st = open_db(&m);
     begin(st, 5);
     for (int i = 1; i < N; i += 2)
-        ASSERT_EQ_INT(add(st, &a[i], FW_RK_EXECUTION), (uint64_t)(N / 2 + i / 2 + 1));
+        /* after N / 2 opened and N / 2 resolved events */
+        ASSERT_EQ_INT(add(st, &a[i], FW_RK_EXECUTION), (uint64_t)(N + i / 2 + 1));
     commit(st); /* merged: the tail and its filter are empty */
     ASSERT(raw_int("SELECT count(*) FROM finding_keys") >= N);
     begin(st, 6);
@@ -798,7 +912,7 @@ TEST_IMPL(store_crash_after_commit)
     commit(st);
     fw_store_counts(st, &c, &e);
     ASSERT_EQ_INT(c.findings[FW_FK_ALERT][FW_ST_OPEN], 20);
-    ASSERT_EQ_INT(c.outbox_seq, 40);
+    ASSERT_EQ_INT(c.outbox_seq, 60); /* and 20 resolved events */
     check_ok(st);
     fw_store_close(st);
     cleanup();
