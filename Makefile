@@ -84,7 +84,7 @@ I18N_SRC = $(sort $(wildcard rules/*.c daemon/*.c daemon/*/*.c))
 MO       = $(LINGUAS:%=$(BUILD)/locale/%/LC_MESSAGES/fundwatch.mo)
 UNIT = $(BUILD)/test-unit
 
-.PHONY: all test asan run run-reset bench fuzz install clean deps pot man deb FORCE
+.PHONY: all test asan run run-reset bench fuzz fuzz-build install clean deps pot man deb FORCE
 .DEFAULT_GOAL := all
 
 all: $(BIN) $(MO)
@@ -169,12 +169,17 @@ TEST_DEB = sqlite3 curl python3-openpyxl libreoffice-calc-nogui \
            chromium fonts-wqy-microhei
 PROMTOOL = build/tools/usr/bin/promtool
 
+# Outside `make asan` (its build is already sanitized) the fuzz targets are
+# built too and each runs FUZZ_SMOKE seconds as a suite of the run.
 test: $(BIN) $(UNIT) $(MO)
 	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(TEST_DEB)"
+	@$(if $(SAN),,$(MAKE) --no-print-directory fuzz-build)
 	@command -v promtool >/dev/null || $(MAKE) --no-print-directory $(PROMTOOL)
 	@PATH="$$PATH:$(abspath $(dir $(PROMTOOL)))" FW_BIN=$(abspath $(BIN)) \
 	  FW_UNIT=$(abspath $(UNIT)) FW_SHOTS=$(abspath $(BUILD))/dashboard \
-	  FW_I18N_SRC="$(I18N_SRC)" tests/run
+	  FW_I18N_SRC="$(I18N_SRC)" \
+	  $(if $(SAN),,FW_FUZZ_BUILD=$(FUZZ_BUILD) FW_FUZZ="$(FUZZ_TARGETS)" FW_FUZZ_SMOKE=$(FUZZ_SMOKE)) \
+	  tests/run
 
 $(PROMTOOL):
 	@if [ -n "$(FW_NO_APT)" ]; then echo "promtool is missing (make test unpacks" \
@@ -202,12 +207,55 @@ run: $(BIN) $(MO)
 run-reset:
 	rm -rf $(RUN_DIR)
 
-# Mutation fuzzing of the reader through the ASan + UBSan binary.
-FUZZ_N ?= 3000
-fuzz:
-	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 build-asan/fundwatch
-	@command -v python3 >/dev/null || $(MAKE) --no-print-directory deps EXTRA_DEB=python3
-	python3 tests/fuzz/records.py build-asan/fundwatch $${FUZZ_SEED:-1} $(FUZZ_N)
+# Coverage-guided fuzzing (libFuzzer, Debian's clang, ASan + UBSan): each
+# target of tests/fuzz/ runs FUZZ_SECONDS on a corpus grown in build-fuzz/
+# from the seeds in tests/fuzz/corpus/NAME; a crash leaves its input in
+# build-fuzz/ and stops. `make test` runs each target for FUZZ_SMOKE seconds.
+FUZZ_BUILD   = build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE   ?= 3
+FUZZ_TARGETS = csv ndjson money config columns policy pattern
+FUZZ_DEB     = clang libclang-rt-14-dev
+FUZZ_BIN     = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz-%)
+FUZZ_OBJ     = $(filter-out $(FUZZ_BUILD)/daemon/cmd/main.o,$(DAEMON_SRC:%.c=$(FUZZ_BUILD)/%.o)) \
+               $(FUZZ_BUILD)/daemon/http/dash_assets.o $(RULES_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_FLAGS   = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer
+
+ifeq ($(BUILD),$(FUZZ_BUILD))
+CC  = clang
+OPT = -O1 $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link
+# gcc's build holds the warnings to -Werror; clang's own warnings on code
+# gcc takes (a "fall through" comment, & on bools) do not stop the fuzzers
+WARN := $(filter-out -Werror,$(WARN)) -Wno-implicit-fallthrough
+endif
+
+$(FUZZ_BUILD)/tests/fuzz/%.o: CPPFLAGS += -Idaemon -Irules
+$(FUZZ_BUILD)/tests/fuzz/fuzz_reader_ndjson.o: tests/fuzz/fuzz_reader.c | deps
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DFUZZ_FORMAT=FW_FMT_NDJSON -c -o $@ $<
+$(FUZZ_BUILD)/tests/fuzz/fuzz_config_columns.o: tests/fuzz/fuzz_config.c | deps
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DFUZZ_COLUMNS -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz-csv: $(FUZZ_BUILD)/tests/fuzz/fuzz_reader.o
+$(FUZZ_BUILD)/fuzz-ndjson: $(FUZZ_BUILD)/tests/fuzz/fuzz_reader_ndjson.o
+$(FUZZ_BUILD)/fuzz-money: $(FUZZ_BUILD)/tests/fuzz/fuzz_money.o
+$(FUZZ_BUILD)/fuzz-config: $(FUZZ_BUILD)/tests/fuzz/fuzz_config.o
+$(FUZZ_BUILD)/fuzz-columns: $(FUZZ_BUILD)/tests/fuzz/fuzz_config_columns.o
+$(FUZZ_BUILD)/fuzz-policy: $(FUZZ_BUILD)/tests/fuzz/fuzz_policy.o
+$(FUZZ_BUILD)/fuzz-pattern: $(FUZZ_BUILD)/tests/fuzz/fuzz_pattern.o
+$(FUZZ_BIN): $(FUZZ_OBJ)
+	$(Q)$(CC) -fsanitize=fuzzer $(FUZZ_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory deps EXTRA_DEB="$(FUZZ_DEB)"
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) $(FUZZ_BIN)
+
+# FUZZ_ONLY=NAME runs one target.
+fuzz: fuzz-build
+	@for t in $(or $(FUZZ_ONLY),$(FUZZ_TARGETS)); do \
+	  tests/fuzz/run.sh $(FUZZ_BUILD) $$t $(FUZZ_SECONDS) || exit 1; done
 
 # The store's benchmark program: the daemon's store path beside plain SQLite.
 BENCH_STORE = $(BUILD)/bench-store
@@ -290,6 +338,6 @@ deb:
 	@ls -1 $(DEB_DIR)/*.deb
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -54,7 +54,9 @@ struct fw_config {
                                 after midnight (0..1439) */
     uint64_t scan_interval_ms;
 
-    struct fw_engine_opts engine;  /* limits.budget, .memory, .error_streak;
+    struct fw_engine_opts engine;  /* limits.budget, .memory, .error_streak,
+                                      .call_time, .string, .findings_per_call,
+                                      .findings_per_feed;
                                       always set (never 0 = "default") */
     uint64_t max_body;       /* bytes */
     uint64_t max_feed;       /* bytes */

@@ -298,6 +298,14 @@ struct fw_engine *fw_engine_build(const struct fw_src_file *files, size_t n,
         e->opts.mem_cap = FW_ENGINE_DEFAULT_MEM_CAP;
     if (e->opts.error_streak == 0)
         e->opts.error_streak = FW_ENGINE_DEFAULT_ERROR_STREAK;
+    if (e->opts.call_time_ms == 0)
+        e->opts.call_time_ms = FW_ENGINE_DEFAULT_CALL_TIME_MS;
+    if (e->opts.max_string == 0)
+        e->opts.max_string = FW_ENGINE_DEFAULT_MAX_STRING;
+    if (e->opts.findings_per_call == 0)
+        e->opts.findings_per_call = FW_ENGINE_DEFAULT_FINDINGS_PER_CALL;
+    if (e->opts.findings_per_feed == 0)
+        e->opts.findings_per_feed = FW_ENGINE_DEFAULT_FINDINGS_PER_FEED;
     if (!sha256_of(files, NULL, true, n, e->version))
         goto nomem;
 
@@ -476,6 +484,7 @@ int fw_engine_feed_begin(struct fw_engine *e, const char *feed, int32_t now)
         struct fw__policy *p = &e->pol[i];
         p->streak = 0;
         p->suspended = false;
+        p->feed_findings = 0;
         int rc = fw__host_begin(p, copy, now);
         if (rc < 0)
             return rc;
@@ -658,7 +667,11 @@ static int error_finding(struct fw__policy *p, enum fw__hook h,
     subject_fill(&s, r, NULL);
     struct fw_buf text = FW_BUF_INIT;
     fw_buf_printf(&text, "%s: %s", fw__hook_names[h], msg);
-    if (p->suspended)
+    if (p->suspended && p->breach == FW__B_FINDINGS)
+        fw_buf_printf(&text, "; 政策 %s 在本批数据的其余部分暂停运行 — policy "
+                      "%s is suspended for the rest of this feed", p->id,
+                      p->id);
+    else if (p->suspended)
         fw_buf_printf(&text, "; policy %s failed on %u records in a row and "
                       "is suspended for the rest of this feed", p->id,
                       p->streak);
@@ -740,7 +753,8 @@ static int call(struct fw__policy *p, enum fw__hook h)
     if (rc != FW_EPOLICY && rc != FW_ELIMIT)
         return rc; /* the callback said stop */
     p->streak++;
-    if (p->streak >= p->e->opts.error_streak && p->e->in_feed)
+    if ((p->streak >= p->e->opts.error_streak ||
+         p->breach == FW__B_FINDINGS) && p->e->in_feed)
         p->suspended = true;
     return error_finding(p, h, msg);
 }

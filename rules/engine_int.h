@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "fundwatch/engine.h"
+#include "fundwatch/error.h"
 #include "fundwatch/record.h"
 #include "fundwatch/value.h"
 
@@ -21,6 +22,17 @@ enum fw__hook {
 };
 
 extern const char *const fw__hook_names[FW__H_COUNT];
+
+/* A limit broken by a hook call. Once set, no Lua code of that policy runs
+ * for the rest of the call: every way back into it raises again. */
+enum fw__breach {
+    FW__B_NONE = 0,
+    FW__B_BUDGET,
+    FW__B_TIME,
+    FW__B_MEMORY,
+    FW__B_STRING,
+    FW__B_FINDINGS,     /* per call or per feed: the policy is suspended */
+};
 
 /* The instructions between two count-hook ticks: the budget is charged in
  * steps of this many (or of the budget itself when it is smaller). */
@@ -60,10 +72,25 @@ struct fw__policy {
 
     /* Limits, charged by the host. */
     size_t mem, mem_cap;
-    bool mem_over;              /* the allocator refused during this call */
     int64_t left;               /* instructions left in this call */
-    bool budget_over;
     bool limits_on;             /* false while the host sets itself up */
+    enum fw__breach breach;     /* the limit this call broke, or none */
+    char breach_msg[FW_MSG_MAX]; /* "path:line: 中文 — English" */
+    void *cur;                  /* the running thread (lua_State *): the
+                                   main one, or a coroutine being resumed */
+    bool killed;                /* the main thread's hook is in kill mode */
+    uint64_t wall0;             /* coarse monotonic ns at the call's start */
+    uint64_t cpu_base;          /* thread CPU ns taken as the call's start */
+    bool cpu_set;               /* cpu_base is set (first tick of the call) */
+    uint64_t unclocked;         /* work charged since the clock was read */
+    bool mem_refused;           /* the allocator refused the request
+                                   refused_ptr/size once (Lua collects and
+                                   asks again: a second refusal breaks) */
+    void *refused_ptr;
+    size_t refused_size;
+    char mem_msg[FW_MSG_MAX];   /* the place and words of that refusal */
+    unsigned call_findings;     /* findings of the call in progress */
+    uint64_t feed_findings;     /* findings of this feed */
 
     /* Registry references of the host. */
     int hook_ref[FW__H_COUNT];
@@ -184,6 +211,33 @@ int fw__host_call(struct fw__policy *p, enum fw__hook h, char *msg,
                   size_t msglen);
 
 void fw__host_free(struct fw__policy *p);
+
+/* Breaks the call with limit b: records the message (fmt, in both
+ * languages; the innermost Lua line is put before it) and raises. Never
+ * returns. */
+void fw__host_breach(void *L, enum fw__breach b, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+
+/* Charges n units of work done in C (pattern steps, elements moved) to the
+ * call's instruction budget and checks the time ceiling; breaks the call
+ * when either is used up. */
+void fw__host_charge(void *L, uint64_t n);
+
+/* The longest string a policy may build (opts.max_string). */
+size_t fw__host_max_string(void *L);
+
+/* When the table at idx is a read-only ctx.params proxy: replaces it on the
+ * stack by the table behind it and returns true. */
+bool fw__host_params_unwrap(void *L, int idx);
+
+/* ---- the bounded library (lua_lib.c) --------------------------------- */
+
+/* Replaces, in the state's string and table libraries, every function that
+ * could loop in C unseen by the count hook with a bounded one: string.find,
+ * match, gmatch, gsub (a step-counted matcher), string.rep, table.insert,
+ * remove, move, concat, unpack, sort (range checks, no __len/__index
+ * honoured in their C loops, work charged to the budget). */
+void fw__lib_bound(void *L);
 
 /* ---- helpers the host registers as fw.* (lua_fw.c) -------------------- */
 

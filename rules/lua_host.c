@@ -1,8 +1,9 @@
 /* The Lua host: one sandboxed lua_State per policy. Owns the allow-listed
- * environment, the memory cap (allocator) and instruction budget (count
- * hook), the read-only record, ctx, the policy { } declaration and the
- * emits, and the one protected-call path. With lua_fw.c, the only place
- * that includes lua.h; it computes and never does I/O. */
+ * environment, the read-only record, ctx, the policy { } declaration and
+ * the emits (both bounded), and the one protected-call path; the limits
+ * themselves live in lua_limits.c, the bounded library in lua_lib.c. With
+ * them and lua_fw.c, the only place that includes lua.h; it computes and
+ * never does I/O. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -10,8 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "engine_int.h"
+#include "lua_int.h"
 #include "fundwatch/record.h"
 #include "params.h"
 #include "plain.h"
@@ -27,79 +29,6 @@ const char *const fw__hook_names[FW__H_COUNT] = {
 #define REG_RULES "fw.rules"     /* every rule id → global index */
 #define REG_FIELDS "fw.fields"   /* record key → field index */
 
-static struct fw__policy *pol_of(lua_State *L)
-{
-    return *(struct fw__policy **)lua_getextraspace(L);
-}
-
-/* ---- limits ----------------------------------------------------------- */
-
-/* Every byte a state holds is counted; growing past the cap fails as Lua's
- * out-of-memory error, which the host reports as a breach. */
-static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
-{
-    struct fw__policy *p = ud;
-    size_t old = ptr ? osize : 0;
-    if (nsize == 0) {
-        free(ptr);
-        p->mem -= old;
-        return NULL;
-    }
-    if (nsize > old && p->mem - old + nsize > p->mem_cap) {
-        p->mem_over = true;
-        return NULL;
-    }
-    void *n = realloc(ptr, nsize);
-    if (n == NULL)
-        return NULL;
-    p->mem = p->mem - old + nsize;
-    return n;
-}
-
-static unsigned budget_step(const struct fw__policy *p)
-{
-    uint64_t b = p->e->opts.budget;
-    return b < FW__BUDGET_STEP ? (unsigned)b : FW__BUDGET_STEP;
-}
-
-/* Charges the shared budget of the call; every coroutine of the state
- * charges the same counter, so spreading a loop over threads gains nothing. */
-static void count_hook(lua_State *L, lua_Debug *ar)
-{
-    struct fw__policy *p = pol_of(L);
-    if (!p->limits_on)
-        return;
-    p->left -= budget_step(p);
-    if (p->left > 0)
-        return;
-    p->budget_over = true;
-    lua_getinfo(L, "Sl", ar);
-    if (ar->currentline > 0)
-        lua_pushfstring(L, "%s:%d: ", ar->short_src, ar->currentline);
-    else
-        lua_pushliteral(L, "");
-    lua_pushfstring(L, "%sthe instruction budget of %I instructions per call "
-                    "is used up (an endless loop?)", lua_tostring(L, -1),
-                    (LUAI_UACINT)p->e->opts.budget);
-    lua_error(L);
-}
-
-/* pcall, xpcall and coroutine.resume must not swallow a breach: called
- * with their results, it raises again once a limit was broken. */
-static int l_recheck(lua_State *L)
-{
-    struct fw__policy *p = pol_of(L);
-    if (p->limits_on && (p->budget_over || p->mem_over || p->e->cb_rc)) {
-        if (p->mem_over)
-            lua_pushliteral(L, "not enough memory");
-        else if (lua_type(L, 2) == LUA_TSTRING)
-            lua_pushvalue(L, 2);
-        else
-            lua_pushliteral(L, "the instruction budget is used up");
-        return lua_error(L);
-    }
-    return lua_gettop(L);
-}
 
 /* ---- the environment -------------------------------------------------- */
 
@@ -132,6 +61,7 @@ static int l_load(lua_State *L)
         return luaL_error(L, "load: mode \"%s\": only text chunks (\"t\") "
                           "are allowed in a policy", mode);
     int env = !lua_isnone(L, 4) ? 4 : 0;
+    fw__host_charge(L, n / 16 + 1); /* compiling is work in C */
     if (luaL_loadbufferx(L, s, n, name, "t") != LUA_OK) {
         luaL_pushfail(L);
         lua_insert(L, -2);
@@ -182,15 +112,6 @@ static int l_require(lua_State *L)
     lua_setfield(L, -8, name);
     return 1;
 }
-
-/* Lua, run once at setup with the originals and l_recheck as arguments:
- * the catching functions re-raise a broken limit. */
-static const char wrap_src[] =
-    "local recheck, pcall, xpcall, resume, close = ...\n"
-    "_ENV.pcall = function(...) return recheck(pcall(...)) end\n"
-    "_ENV.xpcall = function(...) return recheck(xpcall(...)) end\n"
-    "coroutine.resume = function(...) return recheck(resume(...)) end\n"
-    "coroutine.close = function(...) return recheck(close(...)) end\n";
 
 static void drop(lua_State *L, const char *lib, const char *const *names)
 {
@@ -369,6 +290,25 @@ static int l_ro_newindex(lua_State *L)
                       "the policy's YAML instead)", luaL_tolstring(L, 2, NULL));
 }
 
+bool fw__host_params_unwrap(void *vL, int idx)
+{
+    lua_State *L = vL;
+    idx = lua_absindex(L, idx);
+    if (!lua_getmetatable(L, idx))
+        return false;
+    lua_getfield(L, -1, "__newindex");
+    bool ro = lua_tocfunction(L, -1) == l_ro_newindex;
+    lua_pop(L, 1);
+    if (!ro) {
+        lua_pop(L, 1);
+        return false;
+    }
+    lua_getfield(L, -1, "__index");
+    lua_replace(L, idx);
+    lua_pop(L, 1);
+    return true;
+}
+
 static int l_ro_len(lua_State *L)
 {
     lua_getmetatable(L, 1);
@@ -457,8 +397,10 @@ static int l_ctx_active(lua_State *L)
 
 /* ---- emits ------------------------------------------------------------ */
 
+/* The text at t[k], or NULL when absent; at most max bytes (what the
+ * engine copies out of the state for a finding is bounded). */
 static const char *opt_text(lua_State *L, int t, const char *k,
-                            const char *emit)
+                            const char *emit, size_t max)
 {
     int ty = lua_getfield(L, t, k);
     if (ty == LUA_TNIL) {
@@ -468,7 +410,13 @@ static const char *opt_text(lua_State *L, int t, const char *k,
     if (ty != LUA_TSTRING && ty != LUA_TNUMBER)
         luaL_error(L, "%s: %s must be text, got %s", emit, k,
                    lua_typename(L, ty));
-    const char *s = lua_tostring(L, -1);
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    if (n > max)
+        luaL_error(L, "%s: %s 长 %I 字节,超过上限 %I 字节 — %s is %I bytes, "
+                   "longer than the limit of %I bytes", emit, k,
+                   (LUAI_UACINT)n, (LUAI_UACINT)max, k, (LUAI_UACINT)n,
+                   (LUAI_UACINT)max);
     lua_pop(L, 1); /* still anchored in the emit's table */
     return s;
 }
@@ -515,7 +463,7 @@ static int l_emit(lua_State *L)
                               k, keys_text[kind]);
     }
     struct fw__emit em = {.kind = (enum fw_fkind)kind, .rule = -1};
-    const char *rule = opt_text(L, 1, "rule", emit);
+    const char *rule = opt_text(L, 1, "rule", emit, FW_DECL_MAX_ID);
     if (rule == NULL)
         return luaL_error(L, "%s: rule is missing (one of this policy's rule "
                           "ids)", emit);
@@ -526,13 +474,13 @@ static int l_emit(lua_State *L)
     em.rule = (int)lua_tointeger(L, -1);
     lua_pop(L, 2);
 
-    em.message = opt_text(L, 1, "message", emit);
-    em.region = opt_text(L, 1, "region", emit);
-    em.dept = opt_text(L, 1, "dept", emit);
-    em.project = opt_text(L, 1, "project", emit);
-    em.task = opt_text(L, 1, "task", emit);
-    em.period = opt_text(L, 1, "period", emit);
-    const char *as_of = opt_text(L, 1, "as_of", emit);
+    em.message = opt_text(L, 1, "message", emit, FW_EMIT_MAX_MESSAGE);
+    em.region = opt_text(L, 1, "region", emit, FW_EMIT_MAX_FIELD);
+    em.dept = opt_text(L, 1, "dept", emit, FW_EMIT_MAX_FIELD);
+    em.project = opt_text(L, 1, "project", emit, FW_EMIT_MAX_FIELD);
+    em.task = opt_text(L, 1, "task", emit, FW_EMIT_MAX_FIELD);
+    em.period = opt_text(L, 1, "period", emit, FW_EMIT_MAX_FIELD);
+    const char *as_of = opt_text(L, 1, "as_of", emit, FW_EMIT_MAX_FIELD);
     if (as_of) {
         const char *why = NULL;
         if (fw_date_parse(as_of, strlen(as_of), &em.as_of, &why) < 0)
@@ -541,7 +489,7 @@ static int l_emit(lua_State *L)
         em.has_as_of = true;
     }
     if (kind == FW_FK_ALERT) {
-        const char *lv = opt_text(L, 1, "level", emit);
+        const char *lv = opt_text(L, 1, "level", emit, FW_EMIT_MAX_FIELD);
         int l = lv ? fw_level_parse(lv) : -1;
         if (l < 0)
             return luaL_error(L, "alert: level must be \"red\", \"yellow\" or "
@@ -568,7 +516,7 @@ static int l_emit(lua_State *L)
             size_t n;
             const char *s = lua_tolstring(L, -1, &n);
             int64_t v;
-            if (ty != LUA_TSTRING ||
+            if (ty != LUA_TSTRING || n > 32 ||
                 fw_decimal_parse(s, n, 6, false, &v, NULL) < 0)
                 return luaL_error(L, "clawback: ratio must be decimal text "
                                   "such as \"0.30\" (kept exact), got %s",
@@ -584,12 +532,26 @@ static int l_emit(lua_State *L)
         em.score = fw__lua_hundredths(L, -1, "score", "score");
         em.has_score = true;
         lua_pop(L, 1);
-        em.grade = opt_text(L, 1, "grade", emit);
+        em.grade = opt_text(L, 1, "grade", emit, FW_EMIT_MAX_FIELD);
         if (em.grade && strcmp(em.grade, "优") && strcmp(em.grade, "良") &&
             strcmp(em.grade, "中") && strcmp(em.grade, "差"))
             return luaL_error(L, "score: grade must be 优, 良, 中 or 差, got "
                               "\"%s\"", em.grade);
     }
+    const struct fw_engine_opts *o = &p->e->opts;
+    if (p->call_findings >= o->findings_per_call)
+        fw__host_breach(L, FW__B_FINDINGS, "一次调用产生的结果超过 %u 条上限 — "
+                        "more than %u findings from one call "
+                        "(limits.findings_per_call)", o->findings_per_call,
+                        o->findings_per_call);
+    if (p->e->in_feed && p->feed_findings >= o->findings_per_feed)
+        fw__host_breach(L, FW__B_FINDINGS, "本批数据的结果超过 %llu 条上限 — "
+                        "more than %llu findings from this feed "
+                        "(limits.findings_per_feed)",
+                        (unsigned long long)o->findings_per_feed,
+                        (unsigned long long)o->findings_per_feed);
+    p->call_findings++;
+    p->feed_findings++;
     int rc = fw__engine_emit(p, &em);
     if (rc != 0) {
         p->e->cb_rc = rc;
@@ -600,6 +562,10 @@ static int l_emit(lua_State *L)
 
 /* ---- the declaration --------------------------------------------------- */
 
+#define MAX_PROBLEMS 50 /* of one declaration: the rest are counted as one */
+
+static void problem(lua_State *L, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void problem(lua_State *L, int line, const char *fmt, ...)
 {
     struct fw__policy *p = pol_of(L);
@@ -609,16 +575,40 @@ static void problem(lua_State *L, int line, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     lua_getfield(L, LUA_REGISTRYINDEX, REG_PROBLEMS);
-    lua_pushfstring(L, "%s:%d: %s", p->path, line, msg);
-    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    size_t n = lua_rawlen(L, -1);
+    if (n < MAX_PROBLEMS)
+        lua_pushfstring(L, "%s:%d: %s", p->path, line, msg);
+    else if (n == MAX_PROBLEMS)
+        lua_pushfstring(L, "%s:%d: 问题过多,其余不再列出 — too many problems "
+                        "in this declaration; the rest are not shown", p->path,
+                        line);
+    else
+        lua_pushnil(L);
+    lua_rawseti(L, -2, (lua_Integer)n + 1);
     lua_pop(L, 1);
+}
+
+/* What the declaration keeps outside the Lua state counts against the
+ * policy's memory cap like the state itself. */
+static void *decl_alloc(lua_State *L, size_t n)
+{
+    struct fw__policy *p = pol_of(L);
+    if (p->mem + n > p->mem_cap)
+        luaL_error(L, "the declaration holds more than the memory cap of %I "
+                   "bytes of this policy", (LUAI_UACINT)p->mem_cap);
+    void *d = calloc(1, n ? n : 1);
+    if (d == NULL)
+        luaL_error(L, "not enough memory");
+    p->mem += n;
+    return d;
 }
 
 static char *dupstr(lua_State *L, const char *s)
 {
-    char *d = strdup(s ? s : "");
-    if (d == NULL)
-        luaL_error(L, "not enough memory");
+    s = s ? s : "";
+    size_t n = strlen(s) + 1;
+    char *d = decl_alloc(L, n);
+    memcpy(d, s, n);
     return d;
 }
 
@@ -633,9 +623,10 @@ static bool id_ok(const char *s, bool dash)
     return true;
 }
 
-/* The items of the list at t[k] as text; NULL when absent. */
+/* The items of the list at t[k] as text of at most max bytes each; NULL
+ * when absent. At most FW_DECL_MAX_ITEMS items. */
 static char **text_list(lua_State *L, int t, const char *k, int line,
-                        size_t *n, bool *bad)
+                        size_t max, size_t *n, bool *bad)
 {
     *n = 0;
     int ty = lua_getfield(L, t, k);
@@ -650,13 +641,26 @@ static char **text_list(lua_State *L, int t, const char *k, int line,
         return NULL;
     }
     size_t len = lua_rawlen(L, -1);
-    char **v = calloc(len + 1, sizeof *v);
-    if (v == NULL)
-        luaL_error(L, "not enough memory");
+    if (len > FW_DECL_MAX_ITEMS) {
+        problem(L, line, "%s 有 %zu 项,超过上限 %u 项 — %s has %zu items, more "
+                "than the limit of %u", k, len, FW_DECL_MAX_ITEMS, k, len,
+                FW_DECL_MAX_ITEMS);
+        *bad = true;
+        lua_pop(L, 1);
+        return NULL;
+    }
+    char **v = decl_alloc(L, (len + 1) * sizeof *v);
     for (size_t i = 0; i < len; i++) {
         if (lua_rawgeti(L, -1, (lua_Integer)i + 1) != LUA_TSTRING) {
             problem(L, line, "%s[%zu] must be text (in quotes), got %s", k,
                     i + 1, luaL_typename(L, -1));
+            *bad = true;
+            v[i] = dupstr(L, "");
+        } else if (lua_rawlen(L, -1) > max) {
+            problem(L, line, "%s[%zu] 长 %zu 字节,超过上限 %zu 字节 — %s[%zu] "
+                    "is %zu bytes, longer than the limit of %zu", k, i + 1,
+                    (size_t)lua_rawlen(L, -1), max, k, i + 1,
+                    (size_t)lua_rawlen(L, -1), max);
             *bad = true;
             v[i] = dupstr(L, "");
         } else {
@@ -669,12 +673,19 @@ static char **text_list(lua_State *L, int t, const char *k, int line,
     return v;
 }
 
+/* The text at t[k] (anchored there), of at most max bytes; NULL when
+ * absent or wrong, with the problem recorded. */
 static const char *field_text(lua_State *L, int t, const char *k, int line,
-                              const char *what, bool required)
+                              const char *what, bool required, size_t max)
 {
     int ty = lua_getfield(L, t, k);
     const char *s = NULL;
-    if (ty == LUA_TSTRING && lua_rawlen(L, -1) > 0)
+    size_t n = ty == LUA_TSTRING ? lua_rawlen(L, -1) : 0;
+    if (ty == LUA_TSTRING && n > max)
+        problem(L, line, "%s%s 长 %zu 字节,超过上限 %zu 字节 — %s%s is %zu "
+                "bytes, longer than the limit of %zu", what, k, n, max, what,
+                k, n, max);
+    else if (ty == LUA_TSTRING && n > 0)
         s = lua_tostring(L, -1);
     else if (ty != LUA_TNIL || required)
         problem(L, line, "%s%s must be non-empty text%s", what, k,
@@ -717,16 +728,18 @@ static int l_policy(lua_State *L)
                     "on_evaluation, on_task, on_feed_end)", k ? "\"" : "",
                     k ? k : luaL_typename(L, -1), k ? "\"" : "");
     }
-    const char *id = field_text(L, 1, "id", line, "", true);
+    const char *id = field_text(L, 1, "id", line, "", true, FW_DECL_MAX_ID);
     if (id && !id_ok(id, true))
         problem(L, line, "id \"%s\": use lower-case letters, digits, '-', '_' "
                 "or '.'", id);
     p->id = dupstr(L, id ? id : "");
-    const char *title = field_text(L, 1, "title", line, "", false);
+    const char *title = field_text(L, 1, "title", line, "", false,
+                                   FW_DECL_MAX_TITLE);
     p->title = dupstr(L, title);
 
     bool bad = false;
-    p->regions = text_list(L, 1, "regions", line, &p->n_regions, &bad);
+    p->regions = text_list(L, 1, "regions", line, 9, &p->n_regions,
+                           &bad);
     if (p->regions == NULL && !bad)
         problem(L, line, "regions is missing: the 财政区划代码 prefixes this "
                 "policy governs, e.g. { \"50\" }, or { \"\" } for all");
@@ -746,7 +759,8 @@ static int l_policy(lua_State *L)
         if (n < p->min_prefix)
             p->min_prefix = n;
     }
-    p->replaces = text_list(L, 1, "replaces", line, &p->n_replaces, &bad);
+    p->replaces = text_list(L, 1, "replaces", line, FW_DECL_MAX_ID,
+                            &p->n_replaces, &bad);
 
     int ty = lua_getfield(L, 1, "rules");
     if (ty != LUA_TTABLE || lua_rawlen(L, -1) == 0) {
@@ -755,9 +769,13 @@ static int l_policy(lua_State *L)
                 "or not a list");
     } else {
         size_t n = lua_rawlen(L, -1);
-        p->rules = calloc(n, sizeof *p->rules);
-        if (p->rules == NULL)
-            return luaL_error(L, "not enough memory");
+        if (n > FW_DECL_MAX_ITEMS) {
+            problem(L, line, "rules 有 %zu 条,超过上限 %u 条 — rules has %zu "
+                    "items, more than the limit of %u", n, FW_DECL_MAX_ITEMS,
+                    n, FW_DECL_MAX_ITEMS);
+            n = 0;
+        }
+        p->rules = decl_alloc(L, n * sizeof *p->rules);
         int rt = lua_gettop(L);
         for (size_t i = 0; i < n; i++) {
             char what[32];
@@ -784,7 +802,8 @@ static int l_policy(lua_State *L)
                     problem(L, line, "%sunknown key \"%s\" (keys: id, title, "
                             "source)", what, k);
             }
-            const char *rid = field_text(L, it, "id", line, what, true);
+            const char *rid = field_text(L, it, "id", line, what, true,
+                                         FW_DECL_MAX_ID);
             if (rid && !id_ok(rid, false))
                 problem(L, line, "%sid \"%s\": use lower-case letters, "
                         "digits and '_'", what, rid);
@@ -794,9 +813,9 @@ static int l_policy(lua_State *L)
                             "policy", what, rid);
             ri->id = dupstr(L, rid);
             ri->title = dupstr(L, field_text(L, it, "title", line, what,
-                                             false));
+                                             false, FW_DECL_MAX_TITLE));
             ri->source = dupstr(L, field_text(L, it, "source", line, what,
-                                              true));
+                                              true, FW_DECL_MAX_SOURCE));
             lua_pop(L, 1);
         }
     }
@@ -829,6 +848,8 @@ static int l_policy(lua_State *L)
  * policy line that called it. */
 static int msgh(lua_State *L)
 {
+    if (fw__limits_stopped(pol_of(L)))
+        return 1; /* no policy code (__tostring) after a breach */
     const char *msg = lua_tostring(L, 1);
     if (msg == NULL) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
@@ -913,16 +934,8 @@ static int setup(lua_State *L)
     fw__fwlib_open(L);
     lua_setglobal(L, "fw");
 
-    if (luaL_loadbufferx(L, wrap_src, sizeof wrap_src - 1, "=(host)", "t"))
-        return lua_error(L);
-    lua_pushcfunction(L, l_recheck);
-    lua_getglobal(L, "pcall");
-    lua_getglobal(L, "xpcall");
-    lua_getglobal(L, "coroutine");
-    lua_getfield(L, -1, "resume");
-    lua_getfield(L, -2, "close");
-    lua_remove(L, -3);
-    lua_call(L, 5, 0);
+    fw__limits_open(L);
+    fw__lib_bound(L);
 
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, REG_PROBLEMS);
@@ -968,10 +981,9 @@ static int setup(lua_State *L)
     free(chunk);
     if (rc != LUA_OK)
         return lua_error(L);
-    p->left = (int64_t)p->e->opts.budget;
-    p->limits_on = true;
+    fw__limits_start(p);
     lua_call(L, 0, 1);
-    p->limits_on = false;
+    fw__limits_stop(p);
     lua_getfield(L, LUA_REGISTRYINDEX, REG_DECL);
     if (lua_isnil(L, -1))
         return luaL_error(L, "%s: a policy file must return policy { ... }",
@@ -991,7 +1003,7 @@ int fw__host_load(struct fw__policy *p, const char *src, size_t len,
         p->hook_ref[h] = LUA_NOREF;
     p->ctx_ref = p->rec_mt_ref = LUA_NOREF;
     p->mem_cap = p->e->opts.mem_cap;
-    lua_State *L = lua_newstate(l_alloc, p);
+    lua_State *L = lua_newstate(fw__limits_alloc, p);
     if (L == NULL) {
         fw_diag_add(diag, p->path, "not enough memory for a Lua state");
         return FW_ENOMEM;
@@ -999,17 +1011,21 @@ int fw__host_load(struct fw__policy *p, const char *src, size_t len,
     p->L = L;
     *(struct fw__policy **)lua_getextraspace(L) = p;
     if (!p->e->opts.no_budget)
-        lua_sethook(L, count_hook, LUA_MASKCOUNT, (int)budget_step(p));
+        lua_sethook(L, fw__limits_hook, LUA_MASKCOUNT, (int)fw__limits_step(p));
     struct setup_args a = {p, src, len, params, modules, n_modules};
     lua_pushcfunction(L, setup);
     lua_pushlightuserdata(L, &a);
     int rc = lua_pcall(L, 1, 0, 0);
-    p->limits_on = false;
+    if (rc == LUA_ERRMEM && p->limits_on)
+        fw__limits_mem_breach(p, L);
+    fw__limits_stop(p);
     int bad = 0;
     char plain[FW_MSG_MAX];
     if (rc != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
-        if (p->mem_over || rc == LUA_ERRMEM)
+        if (p->breach)
+            fw_diag_add(diag, NULL, "%s", p->breach_msg);
+        else if (rc == LUA_ERRMEM)
             fw_diag_add(diag, NULL, "%s: loading the policy used more than its "
                         "memory cap (%zu bytes)", p->path, p->mem_cap);
         else if (msg && fw__plain_lua(p->path, msg, src, len, plain,
@@ -1034,7 +1050,7 @@ int fw__host_load(struct fw__policy *p, const char *src, size_t len,
     if (rc == LUA_OK && p->e->opts.lint &&
         fw__lint_policy(p, src, len, diag) != 0)
         bad = 1;
-    p->mem_over = p->budget_over = false;
+    p->breach = FW__B_NONE;
     if (!bad)
         lua_gc(L, LUA_GCGEN, 0, 0);
     return bad ? FW_EINVAL : 0;
@@ -1100,12 +1116,12 @@ int fw__host_call(struct fw__policy *p, enum fw__hook h, char *msg,
         nargs = 2;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, p->ctx_ref);
-    p->left = (int64_t)e->opts.budget;
-    p->budget_over = p->mem_over = false;
-    p->limits_on = true;
+    fw__limits_start(p);
     int rc = lua_pcall(L, nargs, 0, base + 1);
-    p->limits_on = false;
-    if (rc == LUA_OK) {
+    if (rc == LUA_ERRMEM)
+        fw__limits_mem_breach(p, L);
+    fw__limits_stop(p);
+    if (rc == LUA_OK && !p->breach) {
         lua_settop(L, base);
         return 0;
     }
@@ -1113,23 +1129,39 @@ int fw__host_call(struct fw__policy *p, enum fw__hook h, char *msg,
         lua_settop(L, base);
         return e->cb_rc;
     }
-    int ret = FW_EPOLICY;
-    if (p->mem_over || rc == LUA_ERRMEM) {
+    int ret = FW_ELIMIT;
+    switch (p->breach) {
+    case FW__B_BUDGET:
+        p->st.budget_breaches++;
+        break;
+    case FW__B_TIME:
+        p->st.time_breaches++;
+        break;
+    case FW__B_MEMORY:
         p->st.mem_breaches++;
-        snprintf(msg, msglen, "%s:%d: %s went over the memory cap of %zu "
-                 "bytes of this policy", p->path, p->hook_line[h],
-                 fw__hook_names[h], p->mem_cap);
+        break;
+    case FW__B_STRING:
+        p->st.string_breaches++;
+        break;
+    case FW__B_FINDINGS:
+        p->st.findings_breaches++;
+        break;
+    case FW__B_NONE:
+        ret = FW_EPOLICY;
+        break;
+    }
+    if (p->breach) {
+        snprintf(msg, msglen, "%s", p->breach_msg);
+    } else if (rc == LUA_ERRMEM) {
+        p->st.mem_breaches++;
+        snprintf(msg, msglen, "%s:%d: %s: 内存不足 — not enough memory",
+                 p->path, p->hook_line[h], fw__hook_names[h]);
         ret = FW_ELIMIT;
     } else {
         const char *m = lua_tostring(L, -1);
         snprintf(msg, msglen, "%s", m ? m : "(error object)");
-        if (p->budget_over) {
-            p->st.budget_breaches++;
-            ret = FW_ELIMIT;
-        }
     }
     lua_settop(L, base);
-    p->budget_over = p->mem_over = false;
     return ret;
 }
 

@@ -28,13 +28,25 @@ struct fw_src_file {
     const char *rel;
 };
 
+/* The sandbox's limits (docs/policies.md, "The sandbox and its limits").
+ * The budget is the deterministic limit tests rely on; the time ceiling is
+ * a safety net for what instructions do not measure. */
 struct fw_engine_opts {
     uint64_t budget;       /* Lua instructions per hook call; 0 = default */
-    bool no_budget;        /* benchmarks only: no count hook at all */
+    bool no_budget;        /* benchmarks only: no count hook at all (and so
+                              no time ceiling either) */
     bool no_evidence;      /* benchmarks only: findings without evidence */
     size_t mem_cap;        /* bytes per policy state; 0 = default */
     unsigned error_streak; /* consecutive failures before a policy is
                               suspended for the rest of the feed; 0 = default */
+    uint64_t call_time_ms; /* CPU time of the calling thread per hook call,
+                              in milliseconds; 0 = default */
+    size_t max_string;     /* the longest string a policy can build, bytes;
+                              0 = default */
+    unsigned findings_per_call; /* findings one hook call may emit; past it
+                              the policy is suspended for the feed; 0 = default */
+    uint64_t findings_per_feed; /* findings of one policy in one feed; 0 =
+                              default */
     bool lint;             /* refuse what the static checks of a policy's
                               tokens find (unknown names, literal emits that
                               cannot work); the commands and reload set it,
@@ -44,6 +56,19 @@ struct fw_engine_opts {
 #define FW_ENGINE_DEFAULT_BUDGET 1000000u
 #define FW_ENGINE_DEFAULT_MEM_CAP (64u << 20)
 #define FW_ENGINE_DEFAULT_ERROR_STREAK 100u
+#define FW_ENGINE_DEFAULT_CALL_TIME_MS 1000u
+#define FW_ENGINE_DEFAULT_MAX_STRING (2u << 20)
+#define FW_ENGINE_DEFAULT_FINDINGS_PER_CALL 100u
+#define FW_ENGINE_DEFAULT_FINDINGS_PER_FEED 1000000u
+
+/* What an emit may carry, and what a declaration may hold: fixed bounds,
+ * so that what a policy makes the engine copy is bounded too. */
+#define FW_EMIT_MAX_MESSAGE 4096u  /* bytes of an emit's message */
+#define FW_EMIT_MAX_FIELD 64u      /* region, dept, project, task, period */
+#define FW_DECL_MAX_ID 64u         /* a policy's or a rule's id */
+#define FW_DECL_MAX_TITLE 512u     /* a policy's or a rule's title */
+#define FW_DECL_MAX_SOURCE 2048u   /* a rule's source citation */
+#define FW_DECL_MAX_ITEMS 1000u    /* rules, regions, replaces of a policy */
 
 struct fw_engine;
 
@@ -105,6 +130,9 @@ struct fw_policy_stats {
     uint64_t errors;         /* error findings (raised, bad emit, limits) */
     uint64_t budget_breaches;
     uint64_t mem_breaches;
+    uint64_t time_breaches;  /* the CPU-time ceiling */
+    uint64_t string_breaches; /* the longest-string limit */
+    uint64_t findings_breaches; /* findings per call or per feed */
     uint64_t suspended;      /* records skipped while suspended */
     uint64_t nanos;          /* time spent in hooks, estimated from one
                                 call in 16 (timing each costs more) */

@@ -9,6 +9,13 @@
 # Checks that replay and the baseline find the same number of findings.
 # Prints seconds, records/s, peak RSS and the ratios. FW_BIN is the binary;
 # BENCH_RECORDS overrides the record count.
+#
+# Then the sandbox's guards (issue 21: CPU-time ceiling, bounded library,
+# catching functions in C) beside the old code path in the same run: the
+# binary of FW_BASE_REV (default: the merge base with main, built once into
+# build/bench-base/REV/), on the same feed and on the reference policies of
+# policies/ over the example feeds repeated to BENCH_REF_RECORDS records.
+# Both must find the same; the goal is at most 5 % cost.
 set -eu
 : "${FW_BIN:?}"
 N=${BENCH_RECORDS:-1000000}
@@ -146,7 +153,7 @@ measure() {
     /usr/bin/time -f '%e %M' -o "$dir/t" "$@" >/dev/null 2>"$dir/err" || {
         rc=$?
         # replay exits 1 when policies err; anything else is a failure
-        if [ $rc -ne 1 ] || [ "$1" != "$FW_BIN" ]; then
+        if [ $rc -ne 1 ] || { [ "$1" != "$FW_BIN" ] && [ "$1" != "${base_bin:-}" ]; }; then
             echo "failed ($rc): $*"; tail -5 "$dir/err"; exit 1; fi; }
     cat "$dir/t"
 }
@@ -185,3 +192,75 @@ if [ "$fw_found" != "$py_found" ] || [ "${fw_errors:-0}" != 0 ]; then
     echo "replay: MISMATCH: fundwatch found $fw_found findings ($fw_errors policy errors), the baseline $py_found"
     exit 1
 fi
+
+# ---- the sandbox's guards beside the old code path ---------------------------
+root=$(cd "$(dirname "$0")/../.." && pwd)
+rev=${FW_BASE_REV:-$(git -C "$root" merge-base HEAD main 2>/dev/null || true)}
+base_bin=""
+if [ -n "$rev" ]; then
+    bdir=$root/build/bench-base/$rev
+    if [ ! -x "$bdir/build/fundwatch" ]; then
+        echo "building the old code path ($rev) for comparison..."
+        rm -rf "$bdir" && mkdir -p "$bdir"
+        git -C "$root" archive "$rev" | tar -x -C "$bdir" &&
+            nice make -C "$bdir" -j2 build/fundwatch FW_NO_APT=1 >"$dir/base.log" 2>&1 ||
+            { echo "  (could not build $rev: $(tail -1 "$dir/base.log"))"; rm -rf "$bdir"; }
+    fi
+    [ -x "$bdir/build/fundwatch" ] && base_bin=$bdir/build/fundwatch
+fi
+if [ -z "$base_bin" ]; then
+    echo "sandbox: no old code path to compare with (set FW_BASE_REV)"
+    exit 0
+fi
+
+# The reference policies over the example feeds, each repeated (header kept).
+R=${BENCH_REF_RECORDS:-200000}
+ex=$root/examples/feeds
+rows=$(cat "$ex"/*.csv "$ex"/*.ndjson | wc -l)
+k=$(( R / rows + 1 ))
+ref_feeds=()
+for src in "$ex"/*.csv "$ex"/*.ndjson; do
+    out=$dir/ref-$(basename "$src")
+    case $src in
+    *.csv) { head -1 "$src"; for _ in $(seq "$k"); do tail -n +2 "$src"; done; } >"$out" ;;
+    *) for _ in $(seq "$k"); do cat "$src"; done >"$out" ;;
+    esac
+    ref_feeds+=("$out")
+done
+ref_n=$(( $(cat "${ref_feeds[@]}" | wc -l) - $(ls "$ex"/*.csv | wc -l) ))
+RP=(--policies "$root/policies" --now 2024-12-31)
+
+# "CPU-seconds findings" of one replay (user + system: the machine is
+# shared, and the guards' cost is CPU); nothing when it failed.
+cpu() {
+    /usr/bin/time -f '%U %S' -o "$dir/t" "$@" >/dev/null 2>"$dir/err"
+    [ $? -le 1 ] || { tail -3 "$dir/err" >&2; return; }
+    echo "$(awk '{print $1 + $2}' "$dir/t") $(sed -n 's/^replay: \([0-9]*\) finding.*/\1/p' "$dir/err")"
+}
+# best of three, the two binaries alternating so that both see the same load
+pair() { # label, then the replay arguments
+    local label=$1; shift
+    local bn="" bo="" r
+    for _ in 1 2 3; do
+        for b in new old; do
+            [ $b = new ] && r=$(cpu "$FW_BIN" replay "$@") || r=$(cpu "$base_bin" replay "$@")
+            [ -n "$r" ] || { echo "sandbox: replay failed ($b, $label)"; exit 1; }
+            if [ $b = new ]; then
+                [ -z "$bn" ] || awk -v a="${r% *}" -v c="${bn% *}" 'BEGIN{exit !(a<c)}' && bn=$r
+            else
+                [ -z "$bo" ] || awk -v a="${r% *}" -v c="${bo% *}" 'BEGIN{exit !(a<c)}' && bo=$r
+            fi
+        done
+    done
+    awk -v l="$label" -v a="$bn" -v b="$bo" 'BEGIN {
+        split(a, A, " "); split(b, B, " ");
+        printf "  %-40s guards %6.2f s, old path %6.2f s CPU: %+.1f%% (%s / %s findings)\n",
+               l, A[1], B[1], 100*(A[1]-B[1])/(B[1] > 0 ? B[1] : 0.01), A[2], B[2] }'
+    if [ "${bn#* }" != "${bo#* }" ]; then
+        echo "sandbox: MISMATCH on $label: ${bn#* } findings with the guards, ${bo#* } on the old path"
+        exit 1
+    fi
+}
+echo "sandbox guards beside the old code path ($rev), same run:"
+pair "bench policies, $N records" "${P[@]}" "$f"
+pair "reference policies, $ref_n records" "${RP[@]}" "${ref_feeds[@]}"

@@ -310,7 +310,8 @@ TEST_IMPL(config_unknown_keys)
     one_problem("limits:\n  memroy: 1M\n", "2:3: unknown key \"memroy\" in "
                 "limits (did you mean \"memory\"?)");
     one_problem("limits:\n  speed: 1\n", "2:3: unknown key \"speed\" in "
-                "limits (limits has budget, memory, error_streak, max_body, "
+                "limits (limits has budget, memory, error_streak, call_time, "
+                "string, findings_per_call, findings_per_feed, max_body, "
                 "max_feed, db_cache)");
     cleanup();
     return 0;

@@ -5,6 +5,8 @@
 #include "task.h"
 
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "fundwatch/buf.h"
 #include "fundwatch/engine.h"
@@ -104,6 +106,62 @@ static char *problems(const char *const *paths, const char *const *srcs,
     "return policy { id = 't', title = 't', regions = { '' },\n"             \
     "  rules = { { id = 'r', title = 'r', source = 's' } },\n"
 
+/* What each hostile record must respect at the defaults: it ends within
+ * 2 s of CPU time (CPU, not wall: the test machine is shared, and the
+ * sandbox's ceiling is the calling thread's CPU time), and the process's
+ * peak RSS stays within the policy's memory cap plus 16 MB over what the
+ * process held before the record. */
+#ifdef __SANITIZE_ADDRESS__
+/* Under ASan everything costs about three times as much, and its shadow
+ * memory and quarantine make RSS say nothing about the cap. */
+#define CPU_LIMIT 6.0
+#define CHECK_RSS 0
+#else
+#define CPU_LIMIT 2.0
+#define CHECK_RSS 1
+#endif
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long rss_kib(void)
+{
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return rss * 4; /* 4 KiB pages */
+}
+
+static long peak_kib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+#define RUN_BOUNDED(e, rec, g, cap)                                          \
+    do {                                                                     \
+        long fw__rss0 = rss_kib();                                           \
+        double fw__t0 = cpu_now();                                           \
+        ASSERT_EQ_INT(fw_engine_run((e), (rec), collect, (g)), 0);           \
+        double fw__dt = cpu_now() - fw__t0;                                  \
+        if (fw__dt > CPU_LIMIT)                                              \
+            FW__FAIL("the record took %.2f s of CPU (at most %.0f s)",        \
+                     fw__dt, CPU_LIMIT);                                     \
+        long fw__lim = fw__rss0 + (long)((cap) >> 10) + 16 * 1024;           \
+        if (CHECK_RSS && peak_kib() > fw__lim)                               \
+            FW__FAIL("peak RSS %ld KiB > %ld KiB (cap + 16 MB)", peak_kib(), \
+                     fw__lim);                                               \
+    } while (0)
+
 /* Runs rec through a one-policy engine whose on_execution body is body
  * (line 3 of p/cn/t.lua), then a second, harmless record: the first must
  * yield exactly one error finding whose message contains want, the second
@@ -125,7 +183,8 @@ static int hostile(const char *body, const char *want,
     set_str(&good, FW_F_PROJECT, "P2");
     good.line = 3;
     ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
-    ASSERT_EQ_INT(fw_engine_run(e, &bad, collect, &g), 0);
+    size_t cap = o && o->mem_cap ? o->mem_cap : FW_ENGINE_DEFAULT_MEM_CAP;
+    RUN_BOUNDED(e, &bad, &g, cap);
     ASSERT_EQ_INT(g.errors, 1);
     ASSERT_EQ_INT(g.n, 1);
     ASSERT_CONTAINS(g.json.p, "\"kind\":\"error\"");
@@ -145,22 +204,27 @@ static int hostile(const char *body, const char *want,
 
 TEST_IMPL(hostile_endless_loop)
 {
-    return hostile("while true do end", "p/cn/t.lua:5: the instruction "
-                   "budget of 1000000 instructions per call is used up", NULL);
+    return hostile("while true do end", "p/cn/t.lua:5: 超出每次调用 1000000 "
+                   "条指令的预算(死循环?) — the instruction budget of 1000000 "
+                   "instructions per call is used up", NULL);
 }
 
 TEST_IMPL(hostile_table_growth)
 {
     struct fw_engine_opts o = {.mem_cap = 4u << 20, .budget = 100000000};
     return hostile("local t = {} while true do t[#t + 1] = {} end",
-                   "on_execution went over the memory cap of 4194304 bytes",
+                   "p/cn/t.lua:5: 超出本政策的内存上限 4194304 字节 — went "
+                   "over the memory cap of 4194304 bytes",
                    &o);
 }
 
 TEST_IMPL(hostile_string_rep_gigabytes)
 {
+    struct fw_engine_opts o = {.max_string = 1u << 30, .mem_cap = 4u << 20};
     return hostile("local s = string.rep('x', 1 << 30)",
-                   "went over the memory cap of 67108864 bytes", NULL);
+                   "a string longer than the limit of 2097152 bytes", NULL) ||
+           hostile("local s = string.rep('x', 1 << 24)",
+                   "went over the memory cap of 4194304 bytes", &o);
 }
 
 TEST_IMPL(hostile_deep_recursion)
@@ -194,8 +258,8 @@ TEST_IMPL(hostile_pcall_swallows_budget)
 
 TEST_IMPL(hostile_pcall_swallows_memory)
 {
-    struct fw_engine_opts o = {.mem_cap = 4u << 20};
-    return hostile("for i = 1, 100 do pcall(string.rep, 'x', 1 << 30) end",
+    struct fw_engine_opts o = {.mem_cap = 4u << 20, .max_string = 1u << 30};
+    return hostile("for i = 1, 100 do pcall(string.rep, 'x', 1 << 24) end",
                    "memory cap", &o);
 }
 
@@ -256,6 +320,18 @@ TEST_IMPL(hostile_gc_finalizer)
                    "end })", "__gc is not allowed", NULL);
 }
 
+/* A one-policy engine of src with its feed begun, and a record for it. */
+static struct fw_engine *start1(const char *src,
+                                const struct fw_engine_opts *o,
+                                struct fw_record *r)
+{
+    struct fw_engine *e = build1(src, o);
+    ASSERT(e != NULL);
+    *r = exec_rec("110101", 100, 0, 2024, 6, 30);
+    ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
+    return e;
+}
+
 TEST_IMPL(hostile_stale_record)
 {
     static const char src[] = HEAD
@@ -263,11 +339,9 @@ TEST_IMPL(hostile_stale_record)
         "    if ctx.state.old then return ctx.state.old.budget end\n"
         "    ctx.state.old = rec\n"
         "  end }\n";
-    struct fw_engine *e = build1(src, NULL);
-    ASSERT(e != NULL);
+    struct fw_record r;
+    struct fw_engine *e = start1(src, NULL, &r);
     struct got g = {FW_BUF_INIT, 0, 0};
-    struct fw_record r = exec_rec("110101", 100, 0, 2024, 6, 30);
-    ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
     ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
     ASSERT_EQ_INT(g.n, 0);
     ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
@@ -342,8 +416,326 @@ TEST_IMPL(hostile_top_level_loop)
     const char *srcs[] = {"while true do end"};
     char *p = problems(paths, srcs, 1);
     ASSERT(p != NULL);
-    ASSERT_CONTAINS(p, "p/cn/t.lua:1: the instruction budget");
+    ASSERT_CONTAINS(p, "p/cn/t.lua:1: 超出每次调用 1000000 条指令的预算");
+    ASSERT_CONTAINS(p, " — the instruction budget");
     return 0;
+}
+
+/* ---- the sandbox closed (issue 21): one test per class and per bounded
+ * function; each record ends within 2 s and within the memory cap --------- */
+
+/* Class 3: after a breach no policy code runs in that call: not xpcall's
+ * handler, not a __close handler, not a __tostring. */
+TEST_IMPL(hostile_xpcall_handler_loops)
+{
+    return hostile("xpcall(function() while true do end end,\n"
+                   "       function() while true do end end)",
+                   "the instruction budget of 1000000", NULL);
+}
+
+TEST_IMPL(hostile_close_handler_loops)
+{
+    struct fw_engine_opts mem = {.mem_cap = 4u << 20, .budget = 100000000};
+    return hostile("local x <close> = setmetatable({}, { __close = function()\n"
+                   "  while true do end end })\n"
+                   "while true do end", "the instruction budget", NULL) ||
+           hostile("for _ in next, {}, nil, setmetatable({}, { __close =\n"
+                   "  function() while true do end end }) do end\n"
+                   "while true do end", "the instruction budget", NULL) ||
+           hostile("pcall(function()\n"
+                   "  local x <close> = setmetatable({}, { __close = function()\n"
+                   "    while true do end end })\n"
+                   "  local t = {} while true do t[#t + 1] = {} end end)",
+                   "went over the memory cap", &mem);
+}
+
+TEST_IMPL(hostile_tostring_of_error)
+{
+    return hostile("error(setmetatable({}, { __tostring = function()\n"
+                   "  while true do end end }))", "the instruction budget",
+                   NULL);
+}
+
+/* A coroutine that died inside the count hook (hooks off there) keeps its
+ * __close handlers: closing it later, in another call, runs none. */
+TEST_IMPL(hostile_dead_coroutine_close)
+{
+    static const char src[] = HEAD
+        "  on_execution = function(rec, ctx)\n"
+        "    if ctx.state.co then\n"
+        "      local ok, err = coroutine.close(ctx.state.co)\n"
+        "      alert { rule = 'r', level = 'info', message = 'closed ' ..\n"
+        "              tostring(ok) }\n"
+        "      return\n"
+        "    end\n"
+        "    ctx.state.co = coroutine.create(function()\n"
+        "      local x <close> = setmetatable({}, { __close = function()\n"
+        "        while true do end end })\n"
+        "      while true do end end)\n"
+        "    coroutine.resume(ctx.state.co)\n"
+        "  end }\n";
+    struct fw_record r;
+    struct fw_engine *e = start1(src, NULL, &r);
+    struct got g = {FW_BUF_INIT, 0, 0};
+    RUN_BOUNDED(e, &r, &g, FW_ENGINE_DEFAULT_MEM_CAP);
+    ASSERT_EQ_INT(g.errors, 1);
+    ASSERT_CONTAINS(g.json.p, "the instruction budget");
+    RUN_BOUNDED(e, &r, &g, FW_ENGINE_DEFAULT_MEM_CAP);
+    ASSERT_EQ_INT(g.errors, 1);
+    ASSERT_CONTAINS(g.json.p, "closed false");
+    fw_buf_fini(&g.json);
+    fw_engine_free(e);
+    return 0;
+}
+
+/* Class 1: C loops. Lua patterns backtrack on our step-counted matcher. */
+TEST_IMPL(hostile_pattern_backtracking)
+{
+    return hostile("local s = string.rep('a', 3000)\n"
+                   "s:find(string.rep('a*', 20) .. 'b')",
+                   "the instruction budget", NULL) ||
+           hostile("local s = string.rep('a', 100000)\n"
+                   "s:match('.-.-.-.-.-.-b')", "the instruction budget",
+                   NULL) ||
+           hostile("local s = string.rep('(', 50000)\n"
+                   "for _ in s:gmatch('%b()') do end", "the instruction budget",
+                   NULL) ||
+           hostile("local s = string.rep('ab', 100000)\n"
+                   "s:gsub('(a*)(b*)(a*)(b*)x', '%2')",
+                   "the instruction budget", NULL);
+}
+
+/* The matcher agrees with Lua's on what policies write. */
+TEST_IMPL(engine_patterns_match_lua)
+{
+    static const char body[] =
+        "local function eq(a, b, what)\n"
+        "  if a ~= b then error(what .. ': ' .. tostring(a) .. ' ~= ' ..\n"
+        "    tostring(b), 0) end end\n"
+        "eq(select(3, ('2024-06'):find('^(%d%d%d%d)%-(%d%d)$')), '2024', 'find')\n"
+        "eq(('10-20'):match('^(%d%d?)-(%d%d?)$'), '10', 'match')\n"
+        "eq(select(2, ('a.b.c'):gsub('%.', '/')), 2, 'gsub n')\n"
+        "eq(('a.b.c'):gsub('%.', '/'), 'a/b/c', 'gsub')\n"
+        "eq(('12.50%'):gsub('%%$', ''), '12.50', 'gsub %%')\n"
+        "eq(('x = 1, y = 2'):gsub('(%w+) = (%w+)', '%2=%1'), '1=x, 2=y', 'caps')\n"
+        "eq(('hello world'):gsub('%w+', { hello = 'HI' }), 'HI world', 'tbl')\n"
+        "eq(('abc'):gsub('', '-'), '-a-b-c-', 'empty')\n"
+        "eq(('THE (quick) fox'):find('%f[%a]%a+', 5), 6, 'frontier')\n"
+        "eq(('f(a(b)c)d'):match('%b()'), '(a(b)c)', 'balance')\n"
+        "eq(('abcabc'):match('(a)(b)c%1%2'), 'a', 'backref')\n"
+        "eq(('  x  '):match('^%s*(.-)%s*$'), 'x', 'trim')\n"
+        "eq(('[x]'):find('[', 1, true), 1, 'plain')\n"
+        "eq(('a+b'):find('+', 1, true), 2, 'plain special')\n"
+        "eq(('ab'):match('()b'), 2, 'position')\n"
+        "eq(('x]y'):match('[]]'), ']', 'set bracket')\n"
+        "eq(('ABC-def'):match('[%u-]+'), 'ABC-', 'set class')\n"
+        "eq(('k1=v1;k2=v2'):gsub('(%w+)=(%w+)', function(k, v) return v end),\n"
+        "   'v1;v2', 'fn')\n"
+        "local n = 0 for k, v in ('a=1, b=2'):gmatch('(%w+)=(%w+)') do\n"
+        "  n = n + 1 end eq(n, 2, 'gmatch')\n"
+        "eq(('abc'):find('b', -2), 2, 'negative init')\n"
+        "eq(('abc'):find('d'), nil, 'no match')\n"
+        "eq(pcall(string.find, 'a', '%'), false, 'malformed')\n"
+        "eq(select(2, pcall(string.find, 'a', '[a')):match('missing'),\n"
+        "   'missing', 'missing ]')\n"
+        "eq(select(2, pcall(string.gsub, 'a', 'a', '%2')):match('capture'),\n"
+        "   'capture', 'bad index')\n"
+        "eq(pcall(string.find, ']-%', '^[a-%%]%'), false, 'set escapes ]')\n"
+        "eq(('a\\0b'):find('%z'), 2, 'deprecated %z')\n"
+        "error('all equal', 0)";
+    return hostile(body, "all equal", NULL);
+}
+
+TEST_IMPL(hostile_table_functions)
+{
+    return hostile("table.move({}, 1, math.maxinteger, 2)",
+                   "the instruction budget", NULL) ||
+           hostile("local t = setmetatable({}, { __len = function()\n"
+                   "  return 1 << 62 end })\n"
+                   "table.insert(t, 1, 'x')", "table.insert: 不接受带 __len "
+                   "元方法的表 — a table with a __len metamethod is not "
+                   "accepted here", NULL) ||
+           hostile("local t = setmetatable({}, { __index = function()\n"
+                   "  return 'x' end })\n"
+                   "table.concat(t, '', 1, 1 << 40)", "a table with a __index "
+                   "metamethod", NULL) ||
+           hostile("table.concat({}, '', 1, 1 << 40)",
+                   "the instruction budget", NULL) ||
+           hostile("table.unpack({}, 1, 1 << 40)", "the instruction budget",
+                   NULL) ||
+           hostile("local t = setmetatable({}, { __index = { 1 } })\n"
+                   "table.sort(t)", "a table with a __index metamethod",
+                   NULL) ||
+           hostile("table.insert(ctx.params, 1)", "table.insert: ctx.params "
+                   "is read-only", NULL) ||
+           hostile("local t = {} for i = 1, 200000 do t[i] = -i end\n"
+                   "table.sort(t)", "the instruction budget", NULL);
+}
+
+TEST_IMPL(engine_table_functions_work)
+{
+    static const char src[] = HEAD
+        "  on_execution = function(rec, ctx)\n"
+        "    local t = { 3, 1, 2 }\n"
+        "    table.sort(t) table.insert(t, 4) table.insert(t, 1, 0)\n"
+        "    table.remove(t, 1) table.move(t, 1, 2, 5)\n"
+        "    alert { rule = 'r', level = 'info', message = table.concat(t, ',')\n"
+        "      .. '|' .. table.concat(ctx.params.list, ',') .. '|' ..\n"
+        "      select('#', table.unpack(ctx.params.list)) }\n"
+        "  end }\n";
+    const char *paths[] = {"p/cn/t.lua", "p/cn/t.yaml"};
+    const char *srcs[] = {src, "list: [a, b]\n"};
+    struct fw_diag d;
+    fw_diag_init(&d);
+    struct fw_engine *e = build_opts(paths, srcs, 2, NULL, &d);
+    fw_diag_fini(&d);
+    ASSERT(e != NULL);
+    struct got g = {FW_BUF_INIT, 0, 0};
+    struct fw_record r = exec_rec("110101", 100, 0, 2024, 6, 30);
+    ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
+    ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
+    ASSERT_CONTAINS(g.json.p, "\"message\":\"1,2,3,4,1,2|a,b|2\"");
+    fw_buf_fini(&g.json);
+    fw_engine_free(e);
+    return 0;
+}
+
+TEST_IMPL(hostile_string_rep_empty)
+{
+    return hostile("string.rep('', 1 << 50)", "the instruction budget", NULL);
+}
+
+/* Functions whose C work grows with their string arguments are charged by
+ * length: a loop over them on a long string breaks the budget at once. */
+TEST_IMPL(hostile_charged_functions)
+{
+    static const char *const calls[] = {
+        "utf8.len(s)", "utf8.offset(s, -1)", "tonumber(s)", "fw.hash(s)",
+        "s:byte(-1)", "load(s)", "s:upper()", "s:format()", NULL};
+    for (const char *const *c = calls; *c; c++) {
+        char body[256];
+        snprintf(body, sizeof body, "local s = string.rep(' ', 2000000)\n"
+                 "for i = 1, 1000000 do local _ = %s end", *c);
+        if (hostile(body, "the instruction budget", NULL))
+            return 1;
+    }
+    return 0;
+}
+
+/* Class 2: work that is not instructions (long equal strings compared) is
+ * stopped by the CPU-time ceiling; strings cannot grow past the limit. */
+TEST_IMPL(hostile_long_string_compare)
+{
+    return hostile("local a = string.rep('x', 2000000)\n"
+                   "local b, c = a:sub(1, -2) .. 'x', a .. 'y'\n"
+                   "while true do local _ = a == b and a < c end",
+                   "超出每次调用 1000 毫秒的 CPU 时间上限(死循环或开销过大的操作?) "
+                   "— the time limit of 1000 ms of CPU time per call is used "
+                   "up", NULL);
+}
+
+TEST_IMPL(hostile_string_limit)
+{
+    return hostile("local s = string.rep('x', 1 << 20)\n"
+                   "s = s .. s .. 'y'", "p/cn/t.lua:6: 字符串超出长度上限 "
+                   "2097152 字节 — a string longer than the limit of 2097152 "
+                   "bytes", NULL) ||
+           hostile("local t = {} for i = 1, 40 do t[i] = string.rep('x', 60000) "
+                   "end\n"
+                   "local s = table.concat(t)", "a string longer than the "
+                   "limit", NULL) ||
+           hostile("local s = string.format('%s%s!', string.rep('x', 1 << 20),\n"
+                   "  string.rep('y', 1 << 20))", "a string longer than the "
+                   "limit", NULL);
+}
+
+/* Class 4: what an emit makes the engine copy is bounded. */
+TEST_IMPL(hostile_emit_sizes)
+{
+    return hostile("alert { rule = 'r', level = 'info',\n"
+                   "  message = string.rep('\\1', 5000) }",
+                   "p/cn/t.lua:5: alert: message 长 5000 字节,超过上限 4096 "
+                   "字节 — message is 5000 bytes, longer than the limit of 4096 "
+                   "bytes", NULL) ||
+           hostile("alert { rule = 'r', level = 'info', dept = string.rep('d',"
+                   " 65) }", "dept is 65 bytes, longer than the limit of 64",
+                   NULL) ||
+           hostile("clawback { rule = 'r', amount = 1, ratio = '0.' ..\n"
+                   "  string.rep('0', 100) }", "ratio must be decimal text",
+                   NULL);
+}
+
+TEST_IMPL(hostile_declaration_sizes)
+{
+    static char big[300000];
+    char *b = big;
+    b += sprintf(b, "local rules = {}\n"
+                 "for i = 1, 1001 do rules[i] = { id = 'r' .. i, title = 't', "
+                 "source = 's' } end\n"
+                 "return policy { id = 't', title = string.rep('T', 600),\n"
+                 "  regions = { string.rep('1', 10) },\n"
+                 "  replaces = (function() local r = {} for i = 1, 2000 do "
+                 "r[i] = 'x' end return r end)(),\n"
+                 "  rules = rules }\n");
+    const char *paths[] = {"p/cn/t.lua"};
+    const char *srcs[] = {big};
+    char *p = problems(paths, srcs, 1);
+    ASSERT(p != NULL);
+    ASSERT_CONTAINS(p, "p/cn/t.lua:3: title 长 600 字节,超过上限 512 字节 — "
+                       "title is 600 bytes, longer than the limit of 512");
+    ASSERT_CONTAINS(p, "regions[1] is 10 bytes, longer than the limit of 9");
+    ASSERT_CONTAINS(p, "replaces has 2000 items, more than the limit of 1000");
+    ASSERT_CONTAINS(p, "rules has 1001 items, more than the limit of 1000");
+    return 0;
+}
+
+/* Class 5: at most N findings per call and M per feed; past them an error
+ * finding says so and the policy sits out the rest of the feed. */
+static int flood(const struct fw_engine_opts *o, int per_call, int want_n,
+                 const char *want)
+{
+    char src[1024];
+    snprintf(src, sizeof src, HEAD
+             "  on_execution = function(rec, ctx)\n"
+             "    for i = 1, %d do\n"
+             "      alert { rule = 'r', level = 'info', period = tostring(i) }\n"
+             "    end end }\n", per_call);
+    struct fw_engine *e = build1(src, o);
+    ASSERT(e != NULL);
+    struct got g = {FW_BUF_INIT, 0, 0};
+    struct fw_record r = exec_rec("110101", 100, 0, 2024, 6, 30);
+    for (int feed = 0; feed < 2; feed++) {
+        g.n = g.errors = 0;
+        ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
+        for (int i = 0; i < 4; i++)
+            RUN_BOUNDED(e, &r, &g, FW_ENGINE_DEFAULT_MEM_CAP);
+        ASSERT_EQ_INT(fw_engine_feed_end(e, collect, &g), 0);
+        ASSERT_EQ_INT(g.errors, 1);
+        ASSERT_EQ_INT(g.n, want_n);
+    }
+    ASSERT_CONTAINS(g.json.p, want);
+    ASSERT_CONTAINS(g.json.p, "; 政策 t 在本批数据的其余部分暂停运行 — policy t "
+                              "is suspended for the rest of this feed");
+    ASSERT_EQ_INT(fw_engine_policy_stats(e, 0)->findings_breaches, 2);
+    fw_buf_fini(&g.json);
+    fw_engine_free(e);
+    return 0;
+}
+
+TEST_IMPL(hostile_findings_per_call)
+{
+    /* 100 findings, then the error; the next three records are skipped */
+    return flood(NULL, 1000000, 101, "p/cn/t.lua:5: 一次调用产生的结果超过 100 "
+                 "条上限 — more than 100 findings from one call "
+                 "(limits.findings_per_call)");
+}
+
+TEST_IMPL(hostile_findings_per_feed)
+{
+    struct fw_engine_opts o = {.findings_per_feed = 5};
+    /* 2 + 2 + 1, then the error */
+    return flood(&o, 2, 6, "本批数据的结果超过 5 条上限 — more than 5 findings "
+                 "from this feed (limits.findings_per_feed)");
 }
 
 /* ---- declarations ----------------------------------------------------- */
