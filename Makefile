@@ -264,9 +264,14 @@ $(BENCH_STORE): $(BUILD)/tests/bench/store_bench.o $(DAEMON_OBJ) $(RULES_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 bench: $(BIN) $(BENCH_STORE)
-	@for b in tests/bench/*.sh; do [ -e "$$b" ] || continue; \
+	@mkdir -p $(BUILD)/bench && : >$(BUILD)/bench/figures.tsv; failed=""; \
+	for b in tests/bench/*.sh; do case $$b in */lib.sh|*/table.sh) continue ;; esac; \
+	  echo "== $$b"; \
 	  FW_BIN=$(abspath $(BIN)) FW_BENCH_STORE=$(abspath $(BENCH_STORE)) \
-	  bash "$$b" || exit 1; done
+	  FW_BENCH_FIGURES=$(abspath $(BUILD))/bench/figures.tsv \
+	  bash "$$b" || failed="$$failed $$b"; done; \
+	bash tests/bench/table.sh $(BUILD)/bench/figures.tsv; \
+	if [ -n "$$failed" ]; then echo "bench failed:$$failed"; exit 1; fi
 
 # The unit and the installed config, with this install's paths put in.
 # The config is examples/fundwatch.yaml with the state in /var/lib/fundwatch,
