@@ -66,17 +66,26 @@ int fw_buf_putc(struct fw_buf *b, char c)
     return fw_buf_append(b, &c, 1);
 }
 
+/* One vsnprintf into the room already there (64 bytes made sure of), a
+ * second only when the text is longer: most texts are short. */
 int fw_buf_printf(struct fw_buf *b, const char *fmt, ...)
 {
+    if (fw_buf_reserve(b, 64) < 0)
+        return FW_ENOMEM;
+    size_t room = b->cap - b->len;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->p + b->len, room, fmt, ap);
     va_end(ap);
-    if (n < 0 || fw_buf_reserve(b, (size_t)n) < 0)
+    if (n < 0)
         return FW_ENOMEM;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= room) {
+        if (fw_buf_reserve(b, (size_t)n) < 0)
+            return FW_ENOMEM;
+        va_start(ap, fmt);
+        vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
     return 0;
 }

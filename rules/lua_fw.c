@@ -16,6 +16,14 @@ typedef __int128 i128;
 /* num / den rounded half away from zero; den > 0. */
 static int64_t round_div(i128 num, i128 den)
 {
+    /* in 64 bits when it fits (it nearly always does): a 128-bit division
+     * is a library call */
+    if (num > -((i128)1 << 61) && num < ((i128)1 << 61) && den > 0 &&
+        den < ((i128)1 << 61)) {
+        int64_t n = (int64_t)num, dd = (int64_t)den;
+        int64_t q = (2 * (n < 0 ? -n : n) + dd) / (2 * dd);
+        return n < 0 ? -q : q;
+    }
     i128 a = num < 0 ? -num : num;
     i128 q = (2 * a + den) / (2 * den);
     return (int64_t)(num < 0 ? -q : q);
@@ -166,38 +174,53 @@ static int l_fw_progress(lua_State *L)
 static int l_fw_lag(lua_State *L)
 {
     int64_t budget, paid;
-    luaL_checkany(L, 1);
-    if (!get_money(L, 1, FW_F_BUDGET, &budget, "lag") ||
-        !get_money(L, 1, FW_F_PAID, &paid, "lag") || budget <= 0) {
-        lua_pushnil(L);
-        return 1;
-    }
     int32_t days;
-    const struct fw_record *r;
-    if (lua_isnoneornil(L, 2) && (r = fw__host_record(L, 1)) != NULL) {
-        if (!fw_record_has(r, FW_F_AS_OF)) {
+    luaL_checkany(L, 1);
+    const struct fw_record *r = fw__host_record(L, 1);
+    if (r) { /* the common case: one look at the record, no strings */
+        struct fw_engine *e = engine_of(L);
+        fw__trace_field(e, FW_F_BUDGET);
+        fw__trace_field(e, FW_F_PAID);
+        budget = r->num[FW_F_BUDGET];
+        paid = r->num[FW_F_PAID];
+        if (!fw_record_has(r, FW_F_BUDGET) || !fw_record_has(r, FW_F_PAID) ||
+            budget <= 0) {
             lua_pushnil(L);
             return 1;
         }
-        days = (int32_t)r->num[FW_F_AS_OF];
-    } else if (lua_isnoneornil(L, 2)) {
-        lua_getfield(L, 1, "as_of");
-        if (lua_isnil(L, -1)) {
+        if (!lua_isnoneornil(L, 2)) {
+            days = check_date(L, 2, "lag");
+        } else if (!fw_record_has(r, FW_F_AS_OF)) {
             lua_pushnil(L);
             return 1;
+        } else {
+            days = (int32_t)r->num[FW_F_AS_OF];
         }
-        days = check_date(L, -1, "lag");
     } else {
-        days = check_date(L, 2, "lag");
+        if (!get_money(L, 1, FW_F_BUDGET, &budget, "lag") ||
+            !get_money(L, 1, FW_F_PAID, &paid, "lag") || budget <= 0) {
+            lua_pushnil(L);
+            return 1;
+        }
+        if (!lua_isnoneornil(L, 2)) {
+            days = check_date(L, 2, "lag");
+        } else {
+            lua_getfield(L, 1, "as_of");
+            if (lua_isnil(L, -1)) {
+                lua_pushnil(L);
+                return 1;
+            }
+            days = check_date(L, -1, "lag");
+        }
     }
     int y, m, d;
     fw_date_ymd(days, &y, &m, &d);
     int D = fw_month_days(y, m);
-    i128 num = (i128)10000 * ((i128)((m - 1) * D + d) * budget -
-                              (i128)12 * D * paid);
-    int64_t h = round_div(num, (i128)12 * D * budget);
+    int64_t sn = (int64_t)((m - 1) * D + d), sd = (int64_t)12 * D;
+    i128 num = (i128)10000 * ((i128)sn * budget - (i128)sd * paid);
+    int64_t h = round_div(num, (i128)sd * budget);
     struct fw_engine *e = engine_of(L);
-    fw__trace_fig(e, "seq", seq_h(days));
+    fw__trace_fig(e, "seq", round_div((i128)10000 * sn, sd));
     fw__trace_fig(e, "progress", round_div((i128)10000 * paid, budget));
     fw__trace_fig(e, "lag", h);
     push_hundredths(L, h);

@@ -385,10 +385,16 @@ void fw__host_readonly(void *vL)
 static int l_ctx_active(lua_State *L)
 {
     struct fw__policy *p = pol_of(L);
-    const char *id = luaL_checkstring(L, 1);
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_RULES);
-    if (lua_getfield(L, -1, id) != LUA_TNUMBER)
-        return luaL_error(L, "ctx.active: no policy declares rule \"%s\"", id);
+    luaL_checkstring(L, 1);
+    /* the rule table: the upvalue once fw__host_link has set it */
+    if (lua_type(L, lua_upvalueindex(1)) == LUA_TTABLE)
+        lua_pushvalue(L, lua_upvalueindex(1));
+    else
+        lua_getfield(L, LUA_REGISTRYINDEX, REG_RULES);
+    lua_pushvalue(L, 1);
+    if (lua_type(L, -2) != LUA_TTABLE || lua_rawget(L, -2) != LUA_TNUMBER)
+        return luaL_error(L, "ctx.active: no policy declares rule \"%s\"",
+                          lua_tostring(L, 1));
     lua_Integer i = lua_tointeger(L, -1);
     bool replaced = p->e->rec && p->e->replaced && p->e->replaced[i];
     lua_pushboolean(L, !replaced);
@@ -1067,7 +1073,13 @@ int fw__host_link(struct fw__policy *p)
         lua_pushinteger(L, (lua_Integer)i);
         lua_setfield(L, -2, e->rule_id[i]);
     }
+    lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, REG_RULES);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ctx_ref);
+    lua_insert(L, -2);
+    lua_pushcclosure(L, l_ctx_active, 1);
+    lua_setfield(L, -2, "active");
+    lua_pop(L, 1);
     lua_createtable(L, 0, (int)p->n_rules);
     for (size_t i = 0; i < p->n_rules; i++) {
         lua_pushinteger(L, p->rule_base + (lua_Integer)i);

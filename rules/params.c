@@ -713,15 +713,27 @@ static int l_ratio(lua_State *L)
 static int l_in_year(lua_State *L)
 {
     lua_Integer y = luaL_checkinteger(L, 1);
-    const char *md = luaL_checkstring(L, 2);
+    size_t n;
+    const char *md = luaL_checklstring(L, 2, &n);
     int m, d;
-    if (y < 1 || y > 9999 || !monthday_of(md, &m, &d) ||
-        !fw_date_valid((int)y, m, d))
+    const char *c = md;
+    /* "09-30", what a month-day parameter gives, is read in place; other
+     * spellings go through monthday_of */
+    if (n == 5 && c[2] == '-' && c[0] >= '0' && c[0] <= '1' && c[1] >= '0' &&
+        c[1] <= '9' && c[3] >= '0' && c[3] <= '3' && c[4] >= '0' && c[4] <= '9') {
+        m = (c[0] - '0') * 10 + (c[1] - '0');
+        d = (c[3] - '0') * 10 + (c[4] - '0');
+    } else if (!monthday_of(md, &m, &d)) {
+        m = 0, d = 0;
+    }
+    if (y < 1 || y > 9999 || !fw_date_valid((int)y, m, d))
         return luaL_error(L, _("fw.in_year: %d-%s is not a date"), (int)y,
                           md);
-    char out[16];
-    lua_pushlstring(L, out, fw_date_format(fw_date_from_ymd((int)y, m, d),
-                                           out));
+    char out[11] = {(char)('0' + y / 1000), (char)('0' + y / 100 % 10),
+                    (char)('0' + y / 10 % 10), (char)('0' + y % 10), '-',
+                    (char)('0' + m / 10), (char)('0' + m % 10), '-',
+                    (char)('0' + d / 10), (char)('0' + d % 10), '\0'};
+    lua_pushlstring(L, out, 10);
     return 1;
 }
 

@@ -59,23 +59,25 @@ return policy {
     end
 
     -- carryover_2y: budget year Y, judged from (Y + years_after)-MM-DD on.
-    if ctx.active("carryover_2y") and rec.year and rec.as_of
-        and rec.budget and rec.paid then
-      local balance = rec.budget - rec.paid
+    -- The date first: most records are not yet due, and each field read
+    -- is a call into the engine (a record is read field by field).
+    local year, as_of = rec.year, rec.as_of
+    if year and as_of and ctx.active("carryover_2y") then
       local c = p.carryover_2y
-      local from = fw.in_year(rec.year + c.years_after, c.from)
-      if balance > 0 and rec.as_of >= from then
-        local amount = fw.pct(balance, c.pct)
-        clawback {
-          rule = "carryover_2y", amount = amount, ratio = fw.ratio(c.pct),
-          message = string.format(
-            "%s,%d 年度预算截至 %s 指标余额 %s,已连续两年未用完,依照《预算法》"
-            .. "第四十二条应作为结余资金管理,建议收回 %s(余额的 %s%%)统筹用于"
-            .. "亟需支持的领域。",
-            fw.subject(rec), rec.year, rec.as_of, notice.yuan(balance),
-            notice.yuan(amount), fw.num(c.pct)),
-        }
-      end
+      if as_of < fw.in_year(year + c.years_after, c.from) then return end
+      local budget, paid = rec.budget, rec.paid
+      if budget == nil or paid == nil or budget <= paid then return end
+      local balance = budget - paid
+      local amount = fw.pct(balance, c.pct)
+      clawback {
+        rule = "carryover_2y", amount = amount, ratio = fw.ratio(c.pct),
+        message = string.format(
+          "%s,%d 年度预算截至 %s 指标余额 %s,已连续两年未用完,依照《预算法》"
+          .. "第四十二条应作为结余资金管理,建议收回 %s(余额的 %s%%)统筹用于"
+          .. "亟需支持的领域。",
+          fw.subject(rec), year, as_of, notice.yuan(balance),
+          notice.yuan(amount), fw.num(c.pct)),
+      }
     end
   end,
 }
