@@ -139,6 +139,10 @@ int fw_buf_json_str(struct fw_buf *b, const char *s, size_t n)
             if (run < n && u[run] >= 0x20 && u[run] < 0x80 &&
                 u[run] != '"' && u[run] != '\\') {
                 run++;
+            } else if (run + 2 < n && u[run] >= 0xE1 && u[run] <= 0xEC &&
+                       (u[run + 1] & 0xC0) == 0x80 &&
+                       (u[run + 2] & 0xC0) == 0x80) {
+                run += 3; /* U+1000..U+CFFF, most of CJK: always valid */
             } else if (run < n && u[run] >= 0x80) {
                 size_t k = utf8_seq(u + run, n - run);
                 if (k == 0)

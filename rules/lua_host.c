@@ -128,8 +128,9 @@ static void drop(lua_State *L, const char *lib, const char *const *names)
 static const struct fw_record *check_rec(lua_State *L, int idx)
 {
     struct fw__policy *p = pol_of(L);
-    const uint64_t *serial = lua_touserdata(L, idx);
-    if (serial == NULL || p->e->rec == NULL || *serial != p->e->rec_serial)
+    uint64_t serial = (uint64_t)(uintptr_t)lua_touserdata(L, idx);
+    if (lua_type(L, idx) != LUA_TLIGHTUSERDATA || p->e->rec == NULL ||
+        serial != p->e->rec_serial)
         luaL_error(L, "this record is no longer readable: a record is only "
                    "valid during the hook call that received it (copy the "
                    "fields you need into ctx.state)");
@@ -142,7 +143,7 @@ static const struct fw_record *check_rec(lua_State *L, int idx)
 const struct fw_record *fw__host_record(void *vL, int idx)
 {
     lua_State *L = vL;
-    if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx))
+    if (lua_type(L, idx) != LUA_TLIGHTUSERDATA || !lua_getmetatable(L, idx))
         return NULL;
     lua_rawgeti(L, LUA_REGISTRYINDEX, pol_of(L)->rec_mt_ref);
     bool is_rec = lua_rawequal(L, -1, -2);
@@ -279,6 +280,14 @@ static void make_rec_mt(lua_State *L, struct fw__policy *p)
     lua_setfield(L, -2, "__tostring");
     lua_pushliteral(L, "record");
     lua_setfield(L, -2, "__metatable");
+    /* A record is a light userdata whose value is the record's serial: no
+     * allocation per hook call, and one kept past its call stays stale
+     * (serials only grow). The state has no other light userdata a policy
+     * can reach, so their shared metatable is the record's. */
+    lua_pushlightuserdata(L, NULL);
+    lua_pushvalue(L, -2);
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);
     p->rec_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
@@ -1121,10 +1130,7 @@ int fw__host_call(struct fw__policy *p, enum fw__hook h, char *msg,
     lua_rawgeti(L, LUA_REGISTRYINDEX, p->hook_ref[h]);
     int nargs = 1;
     if (h != FW__H_FEED_END) {
-        uint64_t *serial = lua_newuserdatauv(L, sizeof *serial, 0);
-        *serial = e->rec_serial;
-        lua_rawgeti(L, LUA_REGISTRYINDEX, p->rec_mt_ref);
-        lua_setmetatable(L, -2);
+        lua_pushlightuserdata(L, (void *)(uintptr_t)e->rec_serial);
         nargs = 2;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, p->ctx_ref);

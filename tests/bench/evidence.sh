@@ -8,7 +8,7 @@
 # The goal (issue 17): evidence costs at most 10 % of replay throughput.
 # FW_BIN is the binary; BENCH_RECORDS overrides the record count (300,000).
 set -eu
-: "${FW_BIN:?}"
+. "$(dirname "$0")/lib.sh"
 N=${BENCH_RECORDS:-300000}
 [ -x /usr/bin/time ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,7 +36,7 @@ open(d + "/ref.csv", "w", encoding="utf-8", newline="").write("".join(out))
 PY
 # the small policies and their feed: the replay bench's own
 sed -n '/^# ---- the three policies/,/^# ---- the baseline/p' "$root/tests/bench/replay.sh" |
-    sed '$d' | N="$N" dir="$dir" bash
+    sed '$d' | N="$N" dir="$dir" BENCH_ROOT="$BENCH_ROOT" bash
 
 measure() {
     /usr/bin/time -f '%e' -o "$dir/t" "$@" >"$dir/out" 2>"$dir/err" || [ $? -eq 1 ]
@@ -84,3 +84,9 @@ fi
 echo "evidence: the same run, best of three each"
 report "reference policies (policies/, 8 policies)" "$N" "$ref_n" "$ref_on" "$ref_off"
 report "the replay bench's 3 small policies" "$N" "$small_n" "$small_on" "$small_off"
+cost() { awk -v a="$1" -v b="$2" 'BEGIN{split(a, A, " "); split(b, B, " "); printf "%+.1f %%", 100*(A[1]-B[1])/B[1]}'; }
+met() { awk -v a="$1" -v b="$2" 'BEGIN{split(a, A, " "); split(b, B, " "); print ((A[1]-B[1])/B[1] <= 0.10) ? "yes" : "no"}'; }
+figure "evidence's cost, reference policies (throughput)" "$(cost "$ref_on" "$ref_off")" \
+    "--no-evidence $(awk -v n="$N" -v s="${ref_off% *}" 'BEGIN{printf "%.0f", n/s}') rec/s" "<= 10 %" "$(met "$ref_on" "$ref_off")"
+figure "evidence's cost, 3 small policies (throughput)" "$(cost "$small_on" "$small_off")" \
+    "--no-evidence $(awk -v n="$N" -v s="${small_off% *}" 'BEGIN{printf "%.0f", n/s}') rec/s" "<= 10 %" "$(met "$small_on" "$small_off")"

@@ -310,7 +310,7 @@ TEST_IMPL(hostile_write_record)
 TEST_IMPL(hostile_record_metatable)
 {
     return hostile("setmetatable(rec, {})", "bad argument #1 to "
-                   "'setmetatable' (table expected, got userdata)", NULL) ||
+                   "'setmetatable' (table expected, got light userdata)", NULL) ||
            hostile("error(getmetatable(rec))", "record", NULL);
 }
 
