@@ -7,7 +7,6 @@
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,11 +61,22 @@ static void put_part(EVP_MD_CTX *c, const char *s)
 }
 
 /* SHA-256 fetched once: an implicit fetch on every init (EVP_sha256())
- * was a sixth of the cost of an id. Kept for the process's life. */
+ * was a sixth of the cost of an id. Kept for the process's life; threads
+ * that race here each fetch, one keeps its own and the others free theirs. */
 static EVP_MD *sha256_md;
-static void fetch_sha256(void)
+static const EVP_MD *sha256(void)
 {
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    EVP_MD *md = __atomic_load_n(&sha256_md, __ATOMIC_ACQUIRE);
+    if (md)
+        return md;
+    EVP_MD *want = EVP_MD_fetch(NULL, "SHA256", NULL), *none = NULL;
+    if (!want)
+        return EVP_sha256();
+    if (__atomic_compare_exchange_n(&sha256_md, &none, want, false,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return want;
+    EVP_MD_free(want);
+    return none;
 }
 
 void fw_finding_make_id(const char *policy, const char *rule,
@@ -77,10 +87,8 @@ void fw_finding_make_id(const char *policy, const char *rule,
     static const char hex[] = "0123456789abcdef";
     unsigned char md[SHA256_DIGEST_LENGTH];
     unsigned int mdlen = 0;
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, fetch_sha256);
     EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c || !EVP_DigestInit_ex(c, sha256_md ? sha256_md : EVP_sha256(), NULL)) {
+    if (!c || !EVP_DigestInit_ex(c, sha256(), NULL)) {
         /* Only out of memory gets here; an all-zero id is visibly wrong. */
         EVP_MD_CTX_free(c);
         memset(out, '0', FW_ID_HEX);
