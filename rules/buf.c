@@ -27,7 +27,7 @@ void fw_buf_reset(struct fw_buf *b)
         b->p[0] = '\0';
 }
 
-int fw_buf_reserve(struct fw_buf *b, size_t extra)
+int fw__buf_grow(struct fw_buf *b, size_t extra)
 {
     if (extra >= SIZE_MAX - b->len - 1)
         return FW_ENOMEM;
@@ -64,6 +64,21 @@ int fw_buf_puts(struct fw_buf *b, const char *s)
 int fw_buf_putc(struct fw_buf *b, char c)
 {
     return fw_buf_append(b, &c, 1);
+}
+
+int fw_buf_put_i64(struct fw_buf *b, long long v)
+{
+    char t[24];
+    size_t i = sizeof t;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v
+                                 : (unsigned long long)v;
+    do {
+        t[--i] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        t[--i] = '-';
+    return fw_buf_append(b, t + i, sizeof t - i);
 }
 
 /* One vsnprintf into the room already there (64 bytes made sure of), a
@@ -123,6 +138,17 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+/* The bytes a JSON string holds as they are: printable ASCII but '"' and
+ * '\\' (DEL included, as before). */
+static const unsigned char plain[256] = {
+    ['\x20'] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,      /* 20-2F */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,                /* 30-3F */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,                /* 40-4F */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,                /* 50-5F */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,                /* 60-6F */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,                /* 70-7F */
+};
+
 int fw_buf_json_str(struct fw_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -136,10 +162,9 @@ int fw_buf_json_str(struct fw_buf *b, const char *s, size_t n)
         /* copy a run of bytes that need no escaping in one go: printable
          * ASCII and valid UTF-8 sequences (Chinese text is most of it) */
         for (;;) {
-            if (run < n && u[run] >= 0x20 && u[run] < 0x80 &&
-                u[run] != '"' && u[run] != '\\') {
+            while (run < n && plain[u[run]])
                 run++;
-            } else if (run + 2 < n && u[run] >= 0xE1 && u[run] <= 0xEC &&
+            if (run + 2 < n && u[run] >= 0xE1 && u[run] <= 0xEC &&
                        (u[run + 1] & 0xC0) == 0x80 &&
                        (u[run + 2] & 0xC0) == 0x80) {
                 run += 3; /* U+1000..U+CFFF, most of CJK: always valid */

@@ -512,7 +512,7 @@ static void period_of(const struct fw_record *r, const struct fw__emit *em,
         return;
     }
     if (r && fw_record_has(r, FW_F_YEAR))
-        fw_buf_printf(b, "%lld", (long long)r->num[FW_F_YEAR]);
+        fw_buf_put_i64(b, r->num[FW_F_YEAR]);
     fw_buf_putc(b, '|');
     bool has = em && em->has_as_of;
     int32_t as_of = has ? em->as_of : 0;
@@ -523,7 +523,11 @@ static void period_of(const struct fw_record *r, const struct fw__emit *em,
     if (has) {
         int y, m, d;
         fw_date_ymd(as_of, &y, &m, &d);
-        fw_buf_printf(b, "%04d-%02d", y, m);
+        char ymd[11];
+        if (y >= 0 && y <= 9999 && fw_date_format(as_of, ymd) == 10)
+            fw_buf_append(b, ymd, 7); /* YYYY-MM */
+        else
+            fw_buf_printf(b, "%04d-%02d", y, m);
     }
 }
 

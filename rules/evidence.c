@@ -137,7 +137,7 @@ static void field_value(const struct fw_record *r, int f, struct fw_buf *b)
         fw_buf_printf(b, "\"%s\"", fw_rkind_name(r->kind));
         return;
     case FW_T_YEAR:
-        fw_buf_printf(b, "%lld", (long long)r->num[f]);
+        fw_buf_put_i64(b, r->num[f]);
         return;
     case FW_T_BOOL:
         fw_buf_puts(b, r->num[f] ? "true" : "false");

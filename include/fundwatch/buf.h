@@ -16,10 +16,19 @@ struct fw_buf {
 void fw_buf_init(struct fw_buf *b);
 void fw_buf_fini(struct fw_buf *b);
 void fw_buf_reset(struct fw_buf *b); /* len = 0, keeps the memory */
-int fw_buf_reserve(struct fw_buf *b, size_t extra);
+int fw__buf_grow(struct fw_buf *b, size_t extra);
+/* Room for extra more bytes and the NUL: 0, or FW_ENOMEM (error.h).
+ * Inline: it is asked for on every append, and nearly always holds. */
+static inline int fw_buf_reserve(struct fw_buf *b, size_t extra)
+{
+    if (extra < b->cap - b->len) /* cap > len whenever p is set */
+        return 0;
+    return fw__buf_grow(b, extra);
+}
 int fw_buf_append(struct fw_buf *b, const void *p, size_t n);
 int fw_buf_puts(struct fw_buf *b, const char *s);
 int fw_buf_putc(struct fw_buf *b, char c);
+int fw_buf_put_i64(struct fw_buf *b, long long v); /* in decimal, as %lld */
 int fw_buf_printf(struct fw_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. Invalid UTF-8 bytes

@@ -4,6 +4,8 @@
 #include "fundwatch/buf.h"
 #include "fundwatch/error.h"
 
+#include <string.h>
+
 TEST_IMPL(buf_printf_grows)
 {
     struct fw_buf b = FW_BUF_INIT;
@@ -16,12 +18,83 @@ TEST_IMPL(buf_printf_grows)
     return 0;
 }
 
+TEST_IMPL(buf_put_i64_as_printf)
+{
+    static const long long v[] = {0, 7, -7, 10, 2024, -2024, 999999999999LL,
+                                  9223372036854775807LL,
+                                  -9223372036854775807LL - 1};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        struct fw_buf b = FW_BUF_INIT, w = FW_BUF_INIT;
+        ASSERT_EQ_INT(fw_buf_put_i64(&b, v[i]), 0);
+        fw_buf_printf(&w, "%lld", v[i]);
+        ASSERT_EQ_STR(b.p, w.p);
+        fw_buf_fini(&b);
+        fw_buf_fini(&w);
+    }
+    return 0;
+}
+
 TEST_IMPL(buf_json_escapes)
 {
     struct fw_buf b = FW_BUF_INIT;
     const char s[] = "a\"b\\c\n\x01 进度\xff";
     ASSERT_EQ_INT(fw_buf_json_str(&b, s, sizeof s - 1), 0);
     ASSERT_EQ_STR(b.p, "\"a\\\"b\\\\c\\n\\u0001 进度\xEF\xBF\xBD\"");
+    fw_buf_fini(&b);
+    return 0;
+}
+
+/* Every single byte, and every byte inside text and next to CJK, against
+ * the rules written out here without the table the code uses: printable
+ * ASCII (and DEL) as is but '"' and '\\'; \n \r \t short; other control
+ * bytes as \u00XX; a byte that starts no valid UTF-8 sequence as U+FFFD. */
+static void want_byte(struct fw_buf *w, unsigned c)
+{
+    static const char hex[] = "0123456789abcdef";
+    char e[8];
+    if (c == '"' || c == '\\') {
+        e[0] = '\\', e[1] = (char)c, e[2] = 0;
+    } else if (c == '\n') {
+        strcpy(e, "\\n");
+    } else if (c == '\r') {
+        strcpy(e, "\\r");
+    } else if (c == '\t') {
+        strcpy(e, "\\t");
+    } else if (c < 0x20) {
+        strcpy(e, "\\u00");
+        e[4] = hex[c >> 4], e[5] = hex[c & 15], e[6] = 0;
+    } else if (c < 0x80) {
+        e[0] = (char)c, e[1] = 0;
+    } else {
+        strcpy(e, "\xEF\xBF\xBD");
+    }
+    fw_buf_puts(w, e);
+}
+
+TEST_IMPL(buf_json_every_byte)
+{
+    for (unsigned c = 0; c < 256; c++) {
+        struct fw_buf b = FW_BUF_INIT, w = FW_BUF_INIT;
+        char s[] = {'x', (char)c, 'y', '\xE8', '\xBF', '\x9B', (char)c};
+        ASSERT_EQ_INT(fw_buf_json_str(&b, s, sizeof s), 0);
+        fw_buf_puts(&w, "\"x");
+        want_byte(&w, c);
+        fw_buf_puts(&w, "y进");
+        want_byte(&w, c);
+        fw_buf_putc(&w, '"');
+        ASSERT_EQ_STR(b.p, w.p);
+        fw_buf_fini(&b);
+        fw_buf_fini(&w);
+    }
+    /* valid sequences of every length stay as they are, at the end too */
+    struct fw_buf b = FW_BUF_INIT;
+    const char ok[] = "\xC2\xA9 \xE0\xA4\x85 \xED\x9F\xBF \xEF\xBF\xBD \xF0\x9F\x98\x80";
+    ASSERT_EQ_INT(fw_buf_json_str(&b, ok, sizeof ok - 1), 0);
+    ASSERT(b.len == sizeof ok - 1 + 2 && memcmp(b.p + 1, ok, sizeof ok - 1) == 0);
+    fw_buf_reset(&b);
+    /* a surrogate (ED A0 80) and a cut CJK sequence are replaced byte by byte */
+    ASSERT_EQ_INT(fw_buf_json_str(&b, "\xED\xA0\x80\xE8\xBF", 5), 0);
+    ASSERT_EQ_STR(b.p, "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
     fw_buf_fini(&b);
     return 0;
 }
