@@ -36,51 +36,6 @@ static void trim(const char **s, size_t *n)
         (*n)--;
 }
 
-/* Length of the longest valid UTF-8 prefix of s[0..n). */
-static size_t utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        /* Eight ASCII bytes at a time. */
-        while (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ull)
-                break;
-            i += 8;
-        }
-        if (i >= n)
-            break;
-        unsigned c = s[i];
-        size_t k;
-        unsigned min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            k = 1, min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            k = 2, min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            k = 3, min = 0x10000;
-        } else {
-            return i;
-        }
-        if (i + k >= n)
-            return i;
-        unsigned cp = c & (0x3Fu >> k);
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + j] & 0x3Fu);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += k + 1;
-    }
-    return n;
-}
-
 /* A problem with the whole file: the reader takes nothing more. */
 int fw__reader_whole_error(struct fw_reader *r, struct fw_error *err, int code,
                        uint64_t line, const char *fmt, ...)
@@ -379,99 +334,6 @@ int fw__reader_rec_finish(struct fw_reader *r)
 
 /* ---- CSV --------------------------------------------------------------- */
 
-/* Scans one row of CSV starting at p[0], up to n bytes. Returns the row's
- * length including its newline, or 0 when the row is not complete (more
- * bytes are needed; at the end of the feed `final` takes what is there).
- * Fills r->spans; *nf gets the number of fields, *nl the newlines inside,
- * *bad a reason for a malformed row. */
-static size_t csv_scan(struct fw_reader *r, const char *p, size_t n,
-                       bool final, size_t *nf, uint64_t *nl, const char **bad)
-{
-    size_t i = 0, f = 0;
-    uint64_t lines = 0;
-    *bad = NULL;
-    for (;;) {
-        if (f == r->nspans_cap) {
-            size_t cap = r->nspans_cap ? r->nspans_cap * 2 : 32;
-            struct span *s = realloc(r->spans, cap * sizeof *s);
-            if (s == NULL) {
-                *bad = "out of memory";
-                *nf = f;
-                *nl = 0;
-                return n ? n : 1;
-            }
-            r->spans = s;
-            r->nspans_cap = cap;
-        }
-        struct span *sp = &r->spans[f++];
-        if (i < n && p[i] == '"') {
-            /* A quoted field: runs to a quote not doubled. */
-            size_t start = ++i;
-            bool esc = false;
-            for (;;) {
-                const char *q = memchr(p + i, '"', n - i);
-                if (q == NULL) {
-                    if (!final)
-                        return 0;
-                    for (size_t k = i; k < n; k++)
-                        lines += p[k] == '\n';
-                    *bad = "a quoted field is not closed";
-                    *sp = (struct span){start, n - start, true, false};
-                    *nl = lines;
-                    *nf = f;
-                    return n;
-                }
-                for (const char *k = p + i; k < q; k++)
-                    lines += *k == '\n';
-                i = (size_t)(q - p) + 1;
-                if (i < n && p[i] == '"') {
-                    esc = true;
-                    i++;
-                    continue;
-                }
-                if (i == n && !final)
-                    return 0;
-                break;
-            }
-            *sp = (struct span){start, i - 1 - start, true, esc};
-            if (i + 1 == n && p[i] == '\r' && !final)
-                return 0; /* a CR that may be the row's CRLF: wait */
-            if (i < n && p[i] == '\r' && (i + 1 == n || p[i + 1] == '\n'))
-                i++;
-            if (i < n && p[i] != ',' && p[i] != '\n') {
-                /* Junk after the closing quote: skip to the field's end,
-                 * and say so. */
-                *bad = "text after a closing quote";
-                while (i < n && p[i] != ',' && p[i] != '\n')
-                    i++;
-                if (i == n && !final)
-                    return 0;
-            }
-        } else {
-            size_t start = i;
-            while (i < n && p[i] != ',' && p[i] != '\n')
-                i++;
-            if (i == n && !final)
-                return 0;
-            size_t end = i;
-            if (i < n && p[i] == '\n' && end > start && p[end - 1] == '\r')
-                end--;
-            *sp = (struct span){start, end - start, false, false};
-        }
-        if (i >= n) {
-            *nf = f;
-            *nl = lines;
-            return n;
-        }
-        if (p[i] == '\n') {
-            *nf = f;
-            *nl = lines + 1;
-            return i + 1;
-        }
-        i++; /* the comma */
-    }
-}
-
 /* Undoes doubled quotes of a quoted field in place. */
 static size_t unescape(char *s, size_t n)
 {
@@ -496,7 +358,7 @@ static int csv_row(struct fw_reader *r, char *row, size_t len, size_t nf,
         r->cells = c;
         r->cells_cap = cap;
     }
-    size_t valid = utf8_valid((const unsigned char *)row, len);
+    size_t valid = fw__utf8_valid((const unsigned char *)row, len);
     if (valid < len)
         bad = N_("bytes that are not UTF-8 (a GBK feed? declare encoding: "
                  "gb18030 in the column map)");
@@ -560,7 +422,7 @@ static int ndjson_line(struct fw_reader *r, char *line, size_t len,
         return 0;
     }
     fw__reader_rec_start(r, r->phys);
-    if (utf8_valid((const unsigned char *)line, n) < n) {
+    if (fw__utf8_valid((const unsigned char *)line, n) < n) {
         fw_buf_puts(&r->why, _("bytes that are not UTF-8"));
         return fw__reader_rec_finish(r);
     }
@@ -747,7 +609,7 @@ static int start(struct fw_reader *r, const char *buf, size_t len,
 {
     r->started = true;
     if (r->enc == FW_ENC_AUTO) {
-        size_t ok = utf8_valid((const unsigned char *)buf, len);
+        size_t ok = fw__utf8_valid((const unsigned char *)buf, len);
         bool utf8 = final ? ok == len : ok + 4 > len;
         r->enc = utf8 ? FW_ENC_UTF8 : FW_ENC_GB18030;
     }
@@ -801,7 +663,7 @@ static int drain(struct fw_reader *r, bool final, struct fw_error *err)
             r->st.lines++;
             rc = ndjson_line(r, p, len - nl, err);
         } else {
-            len = csv_scan(r, p, n, final, &nf, &nl, &bad);
+            len = fw__csv_scan(r, p, n, final, &nf, &nl, &bad);
             if (len == 0)
                 break;
             if (len > FW_READER_MAX_LINE)

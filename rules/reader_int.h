@@ -99,6 +99,16 @@ int fw__reader_add_extra(struct fw_reader *r, const char *name,
 void fw__reader_rec_start(struct fw_reader *r, uint64_t line);
 int fw__reader_rec_finish(struct fw_reader *r);
 
+/* Length of the longest valid UTF-8 prefix of s[0..n) (reader_csv.c). */
+size_t fw__utf8_valid(const unsigned char *s, size_t n);
+/* Scans one row of CSV starting at p[0], up to n bytes. Returns the row's
+ * length including its newline, or 0 when the row is not complete (more
+ * bytes are needed; at the end of the feed `final` takes what is there).
+ * Fills r->spans; *nf gets the number of fields, *nl the newlines inside,
+ * *bad a reason for a malformed row (reader_csv.c). */
+size_t fw__csv_scan(struct fw_reader *r, const char *p, size_t n, bool final,
+                    size_t *nf, uint64_t *nl, const char **bad);
+
 /* One row of a table (CSV or sheet): before the header a title row or the
  * header, after it a record, a total row or a blank. bad: a reason the row
  * is malformed (CSV), or NULL. */

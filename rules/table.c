@@ -107,7 +107,13 @@ static int total_kind(const struct fw_cell *cells, size_t n, char *label,
         if (len == 0 || cells[c].kind == FW_CELL_NUMBER ||
             digits_only(s, len))
             continue;
-        char sq[64];
+        /* Every name starts with E5, E6 or E7 (合, 总, 累, 小), and a
+         * trimmed text starts with what it squeezes to: most cells need
+         * no squeezing. Only the first 10 bytes squeezed are compared. */
+        unsigned char c0 = (unsigned char)s[0];
+        if (c0 < 0xE5 || c0 > 0xE7)
+            return 0;
+        char sq[16];
         size_t k = squeeze(s, len < 200 ? len : 200, sq, sizeof sq);
         static const struct {
             const char *t;

@@ -1,0 +1,202 @@
+/* The byte-level scanning of the reader: the longest valid UTF-8 prefix and
+ * one CSV row cut into field spans. The hot loops of the feed reader, kept
+ * apart from what the rows mean (reader.c, table.c). Pure: no allocation
+ * but the span array, no I/O. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "reader_int.h"
+
+/* Where the run of bytes that are not A or B ends: the index of the first
+ * A or B at or after i, or n. */
+static inline size_t find2(const char *p, size_t i, size_t n, char a, char b)
+{
+#ifdef __SSE2__
+    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b);
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)));
+        if (m != 0)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < n && p[i] != a && p[i] != b)
+        i++;
+    return i;
+}
+
+/* Newlines in p[0..n). */
+static inline uint64_t count_nl(const char *p, size_t n)
+{
+    uint64_t k = 0;
+    const char *e = p + n;
+    while ((p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+        k++;
+        p++;
+    }
+    return k;
+}
+
+size_t fw__utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    for (;;) {
+        /* Runs of ASCII, many bytes at a time. */
+#ifdef __SSE2__
+        while (i + 16 <= n) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            unsigned m = (unsigned)_mm_movemask_epi8(v);
+            if (m != 0) {
+                i += (size_t)__builtin_ctz(m);
+                goto multi;
+            }
+            i += 16;
+        }
+#else
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+#endif
+        while (i < n && s[i] < 0x80)
+            i++;
+        if (i >= n)
+            return n;
+#ifdef __SSE2__
+    multi:
+#endif
+        /* A run of multibyte characters: overlong forms, surrogates and
+         * code points past U+10FFFF are not UTF-8; a sequence cut by the
+         * end is not either. */
+        while (i < n) {
+            unsigned c = s[i];
+            if (c < 0x80)
+                break;
+            if (c >= 0xE0 && c <= 0xEF) {
+                if (i + 2 >= n)
+                    return i;
+                unsigned c1 = s[i + 1];
+                if ((s[i + 2] & 0xC0) != 0x80)
+                    return i;
+                if (c == 0xE0 ? c1 < 0xA0 || c1 > 0xBF
+                    : c == 0xED ? c1 < 0x80 || c1 > 0x9F
+                                : (c1 & 0xC0) != 0x80)
+                    return i;
+                i += 3;
+            } else if (c >= 0xC2 && c <= 0xDF) {
+                if (i + 1 >= n || (s[i + 1] & 0xC0) != 0x80)
+                    return i;
+                i += 2;
+            } else if (c >= 0xF0 && c <= 0xF4) {
+                if (i + 3 >= n)
+                    return i;
+                unsigned c1 = s[i + 1];
+                if ((s[i + 2] & 0xC0) != 0x80 || (s[i + 3] & 0xC0) != 0x80)
+                    return i;
+                if (c == 0xF0 ? c1 < 0x90 || c1 > 0xBF
+                    : c == 0xF4 ? c1 < 0x80 || c1 > 0x8F
+                                : (c1 & 0xC0) != 0x80)
+                    return i;
+                i += 4;
+            } else {
+                return i;
+            }
+        }
+        if (i >= n)
+            return n;
+    }
+}
+
+size_t fw__csv_scan(struct fw_reader *r, const char *p, size_t n, bool final,
+                    size_t *nf, uint64_t *nl, const char **bad)
+{
+    size_t i = 0, f = 0;
+    uint64_t lines = 0;
+    *bad = NULL;
+    for (;;) {
+        if (f == r->nspans_cap) {
+            size_t cap = r->nspans_cap ? r->nspans_cap * 2 : 32;
+            struct span *s = realloc(r->spans, cap * sizeof *s);
+            if (s == NULL) {
+                *bad = "out of memory";
+                *nf = f;
+                *nl = 0;
+                return n ? n : 1;
+            }
+            r->spans = s;
+            r->nspans_cap = cap;
+        }
+        struct span *sp = &r->spans[f++];
+        if (i < n && p[i] == '"') {
+            /* A quoted field: runs to a quote not doubled. */
+            size_t start = ++i;
+            bool esc = false;
+            for (;;) {
+                const char *q = memchr(p + i, '"', n - i);
+                if (q == NULL) {
+                    if (!final)
+                        return 0;
+                    lines += count_nl(p + i, n - i);
+                    *bad = "a quoted field is not closed";
+                    *sp = (struct span){start, n - start, true, false};
+                    *nl = lines;
+                    *nf = f;
+                    return n;
+                }
+                lines += count_nl(p + i, (size_t)(q - (p + i)));
+                i = (size_t)(q - p) + 1;
+                if (i < n && p[i] == '"') {
+                    esc = true;
+                    i++;
+                    continue;
+                }
+                if (i == n && !final)
+                    return 0;
+                break;
+            }
+            *sp = (struct span){start, i - 1 - start, true, esc};
+            if (i + 1 == n && p[i] == '\r' && !final)
+                return 0; /* a CR that may be the row's CRLF: wait */
+            if (i < n && p[i] == '\r' && (i + 1 == n || p[i + 1] == '\n'))
+                i++;
+            if (i < n && p[i] != ',' && p[i] != '\n') {
+                /* Junk after the closing quote: skip to the field's end,
+                 * and say so. */
+                *bad = "text after a closing quote";
+                i = find2(p, i, n, ',', '\n');
+                if (i == n && !final)
+                    return 0;
+            }
+        } else {
+            size_t start = i;
+            i = find2(p, i, n, ',', '\n');
+            if (i == n && !final)
+                return 0;
+            size_t end = i;
+            if (i < n && p[i] == '\n' && end > start && p[end - 1] == '\r')
+                end--;
+            *sp = (struct span){start, end - start, false, false};
+        }
+        if (i >= n) {
+            *nf = f;
+            *nl = lines;
+            return n;
+        }
+        if (p[i] == '\n') {
+            *nf = f;
+            *nl = lines + 1;
+            return i + 1;
+        }
+        i++; /* the comma */
+    }
+}
