@@ -358,7 +358,11 @@ static int csv_row(struct fw_reader *r, char *row, size_t len, size_t nf,
         r->cells = c;
         r->cells_cap = cap;
     }
-    size_t valid = fw__utf8_valid((const unsigned char *)row, len);
+    /* What the GB18030 table made is UTF-8 already; what iconv made is
+     * checked like any input. */
+    size_t valid = r->enc == FW_ENC_GB18030 && r->by_iconv == 0
+                       ? len
+                       : fw__utf8_valid((const unsigned char *)row, len);
     if (valid < len)
         bad = N_("bytes that are not UTF-8 (a GBK feed? declare encoding: "
                  "gb18030 in the column map)");
@@ -576,24 +580,10 @@ static int convert(struct fw_reader *r, const char *buf, size_t len,
         const char *nl = memrchr(r->raw.p, '\n', r->raw.len);
         upto = nl ? (size_t)(nl - r->raw.p) + 1 : 0;
     }
-    char *ip = r->raw.p;
-    size_t il = upto;
-    while (il > 0) {
-        if (fw_buf_reserve(&r->in, il * 2 + 16) < 0)
-            return fw_error_set(err, FW_ENOMEM, NULL, "%s", _("out of memory"));
-        char *op = r->in.p + r->in.len;
-        size_t ol = r->in.cap - r->in.len - 1;
-        size_t rc = iconv(r->cd, &ip, &il, &op, &ol);
-        int e = errno;
-        r->in.len = (size_t)(op - r->in.p);
-        if (rc == (size_t)-1 && e != E2BIG) {
-            memcpy(r->in.p + r->in.len, "\xEF\xBF\xBD", 3);
-            r->in.len += 3;
-            ip++;
-            il--;
-            r->replaced++;
-        }
-    }
+    if (fw_buf_reserve(&r->in, upto * 3 + 16) < 0)
+        return fw_error_set(err, FW_ENOMEM, NULL, "%s", _("out of memory"));
+    r->in.len += fw__gb_decode(r->cd, r->raw.p, upto, r->in.p + r->in.len,
+                               &r->replaced, &r->by_iconv);
     r->in.p[r->in.len] = '\0';
     size_t rest = r->raw.len - upto;
     memmove(r->raw.p, r->raw.p + upto, rest);

@@ -40,6 +40,7 @@ struct fw_reader {
     iconv_t cd;
     struct fw_buf raw; /* GB18030 bytes after the last newline */
     uint64_t replaced; /* bytes that were not GB18030 */
+    uint64_t by_iconv; /* bytes converted by iconv, not by the table */
     bool bom_done;
     char last;         /* the last byte pushed */
 
@@ -108,6 +109,13 @@ size_t fw__utf8_valid(const unsigned char *s, size_t n);
  * *bad a reason for a malformed row (reader_csv.c). */
 size_t fw__csv_scan(struct fw_reader *r, const char *p, size_t n, bool final,
                     size_t *nf, uint64_t *nl, const char **bad);
+
+/* GB18030 in[0..len) as UTF-8 into out, which has room for 3 * len + 16
+ * bytes; returns the bytes written. A byte that is not GB18030 becomes
+ * U+FFFD and counts in *replaced; *by_lib counts the bytes that iconv (cd)
+ * converted rather than the table (reader_gb.c). */
+size_t fw__gb_decode(iconv_t cd, const char *in, size_t len, char *out,
+                     uint64_t *replaced, uint64_t *by_lib);
 
 /* One row of a table (CSV or sheet): before the header a title row or the
  * header, after it a record, a total row or a blank. bad: a reason the row
