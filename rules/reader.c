@@ -116,9 +116,7 @@ static bool text_is(const char *s, size_t n, const char *t)
     return strlen(t) == n && memcmp(s, t, n) == 0;
 }
 
-/* Sets field f of the record from its text; a bad value is added to the
- * row's reasons (col names the column as the header spells it). */
-static void set_field(struct fw_reader *r, int f, enum fw_unit unit,
+void fw__reader_set_field(struct fw_reader *r, int f, enum fw_unit unit,
                       const char *col, size_t col_len, const char *s,
                       size_t n)
 {
@@ -279,7 +277,7 @@ void fw__reader_set_cell(struct fw_reader *r, int f, enum fw_unit unit,
                            why);
         return;
     }
-    set_field(r, f, unit, col, col_len, c->p, c->n);
+    fw__reader_set_field(r, f, unit, col, col_len, c->p, c->n);
 }
 
 void fw__reader_rec_start(struct fw_reader *r, uint64_t line)
@@ -490,7 +488,7 @@ static int ndjson_line(struct fw_reader *r, char *line, size_t len,
                         "the same field given twice (under two names)");
                 continue;
             }
-            set_field(r, f, unit, key, kn, s, sn);
+            fw__reader_set_field(r, f, unit, key, kn, s, sn);
         } else if (fw__reader_add_extra(r, key, kn, s, sn) < 0) {
             json_object_put(o);
             return fw_error_set(err, FW_ENOMEM, NULL, "%s", _("out of memory"));

@@ -92,6 +92,13 @@ int fw__reader_whole_error(struct fw_reader *r, struct fw_error *err,
     __attribute__((format(printf, 5, 6)));
 void fw__reader_add_why(struct fw_reader *r, const char *col, size_t col_len,
                         const char *text, size_t len, const char *reason);
+/* Sets field f of the record from its text; a bad value is added to the
+ * row's reasons (col names the column as the header spells it). */
+void fw__reader_set_field(struct fw_reader *r, int f, enum fw_unit unit,
+                          const char *col, size_t col_len, const char *s,
+                          size_t n);
+/* The same from a cell of a sheet, whose kind decides first; a text cell
+ * is its text. */
 void fw__reader_set_cell(struct fw_reader *r, int f, enum fw_unit unit,
                          const char *col, size_t col_len,
                          const struct fw_cell *c);

@@ -113,6 +113,10 @@ static int total_kind(const struct fw_cell *cells, size_t n, char *label,
         unsigned char c0 = (unsigned char)s[0];
         if (c0 < 0xE5 || c0 > 0xE7)
             return 0;
+        if (len >= 3 && ((unsigned char)s[1] & 0xC0) == 0x80 &&
+            ((unsigned char)s[2] & 0xC0) == 0x80 && memcmp(s, "合", 3) &&
+            memcmp(s, "总", 3) && memcmp(s, "累", 3) && memcmp(s, "小", 3))
+            return 0; /* one character that squeezes to itself */
         char sq[16];
         size_t k = squeeze(s, len < 200 ? len : 200, sq, sizeof sq);
         static const struct {
@@ -548,7 +552,10 @@ int fw__table_row(struct fw_reader *r, const struct fw_cell *cells, size_t n,
                 continue;
             }
             const struct col *col = &r->cols[c];
-            if (col->field >= 0) {
+            if (col->field >= 0 && cell->kind == FW_CELL_TEXT) {
+                fw__reader_set_field(r, col->field, col->unit, col->name,
+                                     col->name_len, cell->p, cell->n);
+            } else if (col->field >= 0) {
                 fw__reader_set_cell(r, col->field, col->unit, col->name,
                                     col->name_len, cell);
             } else if (col->name_len > 0) {

@@ -3,6 +3,7 @@
 
 #include "fundwatch/error.h"
 #include "fundwatch/record.h"
+#include "money_int.h"
 
 static int64_t money_ok(const char *s, enum fw_unit u)
 {
@@ -252,5 +253,50 @@ TEST_IMPL(fields_table)
     ASSERT_EQ_INT(fw_field_by_name("budget", 6), FW_F_BUDGET);
     ASSERT_EQ_STR(fw_rkind_name(FW_RK_TASK), "task");
     ASSERT_EQ_STR(fw_rkind_name(FW_RK_EVALUATION), "evaluation");
+    return 0;
+}
+
+/* The one-pass reading of the usual number agrees with the long way on
+ * every text: random texts of digits, separators, points and signs, at
+ * every scale, with and without thousands separators. */
+TEST_IMPL(money_fast_path_as_long_way)
+{
+    static const char alpha[] = "0123456789012345678900,,,..-+x";
+    static const enum fw_unit units[] = {FW_UNIT_YUAN, FW_UNIT_QIAN,
+                                         FW_UNIT_WAN, FW_UNIT_YI};
+    uint64_t st = 0x2545F4914F6CDD1Dull;
+    int accepted = 0;
+    for (int t = 0; t < 400000; t++) {
+        char s[32];
+        st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+        uint64_t x = st;
+        size_t n = (size_t)(x % 24);
+        for (size_t i = 0; i < n; i++) {
+            st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+            s[i] = alpha[st % (sizeof alpha - 1)];
+        }
+        int64_t want = 0, got = 0;
+        const char *why = NULL;
+        /* decimals: no separators, any scale */
+        int scale = (int)((x >> 32) % 19);
+        int grc = fw_decimal_parse(s, n, scale, false, &got, &why);
+        int wrc = fw__scaled_parse_slow(s, n, scale, false, &want, &why);
+        if (grc != wrc || (grc == 0 && got != want))
+            FW__FAIL("decimal \"%.*s\" at scale %d: %d %lld, the long way "
+                     "%d %lld", (int)n, s, scale, grc, (long long)got, wrc,
+                     (long long)want);
+        /* money: separators, the scale of its unit (its own minus sign) */
+        enum fw_unit u = units[(x >> 48) % 4];
+        if (n == 0 || s[0] == '-')
+            continue;
+        grc = fw_money_parse(s, n, u, &got, &why);
+        wrc = fw__scaled_parse_slow(s, n, 2 + (int)u, true, &want, &why);
+        if (grc != wrc || (grc == 0 && got != want))
+            FW__FAIL("money \"%.*s\" in unit %d: %d %lld, the long way %d "
+                     "%lld", (int)n, s, (int)u, grc, (long long)got, wrc,
+                     (long long)want);
+        accepted += grc == 0;
+    }
+    ASSERT(accepted > 1000);
     return 0;
 }
