@@ -116,14 +116,34 @@ static bool text_is(const char *s, size_t n, const char *t)
     return strlen(t) == n && memcmp(s, t, n) == 0;
 }
 
+static void set_typed(struct fw_reader *r, int f, enum fw_unit unit,
+                      const char *col, size_t col_len, const char *s,
+                      size_t n);
+
 void fw__reader_set_field(struct fw_reader *r, int f, enum fw_unit unit,
+                          const char *col, size_t col_len, const char *s,
+                          size_t n)
+{
+    if (n > 0 && (is_space(s[0]) || is_space(s[n - 1])))
+        trim(&s, &n);
+    if (n == 0)
+        return; /* absent */
+    if (fw_fields[f].type != FW_T_TEXT) {
+        set_typed(r, f, unit, col, col_len, s, n);
+        return;
+    }
+    struct fw_record *rec = &r->rec;
+    rec->num[f] = 0;
+    rec->str[f] = (struct fw_str){s, n};
+    rec->present |= 1u << f;
+}
+
+/* A field that is not text, from its trimmed text (not empty). */
+static void set_typed(struct fw_reader *r, int f, enum fw_unit unit,
                       const char *col, size_t col_len, const char *s,
                       size_t n)
 {
     struct fw_record *rec = &r->rec;
-    trim(&s, &n);
-    if (n == 0)
-        return; /* absent */
     const char *why = NULL;
     int64_t v = 0;
     switch (fw_fields[f].type) {

@@ -79,6 +79,22 @@ size_t fw__utf8_valid(const unsigned char *s, size_t n)
          * code points past U+10FFFF are not UTF-8; a sequence cut by the
          * end is not either. */
         while (i < n) {
+            /* Three-byte characters (all of CJK) in a row: a lead E0-EF
+             * and two continuation bytes, looked at together; E0 and ED
+             * then need their second byte's range. */
+            while (i + 2 < n) {
+                uint32_t w = (uint32_t)s[i] | (uint32_t)s[i + 1] << 8 |
+                             (uint32_t)s[i + 2] << 16;
+                if ((w & 0xC0C0F0u) != 0x8080E0u)
+                    break;
+                unsigned lo = w & 0x0Fu;
+                if ((lo == 0 || lo == 0xD) &&
+                    (lo == 0) == ((w & 0x2000u) == 0))
+                    return i; /* overlong, or a surrogate */
+                i += 3;
+            }
+            if (i >= n)
+                break;
             unsigned c = s[i];
             if (c < 0x80)
                 break;
