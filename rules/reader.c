@@ -378,10 +378,9 @@ static int csv_row(struct fw_reader *r, char *row, size_t len, size_t nf,
     }
     /* What the GB18030 table made is UTF-8 already; what iconv made is
      * checked like any input. */
-    size_t valid = r->enc == FW_ENC_GB18030 && r->by_iconv == 0
-                       ? len
-                       : fw__utf8_valid((const unsigned char *)row, len);
-    if (valid < len)
+    bool valid = (r->enc == FW_ENC_GB18030 && r->by_iconv == 0) ||
+                 fw__utf8_ok((const unsigned char *)row, len);
+    if (!valid)
         bad = N_("bytes that are not UTF-8 (a GBK feed? declare encoding: "
                  "gb18030 in the column map)");
     else if (r->replaced > 0 && memmem(row, len, "\xEF\xBF\xBD", 3))
@@ -444,7 +443,7 @@ static int ndjson_line(struct fw_reader *r, char *line, size_t len,
         return 0;
     }
     fw__reader_rec_start(r, r->phys);
-    if (fw__utf8_valid((const unsigned char *)line, n) < n) {
+    if (!fw__utf8_ok((const unsigned char *)line, n)) {
         fw_buf_puts(&r->why, _("bytes that are not UTF-8"));
         return fw__reader_rec_finish(r);
     }

@@ -109,6 +109,9 @@ int fw__reader_rec_finish(struct fw_reader *r);
 
 /* Length of the longest valid UTF-8 prefix of s[0..n) (reader_csv.c). */
 size_t fw__utf8_valid(const unsigned char *s, size_t n);
+/* Whether s[0..n) is all UTF-8: the same judgement, with SIMD where the
+ * processor has it (reader_csv.c). */
+bool fw__utf8_ok(const unsigned char *s, size_t n);
 /* Scans one row of CSV starting at p[0], up to n bytes. Returns the row's
  * length including its newline, or 0 when the row is not complete (more
  * bytes are needed; at the end of the feed `final` takes what is there).

@@ -1,4 +1,4 @@
-/* rules/reader_csv.c and rules/reader_gb.c: the fast UTF-8 check and the
+/* rules/reader_csv.c and rules/reader_gb.c: the fast UTF-8 checks and the
  * table-driven GB18030 decoder against the plain ways they replace (a
  * byte-at-a-time validator, iconv over the whole buffer), on random bytes;
  * and the reader's output whatever the chunks, with quoted fields, long
@@ -116,6 +116,9 @@ TEST_IMPL(reader_utf8_valid_as_before)
             if (want != got)
                 FW__FAIL("utf8_valid of %zu bytes: %zu, the old way %zu "
                          "(case %d)", k, got, want, t);
+            if (fw__utf8_ok(b, k) != (want == k))
+                FW__FAIL("utf8_ok of %zu bytes: %d, the old way %zu of %zu "
+                         "valid (case %d)", k, fw__utf8_ok(b, k), want, k, t);
         }
     }
     /* every one- and two-byte string */
@@ -123,7 +126,39 @@ TEST_IMPL(reader_utf8_valid_as_before)
         unsigned char s[2] = {(unsigned char)(x >> 8), (unsigned char)x};
         ASSERT_EQ_INT(fw__utf8_valid(s, 2), ref_utf8_valid(s, 2));
         ASSERT_EQ_INT(fw__utf8_valid(s, 1), ref_utf8_valid(s, 1));
+        ASSERT_EQ_INT(fw__utf8_ok(s, 2), ref_utf8_valid(s, 2) == 2);
     }
+    /* Every lead byte with telling second, third and fourth bytes, at every
+     * place across the 16-byte blocks the SIMD check reads, with Chinese
+     * before it, ASCII after it, or the end right after it. */
+    static const unsigned char tell[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90,
+                                         0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xDF,
+                                         0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xFF};
+    size_t nt = sizeof tell;
+    for (unsigned lead = 0x80; lead <= 0xFF; lead++)
+        for (size_t a = 0; a < nt; a++)
+            for (size_t c = 0; c < nt; c++)
+                for (size_t d = 0; d < nt; d += 3)
+                    for (size_t off = 0; off < 20; off += 1 + (off % 4)) {
+                        unsigned char s[48];
+                        for (size_t k = 0; k + 3 <= off; k += 3)
+                            memcpy(s + k, "\xE4\xB8\xAD", 3); /* 中 */
+                        memset(s + off - off % 3, 'x', off % 3);
+                        s[off] = (unsigned char)lead;
+                        s[off + 1] = tell[a];
+                        s[off + 2] = tell[c];
+                        s[off + 3] = tell[d];
+                        memset(s + off + 4, 'y', sizeof s - off - 4);
+                        for (size_t k = off + 1; k <= off + 4; k++) {
+                            bool want = ref_utf8_valid(s, k) == k;
+                            if (fw__utf8_ok(s, k) != want)
+                                FW__FAIL("utf8_ok %02X %02X %02X %02X at %zu, "
+                                         "%zu bytes: not %d", lead, tell[a],
+                                         tell[c], tell[d], off, k, want);
+                        }
+                        bool want = ref_utf8_valid(s, sizeof s) == sizeof s;
+                        ASSERT_EQ_INT(fw__utf8_ok(s, sizeof s), want);
+                    }
     return 0;
 }
 
