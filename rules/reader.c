@@ -26,16 +26,6 @@ static bool is_space(char c)
     return c == ' ' || c == '\t';
 }
 
-static void trim(const char **s, size_t *n)
-{
-    while (*n > 0 && is_space(**s)) {
-        (*s)++;
-        (*n)--;
-    }
-    while (*n > 0 && is_space((*s)[*n - 1]))
-        (*n)--;
-}
-
 /* A problem with the whole file: the reader takes nothing more. */
 int fw__reader_whole_error(struct fw_reader *r, struct fw_error *err, int code,
                        uint64_t line, const char *fmt, ...)
@@ -116,32 +106,9 @@ static bool text_is(const char *s, size_t n, const char *t)
     return strlen(t) == n && memcmp(s, t, n) == 0;
 }
 
-static void set_typed(struct fw_reader *r, int f, enum fw_unit unit,
-                      const char *col, size_t col_len, const char *s,
-                      size_t n);
-
-void fw__reader_set_field(struct fw_reader *r, int f, enum fw_unit unit,
+void fw__reader_set_typed(struct fw_reader *r, int f, enum fw_unit unit,
                           const char *col, size_t col_len, const char *s,
                           size_t n)
-{
-    if (n > 0 && (is_space(s[0]) || is_space(s[n - 1])))
-        trim(&s, &n);
-    if (n == 0)
-        return; /* absent */
-    if (fw_fields[f].type != FW_T_TEXT) {
-        set_typed(r, f, unit, col, col_len, s, n);
-        return;
-    }
-    struct fw_record *rec = &r->rec;
-    rec->num[f] = 0;
-    rec->str[f] = (struct fw_str){s, n};
-    rec->present |= 1u << f;
-}
-
-/* A field that is not text, from its trimmed text (not empty). */
-static void set_typed(struct fw_reader *r, int f, enum fw_unit unit,
-                      const char *col, size_t col_len, const char *s,
-                      size_t n)
 {
     struct fw_record *rec = &r->rec;
     const char *why = NULL;

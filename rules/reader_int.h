@@ -92,11 +92,40 @@ int fw__reader_whole_error(struct fw_reader *r, struct fw_error *err,
     __attribute__((format(printf, 5, 6)));
 void fw__reader_add_why(struct fw_reader *r, const char *col, size_t col_len,
                         const char *text, size_t len, const char *reason);
-/* Sets field f of the record from its text; a bad value is added to the
- * row's reasons (col names the column as the header spells it). */
-void fw__reader_set_field(struct fw_reader *r, int f, enum fw_unit unit,
+/* Sets field f, not a text field, of the record from its trimmed text
+ * (not empty); a bad value is added to the row's reasons (col names the
+ * column as the header spells it). */
+void fw__reader_set_typed(struct fw_reader *r, int f, enum fw_unit unit,
                           const char *col, size_t col_len, const char *s,
                           size_t n);
+
+/* Sets field f of the record from its text, spaces and tabs around it
+ * trimmed; empty is absent. Inline: a text field, most of a row, is three
+ * stores. */
+static inline void fw__reader_set_field(struct fw_reader *r, int f,
+                                        enum fw_unit unit, const char *col,
+                                        size_t col_len, const char *s,
+                                        size_t n)
+{
+    if (n > 0 && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' ||
+                  s[n - 1] == '\t')) {
+        while (n > 0 && (*s == ' ' || *s == '\t')) {
+            s++;
+            n--;
+        }
+        while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+            n--;
+    }
+    if (n == 0)
+        return; /* absent */
+    if (fw_fields[f].type != FW_T_TEXT) {
+        fw__reader_set_typed(r, f, unit, col, col_len, s, n);
+        return;
+    }
+    r->rec.num[f] = 0;
+    r->rec.str[f] = (struct fw_str){s, n};
+    r->rec.present |= 1u << f;
+}
 /* The same from a cell of a sheet, whose kind decides first; a text cell
  * is its text. */
 void fw__reader_set_cell(struct fw_reader *r, int f, enum fw_unit unit,
