@@ -103,7 +103,7 @@ static const struct {
 
 static bool text_is(const char *s, size_t n, const char *t)
 {
-    return strlen(t) == n && memcmp(s, t, n) == 0;
+    return strlen(t) == n && s[0] == t[0] && memcmp(s, t, n) == 0;
 }
 
 void fw__reader_set_typed(struct fw_reader *r, int f, enum fw_unit unit,
