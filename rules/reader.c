@@ -331,18 +331,11 @@ static size_t unescape(char *s, size_t n)
     return o;
 }
 
-/* A CSV row: its fields as text cells, read by the layout (table.c). */
+/* A CSV row: its fields as text cells (r->cells, filled by fw__csv_scan),
+ * read by the layout (table.c). */
 static int csv_row(struct fw_reader *r, char *row, size_t len, size_t nf,
                    const char *bad, struct fw_error *err)
 {
-    if (nf > r->cells_cap) {
-        size_t cap = nf < 32 ? 32 : nf;
-        struct fw_cell *c = realloc(r->cells, cap * sizeof *c);
-        if (c == NULL)
-            return fw_error_set(err, FW_ENOMEM, NULL, "%s", _("out of memory"));
-        r->cells = c;
-        r->cells_cap = cap;
-    }
     /* What the GB18030 table made is UTF-8 already; what iconv made is
      * checked like any input. */
     bool valid = (r->enc == FW_ENC_GB18030 && r->by_iconv == 0) ||
@@ -352,13 +345,10 @@ static int csv_row(struct fw_reader *r, char *row, size_t len, size_t nf,
                  "gb18030 in the column map)");
     else if (r->replaced > 0 && memmem(row, len, "\xEF\xBF\xBD", 3))
         bad = N_("bytes that are neither UTF-8 nor GB18030");
-    for (size_t c = 0; c < nf; c++) {
-        struct span *sp = &r->spans[c];
-        char *s = row + sp->off;
-        size_t n = sp->len;
-        if (sp->escaped)
-            n = unescape(s, n);
-        r->cells[c] = (struct fw_cell){s, n, FW_CELL_TEXT};
+    for (size_t k = 0; k < r->nesc; k++) {
+        struct fw_cell *c = &r->cells[r->esc[k]];
+        /* the cell points into r->in, which is ours to change */
+        c->n = unescape(row + (c->p - row), c->n);
     }
     return fw__table_row(r, r->cells, nf, r->phys, bad, err);
 }
@@ -529,7 +519,7 @@ void fw_reader_free(struct fw_reader *r)
     for (size_t i = 0; i < r->ncols; i++)
         free(r->cols[i].name);
     free(r->cols);
-    free(r->spans);
+    free(r->esc);
     free(r->xname);
     free(r->xval);
     fw_buf_fini(&r->in);

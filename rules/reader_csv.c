@@ -1,5 +1,5 @@
 /* The byte-level scanning of the reader: the longest valid UTF-8 prefix and
- * one CSV row cut into field spans. The hot loops of the feed reader, kept
+ * one CSV row cut into fields. The hot loops of the feed reader, kept
  * apart from what the rows mean (reader.c, table.c). Pure: no allocation
  * but the span array, no I/O. */
 #include <stdint.h>
@@ -249,20 +249,21 @@ size_t fw__csv_scan(struct fw_reader *r, const char *p, size_t n, bool final,
     size_t i = 0, f = 0;
     uint64_t lines = 0;
     *bad = NULL;
+    r->nesc = 0;
     for (;;) {
-        if (f == r->nspans_cap) {
-            size_t cap = r->nspans_cap ? r->nspans_cap * 2 : 32;
-            struct span *s = realloc(r->spans, cap * sizeof *s);
-            if (s == NULL) {
+        if (f == r->cells_cap) {
+            size_t cap = r->cells_cap ? r->cells_cap * 2 : 32;
+            struct fw_cell *c = realloc(r->cells, cap * sizeof *c);
+            if (c == NULL) {
                 *bad = "out of memory";
                 *nf = f;
                 *nl = 0;
                 return n ? n : 1;
             }
-            r->spans = s;
-            r->nspans_cap = cap;
+            r->cells = c;
+            r->cells_cap = cap;
         }
-        struct span *sp = &r->spans[f++];
+        struct fw_cell *sp = &r->cells[f++];
         if (i < n && p[i] == '"') {
             /* A quoted field: runs to a quote not doubled. */
             size_t start = ++i;
@@ -274,7 +275,8 @@ size_t fw__csv_scan(struct fw_reader *r, const char *p, size_t n, bool final,
                         return 0;
                     lines += count_nl(p + i, n - i);
                     *bad = "a quoted field is not closed";
-                    *sp = (struct span){start, n - start, true, false};
+                    *sp = (struct fw_cell){p + start, n - start,
+                                           FW_CELL_TEXT};
                     *nl = lines;
                     *nf = f;
                     return n;
@@ -290,7 +292,22 @@ size_t fw__csv_scan(struct fw_reader *r, const char *p, size_t n, bool final,
                     return 0;
                 break;
             }
-            *sp = (struct span){start, i - 1 - start, true, esc};
+            *sp = (struct fw_cell){p + start, i - 1 - start, FW_CELL_TEXT};
+            if (esc) {
+                if (r->nesc == r->esc_cap) {
+                    size_t cap = r->esc_cap ? r->esc_cap * 2 : 8;
+                    size_t *e = realloc(r->esc, cap * sizeof *e);
+                    if (e == NULL) {
+                        *bad = "out of memory";
+                        *nf = f;
+                        *nl = 0;
+                        return n ? n : 1;
+                    }
+                    r->esc = e;
+                    r->esc_cap = cap;
+                }
+                r->esc[r->nesc++] = f - 1;
+            }
             if (i + 1 == n && p[i] == '\r' && !final)
                 return 0; /* a CR that may be the row's CRLF: wait */
             if (i < n && p[i] == '\r' && (i + 1 == n || p[i + 1] == '\n'))
@@ -311,7 +328,7 @@ size_t fw__csv_scan(struct fw_reader *r, const char *p, size_t n, bool final,
             size_t end = i;
             if (i < n && p[i] == '\n' && end > start && p[end - 1] == '\r')
                 end--;
-            *sp = (struct span){start, end - start, false, false};
+            *sp = (struct fw_cell){p + start, end - start, FW_CELL_TEXT};
         }
         if (i >= n) {
             *nf = f;

@@ -22,12 +22,6 @@ struct col {
     size_t name_len;
 };
 
-/* Where a field of the current CSV row lies inside r->in. */
-struct span {
-    size_t off, len;
-    bool quoted, escaped; /* escaped: holds doubled quotes to undo */
-};
-
 struct fw_reader {
     const struct fw_colmap *map;
     char *feed;
@@ -53,8 +47,10 @@ struct fw_reader {
 
     struct col *cols;
     size_t ncols;
-    struct span *spans;
-    size_t nspans_cap;
+    /* The CSV row being read: its fields as cells (r->cells), and which of
+     * them hold doubled quotes to undo. */
+    size_t *esc;
+    size_t nesc, esc_cap;
 
     /* The record being built and its extra columns. */
     struct fw_record rec;
@@ -67,7 +63,7 @@ struct fw_reader {
     struct fw_buf msg; /* a reason being formatted */
 
     /* The layout of a printed export (rules/table.c). */
-    struct fw_cell *cells; /* a CSV row as cells */
+    struct fw_cell *cells; /* a CSV row as cells, pointing into r->in */
     size_t cells_cap;
     char **hnames;         /* a header row waiting for a second one */
     size_t nh;
@@ -144,7 +140,8 @@ bool fw__utf8_ok(const unsigned char *s, size_t n);
 /* Scans one row of CSV starting at p[0], up to n bytes. Returns the row's
  * length including its newline, or 0 when the row is not complete (more
  * bytes are needed; at the end of the feed `final` takes what is there).
- * Fills r->spans; *nf gets the number of fields, *nl the newlines inside,
+ * Fills r->cells (and r->esc); *nf gets the number of fields, *nl the
+ * newlines inside,
  * *bad a reason for a malformed row (reader_csv.c). */
 size_t fw__csv_scan(struct fw_reader *r, const char *p, size_t n, bool final,
                     size_t *nf, uint64_t *nl, const char **bad);
