@@ -21,6 +21,8 @@
 
 /* ---- small helpers ----------------------------------------------------- */
 
+const unsigned char fw__reader_space[256] = {[' '] = 1, ['\t'] = 1};
+
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t';

@@ -32,18 +32,6 @@ static inline size_t find2(const char *p, size_t i, size_t n, char a, char b)
     return i;
 }
 
-/* Newlines in p[0..n). */
-static inline uint64_t count_nl(const char *p, size_t n)
-{
-    uint64_t k = 0;
-    const char *e = p + n;
-    while ((p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
-        k++;
-        p++;
-    }
-    return k;
-}
-
 size_t fw__utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
@@ -269,11 +257,10 @@ size_t fw__csv_scan(struct fw_reader *r, const char *p, size_t n, bool final,
             size_t start = ++i;
             bool esc = false;
             for (;;) {
-                const char *q = memchr(p + i, '"', n - i);
-                if (q == NULL) {
+                size_t q = find2(p, i, n, '"', '\n');
+                if (q == n) {
                     if (!final)
                         return 0;
-                    lines += count_nl(p + i, n - i);
                     *bad = "a quoted field is not closed";
                     *sp = (struct fw_cell){p + start, n - start,
                                            FW_CELL_TEXT};
@@ -281,8 +268,11 @@ size_t fw__csv_scan(struct fw_reader *r, const char *p, size_t n, bool final,
                     *nf = f;
                     return n;
                 }
-                lines += count_nl(p + i, (size_t)(q - (p + i)));
-                i = (size_t)(q - p) + 1;
+                i = q + 1;
+                if (p[q] == '\n') { /* inside the field */
+                    lines++;
+                    continue;
+                }
                 if (i < n && p[i] == '"') {
                     esc = true;
                     i++;

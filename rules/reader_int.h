@@ -95,6 +95,9 @@ void fw__reader_set_typed(struct fw_reader *r, int f, enum fw_unit unit,
                           const char *col, size_t col_len, const char *s,
                           size_t n);
 
+/* 1 for a space or a tab (reader.c). */
+extern const unsigned char fw__reader_space[256];
+
 /* Sets field f of the record from its text, spaces and tabs around it
  * trimmed; empty is absent. Inline: a text field, most of a row, is three
  * stores. */
@@ -103,8 +106,8 @@ static inline void fw__reader_set_field(struct fw_reader *r, int f,
                                         size_t col_len, const char *s,
                                         size_t n)
 {
-    if (n > 0 && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' ||
-                  s[n - 1] == '\t')) {
+    if (n > 0 && (fw__reader_space[(unsigned char)s[0]] |
+                  fw__reader_space[(unsigned char)s[n - 1]])) {
         while (n > 0 && (*s == ' ' || *s == '\t')) {
             s++;
             n--;
