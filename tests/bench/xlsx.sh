@@ -3,9 +3,11 @@
 # string as Excel writes them, dates as styled serials), read by `fundwatch
 # records --quiet` beside python3-openpyxl in read-only mode and xlsx2csv
 # (Debian's) over the same file in the same run. Prints records/s, peak RSS
-# and the ratios. FW_BIN is the binary; BENCH_XLSX_ROWS overrides the rows.
+# and the ratios, and its figure for `make bench`'s table (tests/bench/
+# lib.sh). FW_BIN is the binary (default: build/fundwatch); BENCH_XLSX_ROWS
+# overrides the rows.
 set -eu
-: "${FW_BIN:?}"
+. "$(dirname "$0")/lib.sh"
 N=${BENCH_XLSX_ROWS:-1000000}
 need=""
 /usr/bin/python3 -c 'import openpyxl' 2>/dev/null || need="$need python3-openpyxl"
@@ -102,3 +104,6 @@ awk -v n=$((N - 1)) -v mb="$mb" -v f="$fw" -v o="$opx" -v x="$x2c" 'BEGIN {
     printf "  %-38s %7.2fs %10.0f %7.2fs %6.1f MB\n", "fundwatch records --quiet", F[1], n/F[1], fc, F[2]/1024;
     printf "  fundwatch vs openpyxl: %.1fx elapsed, %.1fx CPU; vs xlsx2csv: %.1fx elapsed, %.1fx CPU\n", O[1]/F[1], oc/fc, X[1]/F[1], xc/fc;
 }'
+set -- $(awk -v n=$((N - 1)) -v f="$fw" -v o="$opx" 'BEGIN {
+    split(f, F, " "); split(o, O, " "); printf "%.0f %.0f %.1f\n", n/F[1], n/O[1], O[1]/F[1] }')
+figure "xlsx, records --quiet (rec/s)" "$1" "openpyxl read-only $2 (${3}x)" "-" "-"
