@@ -62,10 +62,13 @@ int fw_field_by_name(const char *name, size_t n)
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static void trim(const char **s, size_t *n)
+static inline void trim(const char **s, size_t *n)
 {
     const char *p = *s;
     size_t k = *n;
+    if (k == 0 || (p[0] != ' ' && p[0] != '\t' && p[k - 1] != ' ' &&
+                   p[k - 1] != '\t'))
+        return; /* nothing to trim, the usual case */
     while (k > 0 && (*p == ' ' || *p == '\t')) {
         p++;
         k--;
@@ -439,6 +442,18 @@ int fw_date_parse(const char *s, size_t n, int32_t *days, const char **why)
             (s[3] - '0');
         m = (s[4] - '0') * 10 + (s[5] - '0');
         d = (s[6] - '0') * 10 + (s[7] - '0');
+        goto check;
+    }
+    /* 2024-06-30, 2024/06/30, 2024.06.30: what the long way below reads
+     * the same, without its steps. */
+    if (n == 10 && (s[4] == '-' || s[4] == '/' || s[4] == '.') &&
+        s[7] == s[4] && isdig(s[0]) && isdig(s[1]) && isdig(s[2]) &&
+        isdig(s[3]) && isdig(s[5]) && isdig(s[6]) && isdig(s[8]) &&
+        isdig(s[9])) {
+        y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+            (s[3] - '0');
+        m = (s[5] - '0') * 10 + (s[6] - '0');
+        d = (s[8] - '0') * 10 + (s[9] - '0');
         goto check;
     }
     if (!digits(s, n, &i, 4, 4, &y))

@@ -300,3 +300,32 @@ TEST_IMPL(money_fast_path_as_long_way)
     ASSERT(accepted > 1000);
     return 0;
 }
+
+/* A date written 2024-06-30 (or with / or .) is read at once; the long
+ * way reads 2024年06月30日 digit by digit: the two agree on every month
+ * and day from 00 to 99, valid or not, in leap and common years. */
+TEST_IMPL(date_fast_path_as_long_way)
+{
+    static const int years[] = {0, 1900, 2000, 2023, 2024, 2100, 9999};
+    static const char seps[] = "-/.";
+    for (size_t yi = 0; yi < sizeof years / sizeof *years; yi++)
+        for (int m = 0; m < 100; m++)
+            for (int d = 0; d < 100; d++)
+                for (int k = 0; k < 3; k++) {
+                    char a[48], b[64];
+                    snprintf(a, sizeof a, "%04d%c%02d%c%02d", years[yi],
+                             seps[k], m, seps[k], d);
+                    snprintf(b, sizeof b, "%04d年%02d月%02d日", years[yi], m,
+                             d);
+                    int32_t da = -1, db = -1;
+                    const char *wa = NULL, *wb = NULL;
+                    int ra = fw_date_parse(a, strlen(a), &da, &wa);
+                    int rb = fw_date_parse(b, strlen(b), &db, &wb);
+                    if (ra != rb || (ra == 0 && da != db) ||
+                        (ra != 0 && strcmp(wa, wb) != 0))
+                        FW__FAIL("%s: %d %d %s; %s: %d %d %s", a, ra,
+                                 (int)da, ra ? wa : "", b, rb, (int)db,
+                                 rb ? wb : "");
+                }
+    return 0;
+}
