@@ -549,17 +549,11 @@ int fw__table_row(struct fw_reader *r, const struct fw_cell *cells, size_t n,
     } else {
         static const struct fw_cell none = {"", 0, FW_CELL_TEXT};
         r->fields_read = true;
-        for (size_t c = 0; c < n || c < r->ncols; c++) {
+        const struct col *cols = r->cols;
+        size_t ncols = r->ncols;
+        for (size_t c = 0; c < ncols; c++) {
             const struct fw_cell *cell = c < n ? &cells[c] : &none;
-            if (c >= r->ncols) {
-                if (!blank(cell))
-                    fw__reader_add_why(r, _("a column"), strlen(_("a column")),
-                                       cell->p, cell->n,
-                                       N_("a value right of the header's "
-                                          "last column"));
-                continue;
-            }
-            const struct col *col = &r->cols[c];
+            const struct col *col = &cols[c];
             if (col->field >= 0 && cell->kind == FW_CELL_TEXT) {
                 fw__reader_set_field(r, col->field, col->unit, col->name,
                                      col->name_len, cell->p, cell->n);
@@ -573,6 +567,12 @@ int fw__table_row(struct fw_reader *r, const struct fw_cell *cells, size_t n,
                                         _("out of memory"));
             }
         }
+        for (size_t c = ncols; c < n; c++)
+            if (!blank(&cells[c]))
+                fw__reader_add_why(r, _("a column"), strlen(_("a column")),
+                                   cells[c].p, cells[c].n,
+                                   N_("a value right of the header's last "
+                                      "column"));
     }
     return fw__reader_rec_finish(r);
 }
