@@ -97,8 +97,8 @@ static const int64_t pow10_tab[19] = {
  * with the scale, so nothing can overflow. false when the text is anything
  * else: scaled_parse then judges it the long way. Whatever this accepts,
  * the long way accepts too, with the same value. */
-static bool scaled_fast(const char *s, size_t n, int scale, bool commas,
-                        int64_t *out)
+static inline bool scaled_fast(const char *s, size_t n, int scale,
+                               bool commas, int64_t *out)
 {
     size_t i = 0;
     bool neg = false;

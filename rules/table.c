@@ -14,16 +14,8 @@
 /* Rows that are not blank searched for the header before giving up. */
 #define MAX_TITLE 30
 
-static void trim_cell(const char **s, size_t *n)
+static void trim_slow(const char **s, size_t *n)
 {
-    /* Nothing to trim, the usual case: no space, tab or CR at either end,
-     * no U+3000 (E3 80 80) starting or ending it. */
-    if (*n == 0)
-        return;
-    unsigned char a = (unsigned char)(*s)[0], z = (unsigned char)(*s)[*n - 1];
-    if (a != ' ' && a != '\t' && a != '\r' && a != 0xE3 && z != ' ' &&
-        z != '\t' && z != '\r' && z != 0x80)
-        return;
     for (;;) {
         while (*n > 0 && (**s == ' ' || **s == '\t' || **s == '\r')) {
             (*s)++;
@@ -41,6 +33,19 @@ static void trim_cell(const char **s, size_t *n)
             return;
         }
     }
+}
+
+static inline void trim_cell(const char **s, size_t *n)
+{
+    /* Nothing to trim, the usual case: no space, tab or CR at either end,
+     * no U+3000 (E3 80 80) starting or ending it. */
+    if (*n == 0)
+        return;
+    unsigned char a = (unsigned char)(*s)[0], z = (unsigned char)(*s)[*n - 1];
+    if (a != ' ' && a != '\t' && a != '\r' && a != 0xE3 && z != ' ' &&
+        z != '\t' && z != '\r' && z != 0x80)
+        return;
+    trim_slow(s, n);
 }
 
 static bool blank(const struct fw_cell *c)
