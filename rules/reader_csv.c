@@ -2,6 +2,7 @@
  * one CSV row cut into fields. The hot loops of the feed reader, kept
  * apart from what the rows mean (reader.c, table.c). Pure: no allocation
  * but the span array, no I/O. */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,7 @@ size_t fw__utf8_valid(const unsigned char *s, size_t n)
 }
 
 #if defined(__x86_64__) && defined(__SSE2__)
+#include <immintrin.h>
 #include <tmmintrin.h>
 
 /* UTF-8 checked 16 bytes at a time with SSSE3 table lookups (the
@@ -141,7 +143,7 @@ size_t fw__utf8_valid(const unsigned char *s, size_t n)
 #define TWO_CONTS 0x80
 #define CARRY (TOO_SHORT | TOO_LONG | TWO_CONTS)
 
-__attribute__((target("ssse3"))) static bool utf8_ok_ssse3(
+__attribute__((target("ssse3"))) bool fw__utf8_ok_ssse3(
     const unsigned char *s, size_t n)
 {
     const __m128i byte_1_high = _mm_setr_epi8(
@@ -217,16 +219,108 @@ __attribute__((target("ssse3"))) static bool utf8_ok_ssse3(
     err = _mm_or_si128(err, incomplete);
     return _mm_movemask_epi8(_mm_cmpeq_epi8(err, zero)) == 0xFFFF;
 }
+
+/* The same 32 bytes at a time with AVX2: the tables repeated in both
+ * halves (a lookup stays in its half), the bytes before a block taken
+ * across the halves. */
+__attribute__((target("avx2"))) bool fw__utf8_ok_avx2(const unsigned char *s,
+                                                      size_t n)
+{
+#define T16(...) __VA_ARGS__, __VA_ARGS__
+    const __m256i byte_1_high = _mm256_setr_epi8(T16(
+        TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG, TOO_LONG,
+        TOO_LONG, (char)TWO_CONTS, (char)TWO_CONTS, (char)TWO_CONTS,
+        (char)TWO_CONTS, TOO_SHORT | OVERLONG_2, TOO_SHORT,
+        TOO_SHORT | OVERLONG_3 | SURROGATE,
+        TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4));
+    const __m256i byte_1_low = _mm256_setr_epi8(T16(
+        (char)(CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4),
+        (char)(CARRY | OVERLONG_2), (char)CARRY, (char)CARRY,
+        (char)(CARRY | TOO_LARGE), (char)(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        (char)(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        (char)(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        (char)(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        (char)(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        (char)(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        (char)(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        (char)(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        (char)(CARRY | TOO_LARGE | TOO_LARGE_1000 | SURROGATE),
+        (char)(CARRY | TOO_LARGE | TOO_LARGE_1000),
+        (char)(CARRY | TOO_LARGE | TOO_LARGE_1000)));
+    const __m256i byte_2_high = _mm256_setr_epi8(T16(
+        TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT,
+        TOO_SHORT, TOO_SHORT,
+        (char)(TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 |
+               TOO_LARGE_1000 | OVERLONG_4),
+        (char)(TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE),
+        (char)(TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE),
+        (char)(TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE),
+        TOO_SHORT, TOO_SHORT, TOO_SHORT, TOO_SHORT));
+#undef T16
+    const __m256i max_end = _mm256_setr_epi8(
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, (char)(0xF0 - 1),
+        (char)(0xE0 - 1), (char)(0xC0 - 1));
+    const __m256i nib = _mm256_set1_epi8(0x0F);
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i prev = zero, err = zero, incomplete = zero;
+    unsigned char tail[32];
+    for (size_t i = 0; i < n; i += 32) {
+        __m256i v;
+        if (i + 32 <= n) {
+            v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
+        } else { /* the end, padded with NULs: ASCII */
+            memset(tail, 0, sizeof tail);
+            memcpy(tail, s + i, n - i);
+            v = _mm256_loadu_si256((const __m256i *)(const void *)tail);
+        }
+        if (_mm256_movemask_epi8(v) == 0) {
+            err = _mm256_or_si256(err, incomplete);
+            incomplete = zero;
+            prev = v;
+            continue;
+        }
+        /* the last half of prev, then the first half of v */
+        __m256i across = _mm256_permute2x128_si256(prev, v, 0x21);
+        __m256i prev1 = _mm256_alignr_epi8(v, across, 15);
+        __m256i sc = _mm256_and_si256(
+            _mm256_and_si256(
+                _mm256_shuffle_epi8(
+                    byte_1_high,
+                    _mm256_and_si256(_mm256_srli_epi16(prev1, 4), nib)),
+                _mm256_shuffle_epi8(byte_1_low, _mm256_and_si256(prev1, nib))),
+            _mm256_shuffle_epi8(
+                byte_2_high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib)));
+        __m256i third = _mm256_subs_epu8(_mm256_alignr_epi8(v, across, 14),
+                                         _mm256_set1_epi8((char)(0xE0 - 0x80)));
+        __m256i fourth = _mm256_subs_epu8(_mm256_alignr_epi8(v, across, 13),
+                                          _mm256_set1_epi8((char)(0xF0 - 0x80)));
+        __m256i must = _mm256_and_si256(_mm256_or_si256(third, fourth),
+                                        _mm256_set1_epi8((char)0x80));
+        err = _mm256_or_si256(err, _mm256_xor_si256(must, sc));
+        incomplete = _mm256_subs_epu8(v, max_end);
+        prev = v;
+    }
+    err = _mm256_or_si256(err, incomplete);
+    return _mm256_testz_si256(err, err);
+}
 #endif
 
 bool fw__utf8_ok(const unsigned char *s, size_t n)
 {
 #if defined(__x86_64__) && defined(__SSE2__)
-    static int ssse3 = -1;
-    if (ssse3 < 0)
-        ssse3 = __builtin_cpu_supports("ssse3") ? 1 : 0;
-    if (ssse3)
-        return utf8_ok_ssse3(s, n);
+    static atomic_int known = -1; /* 2 AVX2, 1 SSSE3, 0 neither */
+    int level = atomic_load_explicit(&known, memory_order_relaxed);
+    if (level < 0) {
+        level = __builtin_cpu_supports("avx2")    ? 2
+                : __builtin_cpu_supports("ssse3") ? 1
+                                                  : 0;
+        atomic_store_explicit(&known, level, memory_order_relaxed);
+    }
+    if (level == 2)
+        return fw__utf8_ok_avx2(s, n);
+    if (level == 1)
+        return fw__utf8_ok_ssse3(s, n);
 #endif
     return fw__utf8_valid(s, n) == n;
 }

@@ -20,7 +20,7 @@ expect_none() {
 # codecs that work on bytes handed in, Lua, libcrypto's digests, the
 # compiler's SIMD intrinsics and atomics, which only compute), and no
 # file, socket, loop or store calls.
-allowed='errno.h|iconv.h|json-c/json.h|lauxlib.h|lua.h|lualib.h|math.h|openssl/evp.h|openssl/sha.h|stdarg.h|stdbool.h|stddef.h|stdint.h|stdio.h|stdlib.h|string.h|time.h|yaml.h|zip.h|expat.h|limits.h|inttypes.h|ctype.h|emmintrin.h|tmmintrin.h|stdatomic.h'
+allowed='errno.h|iconv.h|json-c/json.h|lauxlib.h|lua.h|lualib.h|math.h|openssl/evp.h|openssl/sha.h|stdarg.h|stdbool.h|stddef.h|stdint.h|stdio.h|stdlib.h|string.h|time.h|yaml.h|zip.h|expat.h|limits.h|inttypes.h|ctype.h|emmintrin.h|tmmintrin.h|immintrin.h|stdatomic.h'
 grep -Hn '#include <' rules/*.[ch] include/fundwatch/*.h |
     grep -Ev "#include <($allowed)>" >"$out"
 expect_none "rules/ and include/ use no system header beyond the engine's list"
