@@ -1,7 +1,8 @@
-/* The byte-level scanning of the reader: the longest valid UTF-8 prefix and
- * one CSV row cut into fields. The hot loops of the feed reader, kept
- * apart from what the rows mean (reader.c, table.c). Pure: no allocation
- * but the span array, no I/O. */
+/* The byte-level scanning of the reader: UTF-8 checks (the longest valid
+ * prefix; a whole row, with SIMD where the processor has it) and one CSV
+ * row cut into fields. The hot loops of the feed reader, kept apart from
+ * what the rows mean (reader.c, table.c). Pure: no allocation but the
+ * row's cells, no I/O. */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
