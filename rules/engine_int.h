@@ -133,7 +133,14 @@ struct fw__trace {
     uint64_t fields;
     struct { const char *p; size_t n; } extra[FW__TRACE_EXTRA];
     int n_extra;
-    struct { const char *name; int64_t h; } fig[FW__TRACE_FIGS];
+    /* A figure is kept as what it is computed from (FW__FIG_SEQ: a date;
+     * FW__FIG_PROGRESS: paid and budget) or as its value (FW__FIG_VALUE, in
+     * a): it is worked out only when a finding's evidence is written. */
+    struct {
+        const char *name;
+        int kind;
+        int64_t a, b;
+    } fig[FW__TRACE_FIGS];
     int n_fig;
 };
 _Static_assert(FW__F_COUNT <= 64, "a field is a bit of fw__trace.fields");
@@ -178,6 +185,14 @@ static inline void fw__trace_field(struct fw_engine *e, int f)
 void fw__trace_extra(struct fw_engine *e, const char *name, size_t n);
 /* A figure of fw.*, in hundredths (seq, progress, lag). */
 void fw__trace_fig(struct fw_engine *e, const char *name, int64_t h);
+enum { FW__FIG_VALUE, FW__FIG_SEQ, FW__FIG_PROGRESS };
+/* The same, left to be worked out if a finding needs it: kind FW__FIG_SEQ
+ * of the date a (days), FW__FIG_PROGRESS of paid a and budget b > 0. */
+void fw__trace_fig_of(struct fw_engine *e, const char *name, int kind,
+                      int64_t a, int64_t b);
+/* The value of a figure so kept, in hundredths (lua_fw.c); a FW__FIG_VALUE
+ * is its a. */
+int64_t fw__fig_value(int kind, int64_t a, int64_t b);
 /* At build: the parameters of each rule of p (its key in the YAML, and
  * the keys that are no rule's) as JSON arrays with their file:line. */
 int fw__evidence_params(struct fw__policy *p, const struct fw_value *params);

@@ -22,18 +22,28 @@ void fw__trace_extra(struct fw_engine *e, const char *name, size_t n)
     }
 }
 
-void fw__trace_fig(struct fw_engine *e, const char *name, int64_t h)
+void fw__trace_fig_of(struct fw_engine *e, const char *name, int kind,
+                      int64_t a, int64_t b)
 {
     struct fw__trace *t = &e->trace;
-    for (int i = 0; i < t->n_fig; i++)
-        if (strcmp(t->fig[i].name, name) == 0) {
-            t->fig[i].h = h; /* the last one computed */
+    int i = 0;
+    /* the names are fw.*'s own literals: the same pointer, nearly always */
+    while (i < t->n_fig && t->fig[i].name != name &&
+           strcmp(t->fig[i].name, name) != 0)
+        i++;
+    if (i == t->n_fig) {
+        if (t->n_fig == FW__TRACE_FIGS)
             return;
-        }
-    if (t->n_fig < FW__TRACE_FIGS) {
-        t->fig[t->n_fig].name = name;
-        t->fig[t->n_fig++].h = h;
+        t->fig[t->n_fig++].name = name;
     }
+    t->fig[i].kind = kind; /* the last one computed */
+    t->fig[i].a = a;
+    t->fig[i].b = b;
+}
+
+void fw__trace_fig(struct fw_engine *e, const char *name, int64_t h)
+{
+    fw__trace_fig_of(e, name, FW__FIG_VALUE, h, 0);
 }
 
 /* ---- the parameters of each rule ------------------------------------------------ */
@@ -198,7 +208,8 @@ int fw__evidence_json(const struct fw_engine *e, const struct fw__policy *p,
     fw_buf_puts(out, "},\"figures\":{");
     for (int i = 0; i < t->n_fig; i++) {
         char d[40];
-        size_t dl = fw_decimal_format(t->fig[i].h, 2, d);
+        size_t dl = fw_decimal_format(
+            fw__fig_value(t->fig[i].kind, t->fig[i].a, t->fig[i].b), 2, d);
         fw_buf_puts(out, i ? ",\"" : "\"");
         fw_buf_puts(out, t->fig[i].name);
         fw_buf_puts(out, "\":\"");

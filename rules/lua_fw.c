@@ -118,6 +118,18 @@ static int64_t seq_h(int32_t days)
     return round_div((i128)10000 * ((m - 1) * D + d), (i128)12 * D);
 }
 
+int64_t fw__fig_value(int kind, int64_t a, int64_t b)
+{
+    switch (kind) {
+    case FW__FIG_SEQ:
+        return seq_h((int32_t)a);
+    case FW__FIG_PROGRESS:
+        return round_div((i128)10000 * a, b);
+    default:
+        return a;
+    }
+}
+
 /* The engine of the hook call in progress, for the evidence (the host
  * keeps its policy in the state's extra space). */
 static struct fw_engine *engine_of(lua_State *L)
@@ -220,8 +232,8 @@ static int l_fw_lag(lua_State *L)
     i128 num = (i128)10000 * ((i128)sn * budget - (i128)sd * paid);
     int64_t h = round_div(num, (i128)sd * budget);
     struct fw_engine *e = engine_of(L);
-    fw__trace_fig(e, "seq", round_div((i128)10000 * sn, sd));
-    fw__trace_fig(e, "progress", round_div((i128)10000 * paid, budget));
+    fw__trace_fig_of(e, "seq", FW__FIG_SEQ, days, 0);
+    fw__trace_fig_of(e, "progress", FW__FIG_PROGRESS, paid, budget);
     fw__trace_fig(e, "lag", h);
     push_hundredths(L, h);
     return 1;

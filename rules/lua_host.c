@@ -143,12 +143,10 @@ static const struct fw_record *check_rec(lua_State *L, int idx)
 const struct fw_record *fw__host_record(void *vL, int idx)
 {
     lua_State *L = vL;
-    if (lua_type(L, idx) != LUA_TLIGHTUSERDATA || !lua_getmetatable(L, idx))
+    /* a policy reaches no light userdata but records (make_rec_mt) */
+    if (lua_type(L, idx) != LUA_TLIGHTUSERDATA)
         return NULL;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, pol_of(L)->rec_mt_ref);
-    bool is_rec = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
-    return is_rec ? check_rec(L, idx) : NULL;
+    return check_rec(L, idx);
 }
 
 static void push_field(lua_State *L, const struct fw_record *r, int f)
