@@ -145,7 +145,7 @@ int fw_config_parse_listen(const char *text, char **host, uint16_t *port,
     if (text[0] == '[') {
         const char *close = strchr(text, ']');
         if (close == NULL || close[1] != ':') {
-            *why = "not an address (host:port, or [IPv6]:port)";
+            *why = N_("not an address (host:port, or [IPv6]:port)");
             return FW_EINVAL;
         }
         h = text + 1;
@@ -154,20 +154,20 @@ int fw_config_parse_listen(const char *text, char **host, uint16_t *port,
     } else {
         colon = strrchr(text, ':');
         if (colon == NULL) {
-            *why = "not an address (host:port, e.g. 127.0.0.1:9464; or "
-                   "\"off\")";
+            *why = N_("not an address (host:port, e.g. 127.0.0.1:9464; or "
+                      "\"off\")");
             return FW_EINVAL;
         }
         if (memchr(text, ':', (size_t)(colon - text)) != NULL) {
-            *why = "an IPv6 address goes in brackets: [::1]:9464";
+            *why = N_("an IPv6 address goes in brackets: [::1]:9464");
             return FW_EINVAL;
         }
         hlen = (size_t)(colon - text);
     }
     char buf[INET6_ADDRSTRLEN + 1];
     if (hlen == 0 || hlen >= sizeof buf) {
-        *why = hlen ? "not an IP address"
-                    : "a host is needed (127.0.0.1, 0.0.0.0, [::1])";
+        *why = hlen ? N_("not an IP address")
+                    : N_("a host is needed (127.0.0.1, 0.0.0.0, [::1])");
         return FW_EINVAL;
     }
     memcpy(buf, h, hlen);
@@ -176,20 +176,20 @@ int fw_config_parse_listen(const char *text, char **host, uint16_t *port,
     const char *canon = buf;
     if (text[0] == '[') {
         if (inet_pton(AF_INET6, buf, addr) != 1) {
-            *why = "not an IPv6 address in the brackets";
+            *why = N_("not an IPv6 address in the brackets");
             return FW_EINVAL;
         }
     } else if (!strcmp(buf, "localhost")) {
         canon = "127.0.0.1";
     } else if (inet_pton(AF_INET, buf, addr) != 1) {
-        *why = "the host must be an IP address (127.0.0.1, 0.0.0.0, [::1]) "
-               "or localhost";
+        *why = N_("the host must be an IP address (127.0.0.1, 0.0.0.0, "
+                  "[::1]) or localhost");
         return FW_EINVAL;
     }
     uint64_t v;
     const char *end = digits(colon + 1, &v, why);
     if (end == NULL || *end != '\0' || v < 1 || v > 65535) {
-        *why = "the port must be a number from 1 to 65535";
+        *why = N_("the port must be a number from 1 to 65535");
         return FW_EINVAL;
     }
     char *copy = strdup(canon);
@@ -278,6 +278,7 @@ enum kind {
     K_LEVEL,
     K_CLOCK,
     K_DURATION,   /* → ms, > 0 */
+    K_AGE,        /* → ms; 0 = forever */
     K_SIZE,       /* → bytes, >= min */
     K_COUNT,      /* whole number >= min */
     K_BOOL,
@@ -315,6 +316,12 @@ static const struct key reload_keys[] = {
     {NULL, 0, 0, 0, 0, 0, NULL},
 };
 
+static const struct key retention_keys[] = {
+    {"done", K_AGE, M(retain_done_ms), 0, 0, NULL},
+    {"resolved", K_AGE, M(retain_resolved_ms), 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL},
+};
+
 static const struct key top_keys[] = {
     {"spool", K_PATH, M(spool), 0, 0, NULL},
     {"policies", K_PATH, M(policies), 0, 0, NULL},
@@ -322,7 +329,9 @@ static const struct key top_keys[] = {
     {"outbox", K_PATH, M(outbox), 0, 0, NULL},
     {"columns", K_OPT_PATH, M(columns), 0, 0, NULL},
     {"shadow", K_OPT_PATH, M(shadow), 0, 0, NULL},
+    /* min: which listener (0 listen, 1 metrics_listen) */
     {"listen", K_LISTEN, 0, 0, 0, 0, NULL},
+    {"metrics_listen", K_LISTEN, 0, 0, 1, 0, NULL},
     /* min: which token (0 the write token, 1 the read token) */
     {"token", K_TOKEN, M(token), 0, 0, NULL},
     {"token_file", K_TOKEN_FILE, M(token_file), 0, 0, NULL},
@@ -334,6 +343,7 @@ static const struct key top_keys[] = {
     {"scan_interval", K_DURATION, M(scan_interval_ms), 1, 0, NULL},
     {"limits", K_SECTION, 0, 0, 0, 0, limits_keys},
     {"reload", K_SECTION, 0, 0, 0, 0, reload_keys},
+    {"retention", K_SECTION, 0, 0, 0, 0, retention_keys},
     {NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -344,6 +354,7 @@ static const struct {
     {NULL, top_keys},
     {"limits", limits_keys},
     {"reload", reload_keys},
+    {"retention", retention_keys},
 };
 
 /* ---- loading ------------------------------------------------------------ */
@@ -354,6 +365,7 @@ struct load {
     const char *dir;         /* the config's absolute folder */
     /* [0] token, token_file; [1] read_token, read_token_file */
     const struct fw_value *token_v[2], *token_file_v[2];
+    const struct fw_value *listen_v[2]; /* listen, metrics_listen */
     bool oom;
 };
 
@@ -652,12 +664,17 @@ static void load_value(struct load *ld, const struct key *k,
         ld->token_v[k->min] = v;
         return;
     case K_LISTEN: {
+        bool m = k->min == 1; /* metrics_listen */
+        char **hostp = m ? &c->metrics_host : &c->listen_host;
+        uint16_t *portp = m ? &c->metrics_port : &c->listen_port;
+        ld->listen_v[m] = NULL;
         if ((v->type == FW_V_BOOL && !v->b) ||
             (v->type == FW_V_STR && !strcmp(t, "off"))) {
-            c->listen_enabled = false;
-            free(c->listen_host);
-            c->listen_host = NULL;
-            c->listen_port = 0;
+            if (!m)
+                c->listen_enabled = false;
+            free(*hostp);
+            *hostp = NULL;
+            *portp = 0;
             return;
         }
         char *host = NULL;
@@ -665,13 +682,17 @@ static void load_value(struct load *ld, const struct key *k,
         int rc = fw_config_parse_listen(t, &host, &port, &why);
         if (rc == FW_ENOMEM) {
             ld->oom = true;
+        } else if (rc < 0 && m) {
+            config_problem(ld, v, "metrics_listen \"%s\": %s", t, _(why));
         } else if (rc < 0) {
-            config_problem(ld, v, "listen \"%s\": %s", t, why);
+            config_problem(ld, v, "listen \"%s\": %s", t, _(why));
         } else {
-            free(c->listen_host);
-            c->listen_host = host;
-            c->listen_port = port;
-            c->listen_enabled = true;
+            free(*hostp);
+            *hostp = host;
+            *portp = port;
+            if (!m)
+                c->listen_enabled = true;
+            ld->listen_v[m] = v;
         }
         return;
     }
@@ -694,6 +715,23 @@ static void load_value(struct load *ld, const struct key *k,
             config_problem(ld, v, "%s \"%s\": %s", name, t, why);
         else if (ms < k->min)
             config_problem(ld, v, "%s \"%s\": must be more than 0", name, t);
+        else
+            store_uint(c, k, ms);
+        return;
+    }
+    case K_AGE: {
+        /* days (30d), or any duration (12h); 0 alone: forever */
+        uint64_t ms = 0, n;
+        const char *end = digits(t, &n, &why);
+        bool ok = end && ((!strcmp(end, "d") && n > 0 &&
+                           n <= UINT64_MAX / 86400000 &&
+                           (ms = n * 86400000) > 0) ||
+                          (!strcmp(t, "0")) ||
+                          (fw_config_parse_duration(t, &ms, &why) == 0 &&
+                           ms > 0));
+        if (!ok)
+            config_problem(ld, v, "%s \"%s\": not an age (a whole number of "
+                    "days, 30d, or hours, 12h; 0 keeps forever)", name, t);
         else
             store_uint(c, k, ms);
         return;
@@ -801,6 +839,7 @@ void fw_config_fini(struct fw_config *c)
     free(c->columns);
     free(c->shadow);
     free(c->listen_host);
+    free(c->metrics_host);
     if (c->token)
         explicit_bzero(c->token, strlen(c->token));
     free(c->token);
@@ -937,6 +976,14 @@ int fw_config_load(const char *path, struct fw_config *c,
             config_problem(&ld, at, "the read token is the same as the write token "
                     "(token): a reader could then write; give each its own");
         }
+        /* one port cannot serve two listeners */
+        if (ld.listen_v[1] && c->listen_enabled && c->metrics_host &&
+            c->metrics_port == c->listen_port &&
+            !strcmp(c->metrics_host, c->listen_host))
+            config_problem(&ld, ld.listen_v[1], "metrics_listen \"%s\": the "
+                    "same address as listen; leave metrics_listen out to "
+                    "serve /metrics on listen alone",
+                    scalar_text(ld.listen_v[1]));
     }
     if (ld.oom) {
         fw_diag_add(diag, path, _("out of memory"));

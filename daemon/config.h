@@ -38,6 +38,11 @@ struct fw_config {
     char *listen_host;       /* "127.0.0.1", "::1" (no brackets), "0.0.0.0";
                                 NULL when disabled */
     uint16_t listen_port;
+    /* metrics_listen: a second listener that serves only /metrics,
+     * /healthz and /readyz (Prometheus on another host reads no findings),
+     * or NULL (the default): none. */
+    char *metrics_host;
+    uint16_t metrics_port;
 
     char *token;             /* bearer token for POST, or NULL: POST refused */
     char *token_file;        /* where token came from, or NULL */
@@ -64,6 +69,12 @@ struct fw_config {
 
     uint64_t reload_debounce_ms;
     bool reload_run_tests;
+
+    /* retention.done, retention.resolved: files of spool/done/ and resolved
+     * findings older than this are deleted at start and at each scheduled
+     * check; 0 (the default) keeps them forever. */
+    uint64_t retain_done_ms;
+    uint64_t retain_resolved_ms;
 };
 
 /* Fills c with every default; paths are the default names resolved against

@@ -85,7 +85,7 @@ int fw_cmd_run(int argc, char **argv)
         rc = fw_reload_open(d, &rl);
     if (rc == 0)
         rc = fw_shadow_open(d, d->cfg.shadow, &sh);
-    if (rc == 0 && d->cfg.listen_enabled &&
+    if (rc == 0 && (d->cfg.listen_enabled || d->cfg.metrics_host) &&
         fw_http_api_start(d, rl, sh, &api) < 0) {
         fw_core_abort(d); /* closes what the reload part opened */
         uv_run(&d->loop, UV_RUN_DEFAULT);
