@@ -11,6 +11,7 @@
 #include "core.h"
 #include "http/http.h"
 #include "reload.h"
+#include "retention.h"
 #include "shadow.h"
 
 static const char usage_text[] = N_(
@@ -78,6 +79,7 @@ int fw_cmd_run(int argc, char **argv)
 
     struct fw_reload *rl = NULL;
     struct fw_shadow *sh = NULL;
+    struct fw_retention *ret = NULL;
     struct fw_http_api *api = NULL;
     int status = FW_EXIT_OK;
     rc = fw_core_open(d);
@@ -85,6 +87,8 @@ int fw_cmd_run(int argc, char **argv)
         rc = fw_reload_open(d, &rl);
     if (rc == 0)
         rc = fw_shadow_open(d, d->cfg.shadow, &sh);
+    if (rc == 0)
+        rc = fw_retention_open(d, &ret);
     if (rc == 0 && (d->cfg.listen_enabled || d->cfg.metrics_host) &&
         fw_http_api_start(d, rl, sh, &api) < 0) {
         fw_core_abort(d); /* closes what the reload part opened */
@@ -100,6 +104,7 @@ int fw_cmd_run(int argc, char **argv)
     fw_core_close(d, status == FW_EXIT_OK);
     fw_http_api_free(api);
     fw_shadow_free(sh);
+    fw_retention_free(ret);
     fw_reload_free(rl);
     free(d);
     return status;

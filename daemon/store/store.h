@@ -367,6 +367,16 @@ int fw_store_outbox_mark_at(struct fw_store *st, uint64_t seq, uint64_t bytes,
 int fw_store_outbox_marked_at(struct fw_store *st, uint64_t *seq,
                               uint64_t *bytes, struct fw_error *err);
 
+/* ---- retention ------------------------------------------------------------
+ * (store_prune.c) Deletes the findings resolved before before_ms (unix ms)
+ * whose events the outbox file holds (seq up to the mark), with those
+ * events and their keys, in transactions of a few thousand; never the
+ * newest finding or event (the next ones are numbered after them). A
+ * finding pruned and firing again later is a new one (an opened event).
+ * *pruned gets the count. Between transactions (else FW_ESTATE). */
+int fw_store_prune_resolved(struct fw_store *st, int64_t before_ms,
+                            int64_t *pruned, struct fw_error *err);
+
 /* ---- policy generations -------------------------------------------------- */
 
 enum fw_store_trigger { FW_TRIG_START = 0, FW_TRIG_SIGHUP, FW_TRIG_WATCH,
