@@ -315,3 +315,44 @@ uint64_t fw_outbox_lag(const struct fw_outbox *o, struct fw_store *st)
     return c.outbox_seq > c.outbox_marked ? c.outbox_seq - c.outbox_marked
                                           : 0;
 }
+
+/* ---- reopening (rotation) ------------------------------------------------- */
+
+int fw_outbox_reopen(struct fw_outbox *o, struct fw_store *st, bool *rotated,
+                     struct fw_error *err)
+{
+    *rotated = false;
+    /* what was committed goes to the file being rotated away, so that it
+     * ends with every event before the switch; a failed flush that left the
+     * file not level keeps it: the lines past its mark are counted in it */
+    int rc = fw_outbox_flush(o, st, NULL, err);
+    if (rc < 0 && !o->level)
+        return rc;
+    int fd = open(o->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return io_error(err, o->path, "reopen");
+    struct stat was, now;
+    if (fstat(o->fd, &was) < 0 || fstat(fd, &now) < 0) {
+        rc = io_error(err, o->path, "reopen");
+        close(fd);
+        return rc;
+    }
+    if (was.st_dev == now.st_dev && was.st_ino == now.st_ino) {
+        close(fd); /* not moved: the same file goes on */
+        return 0;
+    }
+    /* The new file holds none of our events: the mark's length is its
+     * length now (0 for a new file), so that a crash repair counts lines
+     * in it from there, not from where the old file ended. */
+    if ((rc = fw_store_outbox_mark_at(st, o->marked, (uint64_t)now.st_size,
+                                      err)) < 0) {
+        close(fd);
+        return rc;
+    }
+    close(o->fd);
+    o->fd = fd;
+    o->level = true;
+    *rotated = true;
+    return 0;
+}
+
