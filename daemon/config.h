@@ -114,4 +114,8 @@ int fw_config_parse_listen(const char *text, char **host, uint16_t *port,
 /* "HH:MM" (00:00-23:59; "6:00" too) → minutes after midnight. */
 int fw_config_parse_clock(const char *text, unsigned *min, const char **why);
 
+/* (config_value.c, for config.c) The leading digits of s into *v; returns
+ * the end, or NULL with *why "not a whole number" or "too large". */
+const char *fw__config_digits(const char *s, uint64_t *v, const char **why);
+
 #endif
