@@ -6,8 +6,10 @@
  * line is cut off, and the whole lines past the recorded length are the
  * events already written: they are marked, not written twice. The file is
  * the outbox's alone: rotate it by moving it away and then reopening
- * (fw_outbox_reopen, SIGUSR1), or while fundwatch is stopped (a shorter
- * file than recorded is taken as it is). */
+ * (fw_outbox_reopen, SIGUSR1), or while fundwatch is stopped: the mark
+ * records the file's identity too, so the file moved away is found beside
+ * the path and the lines past the mark are counted there; the new file is
+ * taken as it is. */
 #ifndef FUNDWATCH_DAEMON_OUTBOX_H
 #define FUNDWATCH_DAEMON_OUTBOX_H
 

@@ -376,6 +376,17 @@ int fw_store_outbox_mark_at(struct fw_store *st, uint64_t seq, uint64_t bytes,
 int fw_store_outbox_marked_at(struct fw_store *st, uint64_t *seq,
                               uint64_t *bytes, struct fw_error *err);
 
+/* fw_store_outbox_mark_at, and with it the file's identity (st_dev,
+ * st_ino), so that after a file moved away while fundwatch was stopped the
+ * events written to it but not marked can be counted there. In one
+ * transaction. fw_store_outbox_file gives the identity recorded (0, 0
+ * before the first). */
+int fw_store_outbox_mark_file(struct fw_store *st, uint64_t seq,
+                              uint64_t bytes, uint64_t dev, uint64_t ino,
+                              struct fw_error *err);
+int fw_store_outbox_file(struct fw_store *st, uint64_t *dev, uint64_t *ino,
+                         struct fw_error *err);
+
 /* ---- retention ------------------------------------------------------------
  * (store_prune.c) Deletes the findings resolved before before_ms (unix ms)
  * whose events the outbox file holds (seq up to the mark), with those
