@@ -118,12 +118,12 @@ static int cut_torn(struct fw_outbox *o, off_t *size_out, struct fw_error *err)
 }
 
 /* The outbox file recorded with the mark (dev, ino) was moved away while
- * fundwatch was stopped (a rotation): look for it beside the path (a
- * rotation renames it in the same folder: outbox.jsonl.1, left plain by
- * delaycompress), cut a torn last line in it, and count into *k the whole
- * lines past bytes: events written to it and not marked. Not found
- * (removed, compressed): *k = 0, and those events are written again to the
- * new file. */
+ * fundwatch was stopped (a rotation): look for it beside the path, under
+ * a name that starts with the outbox's (a rotation renames it in the same
+ * folder: outbox.jsonl.1, left plain by delaycompress), cut a torn last
+ * line in it, and count into *k the whole lines past bytes: events written
+ * to it and not marked. Not found (removed, compressed): *k = 0, and those
+ * events are written again to the new file. */
 static int count_moved(struct fw_outbox *o, uint64_t dev, uint64_t ino,
                        uint64_t bytes, uint64_t *k, struct fw_error *err)
 {
@@ -138,13 +138,19 @@ static int count_moved(struct fw_outbox *o, uint64_t dev, uint64_t ino,
     DIR *dp = opendir(dir);
     if (dp == NULL)
         return 0;
+    /* only a name the rotation gives (outbox.jsonl.1, outbox.jsonl-2026…):
+     * an inode freed and given to another file is never taken for it */
+    const char *base = strrchr(o->path, '/');
+    base = base ? base + 1 : o->path;
+    size_t blen = strlen(base);
     struct dirent *e;
     char found[sizeof dir + 256] = "";
     while ((e = readdir(dp)) != NULL) {
         struct stat sb;
-        if (fstatat(dirfd(dp), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+        if (strncmp(e->d_name, base, blen) == 0 && e->d_name[blen] != '\0' &&
+            fstatat(dirfd(dp), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
             S_ISREG(sb.st_mode) && (uint64_t)sb.st_dev == dev &&
-            (uint64_t)sb.st_ino == ino) {
+            (uint64_t)sb.st_ino == ino && (uint64_t)sb.st_size >= bytes) {
             snprintf(found, sizeof found, "%s/%s", dir, e->d_name);
             break;
         }
