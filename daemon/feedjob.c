@@ -179,8 +179,8 @@ static int run_record(struct job *j, const struct fw_record *r, bool recheck)
         return 0;
     }
     rc = recheck ? fw_engine_recheck(j->env->eng, r, j->env->today,
-                                         on_finding, j)
-                     : fw_engine_run(j->env->eng, r, on_finding, j);
+                                     on_finding, j)
+                 : fw_engine_run(j->env->eng, r, on_finding, j);
     if (rc < 0 && j->rc == 0) { /* the engine itself: out of memory */
         j->rc = rc;
         snprintf(j->res->reason, sizeof j->res->reason,
