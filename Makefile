@@ -164,9 +164,10 @@ $(UNIT): $(UNIT_OBJ) $(DAEMON_OBJ) $(RULES_OBJ)
 # them with LibreOffice headless (libreoffice-calc-nogui), which the workbook
 # feed tests (tests/daemon/workbooks.sh) use to make their fixtures.
 # The dashboard's test drives Debian's headless Chromium (chromium) and
-# needs a Chinese font for its screenshots (fonts-wqy-microhei, 5 MB).
+# needs a Chinese font for its screenshots (fonts-wqy-microhei, 5 MB). The
+# outbox rotation test runs the package's logrotate snippet (logrotate).
 TEST_DEB = sqlite3 curl python3-openpyxl libreoffice-calc-nogui \
-           chromium fonts-wqy-microhei
+           chromium fonts-wqy-microhei logrotate
 PROMTOOL = build/tools/usr/bin/promtool
 
 # Outside `make asan` (its build is already sanitized) the fuzz targets are
@@ -318,6 +319,9 @@ install: $(BIN) $(MO) $(MAN) $(BUILD)/dist/fundwatch.service $(BUILD)/dist/fundw
 	  if [ -e $(ETC)/$$f ]; then echo "kept $(ETC)/$$f (exists)"; \
 	  else src=examples/$$f; [ $$f = fundwatch.yaml ] && src=$(BUILD)/dist/$$f; \
 	    echo "install -m 644 $$src $(ETC)/$$f"; install -m 644 $$src $(ETC)/$$f; fi; done
+	@lr=$(DESTDIR)$(SYSCONFDIR)/logrotate.d/fundwatch; if [ -e $$lr ]; then \
+	  echo "kept $$lr (exists)"; else echo "install debian/fundwatch.logrotate $$lr"; \
+	  install -D -m 644 debian/fundwatch.logrotate $$lr; fi
 	@if [ -e $(ETC)/policies ]; then \
 	  echo "kept $(ETC)/policies (exists; the shipped ones are in policies/)"; \
 	else echo "install policies/ $(ETC)/policies"; \
@@ -345,4 +349,4 @@ deb:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

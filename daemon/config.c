@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include "fundwatch/value.h"
 
@@ -27,180 +26,6 @@
 #define MIN_TOKEN_LEN 16
 #define MIN_BUDGET 1000u
 #define MIN_MEMORY (1ull << 20)
-
-/* ---- value parsers ------------------------------------------------------ */
-
-/* Leading digits of s into *v; returns the end, or NULL with *why set. */
-static const char *digits(const char *s, uint64_t *v, const char **why)
-{
-    if (*s < '0' || *s > '9') {
-        *why = "not a whole number";
-        return NULL;
-    }
-    uint64_t x = 0;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        if (x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10) {
-            *why = "too large";
-            return NULL;
-        }
-        x = x * 10 + (uint64_t)(*s - '0');
-    }
-    *v = x;
-    return s;
-}
-
-int fw_config_parse_duration(const char *text, uint64_t *ms, const char **why)
-{
-    uint64_t v;
-    const char *p = digits(text, &v, why);
-    if (p == NULL) {
-        if (strcmp(*why, "too large") != 0)
-            *why = "not a duration (500ms, 30s, 5m, 1h)";
-        return FW_EINVAL;
-    }
-    uint64_t mul;
-    if (!strcmp(p, "ms"))
-        mul = 1;
-    else if (!strcmp(p, "s"))
-        mul = 1000;
-    else if (!strcmp(p, "m"))
-        mul = 60 * 1000;
-    else if (!strcmp(p, "h"))
-        mul = 60 * 60 * 1000;
-    else {
-        *why = *p ? "not a duration (500ms, 30s, 5m, 1h)"
-                  : "a unit is needed (500ms, 30s, 5m, 1h)";
-        return FW_EINVAL;
-    }
-    if (v > UINT64_MAX / mul) {
-        *why = "too large";
-        return FW_EINVAL;
-    }
-    *ms = v * mul;
-    return 0;
-}
-
-int fw_config_parse_size(const char *text, uint64_t *bytes, const char **why)
-{
-    uint64_t v;
-    const char *p = digits(text, &v, why);
-    if (p == NULL) {
-        if (strcmp(*why, "too large") != 0)
-            *why = "not a size (a whole number of bytes, or with K, M, G "
-                   "or T: 64M)";
-        return FW_EINVAL;
-    }
-    unsigned shift = 0;
-    if (*p) {
-        switch (*p) {
-        case 'K': case 'k': shift = 10; break;
-        case 'M': case 'm': shift = 20; break;
-        case 'G': case 'g': shift = 30; break;
-        case 'T': case 't': shift = 40; break;
-        default: break;
-        }
-        if (shift == 0 || p[1] != '\0') {
-            *why = "not a size (a whole number of bytes, or with K, M, G "
-                   "or T: 64M)";
-            return FW_EINVAL;
-        }
-    }
-    if (v > (UINT64_MAX >> shift)) {
-        *why = "too large";
-        return FW_EINVAL;
-    }
-    *bytes = v << shift;
-    return 0;
-}
-
-int fw_config_parse_clock(const char *text, unsigned *min, const char **why)
-{
-    const char *p = text;
-    unsigned h = 0, m = 0;
-    int nh = 0, nm = 0;
-    for (; *p >= '0' && *p <= '9' && nh < 3; p++, nh++)
-        h = h * 10 + (unsigned)(*p - '0');
-    if (nh == 0 || nh > 2 || *p != ':')
-        goto bad;
-    for (p++; *p >= '0' && *p <= '9' && nm < 3; p++, nm++)
-        m = m * 10 + (unsigned)(*p - '0');
-    if (nm != 2 || *p != '\0')
-        goto bad;
-    if (h > 23 || m > 59) {
-        *why = "not a time of day (00:00 to 23:59)";
-        return FW_EINVAL;
-    }
-    *min = h * 60 + m;
-    return 0;
-bad:
-    *why = "not a time of day (HH:MM, e.g. \"06:00\")";
-    return FW_EINVAL;
-}
-
-int fw_config_parse_listen(const char *text, char **host, uint16_t *port,
-                           const char **why)
-{
-    const char *colon, *h = text;
-    size_t hlen;
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (close == NULL || close[1] != ':') {
-            *why = "not an address (host:port, or [IPv6]:port)";
-            return FW_EINVAL;
-        }
-        h = text + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(text, ':');
-        if (colon == NULL) {
-            *why = "not an address (host:port, e.g. 127.0.0.1:9464; or "
-                   "\"off\")";
-            return FW_EINVAL;
-        }
-        if (memchr(text, ':', (size_t)(colon - text)) != NULL) {
-            *why = "an IPv6 address goes in brackets: [::1]:9464";
-            return FW_EINVAL;
-        }
-        hlen = (size_t)(colon - text);
-    }
-    char buf[INET6_ADDRSTRLEN + 1];
-    if (hlen == 0 || hlen >= sizeof buf) {
-        *why = hlen ? "not an IP address"
-                    : "a host is needed (127.0.0.1, 0.0.0.0, [::1])";
-        return FW_EINVAL;
-    }
-    memcpy(buf, h, hlen);
-    buf[hlen] = '\0';
-    unsigned char addr[16];
-    const char *canon = buf;
-    if (text[0] == '[') {
-        if (inet_pton(AF_INET6, buf, addr) != 1) {
-            *why = "not an IPv6 address in the brackets";
-            return FW_EINVAL;
-        }
-    } else if (!strcmp(buf, "localhost")) {
-        canon = "127.0.0.1";
-    } else if (inet_pton(AF_INET, buf, addr) != 1) {
-        *why = "the host must be an IP address (127.0.0.1, 0.0.0.0, [::1]) "
-               "or localhost";
-        return FW_EINVAL;
-    }
-    uint64_t v;
-    const char *end = digits(colon + 1, &v, why);
-    if (end == NULL || *end != '\0' || v < 1 || v > 65535) {
-        *why = "the port must be a number from 1 to 65535";
-        return FW_EINVAL;
-    }
-    char *copy = strdup(canon);
-    if (copy == NULL) {
-        *why = "out of memory";
-        return FW_ENOMEM;
-    }
-    *host = copy;
-    *port = (uint16_t)v;
-    return 0;
-}
 
 /* ---- paths -------------------------------------------------------------- */
 
@@ -278,6 +103,7 @@ enum kind {
     K_LEVEL,
     K_CLOCK,
     K_DURATION,   /* → ms, > 0 */
+    K_AGE,        /* → ms; 0 = forever */
     K_SIZE,       /* → bytes, >= min */
     K_COUNT,      /* whole number >= min */
     K_BOOL,
@@ -315,6 +141,12 @@ static const struct key reload_keys[] = {
     {NULL, 0, 0, 0, 0, 0, NULL},
 };
 
+static const struct key retention_keys[] = {
+    {"done", K_AGE, M(retain_done_ms), 0, 0, NULL},
+    {"resolved", K_AGE, M(retain_resolved_ms), 0, 0, NULL},
+    {NULL, 0, 0, 0, 0, 0, NULL},
+};
+
 static const struct key top_keys[] = {
     {"spool", K_PATH, M(spool), 0, 0, NULL},
     {"policies", K_PATH, M(policies), 0, 0, NULL},
@@ -322,7 +154,9 @@ static const struct key top_keys[] = {
     {"outbox", K_PATH, M(outbox), 0, 0, NULL},
     {"columns", K_OPT_PATH, M(columns), 0, 0, NULL},
     {"shadow", K_OPT_PATH, M(shadow), 0, 0, NULL},
+    /* min: which listener (0 listen, 1 metrics_listen) */
     {"listen", K_LISTEN, 0, 0, 0, 0, NULL},
+    {"metrics_listen", K_LISTEN, 0, 0, 1, 0, NULL},
     /* min: which token (0 the write token, 1 the read token) */
     {"token", K_TOKEN, M(token), 0, 0, NULL},
     {"token_file", K_TOKEN_FILE, M(token_file), 0, 0, NULL},
@@ -334,6 +168,7 @@ static const struct key top_keys[] = {
     {"scan_interval", K_DURATION, M(scan_interval_ms), 1, 0, NULL},
     {"limits", K_SECTION, 0, 0, 0, 0, limits_keys},
     {"reload", K_SECTION, 0, 0, 0, 0, reload_keys},
+    {"retention", K_SECTION, 0, 0, 0, 0, retention_keys},
     {NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -344,6 +179,7 @@ static const struct {
     {NULL, top_keys},
     {"limits", limits_keys},
     {"reload", reload_keys},
+    {"retention", retention_keys},
 };
 
 /* ---- loading ------------------------------------------------------------ */
@@ -354,6 +190,7 @@ struct load {
     const char *dir;         /* the config's absolute folder */
     /* [0] token, token_file; [1] read_token, read_token_file */
     const struct fw_value *token_v[2], *token_file_v[2];
+    const struct fw_value *listen_v[2]; /* listen, metrics_listen */
     bool oom;
 };
 
@@ -652,12 +489,17 @@ static void load_value(struct load *ld, const struct key *k,
         ld->token_v[k->min] = v;
         return;
     case K_LISTEN: {
+        bool m = k->min == 1; /* metrics_listen */
+        char **hostp = m ? &c->metrics_host : &c->listen_host;
+        uint16_t *portp = m ? &c->metrics_port : &c->listen_port;
+        ld->listen_v[m] = NULL;
         if ((v->type == FW_V_BOOL && !v->b) ||
             (v->type == FW_V_STR && !strcmp(t, "off"))) {
-            c->listen_enabled = false;
-            free(c->listen_host);
-            c->listen_host = NULL;
-            c->listen_port = 0;
+            if (!m)
+                c->listen_enabled = false;
+            free(*hostp);
+            *hostp = NULL;
+            *portp = 0;
             return;
         }
         char *host = NULL;
@@ -665,13 +507,17 @@ static void load_value(struct load *ld, const struct key *k,
         int rc = fw_config_parse_listen(t, &host, &port, &why);
         if (rc == FW_ENOMEM) {
             ld->oom = true;
+        } else if (rc < 0 && m) {
+            config_problem(ld, v, "metrics_listen \"%s\": %s", t, _(why));
         } else if (rc < 0) {
-            config_problem(ld, v, "listen \"%s\": %s", t, why);
+            config_problem(ld, v, "listen \"%s\": %s", t, _(why));
         } else {
-            free(c->listen_host);
-            c->listen_host = host;
-            c->listen_port = port;
-            c->listen_enabled = true;
+            free(*hostp);
+            *hostp = host;
+            *portp = port;
+            if (!m)
+                c->listen_enabled = true;
+            ld->listen_v[m] = v;
         }
         return;
     }
@@ -698,6 +544,23 @@ static void load_value(struct load *ld, const struct key *k,
             store_uint(c, k, ms);
         return;
     }
+    case K_AGE: {
+        /* days (30d), or any duration (12h); 0 alone: forever */
+        uint64_t ms = 0, n;
+        const char *end = fw__config_digits(t, &n, &why);
+        bool ok = end && ((!strcmp(end, "d") && n > 0 &&
+                           n <= UINT64_MAX / 86400000 &&
+                           (ms = n * 86400000) > 0) ||
+                          (!strcmp(t, "0")) ||
+                          (fw_config_parse_duration(t, &ms, &why) == 0 &&
+                           ms > 0));
+        if (!ok)
+            config_problem(ld, v, "%s \"%s\": not an age (a whole number of "
+                    "days, 30d, or hours, 12h; 0 keeps forever)", name, t);
+        else
+            store_uint(c, k, ms);
+        return;
+    }
     case K_SIZE:
     case K_COUNT: {
         uint64_t x;
@@ -707,7 +570,7 @@ static void load_value(struct load *ld, const struct key *k,
             return;
         }
         if (k->kind == K_COUNT) {
-            const char *end = digits(t, &x, &why);
+            const char *end = fw__config_digits(t, &x, &why);
             if (end == NULL || *end != '\0') {
                 config_problem(ld, v, "%s \"%s\": %s", name, t,
                         end == NULL && !strcmp(why, "too large")
@@ -801,6 +664,7 @@ void fw_config_fini(struct fw_config *c)
     free(c->columns);
     free(c->shadow);
     free(c->listen_host);
+    free(c->metrics_host);
     if (c->token)
         explicit_bzero(c->token, strlen(c->token));
     free(c->token);
@@ -937,6 +801,14 @@ int fw_config_load(const char *path, struct fw_config *c,
             config_problem(&ld, at, "the read token is the same as the write token "
                     "(token): a reader could then write; give each its own");
         }
+        /* one port cannot serve two listeners */
+        if (ld.listen_v[1] && c->listen_enabled && c->metrics_host &&
+            c->metrics_port == c->listen_port &&
+            !strcmp(c->metrics_host, c->listen_host))
+            config_problem(&ld, ld.listen_v[1], "metrics_listen \"%s\": the "
+                    "same address as listen; leave metrics_listen out to "
+                    "serve /metrics on listen alone",
+                    scalar_text(ld.listen_v[1]));
     }
     if (ld.oom) {
         fw_diag_add(diag, path, _("out of memory"));

@@ -38,6 +38,11 @@ struct fw_config {
     char *listen_host;       /* "127.0.0.1", "::1" (no brackets), "0.0.0.0";
                                 NULL when disabled */
     uint16_t listen_port;
+    /* metrics_listen: a second listener that serves only /metrics,
+     * /healthz and /readyz (Prometheus on another host reads no findings),
+     * or NULL (the default): none. */
+    char *metrics_host;
+    uint16_t metrics_port;
 
     char *token;             /* bearer token for POST, or NULL: POST refused */
     char *token_file;        /* where token came from, or NULL */
@@ -64,6 +69,12 @@ struct fw_config {
 
     uint64_t reload_debounce_ms;
     bool reload_run_tests;
+
+    /* retention.done, retention.resolved: files of spool/done/ and resolved
+     * findings older than this are deleted at start and at each scheduled
+     * check; 0 (the default) keeps them forever. */
+    uint64_t retain_done_ms;
+    uint64_t retain_resolved_ms;
 };
 
 /* Fills c with every default; paths are the default names resolved against
@@ -102,5 +113,9 @@ int fw_config_parse_listen(const char *text, char **host, uint16_t *port,
                            const char **why);
 /* "HH:MM" (00:00-23:59; "6:00" too) → minutes after midnight. */
 int fw_config_parse_clock(const char *text, unsigned *min, const char **why);
+
+/* (config_value.c, for config.c) The leading digits of s into *v; returns
+ * the end, or NULL with *why "not a whole number" or "too large". */
+const char *fw__config_digits(const char *s, uint64_t *v, const char **why);
 
 #endif

@@ -58,7 +58,7 @@ struct fw_core_part {
     void (*fed)(void *ud, const char *data, size_t len, const char *label,
                 int32_t today);
 };
-#define FW_CORE_MAX_PARTS 4
+#define FW_CORE_MAX_PARTS 8
 
 /* A job queued from outside the spool (POST /feeds). The core runs `run` on
  * the worker, then calls `done` on the loop; a job still queued when the

@@ -28,6 +28,8 @@ struct job {
     size_t n_ids, cap_ids;
     int rc;                          /* first store error, negative */
     struct fw_error err;
+    uint64_t stale;                  /* task records older than the task's
+                                        stored snapshot: not judged */
 };
 
 
@@ -166,9 +168,19 @@ static int run_record(struct job *j, const struct fw_record *r, bool recheck)
 {
     j->n_ids = 0;
     j->rkind = (int)r->kind;
-    int rc = recheck ? fw_engine_recheck(j->env->eng, r, j->env->today,
-                                         on_finding, j)
-                     : fw_engine_run(j->env->eng, r, on_finding, j);
+    /* "Later" is by as_of everywhere: an older snapshot of a task than the
+     * one kept fires, resolves and reopens nothing (the scheduled checks
+     * judge the kept one only) */
+    int rc = recheck ? 0 : fw_store_task_stale(j->env->st, r, &j->err);
+    if (rc < 0)
+        return store_failed(j, rc);
+    if (rc == 1) {
+        j->stale++;
+        return 0;
+    }
+    rc = recheck ? fw_engine_recheck(j->env->eng, r, j->env->today,
+                                     on_finding, j)
+                 : fw_engine_run(j->env->eng, r, on_finding, j);
     if (rc < 0 && j->rc == 0) { /* the engine itself: out of memory */
         j->rc = rc;
         snprintf(j->res->reason, sizeof j->res->reason,
@@ -348,6 +360,12 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
             if (used >= sizeof res->notes)
                 used = sizeof res->notes - 1;
         }
+        if (j.stale && used + 2 < sizeof res->notes)
+            snprintf(res->notes + used, sizeof res->notes - used,
+                     _("%s%llu task records older (as_of) than the snapshot "
+                       "of their task already stored: they fired, resolved "
+                       "and reopened nothing"), used ? "; " : "",
+                     (unsigned long long)j.stale);
     }
     if (j.rc != 0 || (rc > 0)) {
         /* the store (or the engine) failed: nothing of the feed stays */

@@ -3,9 +3,11 @@
  * file's length at the mark so that a crash is repaired by counting. */
 #include "outbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,6 +117,68 @@ static int cut_torn(struct fw_outbox *o, off_t *size_out, struct fw_error *err)
     return 0;
 }
 
+/* The outbox file recorded with the mark (dev, ino) was moved away while
+ * fundwatch was stopped (a rotation): look for it beside the path, under
+ * a name that starts with the outbox's (a rotation renames it in the same
+ * folder: outbox.jsonl.1, left plain by delaycompress), cut a torn last
+ * line in it, and count into *k the whole lines past bytes: events written
+ * to it and not marked. Not found (removed, compressed): *k = 0, and those
+ * events are written again to the new file. */
+static int count_moved(struct fw_outbox *o, uint64_t dev, uint64_t ino,
+                       uint64_t bytes, uint64_t *k, struct fw_error *err)
+{
+    *k = 0;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", o->path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir] = '\0'; /* "/x" keeps "/" */
+    DIR *dp = opendir(dir);
+    if (dp == NULL)
+        return 0;
+    /* only a name the rotation gives (outbox.jsonl.1, outbox.jsonl-2026…):
+     * an inode freed and given to another file is never taken for it */
+    const char *base = strrchr(o->path, '/');
+    base = base ? base + 1 : o->path;
+    size_t blen = strlen(base);
+    struct dirent *e;
+    char found[sizeof dir + 256] = "";
+    while ((e = readdir(dp)) != NULL) {
+        struct stat sb;
+        if (strncmp(e->d_name, base, blen) == 0 && e->d_name[blen] != '\0' &&
+            fstatat(dirfd(dp), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(sb.st_mode) && (uint64_t)sb.st_dev == dev &&
+            (uint64_t)sb.st_ino == ino && (uint64_t)sb.st_size >= bytes) {
+            snprintf(found, sizeof found, "%s/%s", dir, e->d_name);
+            break;
+        }
+    }
+    closedir(dp);
+    if (!found[0])
+        return 0;
+    struct fw_outbox moved = {.path = found};
+    if ((moved.fd = open(found, O_RDWR | O_CLOEXEC)) < 0)
+        return 0;
+    off_t size = 0;
+    int rc = cut_torn(&moved, &size, err);
+    char buf[65536];
+    for (off_t at = (off_t)bytes; rc == 0 && at < size;) {
+        size_t n = size - at < (off_t)sizeof buf ? (size_t)(size - at)
+                                                 : sizeof buf;
+        if (pread(moved.fd, buf, n, at) != (ssize_t)n) {
+            rc = io_error(err, found, "read");
+            break;
+        }
+        for (size_t i = 0; i < n; i++)
+            *k += buf[i] == '\n';
+        at += (off_t)n;
+    }
+    close(moved.fd);
+    return rc;
+}
+
 /* After a crash between writing lines and marking them, the file holds
  * events past the mark: the store recorded the file's length with the
  * mark, so the whole lines past that length are exactly those events (they
@@ -128,10 +192,30 @@ static int level_up(struct fw_outbox *o, struct fw_store *st,
     if (rc < 0 || (rc = fw_store_outbox_marked_at(st, &seq, &bytes, err)) < 0)
         return rc;
     o->marked = seq;
-    if ((uint64_t)size == bytes)
+    /* the file the mark is about, and the one open now */
+    struct stat sb;
+    uint64_t dev = 0, ino = 0;
+    if (fstat(o->fd, &sb) < 0)
+        return io_error(err, o->path, "read");
+    if ((rc = fw_store_outbox_file(st, &dev, &ino, err)) < 0)
+        return rc;
+    bool other = ino != 0 && (dev != (uint64_t)sb.st_dev ||
+                              ino != (uint64_t)sb.st_ino);
+    if (!other && ino != 0 && (uint64_t)size == bytes)
         return 0;
     uint64_t k = 0;
-    if ((uint64_t)size > bytes) {
+    if (other) {
+        /* moved away while fundwatch was stopped (rotated): what was
+         * written and not marked is in the moved file, if it is still
+         * beside; the open file is taken as it is */
+        if ((rc = count_moved(o, dev, ino, bytes, &k, err)) < 0)
+            return rc;
+        struct fw_store_counts c;
+        if ((rc = fw_store_counts(st, &c, err)) < 0)
+            return rc;
+        if (seq + k > c.outbox_seq)
+            k = c.outbox_seq > seq ? c.outbox_seq - seq : 0;
+    } else if ((uint64_t)size > bytes) {
         /* count the whole lines written since the mark */
         char buf[65536];
         for (off_t at = (off_t)bytes; at < size;) {
@@ -151,7 +235,9 @@ static int level_up(struct fw_outbox *o, struct fw_store *st,
     }
     /* else: shorter than recorded (rotated or cut by hand): the file is
      * taken as it is */
-    if ((rc = fw_store_outbox_mark_at(st, seq + k, (uint64_t)size, err)) < 0)
+    if ((rc = fw_store_outbox_mark_file(st, seq + k, (uint64_t)size,
+                                        (uint64_t)sb.st_dev,
+                                        (uint64_t)sb.st_ino, err)) < 0)
         return rc;
     o->marked = seq + k;
     return 0;
@@ -315,3 +401,45 @@ uint64_t fw_outbox_lag(const struct fw_outbox *o, struct fw_store *st)
     return c.outbox_seq > c.outbox_marked ? c.outbox_seq - c.outbox_marked
                                           : 0;
 }
+
+/* ---- reopening (rotation) ------------------------------------------------- */
+
+int fw_outbox_reopen(struct fw_outbox *o, struct fw_store *st, bool *rotated,
+                     struct fw_error *err)
+{
+    *rotated = false;
+    /* what was committed goes to the file being rotated away, so that it
+     * ends with every event before the switch; a failed flush that left the
+     * file not level keeps it: the lines past its mark are counted in it */
+    int rc = fw_outbox_flush(o, st, NULL, err);
+    if (rc < 0 && !o->level)
+        return rc;
+    int fd = open(o->path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return io_error(err, o->path, "reopen");
+    struct stat was, now;
+    if (fstat(o->fd, &was) < 0 || fstat(fd, &now) < 0) {
+        rc = io_error(err, o->path, "reopen");
+        close(fd);
+        return rc;
+    }
+    if (was.st_dev == now.st_dev && was.st_ino == now.st_ino) {
+        close(fd); /* not moved: the same file goes on */
+        return 0;
+    }
+    /* The new file holds none of our events: the mark's length is its
+     * length now (0 for a new file), so that a crash repair counts lines
+     * in it from there, not from where the old file ended. */
+    if ((rc = fw_store_outbox_mark_file(st, o->marked, (uint64_t)now.st_size,
+                                        (uint64_t)now.st_dev,
+                                        (uint64_t)now.st_ino, err)) < 0) {
+        close(fd);
+        return rc;
+    }
+    close(o->fd);
+    o->fd = fd;
+    o->level = true;
+    *rotated = true;
+    return 0;
+}
+

@@ -5,8 +5,11 @@
  * the write and the mark leaves behind is found again at open: a torn last
  * line is cut off, and the whole lines past the recorded length are the
  * events already written: they are marked, not written twice. The file is
- * the outbox's alone: rotate it by moving it away while fundwatch is
- * stopped (a shorter file than recorded is taken as it is). */
+ * the outbox's alone: rotate it by moving it away and then reopening
+ * (fw_outbox_reopen, SIGUSR1), or while fundwatch is stopped: the mark
+ * records the file's identity too, so the file moved away is found beside
+ * the path and the lines past the mark are counted there; the new file is
+ * taken as it is. */
 #ifndef FUNDWATCH_DAEMON_OUTBOX_H
 #define FUNDWATCH_DAEMON_OUTBOX_H
 
@@ -52,6 +55,15 @@ int fw_outbox_line(int event, const struct fw_finding *f,
  * outbox's line and the API's finding show it alike. */
 void fw_outbox_ack_json(struct fw_buf *b, const char *by, int64_t at_ms,
                         const char *note);
+
+/* Rotation: the events committed so far are appended to the file open now
+ * (moved away or not), then the path is opened again; when it is another
+ * file (the old one was moved away), the store's mark records that file's
+ * length with the events up to the mark, and later events go there only.
+ * *rotated false: the path still names the open file, nothing changed. On
+ * an error the open file stays and nothing is lost. */
+int fw_outbox_reopen(struct fw_outbox *o, struct fw_store *st, bool *rotated,
+                     struct fw_error *err);
 
 /* Events committed but not yet in the file (for metrics and health). */
 uint64_t fw_outbox_lag(const struct fw_outbox *o, struct fw_store *st);

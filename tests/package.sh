@@ -18,7 +18,8 @@
 #      and the operator's edit;
 #   6. purge leaves nothing behind but the system user;
 #   7. all of it again in a root booted with systemd (systemd-nspawn): apt
-#      install starts the service for real, in its sandbox.
+#      install starts the service for real, in its sandbox; logrotate with
+#      the package's snippet rotates the outbox (SIGUSR1).
 # FRESH_BASE chooses the cached root; FRESH_KEEP=1 keeps the copy.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -197,7 +198,7 @@ mkdir -p "$B/root/debs" && cp "$deb" "$deb2" "$B/root/debs/" # (nspawn mounts a 
 mount -t proc proc "$B/proc"
 # systemd and the package's dependencies, fetched now: the booted root has no network
 chroot "$B" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin sh -c "apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus curl &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd systemd-sysv dbus curl logrotate &&
     apt-get install -y -qq --download-only /root/debs/$(basename "$deb")" >"$work/apt-boot.log" 2>&1
 umount "$B/proc"
 cat >"$B/root/check.sh" <<'INNER'
@@ -223,6 +224,10 @@ t "it runs as fundwatch, sandboxed (NoNewPrivileges, a seccomp filter)" \
    grep -q "^NoNewPrivs:[[:space:]]*1" /proc/$(systemctl show -p MainPID --value fundwatch)/status &&
    grep -q "^Seccomp:[[:space:]]*2" /proc/$(systemctl show -p MainPID --value fundwatch)/status'
 t "a dropped feed gives findings" 'drop yuzhong_500103_2024h1.csv && [ "$(count)" -gt 0 ]'
+reopened() { for _ in $(seq 50); do journalctl -u fundwatch -o cat | grep -q "outbox.jsonl reopened: a new file" && return 0; sleep 0.1; done; return 1; }
+t "logrotate with the package's snippet: outbox.jsonl.1, SIGUSR1, a new outbox made by the service" \
+  'logrotate -f /etc/logrotate.d/fundwatch && [ -s /var/lib/fundwatch/outbox.jsonl.1 ] && reopened &&
+   [ "$(stat -c %U:%a /var/lib/fundwatch/outbox.jsonl)" = fundwatch:640 ]'
 before=$(count)
 systemctl reload fundwatch; sleep 1.5
 t "systemctl reload: SIGHUP, a new generation, still active" \
@@ -232,6 +237,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y "$deb2" >/root/apt2.log 2>&1
 t "upgraded: restarted with the newer binary" 'active && healthy && [ "$(systemctl show -p MainPID --value fundwatch)" != "$pid1" ] && fundwatch --version | grep -q pkgtest1'
 t "the findings are kept ($before)" '[ -n "$before" ] && [ "$(count)" = "$before" ]'
 t "a feed after the upgrade" 'drop yuzhong_500103_2024q4.csv'
+t "its events go to the new outbox" '[ -s /var/lib/fundwatch/outbox.jsonl ]'
 t "journal: no error line" '! journalctl -u fundwatch -p err -o cat | grep -q .'
 DEBIAN_FRONTEND=noninteractive apt-get remove -y fundwatch >/root/apt3.log 2>&1
 t "apt-get remove stops it and keeps the data" '! systemctl is-active -q fundwatch && [ -e /var/lib/fundwatch/fundwatch.db ]'

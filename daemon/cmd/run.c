@@ -11,6 +11,8 @@
 #include "core.h"
 #include "http/http.h"
 #include "reload.h"
+#include "reopen.h"
+#include "retention.h"
 #include "shadow.h"
 
 static const char usage_text[] = N_(
@@ -32,7 +34,8 @@ static const char usage_text[] = N_(
     "  -h, --help         this text\n"
     "\n"
     "Signals: SIGTERM or SIGINT finish the current feed, commit and exit 0;\n"
-    "SIGHUP reloads the policies (a broken edit keeps the running ones).\n"
+    "SIGHUP reloads the policies (a broken edit keeps the running ones);\n"
+    "SIGUSR1 reopens the outbox (after logrotate moved it away).\n"
     "Exit status: 0 stopped by a signal; 1 the config or the policies have\n"
     "problems (each printed as file:line: message); 2 usage, or the store,\n"
     "spool, outbox or listen address cannot be opened.\n");
@@ -78,6 +81,8 @@ int fw_cmd_run(int argc, char **argv)
 
     struct fw_reload *rl = NULL;
     struct fw_shadow *sh = NULL;
+    struct fw_retention *ret = NULL;
+    struct fw_reopen *ro = NULL;
     struct fw_http_api *api = NULL;
     int status = FW_EXIT_OK;
     rc = fw_core_open(d);
@@ -85,7 +90,14 @@ int fw_cmd_run(int argc, char **argv)
         rc = fw_reload_open(d, &rl);
     if (rc == 0)
         rc = fw_shadow_open(d, d->cfg.shadow, &sh);
-    if (rc == 0 && d->cfg.listen_enabled &&
+    if (rc == 0)
+        rc = fw_retention_open(d, &ret);
+    if (rc == 0)
+        rc = fw_reopen_open(d, &ro);
+    if (rc == FW_EIO && ro) { /* the reopen part is attached: close it */
+        fw_core_abort(d);
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+    } else if (rc == 0 && (d->cfg.listen_enabled || d->cfg.metrics_host) &&
         fw_http_api_start(d, rl, sh, &api) < 0) {
         fw_core_abort(d); /* closes what the reload part opened */
         uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -100,6 +112,8 @@ int fw_cmd_run(int argc, char **argv)
     fw_core_close(d, status == FW_EXIT_OK);
     fw_http_api_free(api);
     fw_shadow_free(sh);
+    fw_retention_free(ret);
+    fw_reopen_free(ro);
     fw_reload_free(rl);
     free(d);
     return status;

@@ -496,6 +496,13 @@ void fw_api_handle(void *ud, struct fw_http_conn *c,
         .authorization = fw_http_header(c, "authorization"),
         .cookie = fw_http_header(c, "cookie"),
     };
+    if (api->monitor_only && strcmp(req->path, "/metrics") != 0 &&
+        strcmp(req->path, "/healthz") != 0 &&
+        strcmp(req->path, "/readyz") != 0) {
+        fw_http_respond_error(c, 404, "this listener (metrics_listen) serves "
+                              "/metrics, /healthz and /readyz only");
+        return;
+    }
     if (api->dash && fw_dash_handle(api->dash, c, req, &cred, &api->auth))
         return;
     int rc = fw_api_parse(req, &cred, &api->auth, &call, why, sizeof why);

@@ -127,6 +127,10 @@ struct fw_api {
     void *ud;
     struct fw_api_auth auth;
     struct fw_dash *dash;
+    /* metrics_listen's: /metrics, /healthz and /readyz only; every other
+     * path is 404 whatever the credentials, so nothing of the findings is
+     * reachable there */
+    bool monitor_only;
 };
 
 void fw_api_handle(void *api, struct fw_http_conn *c,

@@ -32,6 +32,8 @@ struct fw_http_api {
     struct fw_shadow *sh;
     struct fw_http_server *http;
     struct fw_api api;
+    struct fw_http_server *mhttp; /* metrics_listen's, or NULL */
+    struct fw_api mapi;
     bool closed;
     uint64_t ingest_bytes;  /* bodies of queued POST /feeds */
     /* GET /summary's last answer, kept while the store's counts and the
@@ -822,13 +824,45 @@ static void http_stopped(void *arg)
     a->http = NULL;
 }
 
+static void mhttp_stopped(void *arg)
+{
+    struct fw_http_api *a = arg;
+    a->mhttp = NULL;
+}
+
 static void stop_hook(void *ud)
 {
     struct fw_http_api *a = ud;
-    if (a->http && !a->closed) {
-        a->closed = true;
+    if (a->closed)
+        return;
+    a->closed = true;
+    if (a->http)
         fw_http_stop(a->http, http_stopped, a);
+    if (a->mhttp)
+        fw_http_stop(a->mhttp, mhttp_stopped, a);
+}
+
+/* "host:port" ("[v6]:port") of a listener of the config into buf. */
+static const char *address(const char *host, unsigned port, char *buf,
+                           size_t n)
+{
+    snprintf(buf, n, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+    return buf;
+}
+
+static int serve(struct fwd *d, const char *listen, struct fw_api *api,
+                 struct fw_http_server **out)
+{
+    struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
+    o.max_body = d->cfg.max_body;
+    struct fw_error err = {0};
+    if (fw_http_start(&d->loop, listen, &o, fw_api_handle, api, out,
+                      &err) < 0) {
+        fw_log_error("http", NULL, "%s: %s", err.place[0] ? err.place : listen,
+                     err.msg);
+        return err.code ? err.code : FW_EIO;
     }
+    return 0;
 }
 
 int fw_http_api_start(struct fwd *d, struct fw_reload *rl,
@@ -841,43 +875,49 @@ int fw_http_api_start(struct fwd *d, struct fw_reload *rl,
     a->d = d;
     a->rl = rl;
     a->sh = sh;
-    char listen[300];
-    bool v6 = strchr(d->cfg.listen_host, ':') != NULL;
-    snprintf(listen, sizeof listen, v6 ? "[%s]:%u" : "%s:%u",
-             d->cfg.listen_host, (unsigned)d->cfg.listen_port);
-    struct fw_http_opts o = FW_HTTP_OPTS_DEFAULT;
-    o.max_body = d->cfg.max_body;
+    const struct fw_config *cf = &d->cfg;
     a->api = (struct fw_api){
         .ops = &ops,
         .ud = a,
-        .auth = {.token = d->cfg.token, .read_token = d->cfg.read_token,
-                 .public_read = d->cfg.public_read},
+        .auth = {.token = cf->token, .read_token = cf->read_token,
+                 .public_read = cf->public_read},
         .dash = fw_dash_new(),
     };
+    a->mapi = (struct fw_api){.ops = &ops, .ud = a, .monitor_only = true};
     if (a->api.dash == NULL) {
         free(a);
         return FW_ENOMEM;
     }
-    struct fw_error err = {0};
-    if (fw_http_start(&d->loop, listen, &o, fw_api_handle, &a->api, &a->http,
-                      &err) < 0) {
-        fw_log_error("http", NULL, "%s: %s", err.place[0] ? err.place : listen,
-                     err.msg);
+    char listen[300], mlisten[300];
+    int rc = 0;
+    if (cf->listen_enabled)
+        rc = serve(d, address(cf->listen_host, cf->listen_port, listen,
+                              sizeof listen), &a->api, &a->http);
+    if (rc == 0 && cf->metrics_host)
+        rc = serve(d, address(cf->metrics_host, cf->metrics_port, mlisten,
+                              sizeof mlisten), &a->mapi, &a->mhttp);
+    if (rc < 0 && a->http == NULL) {
         fw_dash_free(a->api.dash);
         free(a);
-        return err.code ? err.code : FW_EIO;
+        return rc;
     }
-    const struct fw_config *cf = &d->cfg;
-    fw_log_info("http", NULL, "listening on %s (POST %s; reads %s; the "
-                "dashboard at http://%s/)", listen,
-                cf->token ? "with the token" : "refused: no token set",
-                cf->public_read ? "public (public_read: true)"
-                : cf->read_token || cf->token ? "with a token"
-                : "refused: no read_token or token set", listen);
+    /* from here the part stops what was started, also after a failure */
     fw_core_attach(d, &(struct fw_core_part){
         .name = "http", .ud = a, .stop = stop_hook,
     });
     *out = a;
+    if (rc < 0)
+        return rc;
+    if (a->http)
+        fw_log_info("http", NULL, "listening on %s (POST %s; reads %s; the "
+                    "dashboard at http://%s/)", listen,
+                    cf->token ? "with the token" : "refused: no token set",
+                    cf->public_read ? "public (public_read: true)"
+                    : cf->read_token || cf->token ? "with a token"
+                    : "refused: no read_token or token set", listen);
+    if (a->mhttp)
+        fw_log_info("http", NULL, "metrics on %s (/metrics, /healthz and "
+                    "/readyz only: no findings there)", mlisten);
     return 0;
 }
 

@@ -222,6 +222,15 @@ int fw_store_reject_add(struct fw_store *st, uint64_t line,
 int fw_store_task_put(struct fw_store *st, const struct fw_record *rec,
                       struct fw_error *err);
 
+/* 1 when the store keeps a snapshot of rec's task (region, dept, task)
+ * whose as_of is later than rec's: rec is an older snapshot delivered late,
+ * which must fire, resolve and reopen nothing. 0 otherwise (not a task
+ * record with region, task and as_of; no snapshot kept; one as old or
+ * older, or without as_of), or a negative code. Inside a feed's
+ * transaction it sees what the feed kept so far. */
+int fw_store_task_stale(struct fw_store *st, const struct fw_record *rec,
+                        struct fw_error *err);
+
 /* Sets the time every add/resolve of this transaction stamps
  * (first_seen/last_seen/resolved_at); fw_store_feed_begin sets it to
  * feed->started_ms. */
@@ -366,6 +375,27 @@ int fw_store_outbox_mark_at(struct fw_store *st, uint64_t seq, uint64_t bytes,
                             struct fw_error *err);
 int fw_store_outbox_marked_at(struct fw_store *st, uint64_t *seq,
                               uint64_t *bytes, struct fw_error *err);
+
+/* fw_store_outbox_mark_at, and with it the file's identity (st_dev,
+ * st_ino), so that after a file moved away while fundwatch was stopped the
+ * events written to it but not marked can be counted there. In one
+ * transaction. fw_store_outbox_file gives the identity recorded (0, 0
+ * before the first). */
+int fw_store_outbox_mark_file(struct fw_store *st, uint64_t seq,
+                              uint64_t bytes, uint64_t dev, uint64_t ino,
+                              struct fw_error *err);
+int fw_store_outbox_file(struct fw_store *st, uint64_t *dev, uint64_t *ino,
+                         struct fw_error *err);
+
+/* ---- retention ------------------------------------------------------------
+ * (store_prune.c) Deletes the findings resolved before before_ms (unix ms)
+ * whose events the outbox file holds (seq up to the mark), with those
+ * events and their keys, in transactions of a few thousand; never the
+ * newest finding or event (the next ones are numbered after them). A
+ * finding pruned and firing again later is a new one (an opened event).
+ * *pruned gets the count. Between transactions (else FW_ESTATE). */
+int fw_store_prune_resolved(struct fw_store *st, int64_t before_ms,
+                            int64_t *pruned, struct fw_error *err);
 
 /* ---- policy generations -------------------------------------------------- */
 

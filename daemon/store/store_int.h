@@ -1,7 +1,7 @@
 /* The store's internals shared by store.c (schema, transactions, open,
  * feeds, the finding key index), store_find.c (findings, resolution,
- * rejects, tasks) and store_read.c (reads, outbox, generations, checks).
- * Not an API: only these three files include it. */
+ * rejects, tasks), store_read.c (reads, outbox, generations, checks) and
+ * store_prune.c (retention). Not an API: only these files include it. */
 #ifndef FUNDWATCH_DAEMON_STORE_INT_H
 #define FUNDWATCH_DAEMON_STORE_INT_H
 

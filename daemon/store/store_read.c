@@ -278,6 +278,48 @@ int fw_store_outbox_mark_at(struct fw_store *st, uint64_t seq, uint64_t bytes,
     return 0;
 }
 
+int fw_store_outbox_mark_file(struct fw_store *st, uint64_t seq,
+                              uint64_t bytes, uint64_t dev, uint64_t ino,
+                              struct fw_error *err)
+{
+    bool own = st->tx == TX_NONE;
+    int rc;
+    if (own && (rc = fw__store_tx_begin(st, TX_OWN, err)) < 0)
+        return rc;
+    if ((rc = fw_store_outbox_mark_at(st, seq, bytes, err)) < 0)
+        return st->tx != TX_NONE ? fw__store_tx_fail(st, rc) : rc;
+    static const char *const keys[2] = {"outbox_dev", "outbox_ino"};
+    const uint64_t vals[2] = {dev, ino};
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *s = st->st[S_META_SET];
+        bind_text(s, 1, keys[i]);
+        sqlite3_bind_int64(s, 2, (int64_t)vals[i]);
+        if ((rc = fw__store_exec(st, S_META_SET, err,
+                                 "marking the outbox")) < 0)
+            return fw__store_tx_fail(st, rc);
+    }
+    if (own && (rc = fw__store_tx_commit(st, err)) < 0)
+        return rc;
+    return 0;
+}
+
+int fw_store_outbox_file(struct fw_store *st, uint64_t *dev, uint64_t *ino,
+                         struct fw_error *err)
+{
+    static const char *const keys[2] = {"outbox_dev", "outbox_ino"};
+    uint64_t *out[2] = {dev, ino};
+    for (int i = 0; i < 2; i++) {
+        bind_text(st->st[S_META_GET], 1, keys[i]);
+        int64_t v = 0;
+        int rc = fw__store_query_i64(st, S_META_GET, 0, &v, err,
+                                     "reading the outbox");
+        if (rc < 0)
+            return rc;
+        *out[i] = (uint64_t)v;
+    }
+    return 0;
+}
+
 int fw_store_outbox_marked_at(struct fw_store *st, uint64_t *seq,
                               uint64_t *bytes, struct fw_error *err)
 {

@@ -281,9 +281,72 @@ TEST_IMPL(config_bad_values)
         {"spool: [a\n",
          "2:1: a comma or a closing ] is missing in the list [ ... ] opened "
          "at line 1\n    2 | \n      | ^"},
+        {"metrics_listen: 9101\n",
+         "1:17: metrics_listen \"9101\": not an address (host:port, e.g. "
+         "127.0.0.1:9464; or \"off\")"},
+        {"metrics_listen: \"[::1]:0\"\n",
+         "1:17: metrics_listen \"[::1]:0\": the port must be a number from "
+         "1 to 65535"},
+        {"listen: 0.0.0.0:9101\nmetrics_listen: 0.0.0.0:9101\n",
+         "2:17: metrics_listen \"0.0.0.0:9101\": the same address as listen; "
+         "leave metrics_listen out to serve /metrics on listen alone"},
+        {"retention:\n  done: 30\n",
+         "2:9: retention.done \"30\": not an age (a whole number of days, "
+         "30d, or hours, 12h; 0 keeps forever)"},
+        {"retention:\n  resolved: 0d\n",
+         "2:13: retention.resolved \"0d\": not an age (a whole number of "
+         "days, 30d, or hours, 12h; 0 keeps forever)"},
+        {"retention:\n  resolved: half a year\n",
+         "2:13: retention.resolved \"half a year\": not an age (a whole "
+         "number of days, 30d, or hours, 12h; 0 keeps forever)"},
+        {"retention:\n  done: 99999999999999999d\n",
+         "2:9: retention.done \"99999999999999999d\": not an age (a whole "
+         "number of days, 30d, or hours, 12h; 0 keeps forever)"},
+        {"retention: 30d\n",
+         "1:12: retention is a map of keys (indented below it), not a "
+         "string"},
+        {"retention:\n  failed: 30d\n",
+         "2:3: unknown key \"failed\" in retention (retention has done, "
+         "resolved)"},
+        {"done: 30d\n",
+         "1:1: unknown key \"done\" (it belongs under retention:)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         one_problem(cases[i].yaml, cases[i].want);
+    cleanup();
+    return 0;
+}
+
+/* metrics_listen and retention: their defaults (none; keep forever) and
+ * their values. */
+TEST_IMPL(config_ops_keys)
+{
+    fresh();
+    struct fw_config c;
+    struct fw_diag d;
+    ASSERT_EQ_INT(load("spool: s\n", &c, &d), 0);
+    ASSERT(c.metrics_host == NULL);
+    ASSERT_EQ_INT(c.retain_done_ms, 0);
+    ASSERT_EQ_INT(c.retain_resolved_ms, 0);
+    fw_diag_fini(&d);
+    fw_config_fini(&c);
+    ASSERT_EQ_INT(load("listen: off\nmetrics_listen: 0.0.0.0:9101\n"
+                       "retention:\n  done: 30d\n  resolved: 12h\n",
+                       &c, &d), 0);
+    ASSERT(!c.listen_enabled);
+    ASSERT_EQ_STR(c.metrics_host, "0.0.0.0");
+    ASSERT_EQ_INT(c.metrics_port, 9101);
+    ASSERT_EQ_INT(c.retain_done_ms, 30ull * 86400 * 1000);
+    ASSERT_EQ_INT(c.retain_resolved_ms, 12ull * 3600 * 1000);
+    fw_diag_fini(&d);
+    fw_config_fini(&c);
+    ASSERT_EQ_INT(load("metrics_listen: off\nretention:\n  done: 0\n"
+                       "  resolved: 180d\n", &c, &d), 0);
+    ASSERT(c.metrics_host == NULL);
+    ASSERT_EQ_INT(c.retain_done_ms, 0);
+    ASSERT_EQ_INT(c.retain_resolved_ms, 180ull * 86400 * 1000);
+    fw_diag_fini(&d);
+    fw_config_fini(&c);
     cleanup();
     return 0;
 }

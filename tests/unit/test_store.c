@@ -562,6 +562,100 @@ TEST_IMPL(store_dedupe_open_and_reopen)
     return 0;
 }
 
+/* Retention: resolved findings resolved before the cutoff, whose events the
+ * outbox file holds, go with their events and keys; the newest finding and
+ * event stay; a pruned finding firing again is a new one; the counters and
+ * the key index stay right, in the tail (merge_rows 0) and merged (1). */
+static void prune_resolved(size_t merge_rows)
+{
+    fresh();
+    struct fw_store_opts o = {.merge_rows = merge_rows};
+    struct fw_store *st = open_db(&o);
+    struct fw_error e;
+    int64_t n = -1;
+    struct fw_finding a = fnd("exec_lag", FW_FK_ALERT, "500103", "P1", "p");
+    struct fw_finding b = fnd("exec_lag", FW_FK_ALERT, "500103", "P2", "p");
+    struct fw_finding c = fnd("exec_lag", FW_FK_ALERT, "500103", "P3", "p");
+    struct fw_finding d = fnd("exec_lag", FW_FK_ALERT, "500103", "P4", "p");
+    struct fw_finding x = fnd("exec_lag", FW_FK_ALERT, "500103", "P5", "p");
+    begin(st, 1);
+    add(st, &a, FW_RK_EXECUTION);
+    add(st, &b, FW_RK_EXECUTION);
+    add(st, &c, FW_RK_EXECUTION);
+    commit(st);
+    begin(st, 2);
+    ASSERT_EQ_INT(done(st, "500103", "P1", NULL, 0, 1700000002500), 1);
+    ASSERT_EQ_INT(done(st, "500103", "P2", NULL, 0, 1700000002500), 1);
+    commit(st);
+    begin(st, 3);
+    ASSERT_EQ_INT(add(st, &d, FW_RK_EXECUTION), 6);
+    commit(st);
+
+    /* nothing the outbox file does not hold yet */
+    ASSERT_EQ_INT(fw_store_prune_resolved(st, 1800000000000, &n, &e), 0);
+    ASSERT_EQ_INT(n, 0);
+    ASSERT_EQ_INT(fw_store_outbox_mark_at(st, 6, 600, &e), 0);
+    /* nothing resolved after the cutoff */
+    ASSERT_EQ_INT(fw_store_prune_resolved(st, 1700000002000, &n, &e), 0);
+    ASSERT_EQ_INT(n, 0);
+    ASSERT_EQ_INT(fw_store_prune_resolved(st, 1700000003000, &n, &e), 0);
+    ASSERT_EQ_INT(n, 2);
+    ASSERT_EQ_INT(raw_int("SELECT count(*) FROM findings"), 2);
+    ASSERT_EQ_INT(raw_int("SELECT count(*) FROM outbox"), 2);
+    ASSERT_EQ_INT(raw_int("SELECT min(seq) FROM outbox"), 3);
+    ASSERT_EQ_INT(raw_int("SELECT count(*) FROM finding_keys WHERE fid NOT IN"
+                          " (SELECT fid FROM findings)"), 0);
+    check_ok(st);
+    struct fw_store_counts cn;
+    fw_store_counts(st, &cn, &e);
+    ASSERT_EQ_INT(cn.findings[FW_FK_ALERT][FW_ST_RESOLVED], 0);
+    ASSERT_EQ_INT(cn.findings[FW_FK_ALERT][FW_ST_OPEN], 2);
+    ASSERT_EQ_INT(cn.outbox_seq, 6);
+
+    /* fires again: a new finding, opened; its old subject has nothing */
+    begin(st, 4);
+    ASSERT_EQ_INT(add(st, &a, FW_RK_EXECUTION), 7);
+    ASSERT_EQ_INT(fw_store_last_event(st), FW_EV_OPENED);
+    ASSERT_EQ_INT(done(st, "500103", "P2", NULL, 0, 1700000004500), 0);
+    commit(st);
+    ASSERT_EQ_INT(get(st, a.id).state, FW_ST_OPEN);
+    ASSERT_EQ_INT(get(st, a.id).first_seen, 1700000004000);
+    check_ok(st);
+
+    /* resolved again, the event not yet written: it stays until it is */
+    begin(st, 5);
+    ASSERT_EQ_INT(done(st, "500103", "P1", NULL, 0, 1700000005500), 1);
+    ASSERT_EQ_INT(add(st, &x, FW_RK_EXECUTION), 9);
+    commit(st);
+    ASSERT_EQ_INT(fw_store_prune_resolved(st, 1800000000000, &n, &e), 0);
+    ASSERT_EQ_INT(n, 0);
+    ASSERT_EQ_INT(fw_store_outbox_mark_at(st, 9, 900, &e), 0);
+    ASSERT_EQ_INT(fw_store_prune_resolved(st, 1800000000000, &n, &e), 0);
+    ASSERT_EQ_INT(n, 1);
+    check_ok(st);
+
+    /* a restart rebuilds the tail from what is left */
+    fw_store_close(st);
+    st = open_db(&o);
+    check_ok(st);
+    begin(st, 6);
+    ASSERT_EQ_INT(done(st, "500103", "P3", NULL, 0, 1700000006500), 1);
+    ASSERT_EQ_INT(add(st, &a, FW_RK_EXECUTION), 11);
+    commit(st);
+    ASSERT_EQ_INT(raw_int("SELECT count(*) FROM findings WHERE id = "
+                          "(SELECT id FROM findings WHERE project = 'P1')"), 1);
+    check_ok(st);
+    fw_store_close(st);
+    cleanup();
+}
+
+TEST_IMPL(store_prune_resolved)
+{
+    prune_resolved(0);
+    prune_resolved(1);
+    return 0;
+}
+
 /* An acknowledgement: kept on the finding, an acknowledged event, once per
  * opening; a reopening clears it; resolved or unknown findings refuse. */
 TEST_IMPL(store_ack)
