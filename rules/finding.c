@@ -5,8 +5,12 @@
 #include "fundwatch/error.h"
 #include "fundwatch/record.h"
 
-#include <openssl/evp.h>
+/* SHA256_Init and friends: deprecated in OpenSSL 3 but kept, and the
+ * cheapest way to an id: EVP_DigestInit_ex looked the algorithm up and
+ * allocated a context on every call, a third of an id's cost. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const kind_names[FW__FK_COUNT] = {
@@ -48,15 +52,15 @@ int fw_level_parse(const char *s)
 
 /* Each part is hashed as its length (8 bytes, little-endian) and its bytes,
  * so ("ab","c") and ("a","bc") differ and NULL equals "". */
-static void put_part(EVP_MD_CTX *c, const char *s)
+static void put_part(SHA256_CTX *c, const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     unsigned char len[8];
     for (int i = 0; i < 8; i++)
         len[i] = (unsigned char)((uint64_t)n >> (8 * i));
-    EVP_DigestUpdate(c, len, sizeof len);
+    SHA256_Update(c, len, sizeof len);
     if (n)
-        EVP_DigestUpdate(c, s, n);
+        SHA256_Update(c, s, n);
 }
 
 void fw_finding_make_id(const char *policy, const char *rule,
@@ -66,23 +70,15 @@ void fw_finding_make_id(const char *policy, const char *rule,
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[SHA256_DIGEST_LENGTH];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c || !EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
-        /* Only out of memory gets here; an all-zero id is visibly wrong. */
-        EVP_MD_CTX_free(c);
-        memset(out, '0', FW_ID_HEX);
-        out[FW_ID_HEX] = '\0';
-        return;
-    }
-    put_part(c, policy);
-    put_part(c, rule);
-    put_part(c, region);
-    put_part(c, dept);
-    put_part(c, project);
-    put_part(c, period);
-    EVP_DigestFinal_ex(c, md, &mdlen);
-    EVP_MD_CTX_free(c);
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    put_part(&c, policy);
+    put_part(&c, rule);
+    put_part(&c, region);
+    put_part(&c, dept);
+    put_part(&c, project);
+    put_part(&c, period);
+    SHA256_Final(md, &c);
     for (int i = 0; i < FW_ID_HEX / 2; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];
@@ -90,21 +86,51 @@ void fw_finding_make_id(const char *policy, const char *rule,
     out[FW_ID_HEX] = '\0';
 }
 
+/* ,"key": then v as a JSON string; nothing when v is NULL. No printf: this
+ * runs for every field of every finding (replay's output, the outbox). */
+static int put_key(struct fw_buf *b, const char *key)
+{
+    size_t k = strlen(key);
+    if (fw_buf_reserve(b, k + 4) < 0)
+        return FW_ENOMEM;
+    char *p = b->p + b->len;
+    *p++ = ',';
+    *p++ = '"';
+    memcpy(p, key, k);
+    p += k;
+    *p++ = '"';
+    *p++ = ':';
+    b->len = (size_t)(p - b->p);
+    return 0;
+}
+
 static int put_str(struct fw_buf *b, const char *key, const char *v)
 {
     if (!v)
         return 0;
-    int rc = fw_buf_printf(b, ",\"%s\":", key);
+    int rc = put_key(b, key);
     return rc ? rc : fw_buf_json_str(b, v, strlen(v));
+}
+
+/* ,"key":"v" where v needs no escaping (ids, names of kinds and levels). */
+static int put_plain(struct fw_buf *b, const char *key, const char *v)
+{
+    int rc = put_key(b, key);
+    if (!rc) rc = fw_buf_putc(b, '"');
+    if (!rc) rc = fw_buf_puts(b, v);
+    if (!rc) rc = fw_buf_putc(b, '"');
+    return rc;
 }
 
 int fw_finding_json(const struct fw_finding *f, struct fw_buf *b)
 {
     char num[32];
-    int rc = fw_buf_printf(b, "{\"id\":\"%s\",\"kind\":\"%s\"", f->id,
-                           fw_fkind_name(f->kind));
+    int rc = fw_buf_puts(b, "{\"id\":\"");
+    if (!rc) rc = fw_buf_puts(b, f->id);
+    if (!rc) rc = fw_buf_putc(b, '"');
+    if (!rc) rc = put_plain(b, "kind", fw_fkind_name(f->kind));
     if (!rc && fw_level_name(f->level))
-        rc = fw_buf_printf(b, ",\"level\":\"%s\"", fw_level_name(f->level));
+        rc = put_plain(b, "level", fw_level_name(f->level));
     if (!rc) rc = put_str(b, "policy", f->policy);
     if (!rc) rc = put_str(b, "policy_version", f->policy_version);
     if (!rc) rc = put_str(b, "rule", f->rule);
@@ -130,17 +156,21 @@ int fw_finding_json(const struct fw_finding *f, struct fw_buf *b)
     if (!rc && f->feed) {
         rc = fw_buf_puts(b, ",\"source\":{\"feed\":");
         if (!rc) rc = fw_buf_json_str(b, f->feed, strlen(f->feed));
-        if (!rc && f->line > 0)
-            rc = fw_buf_printf(b, ",\"line\":%llu",
-                               (unsigned long long)f->line);
+        if (!rc && f->line > 0) {
+            int n = snprintf(num, sizeof num, ",\"line\":%llu",
+                             (unsigned long long)f->line);
+            rc = fw_buf_append(b, num, (size_t)n);
+        }
         if (!rc) rc = fw_buf_putc(b, '}');
     }
     if (!rc) rc = put_str(b, "title", f->title);
     if (!rc) rc = put_str(b, "dept_name", f->dept_name);
     if (!rc) rc = put_str(b, "project_name", f->project_name);
     if (!rc) rc = put_str(b, "rule_source", f->rule_source);
-    if (!rc && f->evidence)
-        rc = fw_buf_printf(b, ",\"evidence\":%s", f->evidence);
+    if (!rc && f->evidence) {
+        rc = fw_buf_puts(b, ",\"evidence\":");
+        if (!rc) rc = fw_buf_puts(b, f->evidence);
+    }
     if (!rc) rc = fw_buf_putc(b, '}');
     return rc;
 }
