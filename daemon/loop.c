@@ -68,6 +68,7 @@ static void job_env(struct fwd *d, struct fw_job_env *env)
         .max_feed = d->cfg.max_feed, .today = fw_core_today(d),
         .spool = d->cfg.spool,
         .lines = &d->lines,
+        .pipe = d->pipe,
     };
     for (size_t i = 0; i < d->n_parts; i++)
         if (d->parts[i].finding || d->parts[i].fed) {
@@ -167,17 +168,62 @@ static bool between(struct fwd *d, bool record)
 
 /* ---- the jobs (worker thread) -------------------------------------------- */
 
-static void do_feed(struct fwd *d, const char *name)
+/* (the pipe's thread, while the worker commits a feed) Reads the next. */
+static void read_next(void *ud)
+{
+    struct fw_core_next *n = ud;
+    n->rc = fw_job_read(n->path, n->name, n->max_feed, &n->in);
+    n->ready = true;
+}
+
+/* (worker) Forgets the next feed read ahead, once its read has ended. */
+static void drop_next(struct fwd *d)
+{
+    if (d->pipe)
+        fw_batch_pipe_wait(d->pipe);
+    if (d->next.ready && d->next.rc == 0)
+        fw_job_input_fini(&d->next.in);
+    d->next.ready = false;
+}
+
+/* One feed of the spool; next (or NULL) is the one after it, read ahead
+ * while this one commits. */
+static void do_feed(struct fwd *d, const char *name, const char *next)
 {
     char path[PATH_MAX], dest[PATH_MAX];
     if (!fw_spool_path(d->cfg.spool, name, path, sizeof path)) {
         fw_log_error("spool", name, "path too long");
+        drop_next(d);
         return;
     }
     struct fw_job_env env;
     job_env(d, &env);
     struct fw_job_result r;
-    int rc = fw_job_feed_file(&env, path, name, FW_SRC_SPOOL, &r);
+    struct fw_job_input in;
+    int rc;
+    if (d->pipe)
+        fw_batch_pipe_wait(d->pipe);
+    if (d->next.ready && strcmp(d->next.name, name) == 0) {
+        in = d->next.in;
+        rc = d->next.rc;
+        d->next.ready = false;
+    } else {
+        drop_next(d);
+        rc = fw_job_read(path, name, d->cfg.max_feed, &in);
+    }
+    if (next && d->pipe && strlen(next) < sizeof d->next.name &&
+        fw_spool_path(d->cfg.spool, next, d->next.path,
+                      sizeof d->next.path)) {
+        snprintf(d->next.name, sizeof d->next.name, "%s", next);
+        d->next.max_feed = d->cfg.max_feed;
+        env.then = read_next;
+        env.then_ud = &d->next;
+    }
+    if (rc == 0) {
+        rc = fw_job_feed_input(&env, &in, name, FW_SRC_SPOOL, &r);
+        fw_job_input_fini(&in);
+    } else
+        memset(&r, 0, sizeof r);
     atomic_fetch_add(&d->feed_nanos, r.nanos);
     if (rc < 0) {
         fw_log_error("spool", name, "out of memory; left in incoming/");
@@ -255,6 +301,16 @@ static void do_feed(struct fwd *d, const char *name)
     }
 }
 
+/* (worker) Waits for the read ahead (the pipe's thread is idle after it:
+ * `between` may swap the engine); keeps it only when it is name's. */
+static void drop_next_unless(struct fwd *d, const char *name)
+{
+    if (d->pipe)
+        fw_batch_pipe_wait(d->pipe);
+    if (d->next.ready && strcmp(d->next.name, name) != 0)
+        drop_next(d);
+}
+
 static void drain(struct fwd *d)
 {
     struct fw_spool_list l = {0};
@@ -274,11 +330,14 @@ static void drain(struct fwd *d)
         }
         atomic_store(&d->queue_len, l.n - i);
         atomic_store(&d->oldest_ms, l.items[i].mtime_ns / 1000000);
+        drop_next_unless(d, l.items[i].name);
         between(d, false); /* a new generation: between feeds */
-        do_feed(d, l.items[i].name);
+        do_feed(d, l.items[i].name,
+                i + 1 < l.n ? l.items[i + 1].name : NULL);
         if (d->drain_retry)
             break; /* the store is failing: back off */
     }
+    drop_next(d);
     atomic_store(&d->queue_len, l.n - i);
     atomic_store(&d->oldest_ms, i < l.n ? l.items[i].mtime_ns / 1000000 : 0);
     fw_spool_list_fini(&l);
@@ -649,6 +708,10 @@ int fw_core_open(struct fwd *d)
     if (fw_outbox_open(d->cfg.outbox, d->st, &d->ob, &err) < 0)
         goto io;
     fw_core_flush_outbox(d, NULL); /* level with the store after a crash */
+    d->pipe = fw_batch_pipe_new();
+    if (d->pipe == NULL)
+        fw_log_warn("main", NULL, "no second thread: feeds are read, run "
+                    "and stored on one");
     fw_diag_init(&diag);
     d->map = fw_columns_load(d->cfg.columns, &diag); /* NULL: built-in */
     if (d->map == NULL) {
@@ -707,6 +770,9 @@ void fw_core_close(struct fwd *d, bool ran)
      * with its ops finding, before the store closes */
     if (ran)
         between(d, true);
+    drop_next(d);
+    fw_batch_pipe_free(d->pipe);
+    d->pipe = NULL;
     uv_loop_close(&d->loop);
     fw_core_figures_fini(d);
     fw_buf_fini(&d->lines);
