@@ -303,8 +303,8 @@ int fw_job_check(const struct fw_job_env *env, size_t len,
 
 /* ---- the engine's side: no store ------------------------------------------ */
 
-#define SLICE_OPS 8192        /* a batch is handed over past this many ops */
-#define SLICE_BYTES (1u << 20) /* or this many bytes */
+#define SLICE_OPS 2048        /* a batch is handed over past this many ops */
+#define SLICE_BYTES (512u << 10) /* or this many bytes */
 
 struct rjob {
     const struct fw_job_env *env;
@@ -536,6 +536,8 @@ int fw_job_process(const struct fw_job_env *env, const char *data,
                        .sink = &j, .rkind = -1};
     if (env->pipe) {
         fw_batch_pipe_start(env->pipe, run_task, r, env->lines != NULL);
+        if (env->started)
+            env->started(env->started_ud);
         struct fw_batch *b;
         while ((b = fw_batch_pipe_get(env->pipe)) != NULL) {
             if (j.rc == 0) {
@@ -549,6 +551,8 @@ int fw_job_process(const struct fw_job_env *env, const char *data,
         struct fw_batch b;
         fw_batch_init(&b, env->lines != NULL);
         r->b = &b;
+        if (env->started)
+            env->started(env->started_ud);
         run_engine(r);
         if (j.rc == 0) {
             fw_batch_seal(&b);

@@ -83,6 +83,11 @@ struct fw_job_env {
     struct fw_batch_pipe *pipe;
     void (*then)(void *ud);
     void *then_ud;
+    /* If set: called on this thread once the feed's transaction is open
+     * and its engine runs (the previous feed's outbox lines are written
+     * meanwhile). */
+    void (*started)(void *ud);
+    void *started_ud;
 };
 
 /* Processes the feed file at path, named label in findings and the store.
