@@ -439,6 +439,8 @@ void fw_batch_pipe_start(struct fw_batch_pipe *p, void (*fn)(void *),
                          void *arg, bool json)
 {
     pthread_mutex_lock(&p->mu);
+    while (p->busy) /* a read ahead may still run there */
+        pthread_cond_wait(&p->cv, &p->mu);
     p->n_free = p->n_ready = p->r_head = 0;
     for (int i = 0; i < PIPE_SLOTS; i++) {
         fw_batch_reset(&p->slots[i], PIPE_KEEP);

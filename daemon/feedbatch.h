@@ -84,8 +84,8 @@ struct fw_batch_pipe *fw_batch_pipe_new(void);
 /* Waits for the thread's task, stops the thread, frees. Accepts NULL. */
 void fw_batch_pipe_free(struct fw_batch_pipe *p);
 
-/* (caller) Runs fn(arg) on the pipe's thread; the previous task must have
- * ended (fw_batch_pipe_wait). Batches are handed over fresh. */
+/* (caller) Runs fn(arg) on the pipe's thread, once the previous task has
+ * ended. Batches are handed over fresh. */
 void fw_batch_pipe_start(struct fw_batch_pipe *p, void (*fn)(void *),
                          void *arg, bool json);
 /* (caller) Waits until the task has ended. */
