@@ -385,8 +385,13 @@ static void run_on_reject(void *ud, const char *feed, uint64_t line,
 {
     (void)feed;
     struct rjob *j = ud;
-    if (j->jrc == 0 && fw_batch_reject(j->b, line, reason) < 0)
+    if (j->jrc != 0)
+        return;
+    if (fw_batch_reject(j->b, line, reason) < 0)
         run_failed(j, FW_ENOMEM, false);
+    else
+        hand_over(j, false); /* a feed of rejects only stays in bounds too;
+                                a stop is seen at the next record */
 }
 
 /* A total row whose sums disagree with the rows above it: an ops finding
