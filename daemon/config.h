@@ -19,7 +19,7 @@
 #define FW_CONFIG_DEFAULT_SCAN_MS 30000ull            /* 30s */
 #define FW_CONFIG_DEFAULT_MAX_BODY (64ull << 20)      /* 64M */
 #define FW_CONFIG_DEFAULT_MAX_FEED (1ull << 30)       /* 1G */
-#define FW_CONFIG_DEFAULT_DB_CACHE (32ull << 20)      /* 32M */
+#define FW_CONFIG_DEFAULT_DB_CACHE (4ull << 20)       /* 4M */
 #define FW_CONFIG_DEFAULT_DEBOUNCE_MS 500ull          /* 500ms */
 
 /* Every path is absolute (resolved against the config file's folder), owned

@@ -15,6 +15,7 @@
 #ifndef FUNDWATCH_DAEMON_CORE_H
 #define FUNDWATCH_DAEMON_CORE_H
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -142,6 +143,30 @@ struct fwd {
     /* (worker) the job's own state */
     bool drain_retry, drain_more;
     struct fw_buf lines;            /* a feed's outbox lines */
+    struct fw_buf lines2;           /* ... and the next feed's, while the
+                                       one before waits in tail */
+    bool lines_flip;                /* lines2 is the current one */
+    struct fw_core_tail {           /* a feed committed whose outbox lines,
+                                       move to done/ and log wait until the
+                                       next feed's engine runs */
+        bool pending;
+        char name[256];
+        char path[PATH_MAX];
+        struct fw_buf *lines;
+        struct fw_job_result r;
+    } tail;
+    struct fw_batch_pipe *pipe;     /* the reader and the engine run on its
+                                       thread while the worker stores
+                                       (NULL: all on the worker) */
+    struct fw_core_next {           /* the next feed of the spool, read on
+                                       the pipe's thread meanwhile */
+        char name[256];
+        char path[PATH_MAX];
+        uint64_t max_feed;
+        int rc;
+        bool ready;
+        struct fw_job_input in;
+    } next;
 
     /* (loop) the running generation's figures, refreshed whenever the
      * worker is idle (fw_core_snapshot) */

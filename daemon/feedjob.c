@@ -18,6 +18,7 @@
 #include "sys.h"
 #include "feedio.h"
 #include "outbox.h"
+#include "taskdates.h"
 
 /* What one job carries through the callbacks. */
 struct job {
@@ -28,8 +29,6 @@ struct job {
     size_t n_ids, cap_ids;
     int rc;                          /* first store error, negative */
     struct fw_error err;
-    uint64_t stale;                  /* task records older than the task's
-                                        stored snapshot: not judged */
 };
 
 
@@ -52,27 +51,49 @@ static int store_failed(struct job *j, int rc)
     return 1; /* stop the reader / engine */
 }
 
+/* A copy of s in res->names, or NULL when it is full. */
+static const char *keep_name(struct fw_job_result *res, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if (n > sizeof res->names - res->names_len)
+        return NULL;
+    char *p = res->names + res->names_len;
+    memcpy(p, s, n);
+    res->names_len += n;
+    return p;
+}
+
 static void tally(struct fw_job_result *res, const struct fw_finding *f)
 {
     for (size_t i = 0; i < res->n_tally; i++) {
         struct fw_job_tally *t = &res->tally[i];
-        if (t->rule == f->rule && t->policy == f->policy &&
+        if (res->tally_src[i][1] == f->rule &&
+            res->tally_src[i][0] == f->policy &&
             t->kind == (int)f->kind && t->level == (int)f->level) {
             t->n++;
             return;
         }
     }
-    if (res->n_tally == FW_JOB_TALLY_MAX) {
+    size_t used = res->names_len;
+    const char *policy = f->policy ? keep_name(res, f->policy) : NULL;
+    const char *rule = f->rule ? keep_name(res, f->rule) : NULL;
+    if (res->n_tally == FW_JOB_TALLY_MAX || (f->policy && !policy) ||
+        (f->rule && !rule)) {
+        res->names_len = used;
         res->untallied++;
         return;
     }
+    res->tally_src[res->n_tally][0] = f->policy;
+    res->tally_src[res->n_tally][1] = f->rule;
     res->tally[res->n_tally++] = (struct fw_job_tally){
-        f->policy, f->rule, (int)f->kind, (int)f->level, 1};
+        policy, rule, (int)f->kind, (int)f->level, 1};
 }
 
-static int on_finding(void *ud, const struct fw_finding *f)
+/* A finding into the store; json, when not NULL, is its JSON object as
+ * fw_finding_json rendered it (on the engine's thread). */
+static int add_finding(struct job *j, const struct fw_finding *f,
+                       const char *json, size_t json_len)
 {
-    struct job *j = ud;
     uint64_t seq = 0;
     int rc = fw_store_finding_add(j->env->st, f, j->rkind, &seq, &j->err);
     if (rc < 0)
@@ -87,8 +108,9 @@ static int on_finding(void *ud, const struct fw_finding *f)
             j->res->first_seq = seq;
         j->res->last_seq = seq;
         struct fw_buf *b = j->env->lines;
-        if (b && fw_outbox_line(fw_store_last_event(j->env->st), f, NULL,
-                                b) < 0) {
+        int ev = fw_store_last_event(j->env->st);
+        if (b && (json ? fw_outbox_line_json(ev, json, json_len, b)
+                       : fw_outbox_line(ev, f, NULL, b)) < 0) {
             j->err.code = FW_ENOMEM;
             snprintf(j->err.msg, sizeof j->err.msg, "out of memory");
             return store_failed(j, FW_ENOMEM);
@@ -107,6 +129,11 @@ static int on_finding(void *ud, const struct fw_finding *f)
     }
     memcpy(j->ids[j->n_ids++], f->id, FW_ID_HEX + 1);
     return 0;
+}
+
+static int on_finding(void *ud, const struct fw_finding *f)
+{
+    return add_finding(ud, f, NULL, 0);
 }
 
 /* The record's text field as a C string in buf, or NULL when absent. */
@@ -140,6 +167,22 @@ static void all_events(struct job *j, uint64_t seq0)
     }
 }
 
+/* What the subject's record fired (ids from..n) resolves what it no longer
+ * fires. */
+static int subject_resolve(struct job *j, const struct fw_store_subject *s,
+                           size_t from, size_t n)
+{
+    int64_t resolved = 0;
+    int rc = fw_store_subject_done(j->env->st, s,
+                                   (const char(*)[FW_ID_HEX + 1])(n ? j->ids + from
+                                                                    : NULL),
+                                   n, fw_wall_ms(), &resolved, &j->err);
+    if (rc < 0)
+        return store_failed(j, rc);
+    j->res->resolved += (uint64_t)resolved;
+    return 0;
+}
+
 /* After a record's hooks ran: what it fired resolves what it no longer
  * fires for the same subject. */
 static int subject_done(struct job *j, const struct fw_record *r)
@@ -154,31 +197,17 @@ static int subject_done(struct job *j, const struct fw_record *r)
         .has_as_of = fw_record_has(r, FW_F_AS_OF),
         .as_of = (int32_t)r->num[FW_F_AS_OF],
     };
-    int64_t resolved = 0;
-    int rc = fw_store_subject_done(j->env->st, &s,
-                                   (const char(*)[FW_ID_HEX + 1])j->ids,
-                                   j->n_ids, fw_wall_ms(), &resolved, &j->err);
-    if (rc < 0)
-        return store_failed(j, rc);
-    j->res->resolved += (uint64_t)resolved;
-    return 0;
+    return subject_resolve(j, &s, 0, j->n_ids);
 }
 
 static int run_record(struct job *j, const struct fw_record *r, bool recheck)
 {
     j->n_ids = 0;
     j->rkind = (int)r->kind;
-    /* "Later" is by as_of everywhere: an older snapshot of a task than the
-     * one kept fires, resolves and reopens nothing (the scheduled checks
-     * judge the kept one only) */
-    int rc = recheck ? 0 : fw_store_task_stale(j->env->st, r, &j->err);
-    if (rc < 0)
-        return store_failed(j, rc);
-    if (rc == 1) {
-        j->stale++;
-        return 0;
-    }
-    rc = recheck ? fw_engine_recheck(j->env->eng, r, j->env->today,
+    /* (a feed's records run on the engine's side, run_on_record, where an
+     * older snapshot of a task is set aside; the scheduled checks judge the
+     * kept snapshots only) */
+    int rc = recheck ? fw_engine_recheck(j->env->eng, r, j->env->today,
                                      on_finding, j)
                  : fw_engine_run(j->env->eng, r, on_finding, j);
     if (rc < 0 && j->rc == 0) { /* the engine itself: out of memory */
@@ -194,48 +223,6 @@ static int run_record(struct job *j, const struct fw_record *r, bool recheck)
             return store_failed(j, rc);
     }
     return subject_done(j, r);
-}
-
-static int on_record(void *ud, const struct fw_record *r)
-{
-    return run_record(ud, r, false);
-}
-
-static void on_reject(void *ud, const char *feed, uint64_t line,
-                      const char *reason)
-{
-    (void)feed;
-    struct job *j = ud;
-    if (j->rc)
-        return;
-    int rc = fw_store_reject_add(j->env->st, line, reason, &j->err);
-    if (rc < 0)
-        store_failed(j, rc);
-}
-
-/* A total row whose sums disagree with the rows above it: an ops finding
- * of the feed, at that row (the same feed and row give the same id). */
-static void on_problem(void *ud, const char *feed, uint64_t line,
-                       const char *msg, const char *data)
-{
-    (void)msg;
-    struct job *j = ud;
-    if (j->rc)
-        return;
-    char period[FW_PLACE_MAX + 24];
-    snprintf(period, sizeof period, "%s:%llu", feed,
-             (unsigned long long)line);
-    struct fw_finding f = {
-        .kind = FW_FK_OPS, .level = FW_LV_YELLOW, .policy = "fundwatch",
-        .policy_version = "", .rule = "feed_total_mismatch",
-        .message = data, .feed = feed, .line = line,
-    };
-    fw_finding_make_id("fundwatch", "feed_total_mismatch", "", "", "",
-                       period, f.id);
-    int saved = j->rkind;
-    j->rkind = -1;
-    on_finding(j, &f);
-    j->rkind = saved;
 }
 
 /* Records a feed that is not processed (failed or duplicate) in its own
@@ -277,123 +264,384 @@ static int unmoved(const struct fw_job_env *env, const char *sha256,
     return 0;
 }
 
-int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
-                    size_t len, const char *label, enum fw_store_source src,
-                    struct fw_job_result *res)
+int fw_job_check(const struct fw_job_env *env, size_t len,
+                 const char *sha256, const char *label,
+                 enum fw_store_source src, struct fw_job_result *res)
 {
-    uint64_t t0 = fw_mono_ns();
     memset(res, 0, sizeof *res);
     res->bytes = len;
-    fw_sha256_hex(data, len, res->sha256);
+    memcpy(res->sha256, sha256, sizeof res->sha256);
+    res->sha256[sizeof res->sha256 - 1] = '\0';
     struct job j = {.env = env, .res = res, .rkind = -1};
     struct fw_store_feed feed = {
         .name = label, .sha256 = res->sha256, .source = src,
         .bytes = (int64_t)len, .started_ms = fw_wall_ms(),
         .generation = fw_engine_version(env->eng),
     };
-
     int64_t dup = 0;
     int rc = fw_store_feed_seen(env->st, res->sha256, &dup, &j.err);
     if (rc < 0) {
         res->outcome = FW_JOB_RETRY;
         set_reason(res, &j.err);
-        goto out;
+        return 0;
     }
     if (rc == 1 && src == FW_SRC_SPOOL &&
         (rc = unmoved(env, res->sha256, label, len, &j.err)) != 1) {
         if (rc < 0) {
             res->outcome = FW_JOB_RETRY;
             set_reason(res, &j.err);
-            goto out;
+            return 0;
         }
         res->outcome = FW_JOB_UNMOVED;
         res->dup_of = dup;
-        goto out;
+        return 0;
     }
     if (rc == 1) {
         res->outcome = FW_JOB_DUPLICATE;
         res->dup_of = dup;
         record_only(&j, &feed, FW_FEED_DUPLICATE);
-        goto out;
+        return 0;
     }
+    return 1;
+}
 
-    uint64_t seq0 = store_seq(env->st);
-    if ((rc = fw_store_feed_begin(env->st, &feed, &j.err)) < 0) {
-        res->outcome = FW_JOB_RETRY;
-        set_reason(res, &j.err);
-        goto out;
-    }
-    struct fw_reader_cb cb = {.on_record = on_record, .on_reject = on_reject,
-                              .on_problem = on_problem};
-    struct fw_reader_stats rs = {0};
-    struct fw_error rerr = {0};
-    if (env->observe)
-        env->observe(env->hook_ud, NULL);
-    rc = fw_engine_feed_begin(env->eng, label, env->today);
-    if (rc < 0) {
-        j.rc = rc;
-        snprintf(res->reason, sizeof res->reason,
+/* ---- the engine's side: no store ------------------------------------------ */
+
+#define SLICE_OPS 2048        /* a batch is handed over past this many ops */
+#define SLICE_BYTES (512u << 10) /* or this many bytes */
+
+struct rjob {
+    const struct fw_job_env *env;
+    const char *data, *label;
+    size_t len;
+    struct fw_batch *b;          /* being filled */
+    struct job *sink;            /* no pipe: the store's side, here */
+    int rkind;                   /* of the record being run, or -1 */
+    uint32_t fired;              /* findings of the record being run */
+    struct fw_taskdates *tasks;  /* the kept task snapshots' dates */
+    uint64_t stale;              /* task records older than their task's
+                                    kept snapshot: not judged */
+    /* what the run left, read once it is over */
+    int rc;                      /* the reader's (or feed_end's) return */
+    int jrc;                     /* the engine's failure, out of memory */
+    struct fw_error rerr;        /* why the reader failed */
+    struct fw_reader_stats rs;
+    char reason[FW_MSG_MAX + FW_PLACE_MAX + 8];
+    char notes[512];
+};
+
+static void apply_batch(struct job *j, const struct fw_batch *b);
+
+static void run_failed(struct rjob *j, int rc, bool engine)
+{
+    if (j->jrc)
+        return;
+    j->jrc = rc;
+    if (engine)
+        snprintf(j->reason, sizeof j->reason,
                  "the policy engine failed (%d): out of memory?", rc);
-    } else
-        rc = fw_feed_read_mem(data, len, label, FW_FMT_AUTO, env->map, &cb,
-                              &j, &rs, &rerr);
-    res->lines = rs.lines;
-    res->records = rs.records;
-    res->rejects = rs.rejects;
-    memcpy(res->unknown, rs.unknown, sizeof res->unknown);
-    if (rc == 0 && j.rc == 0) {
-        j.rkind = -1;
-        j.n_ids = 0;
-        rc = fw_engine_feed_end(env->eng, on_finding, &j);
+    else
+        snprintf(j->reason, sizeof j->reason, "out of memory");
+}
+
+/* A full batch to the store's side; nonzero when it asks to stop. */
+static int hand_over(struct rjob *j, bool any)
+{
+    if (!any && j->b->n_ops < SLICE_OPS && j->b->blob.len < SLICE_BYTES)
+        return 0;
+    if (j->env->pipe)
+        return fw_batch_pipe_put(j->env->pipe, &j->b);
+    fw_batch_seal(j->b);
+    apply_batch(j->sink, j->b);
+    fw_batch_reset(j->b, 4u << 20);
+    return j->sink->rc != 0;
+}
+
+static int run_finding(void *ud, const struct fw_finding *f)
+{
+    struct rjob *j = ud;
+    if (fw_batch_finding(j->b, f, j->rkind) < 0) {
+        run_failed(j, FW_ENOMEM, false);
+        return 1;
+    }
+    j->fired++;
+    return 0;
+}
+
+static int run_on_record(void *ud, const struct fw_record *r)
+{
+    struct rjob *j = ud;
+    j->fired = 0;
+    j->rkind = (int)r->kind;
+    /* "Later" is by as_of everywhere: an older snapshot of a task than the
+     * one kept fires, resolves and reopens nothing */
+    int rc = j->tasks ? fw_taskdates_stale(j->tasks, r) : 0;
+    if (rc < 0) {
+        run_failed(j, FW_ENOMEM, false);
+        return 1;
+    }
+    if (rc == 1) {
+        j->stale++;
+        return 0;
+    }
+    rc = fw_engine_run(j->env->eng, r, run_finding, j);
+    if (rc < 0)
+        run_failed(j, rc, true);
+    if (rc != 0)
+        return 1;
+    if ((r->kind == FW_RK_TASK && fw_record_has(r, FW_F_TASK) &&
+         fw_record_has(r, FW_F_REGION) && fw_batch_task(j->b, r) < 0) ||
+        fw_batch_subject(j->b, r, j->fired) < 0) {
+        run_failed(j, FW_ENOMEM, false);
+        return 1;
+    }
+    return hand_over(j, false);
+}
+
+static void run_on_reject(void *ud, const char *feed, uint64_t line,
+                          const char *reason)
+{
+    (void)feed;
+    struct rjob *j = ud;
+    if (j->jrc != 0)
+        return;
+    if (fw_batch_reject(j->b, line, reason) < 0)
+        run_failed(j, FW_ENOMEM, false);
+    else
+        hand_over(j, false); /* a feed of rejects only stays in bounds too;
+                                a stop is seen at the next record */
+}
+
+/* A total row whose sums disagree with the rows above it: an ops finding
+ * of the feed, at that row (the same feed and row give the same id). */
+static void run_on_problem(void *ud, const char *feed, uint64_t line,
+                           const char *msg, const char *data)
+{
+    (void)msg;
+    struct rjob *j = ud;
+    if (j->jrc)
+        return;
+    char period[FW_PLACE_MAX + 24];
+    snprintf(period, sizeof period, "%s:%llu", feed,
+             (unsigned long long)line);
+    struct fw_finding f = {
+        .kind = FW_FK_OPS, .level = FW_LV_YELLOW, .policy = "fundwatch",
+        .policy_version = "", .rule = "feed_total_mismatch",
+        .message = data, .feed = feed, .line = line,
+    };
+    fw_finding_make_id("fundwatch", "feed_total_mismatch", "", "", "",
+                       period, f.id);
+    if (fw_batch_finding(j->b, &f, -1) < 0)
+        run_failed(j, FW_ENOMEM, false);
+}
+
+/* The reader and the engine over the feed; what they make goes to the
+ * store's side a slice at a time. */
+static void run_engine(struct rjob *j)
+{
+    const struct fw_job_env *env = j->env;
+    struct fw_reader_cb cb = {.on_record = run_on_record,
+                              .on_reject = run_on_reject,
+                              .on_problem = run_on_problem};
+    int rc = fw_engine_feed_begin(env->eng, j->label, env->today);
+    if (rc < 0)
+        run_failed(j, rc, true);
+    else
+        rc = fw_feed_read_mem(j->data, j->len, j->label, FW_FMT_AUTO,
+                              env->map, &cb, j, &j->rs, &j->rerr);
+    if (rc == 0 && j->jrc == 0) {
+        j->rkind = -1;
+        rc = fw_engine_feed_end(env->eng, run_finding, j);
         size_t used = 0;
         for (size_t k = 0; k < fw_engine_policy_count(env->eng); k++) {
             const char *near, *f = fw_engine_policy_missed_field(env->eng, k,
                                                                  &near);
-            if (f == NULL || used + 2 >= sizeof res->notes)
+            if (f == NULL || used + 2 >= sizeof j->notes)
                 continue;
-            int w = snprintf(res->notes + used, sizeof res->notes - used,
+            int w = snprintf(j->notes + used, sizeof j->notes - used,
                              _("%spolicy %s read rec.%s, which no column of "
                                "the records gives (did you mean rec.%s?)"),
                              used ? "; " : "", fw_engine_policy(env->eng, k)->id,
                              f, near);
             used = w < 0 ? used : used + (size_t)w;
-            if (used >= sizeof res->notes)
-                used = sizeof res->notes - 1;
+            if (used >= sizeof j->notes)
+                used = sizeof j->notes - 1;
         }
-        if (j.stale && used + 2 < sizeof res->notes)
-            snprintf(res->notes + used, sizeof res->notes - used,
+        if (j->stale && used + 2 < sizeof j->notes)
+            snprintf(j->notes + used, sizeof j->notes - used,
                      _("%s%llu task records older (as_of) than the snapshot "
                        "of their task already stored: they fired, resolved "
                        "and reopened nothing"), used ? "; " : "",
-                     (unsigned long long)j.stale);
+                     (unsigned long long)j->stale);
     }
-    if (j.rc != 0 || (rc > 0)) {
+    j->rc = rc;
+}
+
+/* (the pipe's thread) */
+static void run_task(void *arg)
+{
+    struct rjob *j = arg;
+    struct fw_batch_pipe *p = j->env->pipe;
+    void (*then)(void *) = j->env->then;
+    void *then_ud = j->env->then_ud;
+    j->b = fw_batch_pipe_first(p);
+    run_engine(j);
+    fw_batch_pipe_close(p, j->b); /* j is the caller's from here on */
+    if (then)
+        then(then_ud);
+}
+
+/* ---- the store's side ------------------------------------------------------ */
+
+static void apply_batch(struct job *j, const struct fw_batch *b)
+{
+    const struct fw_job_env *env = j->env;
+    for (size_t i = 0; i < b->n_ops && j->rc == 0; i++) {
+        const struct fw_bop *op = &b->ops[i];
+        switch (op->type) {
+        case FW_BOP_FINDING: {
+            const char *json;
+            size_t n;
+            const struct fw_finding *f = fw_batch_get_finding(b, op, &json,
+                                                              &n);
+            j->rkind = op->rkind;
+            add_finding(j, f, json, n);
+            break;
+        }
+        case FW_BOP_TASK: {
+            int e = fw_store_task_put(env->st, fw_batch_get_task(b, op),
+                                      &j->err);
+            if (e < 0)
+                store_failed(j, e);
+            break;
+        }
+        case FW_BOP_SUBJECT: {
+            struct fw_store_subject s;
+            fw_batch_get_subject(b, op, &s);
+            if (subject_resolve(j, &s, j->n_ids - op->n, op->n) == 0)
+                j->n_ids = 0;
+            break;
+        }
+        case FW_BOP_REJECT: {
+            uint64_t line;
+            const char *why = fw_batch_get_reject(b, op, &line);
+            int e = fw_store_reject_add(env->st, line, why, &j->err);
+            if (e < 0)
+                store_failed(j, e);
+            break;
+        }
+        }
+    }
+}
+
+int fw_job_process(const struct fw_job_env *env, const char *data,
+                   size_t len, const char *label, enum fw_store_source src,
+                   struct fw_job_result *res)
+{
+    uint64_t t0 = fw_mono_ns();
+    struct job j = {.env = env, .res = res, .rkind = -1};
+    struct fw_store_feed feed = {
+        .name = label, .sha256 = res->sha256, .source = src,
+        .bytes = (int64_t)len, .started_ms = fw_wall_ms(),
+        .generation = fw_engine_version(env->eng),
+    };
+    int rc;
+    uint64_t seq0 = store_seq(env->st);
+    if ((rc = fw_store_feed_begin(env->st, &feed, &j.err)) < 0) {
+        res->outcome = FW_JOB_RETRY;
+        set_reason(res, &j.err);
+        rc = 0;
+        goto out;
+    }
+    if (env->observe)
+        env->observe(env->hook_ud, NULL);
+    struct rjob *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        fw_store_feed_rollback(env->st);
+        rc = FW_ENOMEM;
+        goto out;
+    }
+    *r = (struct rjob){.env = env, .data = data, .len = len, .label = label,
+                       .sink = &j, .rkind = -1};
+    if ((r->tasks = fw_taskdates_load(env->st, &j.err)) == NULL) {
+        free(r);
+        fw_store_feed_rollback(env->st);
+        res->outcome = FW_JOB_RETRY;
+        set_reason(res, &j.err);
+        rc = j.err.code == FW_ENOMEM ? FW_ENOMEM : 0;
+        goto out;
+    }
+    if (env->pipe) {
+        fw_batch_pipe_start(env->pipe, run_task, r, env->lines != NULL);
+        if (env->started)
+            env->started(env->started_ud);
+        struct fw_batch *b;
+        while ((b = fw_batch_pipe_get(env->pipe)) != NULL) {
+            if (j.rc == 0) {
+                apply_batch(&j, b);
+                if (j.rc != 0)
+                    fw_batch_pipe_stop(env->pipe);
+            }
+            fw_batch_pipe_release(env->pipe, b);
+        }
+    } else {
+        struct fw_batch b;
+        fw_batch_init(&b, env->lines != NULL);
+        r->b = &b;
+        if (env->started)
+            env->started(env->started_ud);
+        run_engine(r);
+        if (j.rc == 0) {
+            fw_batch_seal(&b);
+            apply_batch(&j, &b);
+        }
+        fw_batch_fini(&b);
+    }
+    fw_taskdates_free(r->tasks);
+    r->tasks = NULL;
+    rc = r->rc;
+    res->lines = r->rs.lines;
+    res->records = r->rs.records;
+    res->rejects = r->rs.rejects;
+    memcpy(res->unknown, r->rs.unknown, sizeof res->unknown);
+    if (rc == 0 && j.rc == 0 && r->jrc == 0)
+        memcpy(res->notes, r->notes, sizeof res->notes);
+    if (j.rc != 0 || r->jrc != 0 || rc > 0) {
         /* the store (or the engine) failed: nothing of the feed stays */
         fw_store_feed_rollback(env->st);
         res->outcome = FW_JOB_RETRY;
-        if (j.rc == 0)
+        if (j.rc == 0 && r->jrc != 0)
+            snprintf(res->reason, sizeof res->reason, "%s", r->reason);
+        else if (j.rc == 0)
             snprintf(res->reason, sizeof res->reason, "stopped (%d)", rc);
-        rc = j.rc == FW_ENOMEM ? FW_ENOMEM : 0;
+        rc = (j.rc == FW_ENOMEM || r->jrc == FW_ENOMEM) ? FW_ENOMEM : 0;
+        free(r);
         goto out;
     }
     if (rc < 0) {
         /* the feed as a whole cannot be read: not CSV, NUL bytes, a
          * missing required column... */
         fw_store_feed_rollback(env->st);
-        if (rc == FW_ENOMEM)
+        if (rc == FW_ENOMEM) {
+            free(r);
             goto out;
-        set_reason(res, &rerr);
+        }
+        set_reason(res, &r->rerr);
+        free(r);
         res->outcome = FW_JOB_FAILED;
         memset(res->findings, 0, sizeof res->findings);
-        res->n_tally = 0;
+        res->n_tally = res->names_len = 0;
+        res->untallied = 0;
         res->events = res->resolved = 0;
+        res->first_seq = res->last_seq = 0;
         record_only(&j, &feed, FW_FEED_FAILED);
         rc = 0;
         goto out;
     }
+    free(r);
     struct fw_store_feed_end end = {
-        .lines = rs.lines, .records = rs.records, .rejects = rs.rejects,
-        .finished_ms = fw_wall_ms(),
+        .lines = res->lines, .records = res->records,
+        .rejects = res->rejects, .finished_ms = fw_wall_ms(),
     };
     if ((rc = fw_store_feed_commit(env->st, &end, &j.err)) < 0) {
         res->outcome = FW_JOB_RETRY;
@@ -407,54 +655,59 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
         env->fed(env->hook_ud, data, len, label, env->today);
 out:
     free(j.ids);
-    res->nanos = fw_mono_ns() - t0;
-    /* everything else is said by res->outcome and res->reason */
+    res->nanos += fw_mono_ns() - t0;
     return rc == FW_ENOMEM ? FW_ENOMEM : 0;
 }
 
-int fw_job_feed_file(const struct fw_job_env *env, const char *path,
-                     const char *label, enum fw_store_source src,
-                     struct fw_job_result *res)
+int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
+                    size_t len, const char *label, enum fw_store_source src,
+                    struct fw_job_result *res)
 {
-    memset(res, 0, sizeof *res);
-    struct fw_store_feed feed = {
-        .name = label, .sha256 = res->sha256, .source = src,
-        .started_ms = fw_wall_ms(), .generation = fw_engine_version(env->eng),
-    };
-    struct job j = {.env = env, .res = res};
+    uint64_t t0 = fw_mono_ns();
+    char sha[65];
+    fw_sha256_hex(data, len, sha);
+    int rc = fw_job_check(env, len, sha, label, src, res);
+    if (rc <= 0) {
+        res->nanos = fw_mono_ns() - t0;
+        return rc;
+    }
+    rc = fw_job_process(env, data, len, label, src, res);
+    res->nanos = fw_mono_ns() - t0;
+    return rc;
+}
+
+int fw_job_read(const char *path, const char *label, uint64_t max_feed,
+                struct fw_job_input *in)
+{
+    memset(in, 0, sizeof *in);
+    in->outcome = FW_JOB_FAILED;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
         int e = errno;
-        snprintf(res->reason, sizeof res->reason, "%s: cannot open: %s",
+        snprintf(in->reason, sizeof in->reason, "%s: cannot open: %s",
                  label, strerror(e));
         /* gone (deleted meanwhile): nothing to move or record */
-        res->outcome = e == ENOENT ? FW_JOB_RETRY : FW_JOB_FAILED;
-        if (res->outcome == FW_JOB_FAILED)
-            record_only(&j, &feed, FW_FEED_FAILED);
+        in->outcome = e == ENOENT ? FW_JOB_RETRY : FW_JOB_FAILED;
         return 0;
     }
     struct stat sb;
     if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        snprintf(res->reason, sizeof res->reason, "%s: not a regular file",
+        snprintf(in->reason, sizeof in->reason, "%s: not a regular file",
                  label);
-        res->outcome = FW_JOB_FAILED;
-        record_only(&j, &feed, FW_FEED_FAILED);
         return 0;
     }
-    if ((uint64_t)sb.st_size > env->max_feed) {
+    if ((uint64_t)sb.st_size > max_feed) {
         close(fd);
-        snprintf(res->reason, sizeof res->reason,
+        snprintf(in->reason, sizeof in->reason,
                  "%s: %lld bytes, larger than limits.max_feed (%llu bytes)",
                  label, (long long)sb.st_size,
-                 (unsigned long long)env->max_feed);
-        res->bytes = (uint64_t)sb.st_size;
-        res->outcome = FW_JOB_FAILED;
-        record_only(&j, &feed, FW_FEED_FAILED);
+                 (unsigned long long)max_feed);
+        in->len = (size_t)sb.st_size;
         return 0;
     }
-    res->dev = (uint64_t)sb.st_dev;
-    res->ino = (uint64_t)sb.st_ino;
+    in->dev = (uint64_t)sb.st_dev;
+    in->ino = (uint64_t)sb.st_ino;
     size_t len = (size_t)sb.st_size, got = 0;
     char *data = malloc(len ? len : 1);
     if (data == NULL) {
@@ -469,20 +722,59 @@ int fw_job_feed_file(const struct fw_job_env *env, const char *path,
             int e = k < 0 ? errno : 0;
             close(fd);
             free(data);
-            snprintf(res->reason, sizeof res->reason, "%s: cannot read: %s",
+            snprintf(in->reason, sizeof in->reason, "%s: cannot read: %s",
                      label, e ? strerror(e) : "the file shrank while read");
-            res->outcome = FW_JOB_FAILED;
-            record_only(&j, &feed, FW_FEED_FAILED);
             return 0;
         }
         got += (size_t)k;
     }
     close(fd);
-    uint64_t dev = res->dev, ino = res->ino;
-    int rc = fw_job_feed_mem(env, data, len, label, src, res);
-    res->dev = dev; /* fw_job_feed_mem starts from a clean result */
-    res->ino = ino;
-    free(data);
+    in->data = data;
+    in->len = len;
+    fw_sha256_hex(data, len, in->sha256);
+    in->outcome = FW_JOB_DONE;
+    return 0;
+}
+
+void fw_job_input_fini(struct fw_job_input *in)
+{
+    free(in->data);
+    in->data = NULL;
+}
+
+int fw_job_feed_input(const struct fw_job_env *env, struct fw_job_input *in,
+                      const char *label, enum fw_store_source src,
+                      struct fw_job_result *res)
+{
+    uint64_t t0 = fw_mono_ns();
+    if (in->outcome != FW_JOB_DONE) {
+        memset(res, 0, sizeof *res);
+        res->outcome = in->outcome;
+        res->bytes = in->len;
+        memcpy(res->reason, in->reason, sizeof res->reason);
+        return 0;
+    }
+    int rc = fw_job_check(env, in->len, in->sha256, label, src, res);
+    if (rc > 0)
+        rc = fw_job_process(env, in->data, in->len, label, src, res);
+    res->dev = in->dev;
+    res->ino = in->ino;
+    res->nanos = fw_mono_ns() - t0;
+    return rc;
+}
+
+int fw_job_feed_file(const struct fw_job_env *env, const char *path,
+                     const char *label, enum fw_store_source src,
+                     struct fw_job_result *res)
+{
+    struct fw_job_input in;
+    int rc = fw_job_read(path, label, env->max_feed, &in);
+    if (rc < 0) {
+        memset(res, 0, sizeof *res);
+        return rc;
+    }
+    rc = fw_job_feed_input(env, &in, label, src, res);
+    fw_job_input_fini(&in);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "feedbatch.h"
 #include "fundwatch/buf.h"
 #include "fundwatch/engine.h"
 #include "fundwatch/reader.h"
@@ -27,7 +28,7 @@ enum fw_job_outcome {
 };
 
 /* Findings fired by one job, by policy, rule, kind and level (the strings
- * are the engine's, valid while its generation lives). */
+ * are kept in the result's own names). */
 struct fw_job_tally {
     const char *policy, *rule;
     int kind, level;
@@ -50,7 +51,10 @@ struct fw_job_result {
      * seq order, first_seq..last_seq), when env->lines asked for them. */
     uint64_t first_seq, last_seq;
     struct fw_job_tally tally[FW_JOB_TALLY_MAX];
+    const char *tally_src[FW_JOB_TALLY_MAX][2]; /* policy, rule as fired */
     size_t n_tally;
+    char names[8192];                /* the tally's strings */
+    size_t names_len;
     uint64_t untallied;              /* past FW_JOB_TALLY_MAX kinds */
     /* DONE: what the log should say besides the counts (a record field a
      * policy read that no column gave), or "". */
@@ -74,6 +78,16 @@ struct fw_job_env {
     void (*fed)(void *ud, const char *data, size_t len, const char *label,
                 int32_t today);
     void *hook_ud;
+    /* If set: the reader and the engine run on the pipe's thread while
+     * this one stores what they made; then(then_ud) runs there after. */
+    struct fw_batch_pipe *pipe;
+    void (*then)(void *ud);
+    void *then_ud;
+    /* If set: called on this thread once the feed's transaction is open
+     * and its engine runs (the previous feed's outbox lines are written
+     * meanwhile). */
+    void (*started)(void *ud);
+    void *started_ud;
 };
 
 /* Processes the feed file at path, named label in findings and the store.
@@ -86,6 +100,47 @@ int fw_job_feed_file(const struct fw_job_env *env, const char *path,
 int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
                     size_t len, const char *label, enum fw_store_source src,
                     struct fw_job_result *res);
+
+/* ---- the same in three steps, so that the engine runs over feed N+1 while
+ * feed N commits (the daemon's spool) ------------------------------------- */
+
+/* A spool feed's bytes, read and hashed before anything is stored. */
+struct fw_job_input {
+    char *data;                      /* owned */
+    size_t len;
+    uint64_t dev, ino;
+    char sha256[65];
+    enum fw_job_outcome outcome;     /* FW_JOB_DONE when read; FAILED or
+                                        RETRY (gone) with reason when not */
+    char reason[FW_MSG_MAX + FW_PLACE_MAX + 8];
+};
+
+/* Reads and hashes the file at path. No store, no engine: any thread.
+ * Returns 0 (the outcome in in) or FW_ENOMEM. */
+int fw_job_read(const char *path, const char *label, uint64_t max_feed,
+                struct fw_job_input *in);
+void fw_job_input_fini(struct fw_job_input *in); /* frees data */
+
+/* fw_job_feed_file over a feed read already (the outcome of the read:
+ * FAILED or RETRY, is the job's). The input stays the caller's. */
+int fw_job_feed_input(const struct fw_job_env *env, struct fw_job_input *in,
+                      const char *label, enum fw_store_source src,
+                      struct fw_job_result *res);
+
+/* 1. (the store's thread) Starts res (memset, sha256 and bytes set) and
+ * looks the sha256 up: 1 when the feed is to be processed, 0 when res
+ * holds its outcome already (DUPLICATE, recorded; UNMOVED; RETRY). */
+int fw_job_check(const struct fw_job_env *env, size_t len,
+                 const char *sha256, const char *label,
+                 enum fw_store_source src, struct fw_job_result *res);
+/* 2. (the store's thread) After a check that returned 1: the reader and
+ * the engine over the feed (on env->pipe's thread when there is one, in
+ * slices of a few thousand records) while the slices go into the store,
+ * in one transaction; then env->then(env->then_ud) on the pipe's thread
+ * (the next feed read meanwhile). Returns as fw_job_feed_mem. */
+int fw_job_process(const struct fw_job_env *env, const char *data,
+                   size_t len, const char *label, enum fw_store_source src,
+                   struct fw_job_result *res);
 
 /* The scheduled checks: every stored task record through the on_task hooks
  * against env->today, in one transaction. res->records counts the tasks. */

@@ -57,17 +57,26 @@ static void fed_parts(void *ud, const char *data, size_t len,
             d->parts[i].fed(d->parts[i].ud, data, len, label, today);
 }
 
+/* The outbox lines of the job about to run (the other buffer may be held
+ * by a feed in d->tail). */
+static struct fw_buf *cur_lines(struct fwd *d)
+{
+    return d->lines_flip ? &d->lines2 : &d->lines;
+}
+
 static void job_env(struct fwd *d, struct fw_job_env *env)
 {
+    struct fw_buf *lines = cur_lines(d);
     /* a huge feed's lines are not kept for the next one */
-    if (d->lines.cap > (16u << 20))
-        fw_buf_fini(&d->lines);
-    fw_buf_reset(&d->lines);
+    if (lines->cap > (16u << 20))
+        fw_buf_fini(lines);
+    fw_buf_reset(lines);
     *env = (struct fw_job_env){
         .st = d->st, .eng = d->eng, .map = d->map,
         .max_feed = d->cfg.max_feed, .today = fw_core_today(d),
         .spool = d->cfg.spool,
-        .lines = &d->lines,
+        .lines = lines,
+        .pipe = d->pipe,
     };
     for (size_t i = 0; i < d->n_parts; i++)
         if (d->parts[i].finding || d->parts[i].fed) {
@@ -78,11 +87,12 @@ static void job_env(struct fwd *d, struct fw_job_env *env)
 }
 
 static void append_outbox(struct fwd *d, const char *feed,
-                          const struct fw_job_result *r)
+                          const struct fw_job_result *r,
+                          const struct fw_buf *lines)
 {
     struct fw_error err = {0};
     uint64_t n = 0;
-    if (fw_outbox_append(d->ob, d->st, &d->lines, r->first_seq, r->last_seq,
+    if (fw_outbox_append(d->ob, d->st, lines, r->first_seq, r->last_seq,
                          &n, &err) < 0)
         log_error(d, "outbox", feed, &err);
     else if (n > 0)
@@ -167,17 +177,94 @@ static bool between(struct fwd *d, bool record)
 
 /* ---- the jobs (worker thread) -------------------------------------------- */
 
-static void do_feed(struct fwd *d, const char *name)
+/* (the pipe's thread, while the worker commits a feed) Reads the next. */
+static void read_next(void *ud)
 {
-    char path[PATH_MAX], dest[PATH_MAX];
+    struct fw_core_next *n = ud;
+    n->rc = fw_job_read(n->path, n->name, n->max_feed, &n->in);
+    n->ready = true;
+}
+
+/* (worker) Forgets the next feed read ahead, once its read has ended. */
+static void drop_next(struct fwd *d)
+{
+    if (d->pipe)
+        fw_batch_pipe_wait(d->pipe);
+    if (d->next.ready && d->next.rc == 0)
+        fw_job_input_fini(&d->next.in);
+    d->next.ready = false;
+}
+
+static void after_feed(struct fwd *d, const char *name, const char *path,
+                       const struct fw_job_result *rp,
+                       const struct fw_buf *lines);
+
+/* A copy of a job's result whose tally points into its own names. */
+static void keep_result(struct fw_job_result *dst,
+                        const struct fw_job_result *src)
+{
+    memcpy(dst, src, sizeof *dst);
+    for (size_t i = 0; i < dst->n_tally; i++) {
+        struct fw_job_tally *t = &dst->tally[i];
+        if (t->policy)
+            t->policy = dst->names + (src->tally[i].policy - src->names);
+        if (t->rule)
+            t->rule = dst->names + (src->tally[i].rule - src->names);
+    }
+}
+
+/* (worker) The feed waiting in d->tail, finished; none: nothing. Called as
+ * the next feed's engine starts, and wherever feeds stop. */
+static void finish_tail(void *ud)
+{
+    struct fwd *d = ud;
+    if (!d->tail.pending)
+        return;
+    d->tail.pending = false;
+    after_feed(d, d->tail.name, d->tail.path, &d->tail.r, d->tail.lines);
+}
+
+/* One feed of the spool; next (or NULL) is the one after it, read ahead
+ * while this one commits. */
+static void do_feed(struct fwd *d, const char *name, const char *next)
+{
+    char path[PATH_MAX];
     if (!fw_spool_path(d->cfg.spool, name, path, sizeof path)) {
         fw_log_error("spool", name, "path too long");
+        drop_next(d);
         return;
     }
     struct fw_job_env env;
     job_env(d, &env);
     struct fw_job_result r;
-    int rc = fw_job_feed_file(&env, path, name, FW_SRC_SPOOL, &r);
+    struct fw_job_input in;
+    int rc;
+    if (d->pipe)
+        fw_batch_pipe_wait(d->pipe);
+    if (d->next.ready && strcmp(d->next.name, name) == 0) {
+        in = d->next.in;
+        rc = d->next.rc;
+        d->next.ready = false;
+    } else {
+        drop_next(d);
+        rc = fw_job_read(path, name, d->cfg.max_feed, &in);
+    }
+    if (next && d->pipe && strlen(next) < sizeof d->next.name &&
+        fw_spool_path(d->cfg.spool, next, d->next.path,
+                      sizeof d->next.path)) {
+        snprintf(d->next.name, sizeof d->next.name, "%s", next);
+        d->next.max_feed = d->cfg.max_feed;
+        env.then = read_next;
+        env.then_ud = &d->next;
+    }
+    env.started = finish_tail;
+    env.started_ud = d;
+    if (rc == 0) {
+        rc = fw_job_feed_input(&env, &in, name, FW_SRC_SPOOL, &r);
+        fw_job_input_fini(&in);
+    } else
+        memset(&r, 0, sizeof r);
+    finish_tail(d); /* when this feed's engine did not run */
     atomic_fetch_add(&d->feed_nanos, r.nanos);
     if (rc < 0) {
         fw_log_error("spool", name, "out of memory; left in incoming/");
@@ -197,62 +284,93 @@ static void do_feed(struct fwd *d, const char *name)
         d->drain_retry = true;
         return;
     }
-    if (r.outcome == FW_JOB_DONE || r.outcome == FW_JOB_UNMOVED)
-        append_outbox(d, name, &r);
+    if (r.outcome == FW_JOB_DONE && d->pipe) {
+        /* its outbox lines, move and log wait until the next feed's engine
+         * runs: the store has it all, a crash meanwhile repairs both */
+        keep_result(&d->tail.r, &r);
+        snprintf(d->tail.name, sizeof d->tail.name, "%s", name);
+        snprintf(d->tail.path, sizeof d->tail.path, "%s", path);
+        d->tail.lines = cur_lines(d);
+        d->tail.pending = true;
+        d->lines_flip = !d->lines_flip;
+        return;
+    }
+    after_feed(d, name, path, &r, cur_lines(d));
+}
+
+/* (worker) What is left of a committed feed: its outbox lines, the move to
+ * done/ (or failed/), the counts and the log. */
+static void after_feed(struct fwd *d, const char *name, const char *path,
+                       const struct fw_job_result *rp,
+                       const struct fw_buf *lines)
+{
+    char dest[PATH_MAX];
+    if (rp->outcome == FW_JOB_DONE || rp->outcome == FW_JOB_UNMOVED)
+        append_outbox(d, name, rp, lines);
     struct fw_error err = {0};
-    bool ok = r.outcome != FW_JOB_FAILED;
+    bool ok = rp->outcome != FW_JOB_FAILED;
     struct stat sb;
-    if (r.ino && stat(path, &sb) == 0 &&
-        ((uint64_t)sb.st_ino != r.ino || (uint64_t)sb.st_dev != r.dev)) {
+    if (rp->ino && stat(path, &sb) == 0 &&
+        ((uint64_t)sb.st_ino != rp->ino || (uint64_t)sb.st_dev != rp->dev)) {
         /* a new file of the same name was renamed in while this one was
          * read: the one read is gone already; the new one waits its turn */
         fw_log_warn("spool", name, _("replaced in incoming/ while it was read: "
                     "the new file is processed next"));
         d->drain_more = true;
-    } else if (fw_spool_finish(d->cfg.spool, name, ok, r.reason, dest, sizeof dest,
+    } else if (fw_spool_finish(d->cfg.spool, name, ok, rp->reason, dest, sizeof dest,
                         &err) < 0)
         log_error(d, "spool", name, &err);
-    switch (r.outcome) {
+    switch (rp->outcome) {
     case FW_JOB_DONE:
         atomic_fetch_add(&d->feeds_done, 1);
-        count(d, &r);
+        count(d, rp);
         fw_log_info("spool", name,
                     _("%llu records, %llu rejects, %llu findings (%llu new, "
                     "%llu resolved), %llu policy errors in %.1f ms"),
-                    (unsigned long long)r.records,
-                    (unsigned long long)r.rejects,
-                    (unsigned long long)fired(&r),
-                    (unsigned long long)r.events,
-                    (unsigned long long)r.resolved,
-                    (unsigned long long)r.findings[FW_FK_ERROR],
-                    (double)r.nanos / 1e6);
-        if (r.notes[0])
-            fw_log_warn("spool", name, "%s", r.notes);
-        if (r.unknown[0])
-            fw_log_warn("spool", name, "unrecognised columns: %s", r.unknown);
+                    (unsigned long long)rp->records,
+                    (unsigned long long)rp->rejects,
+                    (unsigned long long)fired(rp),
+                    (unsigned long long)rp->events,
+                    (unsigned long long)rp->resolved,
+                    (unsigned long long)rp->findings[FW_FK_ERROR],
+                    (double)rp->nanos / 1e6);
+        if (rp->notes[0])
+            fw_log_warn("spool", name, "%s", rp->notes);
+        if (rp->unknown[0])
+            fw_log_warn("spool", name, "unrecognised columns: %s", rp->unknown);
         break;
     case FW_JOB_DUPLICATE:
         atomic_fetch_add(&d->feeds_dup, 1);
         fw_log_warn("spool", name,
                     _("duplicate of feed #%lld (same sha256 %.12s…): not "
-                    "processed again"), (long long)r.dup_of, r.sha256);
+                    "processed again"), (long long)rp->dup_of, rp->sha256);
         break;
     case FW_JOB_FAILED:
         atomic_fetch_add(&d->feeds_failed, 1);
         fw_log_error("spool", name, _("failed: %s; moved to failed/"),
-                     r.reason);
-        fw_core_error(d, "%s: %s", name, r.reason);
+                     rp->reason);
+        fw_core_error(d, "%s: %s", name, rp->reason);
         break;
     case FW_JOB_UNMOVED:
         atomic_fetch_add(&d->feeds_done, 1);
         fw_log_info("spool", name,
                     _("committed as feed #%lld before a restart, not yet "
                     "moved: moved to done/ now (not a duplicate)"),
-                    (long long)r.dup_of);
+                    (long long)rp->dup_of);
         break;
     case FW_JOB_RETRY:
         break;
     }
+}
+
+/* (worker) Waits for the read ahead (the pipe's thread is idle after it:
+ * `between` may swap the engine); keeps it only when it is name's. */
+static void drop_next_unless(struct fwd *d, const char *name)
+{
+    if (d->pipe)
+        fw_batch_pipe_wait(d->pipe);
+    if (d->next.ready && strcmp(d->next.name, name) != 0)
+        drop_next(d);
 }
 
 static void drain(struct fwd *d)
@@ -274,11 +392,17 @@ static void drain(struct fwd *d)
         }
         atomic_store(&d->queue_len, l.n - i);
         atomic_store(&d->oldest_ms, l.items[i].mtime_ns / 1000000);
+        drop_next_unless(d, l.items[i].name);
         between(d, false); /* a new generation: between feeds */
-        do_feed(d, l.items[i].name);
+        do_feed(d, l.items[i].name,
+                i + 1 < l.n ? l.items[i + 1].name : NULL);
         if (d->drain_retry)
             break; /* the store is failing: back off */
     }
+    finish_tail(d);
+    /* the feed read ahead is kept only for a drain that goes on at once */
+    if (!d->drain_more || atomic_load(&d->stopping))
+        drop_next(d);
     atomic_store(&d->queue_len, l.n - i);
     atomic_store(&d->oldest_ms, i < l.n ? l.items[i].mtime_ns / 1000000 : 0);
     fw_spool_list_fini(&l);
@@ -300,7 +424,7 @@ static void sched(struct fwd *d)
     r.records = 0; /* task records re-run, not records read */
     count(d, &r);
     r.records = tasks;
-    append_outbox(d, NULL, &r);
+    append_outbox(d, NULL, &r, cur_lines(d));
     fw_log_info("sched", NULL,
                 _("scheduled checks: %llu task records, %llu findings (%llu new, "
                 "%llu resolved) in %.1f ms"),
@@ -319,7 +443,7 @@ int fw_core_feed_mem(struct fwd *d, const char *data, size_t len,
     if (rc < 0)
         return rc;
     if (r->outcome == FW_JOB_DONE) {
-        append_outbox(d, name, r);
+        append_outbox(d, name, r, cur_lines(d));
         atomic_fetch_add(&d->feeds_done, 1);
         count(d, r);
     } else if (r->outcome == FW_JOB_DUPLICATE) {
@@ -649,6 +773,10 @@ int fw_core_open(struct fwd *d)
     if (fw_outbox_open(d->cfg.outbox, d->st, &d->ob, &err) < 0)
         goto io;
     fw_core_flush_outbox(d, NULL); /* level with the store after a crash */
+    d->pipe = fw_batch_pipe_new();
+    if (d->pipe == NULL)
+        fw_log_warn("main", NULL, "no second thread: feeds are read, run "
+                    "and stored on one");
     fw_diag_init(&diag);
     d->map = fw_columns_load(d->cfg.columns, &diag); /* NULL: built-in */
     if (d->map == NULL) {
@@ -707,9 +835,14 @@ void fw_core_close(struct fwd *d, bool ran)
      * with its ops finding, before the store closes */
     if (ran)
         between(d, true);
+    finish_tail(d);
+    drop_next(d);
+    fw_batch_pipe_free(d->pipe);
+    d->pipe = NULL;
     uv_loop_close(&d->loop);
     fw_core_figures_fini(d);
     fw_buf_fini(&d->lines);
+    fw_buf_fini(&d->lines2);
     fw_engine_free(d->eng);
     d->eng = NULL;
     fw_colmap_free(d->map);

@@ -62,8 +62,12 @@ int fw_outbox_line(int event, const struct fw_finding *f,
                    const struct fw_store_finding *sf, struct fw_buf *b)
 {
     size_t at = b->len;
-    if (fw_buf_printf(b, "{\"event\":\"%s\",", fw_store_event_name(event)) < 0)
+    if (fw_buf_puts(b, "{\"event\":\"") < 0 ||
+        fw_buf_puts(b, fw_store_event_name(event)) < 0 ||
+        fw_buf_puts(b, "\",") < 0) {
+        b->len = at;
         return FW_ENOMEM;
+    }
     size_t body = b->len;
     if (fw_finding_json(f, b) < 0 || b->len - body < 2 || b->p[body] != '{')
         goto fail;
@@ -82,6 +86,29 @@ int fw_outbox_line(int event, const struct fw_finding *f,
 fail:
     b->len = at;
     return FW_ENOMEM;
+}
+
+int fw_outbox_line_json(int event, const char *json, size_t n,
+                        struct fw_buf *b)
+{
+    const char *name = fw_store_event_name(event);
+    size_t k = strlen(name);
+    if (n < 2 || json[0] != '{')
+        return FW_EINVAL;
+    if (fw_buf_reserve(b, 12 + k + n) < 0)
+        return FW_ENOMEM;
+    char *p = b->p + b->len;
+    memcpy(p, "{\"event\":\"", 10);
+    p += 10;
+    memcpy(p, name, k);
+    p += k;
+    *p++ = '"';
+    *p++ = ',';
+    memcpy(p, json + 1, n - 1);
+    p += n - 1;
+    *p++ = '\n';
+    b->len = (size_t)(p - b->p);
+    return 0;
 }
 
 static int render(const struct fw_store_finding *sf, struct fw_buf *b)

@@ -51,6 +51,10 @@ int fw_outbox_append(struct fw_outbox *o, struct fw_store *st,
  * was, when it does not fit. */
 int fw_outbox_line(int event, const struct fw_finding *f,
                    const struct fw_store_finding *sf, struct fw_buf *b);
+/* The same from the finding's JSON object as fw_finding_json rendered it
+ * (json, n bytes), for an event that is not an acknowledgement. */
+int fw_outbox_line_json(int event, const char *json, size_t n,
+                        struct fw_buf *b);
 /* "acknowledged":{"by":…,"at":"ISO","note":…} (the key too) into b: the
  * outbox's line and the API's finding show it alike. */
 void fw_outbox_ack_json(struct fw_buf *b, const char *by, int64_t at_ms,

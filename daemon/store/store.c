@@ -1040,11 +1040,12 @@ static int load(struct fw_store *st, struct fw_error *err)
      * resolves: no tail, no filter. */
     if (st->opts.read_only)
         return 0;
-    /* Room for the next merges without a rebuild or a rehash (the tail
-     * passes the limit by up to a feed before it is merged). */
-    size_t room = merge_limit(st) + merge_limit(st) / 4;
-    if (tail_rehash(&st->tail, room) < 0 ||
-        vec_reserve(&st->tail.keys, room) < 0)
+    /* The tail grows with its keys (doubling, rehashed): its slots are
+     * probed at random, so slots sized ahead for a whole merge (16 MiB for
+     * the default merge_rows) were all touched by the first keys and were
+     * the larger part of a small daemon's memory. */
+    if (tail_rehash(&st->tail, 1024) < 0 ||
+        vec_reserve(&st->tail.keys, 1024) < 0)
         return fw_error_set(err, FW_ENOMEM, st->path, "out of memory");
 
     size_t nsubj = 0;
@@ -1091,7 +1092,8 @@ static int load(struct fw_store *st, struct fw_error *err)
     if ((rc = fw__store_query_i64(st, S_KEYS_COUNT, 0, &nkeys, err,
                                   "counting finding keys")) < 0)
         return rc;
-    bloom_build(st, (size_t)nkeys * 2 + merge_limit(st) * 2);
+    /* Twice the keys on disk: a merge past that rebuilds it larger. */
+    bloom_build(st, (size_t)nkeys * 2);
     return 0;
 }
 

@@ -231,6 +231,15 @@ int fw_store_task_put(struct fw_store *st, const struct fw_record *rec,
 int fw_store_task_stale(struct fw_store *st, const struct fw_record *rec,
                         struct fw_error *err);
 
+/* Every kept task snapshot: cb(ud, region, dept, task, has_as_of, as_of)
+ * until it returns nonzero. For the engine's thread, which judges "later"
+ * away from the store (daemon/taskdates.c). 0 or a negative code. */
+typedef int (*fw_store_task_date_cb)(void *ud, const char *region,
+                                     const char *dept, const char *task,
+                                     bool has_as_of, int32_t as_of);
+int fw_store_task_dates(struct fw_store *st, fw_store_task_date_cb cb,
+                        void *ud, struct fw_error *err);
+
 /* Sets the time every add/resolve of this transaction stamps
  * (first_seen/last_seen/resolved_at); fw_store_feed_begin sets it to
  * feed->started_ms. */

@@ -556,6 +556,31 @@ int fw_store_task_stale(struct fw_store *st, const struct fw_record *rec,
     return later;
 }
 
+int fw_store_task_dates(struct fw_store *st, fw_store_task_date_cb cb,
+                        void *ud, struct fw_error *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db,
+                                "SELECT region, dept, task, as_of FROM tasks",
+                                -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return DBERR(st, err, rc, "reading the tasks' dates");
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        bool has = sqlite3_column_type(s, 3) != SQLITE_NULL;
+        if (cb(ud, (const char *)sqlite3_column_text(s, 0),
+               (const char *)sqlite3_column_text(s, 1),
+               (const char *)sqlite3_column_text(s, 2), has,
+               has ? (int32_t)sqlite3_column_int64(s, 3) : 0)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return DBERR(st, err, rc, "reading the tasks' dates");
+    return 0;
+}
+
 struct task_read {
     fw_store_task_cb cb;
     void *ud;

@@ -7,10 +7,12 @@
 # same pragmas (WAL, synchronous=NORMAL, 256 MiB cache), same run.
 # Prints rows/s, seconds, file size and the ratios. The machine is shared:
 # the store's figure is the best of two runs.
-# FW_BENCH_STORE is the bench-store program; BENCH_FINDINGS, BENCH_TX
-# override the counts.
+# FW_BENCH_STORE is the bench-store program (tests/bench/lib.sh: built in
+# build/ when unset); BENCH_FINDINGS, BENCH_TX override the counts. Figures:
+# the store's findings/s and its ratio to plain TEXT-keyed inserts.
 set -eu
-: "${FW_BENCH_STORE:?FW_BENCH_STORE must name build/bench-store}"
+. "$(dirname "$0")/lib.sh"
+bench_store_bin
 N=${BENCH_FINDINGS:-1000000}
 TX=${BENCH_TX:-10000}
 dir=$(mktemp -d)
@@ -42,3 +44,7 @@ awk -v n="$N" -v tx="$TX" -v s="$store" -v t="$text" -v b="$blob" 'BEGIN {
     printf f "  %.1fx baseline\n", "sqlite, id BLOB UNIQUE", B[2], B[3], B[4], B[5], B[3] / T[3];
     printf f "  %.1fx baseline\n", "fw_store (rowid order, merged keys)", S[2], S[3], S[4], S[5], S[3] / T[3];
 }'
+f=$(echo "$store" | awk '{ printf "%.0f", $3 }')
+t=$(echo "$text" | awk '{ printf "%.0f", $3 }')
+figure "store: findings committed/s (store path alone)" "$f" "sqlite TEXT key $t rows/s" "-" "-"
+figure "store: ratio to plain sqlite inserts" "$(awk -v a="$f" -v b="$t" 'BEGIN { printf "%.1fx", a / b }')" "sqlite TEXT key $t rows/s" "-" "-"
