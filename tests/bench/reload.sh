@@ -21,7 +21,7 @@ pid=""
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$dir"' EXIT
 cp -r "$ROOT/policies" "$dir/policies"
 cp "$ROOT/examples/columns.yaml" "$dir/"
-port=$(( 20000 + RANDOM % 20000 ))
+port=$(( 20000 + RANDOM % 12000 ))   # below the ephemeral range
 token=bench-token-0123456789abcdef
 cat >"$dir/fundwatch.yaml" <<EOF
 spool: spool

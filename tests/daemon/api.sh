@@ -11,7 +11,7 @@ for c in curl promtool; do
 done
 TOKEN=test-token-0123456789abcdef
 READ=read-token-0123456789abcdef
-PORT=$(( 20000 + RANDOM % 20000 ))
+PORT=$(free_port)
 setup "" "listen: 127.0.0.1:$PORT
 token: $TOKEN
 read_token: $READ

@@ -18,7 +18,7 @@ for c in curl python3; do
 done
 READ=read-token-0123456789abcdef
 TOKEN=write-token-0123456789abcdef
-PORT=$(( 20000 + RANDOM % 20000 ))
+PORT=$(free_port)
 U=http://127.0.0.1:$PORT
 SHOTS=${FW_SHOTS:-$T/shots}
 mkdir -p "$SHOTS"

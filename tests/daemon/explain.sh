@@ -4,7 +4,7 @@
 # fired, read back after a restart too; an unknown id names itself.
 . "$(dirname "$0")/lib.bash"
 command -v curl >/dev/null || { echo "not ok - curl is missing"; exit 1; }
-PORT=$(( 20000 + RANDOM % 20000 ))
+PORT=$(free_port)
 READ=read-token-0123456789abcdef
 setup "$FW_ROOT/policies" "listen: 127.0.0.1:$PORT
 read_token: $READ

@@ -100,3 +100,21 @@ lines() { [ -f "$1" ] && wc -l <"$1" | tr -d ' ' || echo 0; }
 # $T/body; body_has REGEX looks in it.
 get() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
 body_has() { grep -q -- "$1" "$T/body"; }
+
+# A TCP port for a test's daemon: at random below the kernel's ephemeral
+# range (32768 and up, where outgoing connections take theirs: a port there
+# may be taken by a client of another test running beside), and one nobody
+# listens on now. Two test runs side by side (make test and make asan, or a
+# fresh-check) otherwise met "address already in use" now and then.
+free_port() {
+    local p _
+    for _ in $(seq 100); do
+        p=$(( 20000 + RANDOM % 12000 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
+           ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 1))") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+    echo "$p"
+}

@@ -9,7 +9,7 @@ for c in curl promtool; do
     command -v $c >/dev/null || { echo "not ok - $c is missing (make test installs it)"; exit 1; }
 done
 READ=read-token-0123456789abcdef
-PORT=$(( 20000 + RANDOM % 20000 )) MPORT=$(( PORT + 1 ))
+PORT=$(free_port) MPORT=$(( PORT + 1 ))
 setup "" "listen: 127.0.0.1:$PORT
 metrics_listen: 127.0.0.1:$MPORT
 read_token: $READ

@@ -10,7 +10,7 @@ RELOADS=${RELOADS:-1000}
 # RSS shows what the daemon keeps
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
 TOKEN=test-token-0123456789abcdef
-PORT=$(( 20000 + RANDOM % 20000 ))
+PORT=$(free_port)
 setup "" "listen: 127.0.0.1:$PORT
 token: $TOKEN
 limits:

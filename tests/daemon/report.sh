@@ -108,7 +108,7 @@ check "a missing --findings file: 2" eval '[ $rc -eq 2 ] && grep -q "nope.jsonl:
 check "a bad --state: 2" eval '[ $rc -eq 2 ] && grep -q "open, resolved or all" "$T/err"'
 
 # ---- from the store of a running daemon, and from its API ----------------------------
-PORT=$(( 20000 + RANDOM % 20000 ))
+PORT=$(free_port)
 READ=read-token-0123456789abcdef
 setup "$FW_ROOT/policies" "listen: 127.0.0.1:$PORT
 read_token: $READ

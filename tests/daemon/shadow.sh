@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.bash"
 command -v curl >/dev/null || { echo "not ok - curl is missing"; exit 1; }
 TOKEN=shadow-token-0123456789abcdef
-PORT=$(( 20000 + RANDOM % 20000 ))
+PORT=$(free_port)
 cand=$T/cand
 cp -r "$FW_ROOT/policies" "$cand"
 # the candidate: Chongqing's red line at 15 points instead of 20

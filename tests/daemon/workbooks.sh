@@ -136,7 +136,7 @@ check "zip magic but no zip" grep -q 'fake.xlsx: not a readable workbook: ' "$T/
 
 # ---- the daemon's spool and POST /feeds take a workbook -------------------
 cd "$FW_ROOT" || exit 1
-PORT=$(( 20000 + RANDOM % 20000 ))
+PORT=$(free_port)
 setup "" "listen: 127.0.0.1:$PORT
 token: workbooks-test-token-0123456789"
 start --now 2024-12-31 || { fail "start"; done_testing; exit 1; }
