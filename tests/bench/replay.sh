@@ -2,7 +2,7 @@
 # Replay benchmark: 1,000,000 execution records through three policies
 # (national, province "50" replacing the national rule, district "500103"),
 # measured in the same run beside
-#   - the reader alone (`fundwatch records`, output discarded),
+#   - the reader alone (`fundwatch records --quiet`: full validation, no output),
 #   - a plain-Python baseline: csv.reader plus the same three rules in exact
 #     integer arithmetic, printing the same findings as JSON lines,
 #   - replay without the instruction budget (--budget 0: no count hook).
@@ -130,7 +130,7 @@ best() { # the best of three: the machine is shared
 
 f=$dir/feed.csv
 P=(--policies "$dir/policies" --now 2024-12-31)
-reader=$(best "$FW_BIN" records "$f")
+reader=$(best "$FW_BIN" records --quiet "$f")
 replay=$(best "$FW_BIN" replay "${P[@]}" "$f")
 fw_found=$(sed -n 's/^replay: \([0-9]*\) finding.*/\1/p' "$dir/err")
 fw_errors=$(sed -n 's/.*; \([0-9]*\) policy error.*/\1/p' "$dir/err")
@@ -144,7 +144,7 @@ awk -v n="$N" -v mb="$mb" -v fw="$fw_found" -v py="$py_found" -v rd="$reader" \
     split(rd, R, " "); split(rp, P, " "); split(nb, U, " "); split(b, B, " ");
     printf "replay: %d records (CSV, %s MB), 3 policies (national, province, district), %d findings\n", n, mb, fw;
     printf "  python3 csv + the same rules (baseline) %6.2f s %9.0f rec/s  rss %6.1f MB\n", B[1], n/B[1], B[2]/1024;
-    printf "  fundwatch records (reader alone)        %6.2f s %9.0f rec/s  rss %6.1f MB\n", R[1], n/R[1], R[2]/1024;
+    printf "  fundwatch records --quiet (the reader)  %6.2f s %9.0f rec/s  rss %6.1f MB\n", R[1], n/R[1], R[2]/1024;
     printf "  fundwatch replay                        %6.2f s %9.0f rec/s  rss %6.1f MB\n", P[1], n/P[1], P[2]/1024;
     printf "  fundwatch replay --budget 0 (no hook)   %6.2f s %9.0f rec/s  rss %6.1f MB\n", U[1], n/U[1], U[2]/1024;
     printf "  replay is %.2fx the baseline; the reader is %.0f%% of replay time; the budget hook costs %+.1f%%\n",
