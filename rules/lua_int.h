@@ -1,5 +1,5 @@
-/* What the Lua host files (lua_host.c, lua_limits.c, lua_lib.c) share:
- * they alone include lua.h. */
+/* What the Lua host files (lua_host.c, lua_rec.c, lua_limits.c, lua_lib.c)
+ * share: they alone include lua.h. */
 #ifndef FUNDWATCH_LUA_INT_H
 #define FUNDWATCH_LUA_INT_H
 
@@ -12,6 +12,12 @@ static inline struct fw__policy *pol_of(lua_State *L)
 {
     return *(struct fw__policy **)lua_getextraspace(L);
 }
+
+/* ---- the record (lua_rec.c) ---------------------------------------------- */
+
+/* The records' metatable in p's state (every light userdata's: a policy
+ * reaches no other), kept at p->rec_mt_ref; the field table at REG_FIELDS. */
+void fw__host_rec_mt(lua_State *L, struct fw__policy *p);
 
 /* ---- limits (lua_limits.c) ---------------------------------------------- */
 

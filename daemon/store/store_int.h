@@ -75,6 +75,13 @@ enum {
     S__COUNT
 };
 
+/* store_sql.c: the SQL text. fw__store_migrations[i] takes user_version i
+ * to i + 1; fw__store_sql[S_x] is statement S_x. */
+extern const char *const fw__store_migrations[];
+extern const char *const fw__store_sql[S__COUNT];
+/* Rows of one INSERT of a merge (fw__store_sql[S_KEYS_INS...]). */
+#define KEYS_PER_INSERT 64
+
 /* ---- counters, kept with each transaction -------------------------------- */
 
 enum {
