@@ -398,6 +398,28 @@ static void write_alerts(struct book *b, const struct fw_report *r)
     }
 }
 
+/* 区划代码, 单位代码, 项目代码, 规则, 策略, 数据日期: the first six columns of
+ * the clawback and score sheets. */
+static void subject_cells(struct book *b, lxw_worksheet *ws, lxw_row_t at,
+                          const struct fw_finding *f)
+{
+    str(ws, at, 0, f->region);
+    str(ws, at, 1, f->dept);
+    str(ws, at, 2, f->project);
+    str(ws, at, 3, f->rule);
+    str(ws, at, 4, f->policy);
+    date_cell(b, ws, at, 5, f->has_as_of, f->as_of);
+}
+
+/* 状态, 来源, 编号 from column col: their last three columns. */
+static void state_cells(lxw_worksheet *ws, lxw_row_t at, lxw_col_t col,
+                        const struct row *w)
+{
+    str(ws, at, col, state_zh(w->state));
+    source_cell(ws, at, col + 1, &w->f);
+    str(ws, at, col + 2, w->f.id);
+}
+
 static void write_clawbacks(struct book *b, const struct fw_report *r)
 {
     static const char *const heads[] = {
@@ -416,19 +438,12 @@ static void write_clawbacks(struct book *b, const struct fw_report *r)
         const struct fw_finding *f = &w->f;
         if (f->kind != FW_FK_CLAWBACK)
             continue;
-        str(ws, at, 0, f->region);
-        str(ws, at, 1, f->dept);
-        str(ws, at, 2, f->project);
-        str(ws, at, 3, f->rule);
-        str(ws, at, 4, f->policy);
-        date_cell(b, ws, at, 5, f->has_as_of, f->as_of);
+        subject_cells(b, ws, at, f);
         if (f->has_amount)
             cents(ws, at, 6, f->amount, b->money);
         str(ws, at, 7, f->ratio);
         str(ws, at, 8, f->message);
-        str(ws, at, 9, state_zh(w->state));
-        source_cell(ws, at, 10, f);
-        str(ws, at, 11, f->id);
+        state_cells(ws, at, 9, w);
         at++;
     }
 }
@@ -450,21 +465,14 @@ static void write_scores(struct book *b, const struct fw_report *r)
         const struct fw_finding *f = &w->f;
         if (f->kind != FW_FK_SCORE)
             continue;
-        str(ws, at, 0, f->region);
-        str(ws, at, 1, f->dept);
-        str(ws, at, 2, f->project);
-        str(ws, at, 3, f->rule);
-        str(ws, at, 4, f->policy);
-        date_cell(b, ws, at, 5, f->has_as_of, f->as_of);
+        subject_cells(b, ws, at, f);
         if (f->has_score)
             cents(ws, at, 6, f->score, b->dec);
         str(ws, at, 7, f->grade);
         if (f->has_amount)
             cents(ws, at, 8, f->amount, b->money);
         str(ws, at, 9, f->message);
-        str(ws, at, 10, state_zh(w->state));
-        source_cell(ws, at, 11, f);
-        str(ws, at, 12, f->id);
+        state_cells(ws, at, 10, w);
         at++;
     }
 }

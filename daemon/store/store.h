@@ -222,15 +222,6 @@ int fw_store_reject_add(struct fw_store *st, uint64_t line,
 int fw_store_task_put(struct fw_store *st, const struct fw_record *rec,
                       struct fw_error *err);
 
-/* 1 when the store keeps a snapshot of rec's task (region, dept, task)
- * whose as_of is later than rec's: rec is an older snapshot delivered late,
- * which must fire, resolve and reopen nothing. 0 otherwise (not a task
- * record with region, task and as_of; no snapshot kept; one as old or
- * older, or without as_of), or a negative code. Inside a feed's
- * transaction it sees what the feed kept so far. */
-int fw_store_task_stale(struct fw_store *st, const struct fw_record *rec,
-                        struct fw_error *err);
-
 /* Every kept task snapshot: cb(ud, region, dept, task, has_as_of, as_of)
  * until it returns nonzero. For the engine's thread, which judges "later"
  * away from the store (daemon/taskdates.c). 0 or a negative code. */

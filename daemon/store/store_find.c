@@ -534,28 +534,6 @@ int fw_store_task_put(struct fw_store *st, const struct fw_record *rec,
     return 0;
 }
 
-int fw_store_task_stale(struct fw_store *st, const struct fw_record *rec,
-                        struct fw_error *err)
-{
-    if (rec->kind != FW_RK_TASK || !fw_record_has(rec, FW_F_REGION) ||
-        !fw_record_has(rec, FW_F_TASK) || !fw_record_has(rec, FW_F_AS_OF))
-        return 0;
-    struct fw_str dept = fw_record_has(rec, FW_F_DEPT) ? rec->str[FW_F_DEPT]
-                                                       : (struct fw_str){"", 0};
-    sqlite3_stmt *s = st->st[S_TASK_GET];
-    bind_textn(s, 1, rec->str[FW_F_REGION].p, rec->str[FW_F_REGION].n);
-    bind_textn(s, 2, dept.p, dept.n);
-    bind_textn(s, 3, rec->str[FW_F_TASK].p, rec->str[FW_F_TASK].n);
-    int rc = sqlite3_step(s);
-    bool later = rc == SQLITE_ROW &&
-                 sqlite3_column_type(s, 0) != SQLITE_NULL &&
-                 sqlite3_column_int64(s, 0) > rec->num[FW_F_AS_OF];
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return DBERR(st, err, rc, "looking a task up");
-    return later;
-}
-
 int fw_store_task_dates(struct fw_store *st, fw_store_task_date_cb cb,
                         void *ud, struct fw_error *err)
 {

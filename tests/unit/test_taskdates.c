@@ -1,6 +1,6 @@
-/* daemon/taskdates.c: "later is by as_of" judged on the engine's side, as
- * fw_store_task_stale and fw_store_task_put judge it in the store: what the
- * store keeps when a feed begins, then what the feed itself keeps. */
+/* daemon/taskdates.c: "later is by as_of" judged on the engine's side as
+ * fw_store_task_put keeps snapshots in the store: what the store keeps when
+ * a feed begins, then what the feed itself keeps. */
 #include "task.h"
 
 #include <stdlib.h>
@@ -59,11 +59,20 @@ TEST_IMPL(taskdates_as_the_store_judges)
     struct fw_record t2_dated = task("230882", NULL, "T2", 2021, 1, 1);
     struct fw_record exec = t1;
     exec.kind = FW_RK_EXECUTION;
-    /* each as the store says of it */
-    ASSERT_EQ_INT(fw_store_task_stale(st, &older, &e), 1);
+    /* each as the store keeps it: putting the older snapshot leaves the
+     * later one kept (a fresh load still finds older stale), putting one of
+     * the same date replaces it (same is not stale) */
     ASSERT_EQ_INT(fw_taskdates_stale(t, &older), 1);
-    ASSERT_EQ_INT(fw_store_task_stale(st, &same, &e), 0);
     ASSERT_EQ_INT(fw_taskdates_stale(t, &same), 0);
+    snprintf(sha, sizeof sha, "%064x", 2);
+    ASSERT_EQ_INT(fw_store_feed_begin(st, &feed, &e), 0);
+    ASSERT_EQ_INT(fw_store_task_put(st, &older, &e), 0);
+    ASSERT_EQ_INT(fw_store_feed_commit(st, &end, &e), 0);
+    struct fw_taskdates *kept = fw_taskdates_load(st, &e);
+    ASSERT(kept != NULL);
+    ASSERT_EQ_INT(fw_taskdates_stale(kept, &older), 1);
+    ASSERT_EQ_INT(fw_taskdates_stale(kept, &same), 0);
+    fw_taskdates_free(kept);
     ASSERT_EQ_INT(fw_taskdates_stale(t, &other_dept), 0); /* another task */
     ASSERT_EQ_INT(fw_taskdates_stale(t, &exec), 0);       /* not a task */
     ASSERT_EQ_INT(fw_taskdates_stale(t, &t2_dated), 0);   /* kept undated */
