@@ -32,10 +32,17 @@ static int io_error(struct fw_error *err, const char *path, const char *what)
                         path, "cannot %s the outbox: %s", what, strerror(e));
 }
 
+/* Writes of at most WRITE_MAX bytes. One write(2) of a whole feed's lines
+ * (8.5 MB for 10,000 findings) makes the kernel fill the page cache with
+ * large folios, and on the benchmark's VM the high-order pages behind them
+ * are slow to come by: 512 MB written in 8.5 MB pieces took 3.8-4.7 s,
+ * in 32-256 KiB pieces 0.10-0.20 s (docs/benchmarks.md, "The daemon"). */
+#define WRITE_MAX ((size_t)256 << 10)
+
 static int write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t k = write(fd, p, n);
+        ssize_t k = write(fd, p, n < WRITE_MAX ? n : WRITE_MAX);
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0)
