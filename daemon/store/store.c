@@ -265,36 +265,54 @@ static int tail_rehash(struct tail *t, size_t want)
     return 0;
 }
 
-/* Room for cap keys in v; a large one on huge pages, untouched until
- * used. */
+/* Room for cap keys in v. A large one is a mapping of its own, on huge
+ * pages, untouched until used, grown by mremap: the pages move, nothing is
+ * copied, and the old and the new vector are never both in memory (a copy
+ * made the tail's 16 MB of keys 32 MB for a moment, at its largest). */
 static int vec_reserve(struct keyvec *v, size_t cap)
 {
     if (cap <= v->cap)
         return 0;
     size_t bytes = cap * sizeof *v->v;
-    struct tkey *p;
-    if (bytes >= HUGE_PAGE) {
-        void *q = NULL;
-        if (posix_memalign(&q, HUGE_PAGE, bytes) != 0)
+    void *p;
+    if (bytes < HUGE_PAGE && !v->mapped) {
+        if ((p = realloc(v->v, bytes)) == NULL)
             return FW_ENOMEM;
-        madvise(q, bytes, MADV_HUGEPAGE);
-        p = q;
+    } else if (v->mapped) {
+        p = mremap(v->v, v->cap * sizeof *v->v, bytes, MREMAP_MAYMOVE);
+        if (p == MAP_FAILED)
+            return FW_ENOMEM;
+        madvise(p, bytes, MADV_HUGEPAGE);
+    } else {
+        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return FW_ENOMEM;
+        madvise(p, bytes, MADV_HUGEPAGE); /* before the first touch */
         if (v->n)
-            memcpy(p, v->v, v->n * sizeof *v->v);
+            memcpy(p, v->v, v->n * sizeof *v->v); /* under 2 MiB */
         free(v->v);
-    } else if ((p = realloc(v->v, bytes)) == NULL) {
-        return FW_ENOMEM;
+        v->mapped = true;
     }
     v->v = p;
     v->cap = cap;
     return 0;
 }
 
-int fw__store_vec_push(struct keyvec *v, int64_t k, int64_t fid, int64_t aux)
+static void vec_fini(struct keyvec *v)
+{
+    if (v->mapped)
+        munmap(v->v, v->cap * sizeof *v->v);
+    else
+        free(v->v);
+    memset(v, 0, sizeof *v);
+}
+
+int fw__store_vec_push(struct keyvec *v, int64_t k, int64_t fid)
 {
     if (v->n == v->cap && vec_reserve(v, v->cap ? v->cap * 2 : 1024) < 0)
         return FW_ENOMEM;
-    v->v[v->n++] = (struct tkey){k, fid, aux};
+    v->v[v->n++] = (struct tkey){k, fid};
     return 0;
 }
 
@@ -314,22 +332,22 @@ static void subj_build(struct tail *t, size_t want)
                       .shift = 64 - (lg - BLOOM_BLOCK_LG),
                       .cap = ((size_t)1 << lg) / 16};
     for (size_t i = 0; i < t->keys.n; i++)
-        if (t->keys.v[i].aux != 0)
+        if (tkey_subj(&t->keys.v[i]))
             bloom_add(&b, t->keys.v[i].k);
     t->subj = b;
 }
 
-int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid, int64_t aux)
+int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid)
 {
     if (t->keys.n >= UINT32_MAX - 1)
         return FW_ELIMIT;
     if ((t->keys.n + 1) > t->nslot / 4 * 3 &&
         tail_rehash(t, t->keys.n + 1) < 0)
         return FW_ENOMEM;
-    if (fw__store_vec_push(&t->keys, k, fid, aux) < 0)
+    if (fw__store_vec_push(&t->keys, k, fid) < 0)
         return FW_ENOMEM;
     tail_place(t, t->keys.n - 1);
-    if (aux != 0 && t->subj.bits) {
+    if ((fid & TKEY_SUBJ) && t->subj.bits) {
         if (t->subj.n >= t->subj.cap)
             subj_build(t, t->subj.n * 2); /* k included: it is in keys.v */
         else
@@ -353,7 +371,7 @@ static void tail_truncate(struct tail *t, size_t n)
 
 static void tail_fini(struct tail *t)
 {
-    free(t->keys.v);
+    vec_fini(&t->keys);
     free(t->slot);
     free(t->subj.bits);
     memset(t, 0, sizeof *t);
@@ -541,12 +559,112 @@ static size_t merge_limit(const struct fw_store *st)
     return st->opts.merge_rows ? st->opts.merge_rows : DEFAULT_MERGE_ROWS;
 }
 
-static int cmp_tkey(const void *a, const void *b)
+/* ---- sorting keys in place -------------------------------------------------
+ * glibc's qsort sorts by merging into a copy as large as the array: at a
+ * merge that was 25 MB more, the daemon's largest moment. An introsort
+ * needs no memory: quicksort (median of three, Hoare's partition),
+ * heapsort past 2 log2(n) levels, insertion sort for short runs. */
+
+typedef bool (*tkey_less)(const struct tkey *, const struct tkey *);
+
+/* Key order, for a merge. */
+static bool by_key(const struct tkey *x, const struct tkey *y)
 {
-    const struct tkey *x = a, *y = b;
-    if (x->k != y->k)
-        return x->k < y->k ? -1 : 1;
-    return x->fid < y->fid ? -1 : x->fid > y->fid;
+    return x->k != y->k ? x->k < y->k : x->fid < y->fid;
+}
+
+/* The order keys were pushed in: by finding, its id key first. */
+static bool by_push(const struct tkey *x, const struct tkey *y)
+{
+    int64_t a = tkey_fid(x), b = tkey_fid(y);
+    return a != b ? a < b : !tkey_subj(x) && tkey_subj(y);
+}
+
+static inline void tkey_swap(struct tkey *a, struct tkey *b)
+{
+    struct tkey t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void isort(struct tkey *v, size_t n, tkey_less less)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct tkey x = v[i];
+        size_t j = i;
+        for (; j > 0 && less(&x, &v[j - 1]); j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+static void sift(struct tkey *v, size_t i, size_t n, tkey_less less)
+{
+    for (size_t c; (c = 2 * i + 1) < n; i = c) {
+        if (c + 1 < n && less(&v[c], &v[c + 1]))
+            c++;
+        if (!less(&v[i], &v[c]))
+            return;
+        tkey_swap(&v[i], &v[c]);
+    }
+}
+
+static void hsort(struct tkey *v, size_t n, tkey_less less)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift(v, i, n, less);
+    for (size_t e = n; e-- > 1;) {
+        tkey_swap(&v[0], &v[e]);
+        sift(v, 0, e, less);
+    }
+}
+
+static void introsort(struct tkey *v, size_t n, unsigned depth, tkey_less less)
+{
+    while (n > 16) {
+        if (depth-- == 0) {
+            hsort(v, n, less);
+            return;
+        }
+        size_t m = n / 2;
+        if (less(&v[m], &v[0]))
+            tkey_swap(&v[m], &v[0]);
+        if (less(&v[n - 1], &v[m])) {
+            tkey_swap(&v[n - 1], &v[m]);
+            if (less(&v[m], &v[0]))
+                tkey_swap(&v[m], &v[0]);
+        }
+        struct tkey p = v[m];
+        /* Hoare: [0, j] <= p <= [j + 1, n), 0 <= j < n - 1 */
+        size_t i = 0, j = n - 1;
+        for (;; i++, j--) {
+            while (less(&v[i], &p))
+                i++;
+            while (less(&p, &v[j]))
+                j--;
+            if (i >= j)
+                break;
+            tkey_swap(&v[i], &v[j]);
+        }
+        size_t left = j + 1;
+        if (left < n - left) {
+            introsort(v, left, depth, less);
+            v += left;
+            n -= left;
+        } else {
+            introsort(v + left, n - left, depth, less);
+            n = left;
+        }
+    }
+    isort(v, n, less);
+}
+
+static void tkey_sort(struct tkey *v, size_t n, tkey_less less)
+{
+    unsigned depth = 0;
+    for (size_t k = n; k > 1; k >>= 1)
+        depth += 2;
+    introsort(v, n, depth, less);
 }
 
 /* Writes the tail's keys in key order and deletes the keys of findings
@@ -563,10 +681,13 @@ static int merge(struct fw_store *st, bool prune_only, struct fw_error *err)
      * again only if the merge fails and the tail stays. */
     size_t n = prune_only ? 0 : st->tail.keys.n;
     if (n > 1)
-        qsort(st->tail.keys.v, n, sizeof *st->tail.keys.v, cmp_tkey);
+        tkey_sort(st->tail.keys.v, n, by_key);
     int rc = merge_tx(st, prune_only, err);
-    if (rc < 0 && n > 1)
+    if (rc < 0 && n > 1) {
+        /* the tail stays, in the order tail_fired reads it */
+        tkey_sort(st->tail.keys.v, n, by_push);
         tail_rehash(&st->tail, n); /* same size: cannot fail */
+    }
     return rc;
 }
 
@@ -584,14 +705,14 @@ static int merge_tx(struct fw_store *st, bool prune_only,
         sqlite3_stmt *s = st->st[which];
         for (int j = 0; j < (many ? KEYS_PER_INSERT : 1); j++, i++) {
             sqlite3_bind_int64(s, 2 * j + 1, v[i].k);
-            sqlite3_bind_int64(s, 2 * j + 2, v[i].fid);
+            sqlite3_bind_int64(s, 2 * j + 2, tkey_fid(&v[i]));
         }
         if ((rc = fw__store_exec(st, which, err, "merging finding keys")) < 0)
             return fw__store_tx_fail(st, rc);
     }
     sqlite3_stmt *s;
     if (st->dead.n > 1)
-        qsort(st->dead.v, st->dead.n, sizeof *st->dead.v, cmp_tkey);
+        tkey_sort(st->dead.v, st->dead.n, by_key);
     s = st->st[S_KEY_DEL];
     for (size_t i = 0; i < st->dead.n; i++) {
         sqlite3_bind_int64(s, 1, st->dead.v[i].k);
@@ -737,14 +858,14 @@ static int load(struct fw_store *st, struct fw_error *err)
         bool open = col_int(s, 3, -1) == FW_ST_OPEN;
         /* Into keys.v only: indexed all at once below. */
         int64_t ik = id_key(id);
-        int p = fw__store_vec_push(&st->tail.keys, ik, fid, 0);
+        int p = fw__store_vec_push(&st->tail.keys, ik, fid);
         if (p == 0 && resolvable(kind) && open) {
             p = fw__store_vec_push(
                 &st->tail.keys,
                 fw__store_subject_key(col_int(s, 4, -1),
                                       col_text(s, 5), col_text(s, 6),
                                       col_text(s, 7), col_text(s, 8)),
-                fid, ik ? ik : 1);
+                fid | TKEY_SUBJ);
             nsubj++;
         }
         if (p == 0 && st->tail.keys.n >= UINT32_MAX - 1)
@@ -885,7 +1006,7 @@ void fw_store_close(struct fw_store *st)
     for (int i = 0; i < NAME_SLOTS; i++)
         free(st->names[i].text);
     free(st->bloom.bits);
-    free(st->dead.v);
+    vec_fini(&st->dead);
     fw_colmap_free(st->colmap);
     fw_buf_fini(&st->arena);
     fw_buf_fini(&st->tmp);

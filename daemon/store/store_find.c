@@ -51,7 +51,7 @@ int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
     *fid = 0;
     bloom_prefetch(&st->bloom, k); /* its miss overlaps the tail's */
     TAIL_EACH (&st->tail, k, ent) {
-        int64_t cand = ent->fid;
+        int64_t cand = tkey_fid(ent);
         sqlite3_stmt *s = st->st[S_FID_ID];
         sqlite3_bind_int64(s, 1, cand);
         sqlite3_bind_blob(s, 2, id, ID_BYTES, SQLITE_STATIC);
@@ -192,10 +192,10 @@ int fw_store_finding_add(struct fw_store *st, const struct fw_finding *f,
         if ((rc = fw__store_exec(st, S_F_INS, err, "adding a finding")) < 0)
             return fw__store_tx_fail(st, rc);
         fid = sqlite3_last_insert_rowid(st->db);
-        int64_t ik = id_key(id);
-        if ((rc = fw__store_tail_push(&st->tail, ik, fid, 0)) < 0 ||
+        const int64_t ik = id_key(id);
+        if ((rc = fw__store_tail_push(&st->tail, ik, fid)) < 0 ||
             (resolvable(f->kind) &&
-             (rc = fw__store_tail_push(&st->tail, subj, fid, ik ? ik : 1)) <
+             (rc = fw__store_tail_push(&st->tail, subj, fid | TKEY_SUBJ)) <
                  0))
             return fw__store_tx_fail(st, fw_error_set(err, rc, st->path,
                                                       "adding a finding: %s",
@@ -401,11 +401,11 @@ int fw_store_subject_done(struct fw_store *st,
              * resolution). */
             bool now_fired = false;
             for (size_t j = 0; j < nf && !now_fired; j++)
-                now_fired = id_key(fired[j]) == ent->aux;
+                now_fired = tail_fired(&st->tail, ent, id_key(fired[j]));
             if (now_fired)
                 continue;
             sqlite3_stmt *s = st->st[S_SUBJ_FID];
-            sqlite3_bind_int64(s, 1, ent->fid);
+            sqlite3_bind_int64(s, 1, tkey_fid(ent));
             bind_subject(s, subj);
             if ((rc = collect(st, S_SUBJ_FID, &c, &n, &cap, err)) < 0)
                 goto done;
@@ -443,7 +443,7 @@ int fw_store_subject_done(struct fw_store *st,
             st->resolved++;
             if (resolved)
                 (*resolved)++;
-            if ((rc = fw__store_vec_push(&st->dead, k, c[i].fid, 0)) < 0) {
+            if ((rc = fw__store_vec_push(&st->dead, k, c[i].fid)) < 0) {
                 rc = fw_error_set(err, rc, st->path, "out of memory");
                 goto done;
             }

@@ -119,16 +119,33 @@ static const char *const trigger_names[FW__TRIG_COUNT] = {"start", "sighup",
 
 /* ---- the key tail: keys of findings not yet merged into finding_keys ---- */
 
+/* A key and its finding's fid; a subject key's fid has TKEY_SUBJ set (fids
+ * are positive and far below it). 16 bytes: the tail holds up to
+ * merge_rows of them. A finding's keys are pushed together, its id key
+ * first, so the entry before a subject key's in keys.v is its id key's
+ * (tail_fired, which checks the fid too: in any other order it says no,
+ * and the row is read); a merge's sort is undone if the merge fails. */
+#define TKEY_SUBJ ((int64_t)1 << 62)
+
 struct tkey {
     int64_t k;
-    int64_t fid;
-    int64_t aux; /* a subject key's: the finding's id key, or 1 when that
-                    is 0; an id key's: 0 */
+    int64_t fid; /* | TKEY_SUBJ for a subject key */
 };
+
+static inline int64_t tkey_fid(const struct tkey *e)
+{
+    return e->fid & ~TKEY_SUBJ;
+}
+
+static inline bool tkey_subj(const struct tkey *e)
+{
+    return (e->fid & TKEY_SUBJ) != 0;
+}
 
 struct keyvec {
     struct tkey *v;
     size_t n, cap;
+    bool mapped; /* v is an mmap of cap entries (grown by mremap) */
 };
 
 /* ---- the bloom filter of finding_keys ---------------------------------------
@@ -219,7 +236,7 @@ struct tail {
     uint64_t *slot; /* fingerprint << 32 | (index + 1 into keys.v); 0 =
                        empty */
     size_t nslot;   /* a power of two, keys.n at most 3/4 of it */
-    struct bloom subj; /* of the subject keys (aux != 0) */
+    struct bloom subj; /* of the subject keys (TKEY_SUBJ) */
 };
 
 static inline bool disk_maybe(const struct bloom *b, int64_t k)
@@ -372,6 +389,15 @@ static inline uint64_t tail_fp(int64_t k)
         if (((t)->slot[fw__j] & 0xffffffff00000000ull) == tail_fp(key) &&      \
             ((ent) = &(t)->keys.v[(uint32_t)(t)->slot[fw__j] - 1])->k == (key))
 
+/* True when e, a subject key's entry of the tail, belongs to the finding
+ * whose id key is idk: the entry before it is that finding's id key. */
+static inline bool tail_fired(const struct tail *t, const struct tkey *e,
+                              int64_t idk)
+{
+    return e > t->keys.v && !tkey_subj(e - 1) &&
+           (e - 1)->fid == tkey_fid(e) && (e - 1)->k == idk;
+}
+
 /* Starts loading the slot a key goes to (or is probed at). */
 static inline void tail_prefetch(const struct tail *t, int64_t key)
 {
@@ -403,8 +429,10 @@ int fw__store_query_i64(struct fw_store *st, int which, int64_t dflt,
 bool fw__store_id_parse(const char *hex, unsigned char out[ID_BYTES]);
 int64_t fw__store_subject_key(int rkind, const char *region, const char *dept,
                               const char *project, const char *task);
-int fw__store_vec_push(struct keyvec *v, int64_t k, int64_t fid, int64_t aux);
-int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid, int64_t aux);
+/* fid | TKEY_SUBJ for a subject key (fw__store_tail_push: pushed right
+ * after its finding's id key). */
+int fw__store_vec_push(struct keyvec *v, int64_t k, int64_t fid);
+int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid);
 
 int fw__store_tx_begin(struct fw_store *st, enum txn kind,
                        struct fw_error *err);

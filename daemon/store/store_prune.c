@@ -107,7 +107,7 @@ static void drop_from_tail(struct fw_store *st, const struct prune *p)
     struct tail *t = &st->tail;
     size_t w = 0;
     for (size_t i = 0; i < t->keys.n; i++)
-        if (!gone(p, t->keys.v[i].fid))
+        if (!gone(p, tkey_fid(&t->keys.v[i])))
             t->keys.v[w++] = t->keys.v[i];
     if (w != t->keys.n && t->nslot) {
         t->keys.n = w;
