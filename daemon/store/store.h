@@ -59,7 +59,7 @@ struct fw_store_opts {
     bool read_only;       /* open an existing database read-only */
     /* Finding keys held in memory (16 bytes each and 8-16 of hash slots,
      * grown as they come) before they are merged into the on-disk key
-     * index, see store.c; 0 = 1048576. */
+     * index, see store.c; 0 = 524288. */
     size_t merge_rows;
     /* PRAGMA max_page_count: a cap on the file, in pages (the tests use it
      * as a full disk); 0 = none. */
