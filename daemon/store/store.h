@@ -46,7 +46,7 @@
  * this fundwatch knows (1): run a newer fundwatch or give another
  * database". Read the tables through the view findings_v in a sqlite3
  * shell: findings stores enums as numbers and repeated strings by id. */
-#define FW_STORE_SCHEMA_VERSION 4
+#define FW_STORE_SCHEMA_VERSION 5
 
 struct fw_store;
 

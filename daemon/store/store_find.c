@@ -82,7 +82,25 @@ int fw__store_lookup_id(struct fw_store *st, const unsigned char *id,
     return 0;
 }
 
-/* Binds ?1..?19 and ?24..?28 of S_F_INS and S_F_REOPEN; names the
+/* The length of the evidence before its parameters (',"params":' to the
+ * closing brace), which are the same for every finding of a rule in a
+ * generation and are stored once, in names (schema 5); the whole length
+ * when it does not end so. The store's reads put the two together again,
+ * prefix || ',"params":' || params || '}': the same bytes whichever
+ * ',"params":' of the text is taken, so the last is. */
+static size_t evidence_cut(const char *ev, size_t n)
+{
+    static const char key[] = ",\"params\":";
+    size_t k = sizeof key - 1;
+    if (n < k + 1 || ev[n - 1] != '}')
+        return n;
+    for (size_t i = n - 1 - k + 1; i-- > 0;)
+        if (ev[i] == ',' && memcmp(ev + i, key, k) == 0)
+            return i;
+    return n;
+}
+
+/* Binds ?1..?19 and ?24..?29 of S_F_INS and S_F_REOPEN; names the
  * repeated strings. */
 static int bind_finding(struct fw_store *st, sqlite3_stmt *s,
                         const unsigned char *id, const struct fw_finding *f,
@@ -100,11 +118,28 @@ static int bind_finding(struct fw_store *st, sqlite3_stmt *s,
         (rc = fw__store_intern(st, f->rule_source, &hint[5], &source,
                                err)) < 0)
         return rc;
+    size_t n = f->evidence ? strlen(f->evidence) : 0;
+    size_t cut = f->evidence ? evidence_cut(f->evidence, n) : 0;
+    int64_t params = 0;
+    if (cut < n) {
+        size_t k = cut + sizeof ",\"params\":" - 1;
+        fw_buf_reset(&st->tmp);
+        if (fw_buf_append(&st->tmp, f->evidence + k, n - 1 - k) < 0 ||
+            fw_buf_putc(&st->tmp, '\0') < 0)
+            return fw_error_set(err, FW_ENOMEM, st->path, "out of memory");
+        if ((rc = fw__store_intern(st, st->tmp.p, &hint[6], &params, err)) <
+            0)
+            return rc;
+    }
     bind_i64_or_null(s, 24, title != 0, title);
     bind_i64_or_null(s, 25, source != 0, source);
     bind_text(s, 26, f->dept_name);
     bind_text(s, 27, f->project_name);
-    bind_text(s, 28, f->evidence);
+    if (f->evidence)
+        bind_textn(s, 28, f->evidence, cut);
+    else
+        sqlite3_bind_null(s, 28);
+    bind_i64_or_null(s, 29, params != 0, params);
     sqlite3_bind_blob(s, 1, id, ID_BYTES, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, (int)f->kind);
     bind_i64_or_null(s, 3, f->level != FW_LV_NONE, f->level);

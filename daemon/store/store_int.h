@@ -286,8 +286,8 @@ struct fw_store {
 
     struct name_slot names[NAME_SLOTS];
     unsigned name_next;
-    unsigned name_hint[6]; /* policy, version, rule, feed, title, rule
-                              source: the last slot */
+    unsigned name_hint[7]; /* policy, version, rule, feed, title, rule
+                              source, evidence params: the last slot */
 
     struct fw_colmap *colmap; /* for reading task records back */
     struct fw_buf arena;      /* strings of fw_store_finding_get */

@@ -149,6 +149,13 @@ const char *const fw__store_migrations[] = {
     "ALTER TABLE findings ADD COLUMN ack_by TEXT;"
     "ALTER TABLE findings ADD COLUMN ack_at INTEGER;"
     "ALTER TABLE findings ADD COLUMN ack_note TEXT;",
+    /* 4 -> 5: a finding's evidence ends with its rule's parameters,
+     * ',"params":[...]}', the same text for every finding of the rule in a
+     * generation (~150 of a row's ~510 bytes in the daemon bench): kept
+     * once in names, evidence_params its id and evidence the text before
+     * it; rows written before keep their whole evidence (evidence_params
+     * NULL). EVIDENCE below puts it together again. */
+    "ALTER TABLE findings ADD COLUMN evidence_params INTEGER;",
 };
 
 _Static_assert(sizeof fw__store_migrations / sizeof fw__store_migrations[0] ==
@@ -158,6 +165,10 @@ _Static_assert(sizeof fw__store_migrations / sizeof fw__store_migrations[0] ==
 /* ---- statements, prepared once at open ----------------------------------- */
 
 #define NAME_OF(col) "(SELECT text FROM names WHERE id = f." col ")"
+/* The evidence as the engine gave it (migration 4 -> 5). */
+#define EVIDENCE                                                               \
+    "CASE WHEN f.evidence_params IS NULL THEN f.evidence ELSE f.evidence || "  \
+    "',\"params\":' || " NAME_OF("evidence_params") " || '}' END"
 #define FCOLS                                                                  \
     "f.fid, f.id, f.kind, f.level, " NAME_OF("policy") ", "                    \
     NAME_OF("policy_version") ", " NAME_OF("rule") ", f.region, f.dept, "      \
@@ -165,7 +176,7 @@ _Static_assert(sizeof fw__store_migrations / sizeof fw__store_migrations[0] ==
     "f.message, " NAME_OF("feed") ", f.line, f.rkind, f.state, "               \
     "f.first_seen, f.last_seen, f.resolved_at, f.first_feed, f.last_feed, "    \
     "f.seq, " NAME_OF("title") ", " NAME_OF("rule_source") ", f.dept_name, "   \
-    "f.project_name, f.evidence, f.ack_by, f.ack_at, f.ack_note"
+    "f.project_name, " EVIDENCE ", f.ack_by, f.ack_at, f.ack_note"
 
 /* Open alerts and clawbacks (kinds 0 and 1) of a subject. */
 #define SUBJ_MATCH                                                             \
@@ -211,9 +222,9 @@ const char *const fw__store_sql[S__COUNT] = {
         " region, dept, project, task, as_of, amount, ratio, score, grade,"
         " message, feed, line, rkind, state, first_seen, last_seen,"
         " first_feed, last_feed, seq, title, rule_source, dept_name,"
-        " project_name, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-        " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, 0, ?20,"
-        " ?20, ?21, ?21, ?22, ?24, ?25, ?26, ?27, ?28)",
+        " project_name, evidence, evidence_params) VALUES (?1, ?2, ?3, ?4,"
+        " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+        " ?19, 0, ?20, ?20, ?21, ?21, ?22, ?24, ?25, ?26, ?27, ?28, ?29)",
     [S_F_SEEN] =
         "UPDATE findings SET last_seen = ?2, last_feed = ?3 WHERE fid = ?1",
     [S_F_REOPEN] =
@@ -224,6 +235,7 @@ const char *const fw__store_sql[S__COUNT] = {
         " rkind = ?19, state = 0, last_seen = ?20, resolved_at = NULL,"
         " last_feed = ?21, seq = ?22, title = ?24, rule_source = ?25,"
         " dept_name = ?26, project_name = ?27, evidence = ?28,"
+        " evidence_params = ?29,"
         " ack_by = NULL, ack_at = NULL, ack_note = NULL"
         " WHERE fid = ?23 AND id = ?1",
     [S_OUTBOX_INS] =

@@ -255,7 +255,7 @@ TEST_IMPL(store_newer_schema_refused)
     ASSERT(st == NULL);
     ASSERT_EQ_STR(e.place, db);
     ASSERT_CONTAINS(e.msg, "schema version 7 is newer than this fundwatch "
-                           "knows (4)");
+                           "knows (5)");
     /* Not a database at all. */
     FILE *f = fopen(db, "w");
     ASSERT(f != NULL);
@@ -734,10 +734,11 @@ TEST_IMPL(store_migrates_3_to_4)
         "ALTER TABLE findings DROP COLUMN ack_by;"
         "ALTER TABLE findings DROP COLUMN ack_at;"
         "ALTER TABLE findings DROP COLUMN ack_note;"
+        "ALTER TABLE findings DROP COLUMN evidence_params;"
         "INSERT INTO outbox(seq, fid, reopened) VALUES (2, 1, 1);"
         "PRAGMA user_version = 3");
     st = open_db(NULL);
-    ASSERT_EQ_INT(raw_int("PRAGMA user_version"), 4);
+    ASSERT_EQ_INT(raw_int("PRAGMA user_version"), FW_STORE_SCHEMA_VERSION);
     struct seen s = {0};
     struct fw_error e;
     ASSERT_EQ_INT(fw_store_outbox_pending(st, 0, collect, &s, &e), 0);
@@ -747,6 +748,73 @@ TEST_IMPL(store_migrates_3_to_4)
     uint64_t seq = 0;
     ASSERT_EQ_INT(fw_store_finding_ack(st, a.id, "x", "", 9, &seq, &e), 0);
     ASSERT_EQ_INT(seq, 3);
+    check_ok(st);
+    fw_store_close(st);
+    cleanup();
+    return 0;
+}
+
+/* Schema 5: a finding's evidence is stored without its rule's parameters,
+ * which go to names once; every read gives the engine's text back, byte
+ * for byte, whatever it holds. Rows of schema 4 keep their whole evidence
+ * and read the same. */
+TEST_IMPL(store_evidence_params)
+{
+    static const char *const ev[] = {
+        "{\"fields\":{\"region\":\"500103\"},\"figures\":{\"lag\":\"20.00\"},"
+        "\"params\":[{\"name\":\"red\",\"value\":\"20\",\"at\":\"p.yaml:4\"}]}",
+        /* an extra column named params, then the rule's */
+        "{\"fields\":{\"params\":\"x\"},\"figures\":{},\"params\":[]}",
+        "{\"fields\":{},\"figures\":{},\"params\":}",
+        "{\"fields\":{}}",
+        "not json,\"params\":[]",
+        "",
+    };
+    size_t n = sizeof ev / sizeof ev[0];
+    fresh();
+    struct fw_store *st = open_db(NULL);
+    struct fw_finding f[8];
+    char proj[8][8];
+    begin(st, 1);
+    for (size_t i = 0; i <= n; i++) {
+        snprintf(proj[i], sizeof proj[i], "P%zu", i);
+        f[i] = fnd("r", FW_FK_ALERT, "500103", proj[i], "p");
+        f[i].evidence = i < n ? ev[i] : NULL;
+        add(st, &f[i], FW_RK_EXECUTION);
+    }
+    commit(st);
+    for (size_t i = 0; i <= n; i++) {
+        struct fw_store_finding g = get(st, f[i].id);
+        if (i < n)
+            ASSERT_EQ_STR(g.f.evidence, ev[i]);
+        else
+            ASSERT(g.f.evidence == NULL);
+    }
+    /* the first three are stored cut, their parameters once each */
+    ASSERT_EQ_INT(raw_int("SELECT count(*) FROM findings WHERE"
+                          " evidence_params IS NOT NULL"), 3);
+    ASSERT_EQ_INT(raw_int("SELECT length(evidence) FROM findings WHERE"
+                          " fid = 1"), (int64_t)(strstr(ev[0], ",\"params\":") - ev[0]));
+    /* the outbox's read from the store renders them the same */
+    struct seen s = {0};
+    struct fw_error e;
+    ASSERT_EQ_INT(fw_store_outbox_pending(st, 0, collect, &s, &e), 0);
+    ASSERT_EQ_INT(s.n, (int)n + 1);
+    check_ok(st);
+    fw_store_close(st);
+
+    /* back to schema 4: whole evidence in the row */
+    raw("UPDATE findings SET evidence = evidence || ',\"params\":' ||"
+        " (SELECT text FROM names WHERE id = evidence_params) || '}'"
+        " WHERE evidence_params IS NOT NULL;"
+        "ALTER TABLE findings DROP COLUMN evidence_params;"
+        "PRAGMA user_version = 4");
+    st = open_db(NULL);
+    ASSERT_EQ_INT(raw_int("PRAGMA user_version"), FW_STORE_SCHEMA_VERSION);
+    for (size_t i = 0; i < n; i++)
+        ASSERT_EQ_STR(get(st, f[i].id).f.evidence, ev[i]);
+    ASSERT_EQ_INT(raw_int("SELECT count(*) FROM findings WHERE"
+                          " evidence_params IS NOT NULL"), 0);
     check_ok(st);
     fw_store_close(st);
     cleanup();
