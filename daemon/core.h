@@ -142,10 +142,9 @@ struct fwd {
 
     /* (worker) the job's own state */
     bool drain_retry, drain_more;
-    struct fw_buf lines;            /* a feed's outbox lines */
-    struct fw_buf lines2;           /* ... and the next feed's, while the
-                                       one before waits in tail */
-    bool lines_flip;                /* lines2 is the current one */
+    struct fw_buf lines;            /* a feed's outbox lines: the one
+                                       waiting in tail's until they are
+                                       written, then the next feed's */
     struct fw_core_tail {           /* a feed committed whose outbox lines,
                                        move to done/ and log wait until the
                                        next feed's engine runs */
