@@ -394,6 +394,7 @@ int fw__store_tx_begin(struct fw_store *st, enum txn kind, struct fw_error *err)
     st->marked_mark = st->marked;
     st->tail_mark = st->tail.keys.n;
     st->dead_mark = st->dead.n;
+    st->n_ev = 0;
     memset(st->delta, 0, sizeof st->delta);
     memset(st->fired, 0, sizeof st->fired);
     st->events = st->resolved = 0;
@@ -470,6 +471,7 @@ static void tx_abort(struct fw_store *st)
     st->marked = st->marked_mark;
     tail_truncate(&st->tail, st->tail_mark);
     st->dead.n = st->dead_mark;
+    st->n_ev = 0;
     names_settle(st, false);
     memset(st->delta, 0, sizeof st->delta);
     st->tx = TX_NONE;
@@ -487,18 +489,20 @@ int fw__store_tx_fail(struct fw_store *st, int rc)
 
 int fw__store_tx_commit(struct fw_store *st, struct fw_error *err)
 {
+    int rc = fw__store_events_flush(st, err);
+    if (rc < 0)
+        return fw__store_tx_fail(st, rc);
     sqlite3_stmt *s = st->st[S_COUNTER_ADD];
     for (int i = 0; i < C__COUNT; i++) {
         if (st->delta[i] == 0)
             continue;
         bind_text(s, 1, counter_names[i]);
         sqlite3_bind_int64(s, 2, st->delta[i]);
-        int rc =
-            fw__store_exec(st, S_COUNTER_ADD, err, "updating the counters");
+        rc = fw__store_exec(st, S_COUNTER_ADD, err, "updating the counters");
         if (rc < 0)
             return fw__store_tx_fail(st, rc);
     }
-    int rc = fw__store_exec(st, S_COMMIT, err, "committing");
+    rc = fw__store_exec(st, S_COMMIT, err, "committing");
     if (rc < 0)
         return fw__store_tx_fail(st, rc);
     for (int i = 0; i < C__COUNT; i++)

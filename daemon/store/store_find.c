@@ -162,15 +162,35 @@ static int bind_finding(struct fw_store *st, sqlite3_stmt *s,
     return 0;
 }
 
-/* The outbox row of event ev of fid, at st->seq. */
+int fw__store_events_flush(struct fw_store *st, struct fw_error *err)
+{
+    size_t n = st->n_ev, i = 0;
+    st->n_ev = 0;
+    while (i < n) {
+        bool many = n - i == EVENTS_PER_INSERT;
+        int which = many ? S_OUTBOX_INS_MANY : S_OUTBOX_INS;
+        sqlite3_stmt *s = st->st[which];
+        for (int j = 0; j < (many ? EVENTS_PER_INSERT : 1); j++, i++) {
+            sqlite3_bind_int64(s, 3 * j + 1, st->ev[i].seq);
+            sqlite3_bind_int64(s, 3 * j + 2, st->ev[i].fid);
+            sqlite3_bind_int(s, 3 * j + 3, st->ev[i].event);
+        }
+        int rc = fw__store_exec(st, which, err, "adding an outbox event");
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The outbox row of event ev of fid, at st->seq: held back, inserted with
+ * the next EVENTS_PER_INSERT - 1 or at commit. */
 static int new_event(struct fw_store *st, int64_t fid,
                      enum fw_store_event ev, struct fw_error *err)
 {
-    sqlite3_stmt *s = st->st[S_OUTBOX_INS];
-    sqlite3_bind_int64(s, 1, (int64_t)st->seq);
-    sqlite3_bind_int64(s, 2, fid);
-    sqlite3_bind_int(s, 3, (int)ev);
-    int rc = fw__store_exec(st, S_OUTBOX_INS, err, "adding an outbox event");
+    int rc = 0;
+    st->ev[st->n_ev++] = (struct outbox_row){(int64_t)st->seq, fid, (int)ev};
+    if (st->n_ev == EVENTS_PER_INSERT)
+        rc = fw__store_events_flush(st, err);
     if (rc == 0 && ev <= FW_EV_REOPENED)
         st->events++;
     st->last_event = ev;

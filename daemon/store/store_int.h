@@ -34,6 +34,7 @@ enum {
     S_F_SEEN,
     S_F_REOPEN,
     S_OUTBOX_INS,
+    S_OUTBOX_INS_MANY,
     S_SUBJ_DISK,
     S_SUBJ_FID,
     S_RESOLVE,
@@ -81,6 +82,8 @@ extern const char *const fw__store_migrations[];
 extern const char *const fw__store_sql[S__COUNT];
 /* Rows of one INSERT of a merge (fw__store_sql[S_KEYS_INS...]). */
 #define KEYS_PER_INSERT 64
+/* Outbox rows of one INSERT (S_OUTBOX_INS_MANY). */
+#define EVENTS_PER_INSERT 64
 
 /* ---- counters, kept with each transaction -------------------------------- */
 
@@ -284,6 +287,16 @@ struct fw_store {
     struct keyvec dead;
     size_t dead_mark;
 
+    /* Outbox rows of the open transaction not inserted yet: a statement
+     * per EVENTS_PER_INSERT of them, the rest at commit (an INSERT of its
+     * own per event was a fifth of a finding's instructions). Nothing
+     * reads the outbox table inside a transaction. */
+    struct outbox_row {
+        int64_t seq, fid;
+        int event;
+    } ev[EVENTS_PER_INSERT];
+    size_t n_ev;
+
     struct name_slot names[NAME_SLOTS];
     unsigned name_next;
     unsigned name_hint[7]; /* policy, version, rule, feed, title, rule
@@ -437,6 +450,8 @@ int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid);
 int fw__store_tx_begin(struct fw_store *st, enum txn kind,
                        struct fw_error *err);
 int fw__store_tx_commit(struct fw_store *st, struct fw_error *err);
+/* Inserts the outbox rows held back (st->ev); inside the transaction. */
+int fw__store_events_flush(struct fw_store *st, struct fw_error *err);
 /* A failure inside a transaction: all of it is rolled back; returns rc. */
 int fw__store_tx_fail(struct fw_store *st, int rc);
 int fw__store_need_tx(struct fw_store *st, bool feed_only,

@@ -240,6 +240,8 @@ const char *const fw__store_sql[S__COUNT] = {
         " WHERE fid = ?23 AND id = ?1",
     [S_OUTBOX_INS] =
         "INSERT INTO outbox(seq, fid, event) VALUES (?1, ?2, ?3)",
+    [S_OUTBOX_INS_MANY] = "INSERT INTO outbox(seq, fid, event) VALUES "
+        X4(X4(X4("(?,?,?)"))),
     [S_SUBJ_DISK] =
         "SELECT f.fid, f.id, f.kind FROM finding_keys k JOIN findings f"
         " ON f.fid = k.fid WHERE k.k = ?1 AND " SUBJ_MATCH,
