@@ -35,6 +35,7 @@
 #include "store_int.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -903,9 +904,19 @@ static int load(struct fw_store *st, struct fw_error *err)
     return 0;
 }
 
+/* SQLite's memory statistics, kept by default, take a global mutex around
+ * every allocation; nothing reads them. Turned off before SQLite starts
+ * (once; a process that started it already keeps them). */
+static void sqlite_setup(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int fw_store_open(const char *path, const struct fw_store_opts *opts,
                   struct fw_store **out, struct fw_error *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_setup);
     *out = NULL;
     struct fw_store *st = calloc(1, sizeof *st);
     if (st == NULL || (st->path = strdup(path)) == NULL) {
