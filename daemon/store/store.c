@@ -676,6 +676,11 @@ static void tkey_sort(struct tkey *v, size_t n, tkey_less less)
     introsort(v, n, depth, less);
 }
 
+void fw__store_key_sort(struct tkey *v, size_t n, unsigned depth)
+{
+    introsort(v, n, depth, by_key);
+}
+
 /* Writes the tail's keys in key order and deletes the keys of findings
  * resolved since, in one transaction; then the tail is empty. With
  * prune_only, only the deletions, and the tail stays (fw_store_close). */

@@ -445,6 +445,9 @@ int64_t fw__store_subject_key(int rkind, const char *region, const char *dept,
 /* fid | TKEY_SUBJ for a subject key (fw__store_tail_push: pushed right
  * after its finding's id key). */
 int fw__store_vec_push(struct keyvec *v, int64_t k, int64_t fid);
+/* Sorts v in key order (then fid) in place, heapsort past depth levels of
+ * quicksort (a merge's sort; for the unit tests). */
+void fw__store_key_sort(struct tkey *v, size_t n, unsigned depth);
 int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid);
 
 int fw__store_tx_begin(struct fw_store *st, enum txn kind,
