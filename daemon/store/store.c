@@ -577,26 +577,31 @@ static size_t merge_limit(const struct fw_store *st)
 typedef bool (*tkey_less)(const struct tkey *, const struct tkey *);
 
 /* Key order, for a merge. */
-static bool by_key(const struct tkey *x, const struct tkey *y)
+static inline bool by_key(const struct tkey *x, const struct tkey *y)
 {
     return x->k != y->k ? x->k < y->k : x->fid < y->fid;
 }
 
 /* The order keys were pushed in: by finding, its id key first. */
-static bool by_push(const struct tkey *x, const struct tkey *y)
+static inline bool by_push(const struct tkey *x, const struct tkey *y)
 {
     int64_t a = tkey_fid(x), b = tkey_fid(y);
     return a != b ? a < b : !tkey_subj(x) && tkey_subj(y);
 }
 
-static inline void tkey_swap(struct tkey *a, struct tkey *b)
+/* The sort's parts are inlined into one function per order (sort_by_key,
+ * sort_by_push), so the comparison is inlined too: through a pointer it
+ * was half of a merge's sort. */
+#define SORT_INLINE static inline __attribute__((always_inline))
+
+SORT_INLINE void tkey_swap(struct tkey *a, struct tkey *b)
 {
     struct tkey t = *a;
     *a = *b;
     *b = t;
 }
 
-static void isort(struct tkey *v, size_t n, tkey_less less)
+SORT_INLINE void isort(struct tkey *v, size_t n, tkey_less less)
 {
     for (size_t i = 1; i < n; i++) {
         struct tkey x = v[i];
@@ -607,7 +612,7 @@ static void isort(struct tkey *v, size_t n, tkey_less less)
     }
 }
 
-static void sift(struct tkey *v, size_t i, size_t n, tkey_less less)
+SORT_INLINE void sift(struct tkey *v, size_t i, size_t n, tkey_less less)
 {
     for (size_t c; (c = 2 * i + 1) < n; i = c) {
         if (c + 1 < n && less(&v[c], &v[c + 1]))
@@ -618,7 +623,7 @@ static void sift(struct tkey *v, size_t i, size_t n, tkey_less less)
     }
 }
 
-static void hsort(struct tkey *v, size_t n, tkey_less less)
+SORT_INLINE void hsort(struct tkey *v, size_t n, tkey_less less)
 {
     for (size_t i = n / 2; i-- > 0;)
         sift(v, i, n, less);
@@ -628,57 +633,88 @@ static void hsort(struct tkey *v, size_t n, tkey_less less)
     }
 }
 
-static void introsort(struct tkey *v, size_t n, unsigned depth, tkey_less less)
+/* Quicksort on the smaller part first, the larger waiting on a stack (at
+ * most log2(n) of them). */
+SORT_INLINE void introsort(struct tkey *v, size_t n, unsigned depth,
+                           tkey_less less)
 {
-    while (n > 16) {
-        if (depth-- == 0) {
-            hsort(v, n, less);
-            return;
-        }
-        size_t m = n / 2;
-        if (less(&v[m], &v[0]))
-            tkey_swap(&v[m], &v[0]);
-        if (less(&v[n - 1], &v[m])) {
-            tkey_swap(&v[n - 1], &v[m]);
+    struct {
+        struct tkey *v;
+        size_t n;
+        unsigned depth;
+    } stack[64];
+    int top = 0;
+    for (;;) {
+        while (n > 16) {
+            if (depth-- == 0) {
+                hsort(v, n, less);
+                n = 0;
+                break;
+            }
+            size_t m = n / 2;
             if (less(&v[m], &v[0]))
                 tkey_swap(&v[m], &v[0]);
+            if (less(&v[n - 1], &v[m])) {
+                tkey_swap(&v[n - 1], &v[m]);
+                if (less(&v[m], &v[0]))
+                    tkey_swap(&v[m], &v[0]);
+            }
+            struct tkey p = v[m];
+            /* Hoare: [0, j] <= p <= [j + 1, n), 0 <= j < n - 1 */
+            size_t i = 0, j = n - 1;
+            for (;; i++, j--) {
+                while (less(&v[i], &p))
+                    i++;
+                while (less(&p, &v[j]))
+                    j--;
+                if (i >= j)
+                    break;
+                tkey_swap(&v[i], &v[j]);
+            }
+            size_t left = j + 1;
+            if (left < n - left) {
+                stack[top].v = v + left;
+                stack[top].n = n - left;
+                n = left;
+            } else {
+                stack[top].v = v;
+                stack[top].n = left;
+                v += left;
+                n -= left;
+            }
+            stack[top++].depth = depth;
         }
-        struct tkey p = v[m];
-        /* Hoare: [0, j] <= p <= [j + 1, n), 0 <= j < n - 1 */
-        size_t i = 0, j = n - 1;
-        for (;; i++, j--) {
-            while (less(&v[i], &p))
-                i++;
-            while (less(&p, &v[j]))
-                j--;
-            if (i >= j)
-                break;
-            tkey_swap(&v[i], &v[j]);
-        }
-        size_t left = j + 1;
-        if (left < n - left) {
-            introsort(v, left, depth, less);
-            v += left;
-            n -= left;
-        } else {
-            introsort(v + left, n - left, depth, less);
-            n = left;
-        }
+        isort(v, n, less);
+        if (top == 0)
+            return;
+        top--;
+        v = stack[top].v;
+        n = stack[top].n;
+        depth = stack[top].depth;
     }
-    isort(v, n, less);
 }
 
-static void tkey_sort(struct tkey *v, size_t n, tkey_less less)
+static unsigned sort_depth(size_t n)
 {
     unsigned depth = 0;
     for (size_t k = n; k > 1; k >>= 1)
         depth += 2;
-    introsort(v, n, depth, less);
+    return depth;
+}
+
+static void sort_by_key(struct tkey *v, size_t n, unsigned depth)
+{
+    introsort(v, n, depth, by_key);
+}
+
+static void sort_by_push(struct tkey *v, size_t n)
+{
+    introsort(v, n, sort_depth(n), by_push);
 }
 
 void fw__store_key_sort(struct tkey *v, size_t n, unsigned depth)
 {
-    introsort(v, n, depth, by_key);
+    sort_by_key(v, n, depth);
 }
 
 /* Writes the tail's keys in key order and deletes the keys of findings
@@ -695,11 +731,11 @@ static int merge(struct fw_store *st, bool prune_only, struct fw_error *err)
      * again only if the merge fails and the tail stays. */
     size_t n = prune_only ? 0 : st->tail.keys.n;
     if (n > 1)
-        tkey_sort(st->tail.keys.v, n, by_key);
+        sort_by_key(st->tail.keys.v, n, sort_depth(n));
     int rc = merge_tx(st, prune_only, err);
     if (rc < 0 && n > 1) {
         /* the tail stays, in the order tail_fired reads it */
-        tkey_sort(st->tail.keys.v, n, by_push);
+        sort_by_push(st->tail.keys.v, n);
         tail_rehash(&st->tail, n); /* same size: cannot fail */
     }
     return rc;
@@ -726,7 +762,7 @@ static int merge_tx(struct fw_store *st, bool prune_only,
     }
     sqlite3_stmt *s;
     if (st->dead.n > 1)
-        tkey_sort(st->dead.v, st->dead.n, by_key);
+        sort_by_key(st->dead.v, st->dead.n, sort_depth(st->dead.n));
     s = st->st[S_KEY_DEL];
     for (size_t i = 0; i < st->dead.n; i++) {
         sqlite3_bind_int64(s, 1, st->dead.v[i].k);
