@@ -1,7 +1,8 @@
 /* The SQLite store (store.h): migrating the schema, one transaction per
  * feed, finding dedupe and resolution, the outbox sequence, the finding key
- * index, the names (the SQL text itself is in store_sql.c). With
- * store_find.c, store_read.c and store_prune.c the only files that include
+ * index, the names (the SQL text itself is in store_sql.c; the key
+ * tail's vectors and sort in store_keys.c). With store_find.c,
+ * store_read.c, store_prune.c and those two the only files that include
  * sqlite3.h; none of them logs, exits or knows the spool: every
  * failure goes back as a negative FW_E code.
  *
@@ -213,7 +214,6 @@ int64_t fw__store_subject_key(int rkind, const char *region, const char *dept,
  * of 2 MiB or more are asked for on huge pages (transparent huge pages in
  * "madvise" mode, Debian's default; elsewhere the advice is ignored). */
 
-#define HUGE_PAGE ((size_t)2 << 20)
 
 static void *big_calloc(size_t bytes)
 {
@@ -267,57 +267,6 @@ static int tail_rehash(struct tail *t, size_t want)
         memset(t->slot, 0, n * sizeof *t->slot);
     }
     tail_place_all(t);
-    return 0;
-}
-
-/* Room for cap keys in v. A large one is a mapping of its own, on huge
- * pages, untouched until used, grown by mremap: the pages move, nothing is
- * copied, and the old and the new vector are never both in memory (a copy
- * made the tail's 16 MB of keys 32 MB for a moment, at its largest). */
-static int vec_reserve(struct keyvec *v, size_t cap)
-{
-    if (cap <= v->cap)
-        return 0;
-    size_t bytes = cap * sizeof *v->v;
-    void *p;
-    if (bytes < HUGE_PAGE && !v->mapped) {
-        if ((p = realloc(v->v, bytes)) == NULL)
-            return FW_ENOMEM;
-    } else if (v->mapped) {
-        p = mremap(v->v, v->cap * sizeof *v->v, bytes, MREMAP_MAYMOVE);
-        if (p == MAP_FAILED)
-            return FW_ENOMEM;
-        madvise(p, bytes, MADV_HUGEPAGE);
-    } else {
-        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
-            return FW_ENOMEM;
-        madvise(p, bytes, MADV_HUGEPAGE); /* before the first touch */
-        if (v->n)
-            memcpy(p, v->v, v->n * sizeof *v->v); /* under 2 MiB */
-        free(v->v);
-        v->mapped = true;
-    }
-    v->v = p;
-    v->cap = cap;
-    return 0;
-}
-
-static void vec_fini(struct keyvec *v)
-{
-    if (v->mapped)
-        munmap(v->v, v->cap * sizeof *v->v);
-    else
-        free(v->v);
-    memset(v, 0, sizeof *v);
-}
-
-int fw__store_vec_push(struct keyvec *v, int64_t k, int64_t fid)
-{
-    if (v->n == v->cap && vec_reserve(v, v->cap ? v->cap * 2 : 1024) < 0)
-        return FW_ENOMEM;
-    v->v[v->n++] = (struct tkey){k, fid};
     return 0;
 }
 
@@ -376,7 +325,7 @@ static void tail_truncate(struct tail *t, size_t n)
 
 static void tail_fini(struct tail *t)
 {
-    vec_fini(&t->keys);
+    fw__store_vec_fini(&t->keys);
     free(t->slot);
     free(t->subj.bits);
     memset(t, 0, sizeof *t);
@@ -568,155 +517,6 @@ static size_t merge_limit(const struct fw_store *st)
     return st->opts.merge_rows ? st->opts.merge_rows : DEFAULT_MERGE_ROWS;
 }
 
-/* ---- sorting keys in place -------------------------------------------------
- * glibc's qsort sorts by merging into a copy as large as the array: at a
- * merge that was 25 MB more, the daemon's largest moment. An introsort
- * needs no memory: quicksort (median of three, Hoare's partition),
- * heapsort past 2 log2(n) levels, insertion sort for short runs. */
-
-typedef bool (*tkey_less)(const struct tkey *, const struct tkey *);
-
-/* Key order, for a merge. */
-static inline bool by_key(const struct tkey *x, const struct tkey *y)
-{
-    return x->k != y->k ? x->k < y->k : x->fid < y->fid;
-}
-
-/* The order keys were pushed in: by finding, its id key first. */
-static inline bool by_push(const struct tkey *x, const struct tkey *y)
-{
-    int64_t a = tkey_fid(x), b = tkey_fid(y);
-    return a != b ? a < b : !tkey_subj(x) && tkey_subj(y);
-}
-
-/* The sort's parts are inlined into one function per order (sort_by_key,
- * sort_by_push), so the comparison is inlined too: through a pointer it
- * was half of a merge's sort. */
-#define SORT_INLINE static inline __attribute__((always_inline))
-
-SORT_INLINE void tkey_swap(struct tkey *a, struct tkey *b)
-{
-    struct tkey t = *a;
-    *a = *b;
-    *b = t;
-}
-
-SORT_INLINE void isort(struct tkey *v, size_t n, tkey_less less)
-{
-    for (size_t i = 1; i < n; i++) {
-        struct tkey x = v[i];
-        size_t j = i;
-        for (; j > 0 && less(&x, &v[j - 1]); j--)
-            v[j] = v[j - 1];
-        v[j] = x;
-    }
-}
-
-SORT_INLINE void sift(struct tkey *v, size_t i, size_t n, tkey_less less)
-{
-    for (size_t c; (c = 2 * i + 1) < n; i = c) {
-        if (c + 1 < n && less(&v[c], &v[c + 1]))
-            c++;
-        if (!less(&v[i], &v[c]))
-            return;
-        tkey_swap(&v[i], &v[c]);
-    }
-}
-
-SORT_INLINE void hsort(struct tkey *v, size_t n, tkey_less less)
-{
-    for (size_t i = n / 2; i-- > 0;)
-        sift(v, i, n, less);
-    for (size_t e = n; e-- > 1;) {
-        tkey_swap(&v[0], &v[e]);
-        sift(v, 0, e, less);
-    }
-}
-
-/* Quicksort on the smaller part first, the larger waiting on a stack (at
- * most log2(n) of them). */
-SORT_INLINE void introsort(struct tkey *v, size_t n, unsigned depth,
-                           tkey_less less)
-{
-    struct {
-        struct tkey *v;
-        size_t n;
-        unsigned depth;
-    } stack[64];
-    int top = 0;
-    for (;;) {
-        while (n > 16) {
-            if (depth-- == 0) {
-                hsort(v, n, less);
-                n = 0;
-                break;
-            }
-            size_t m = n / 2;
-            if (less(&v[m], &v[0]))
-                tkey_swap(&v[m], &v[0]);
-            if (less(&v[n - 1], &v[m])) {
-                tkey_swap(&v[n - 1], &v[m]);
-                if (less(&v[m], &v[0]))
-                    tkey_swap(&v[m], &v[0]);
-            }
-            struct tkey p = v[m];
-            /* Hoare: [0, j] <= p <= [j + 1, n), 0 <= j < n - 1 */
-            size_t i = 0, j = n - 1;
-            for (;; i++, j--) {
-                while (less(&v[i], &p))
-                    i++;
-                while (less(&p, &v[j]))
-                    j--;
-                if (i >= j)
-                    break;
-                tkey_swap(&v[i], &v[j]);
-            }
-            size_t left = j + 1;
-            if (left < n - left) {
-                stack[top].v = v + left;
-                stack[top].n = n - left;
-                n = left;
-            } else {
-                stack[top].v = v;
-                stack[top].n = left;
-                v += left;
-                n -= left;
-            }
-            stack[top++].depth = depth;
-        }
-        isort(v, n, less);
-        if (top == 0)
-            return;
-        top--;
-        v = stack[top].v;
-        n = stack[top].n;
-        depth = stack[top].depth;
-    }
-}
-
-static unsigned sort_depth(size_t n)
-{
-    unsigned depth = 0;
-    for (size_t k = n; k > 1; k >>= 1)
-        depth += 2;
-    return depth;
-}
-
-static void sort_by_key(struct tkey *v, size_t n, unsigned depth)
-{
-    introsort(v, n, depth, by_key);
-}
-
-static void sort_by_push(struct tkey *v, size_t n)
-{
-    introsort(v, n, sort_depth(n), by_push);
-}
-
-void fw__store_key_sort(struct tkey *v, size_t n, unsigned depth)
-{
-    sort_by_key(v, n, depth);
-}
-
 /* Writes the tail's keys in key order and deletes the keys of findings
  * resolved since, in one transaction; then the tail is empty. With
  * prune_only, only the deletions, and the tail stays (fw_store_close). */
@@ -731,11 +531,11 @@ static int merge(struct fw_store *st, bool prune_only, struct fw_error *err)
      * again only if the merge fails and the tail stays. */
     size_t n = prune_only ? 0 : st->tail.keys.n;
     if (n > 1)
-        sort_by_key(st->tail.keys.v, n, sort_depth(n));
+        fw__store_sort_by_key(st->tail.keys.v, n);
     int rc = merge_tx(st, prune_only, err);
     if (rc < 0 && n > 1) {
         /* the tail stays, in the order tail_fired reads it */
-        sort_by_push(st->tail.keys.v, n);
+        fw__store_sort_by_push(st->tail.keys.v, n);
         tail_rehash(&st->tail, n); /* same size: cannot fail */
     }
     return rc;
@@ -762,7 +562,7 @@ static int merge_tx(struct fw_store *st, bool prune_only,
     }
     sqlite3_stmt *s;
     if (st->dead.n > 1)
-        sort_by_key(st->dead.v, st->dead.n, sort_depth(st->dead.n));
+        fw__store_sort_by_key(st->dead.v, st->dead.n);
     s = st->st[S_KEY_DEL];
     for (size_t i = 0; i < st->dead.n; i++) {
         sqlite3_bind_int64(s, 1, st->dead.v[i].k);
@@ -893,7 +693,7 @@ static int load(struct fw_store *st, struct fw_error *err)
      * a merge_rows of 1M) were all touched by the first keys and were
      * the larger part of a small daemon's memory. */
     if (tail_rehash(&st->tail, 1024) < 0 ||
-        vec_reserve(&st->tail.keys, 1024) < 0)
+        fw__store_vec_reserve(&st->tail.keys, 1024) < 0)
         return fw_error_set(err, FW_ENOMEM, st->path, "out of memory");
 
     size_t nsubj = 0;
@@ -1066,7 +866,7 @@ void fw_store_close(struct fw_store *st)
     for (int i = 0; i < NAME_SLOTS; i++)
         free(st->names[i].text);
     free(st->bloom.bits);
-    vec_fini(&st->dead);
+    fw__store_vec_fini(&st->dead);
     fw_colmap_free(st->colmap);
     fw_buf_fini(&st->arena);
     fw_buf_fini(&st->tmp);

@@ -66,6 +66,11 @@ struct fw_store_opts {
     int64_t max_pages;
 };
 
+/* The in-place sort of a merge (store.c), for the unit tests: the pairs
+ * {key, fid} of kv sorted by key, then fid, quicksort turning to heapsort
+ * past depth levels (0: at once). FW_ENOMEM, or 0. */
+int fw_store_key_sort(int64_t (*kv)[2], size_t n, unsigned depth);
+
 /* Opens (creating it and its schema when missing, unless read_only) the
  * database at path. Errors carry the path as their place. *out is NULL on
  * failure. */

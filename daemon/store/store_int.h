@@ -1,7 +1,9 @@
 /* The store's internals shared by store.c (schema, transactions, open,
  * feeds, the finding key index), store_find.c (findings, resolution,
- * rejects, tasks), store_read.c (reads, outbox, generations, checks) and
- * store_prune.c (retention). Not an API: only these files include it. */
+ * rejects, tasks), store_read.c (reads, outbox, generations, checks),
+ * store_prune.c (retention), store_keys.c (the key tail's vectors and
+ * sort) and store_sql.c (the SQL text). Not an API: only these files
+ * include it. */
 #ifndef FUNDWATCH_DAEMON_STORE_INT_H
 #define FUNDWATCH_DAEMON_STORE_INT_H
 
@@ -15,6 +17,8 @@
 #include "store.h"
 
 #define ID_BYTES (FW_ID_HEX / 2)
+/* Tables of this size or more are asked for on huge pages (store.c). */
+#define HUGE_PAGE ((size_t)2 << 20)
 #define DEFAULT_BUSY_MS 5000 /* fw_store_opts.busy_timeout_ms 0 */
 
 /* ---- statements, prepared once at open (their SQL: store.c) -------------- */
@@ -442,12 +446,17 @@ int fw__store_query_i64(struct fw_store *st, int which, int64_t dflt,
 bool fw__store_id_parse(const char *hex, unsigned char out[ID_BYTES]);
 int64_t fw__store_subject_key(int rkind, const char *region, const char *dept,
                               const char *project, const char *task);
+/* store_keys.c. Room for cap keys in v (FW_ENOMEM, or 0); its memory
+ * freed. */
+int fw__store_vec_reserve(struct keyvec *v, size_t cap);
+void fw__store_vec_fini(struct keyvec *v);
 /* fid | TKEY_SUBJ for a subject key (fw__store_tail_push: pushed right
  * after its finding's id key). */
 int fw__store_vec_push(struct keyvec *v, int64_t k, int64_t fid);
-/* Sorts v in key order (then fid) in place, heapsort past depth levels of
- * quicksort (a merge's sort; for the unit tests). */
-void fw__store_key_sort(struct tkey *v, size_t n, unsigned depth);
+/* In place: by key, then fid (a merge); by fid, an id key before its
+ * subject key (the order of the pushes, tail_fired's). */
+void fw__store_sort_by_key(struct tkey *v, size_t n);
+void fw__store_sort_by_push(struct tkey *v, size_t n);
 int fw__store_tail_push(struct tail *t, int64_t k, int64_t fid);
 
 int fw__store_tx_begin(struct fw_store *st, enum txn kind,

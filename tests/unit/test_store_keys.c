@@ -1,10 +1,17 @@
 /* daemon/store/store.c's in-place sort of the key tail for a merge (it
- * replaced glibc's qsort, which merged into a copy as large as the tail):
- * every order, every depth limit (0: heapsort at once), against a plain
- * check of the result. */
+ * replaced glibc's qsort, which merged into a copy as large as the tail),
+ * through fw_store_key_sort: every order, every depth limit (0: heapsort
+ * at once), against a plain check of the result. */
 #include "task.h"
 
-#include "store/store_int.h"
+#include <stdbool.h>
+
+#include "store/store.h"
+
+struct tkey {
+    int64_t k, fid;
+};
+#define TKEY_SUBJ ((int64_t)1 << 62)
 
 static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
 
@@ -73,17 +80,24 @@ TEST_IMPL(store_key_sort)
     static const unsigned depths[] = {0, 1, 3, 64};
     size_t max = 20000;
     struct tkey *v = malloc(max * sizeof *v), *w = malloc(max * sizeof *w);
-    ASSERT(v && w);
+    int64_t(*kv)[2] = malloc(max * sizeof *kv);
+    ASSERT(v && w && kv);
     for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++)
         for (int shape = 0; shape < SHAPES; shape++)
             for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
                 size_t n = sizes[a];
                 fill(w, n, shape);
-                memcpy(v, w, n * sizeof *v);
-                fw__store_key_sort(v, n, depths[d]);
+                for (size_t i = 0; i < n; i++) {
+                    kv[i][0] = w[i].k;
+                    kv[i][1] = w[i].fid;
+                }
+                ASSERT_EQ_INT(fw_store_key_sort(kv, n, depths[d]), 0);
+                for (size_t i = 0; i < n; i++)
+                    v[i] = (struct tkey){kv[i][0], kv[i][1]};
                 check_sorted(v, w, n);
             }
     free(v);
     free(w);
+    free(kv);
     return 0;
 }
