@@ -158,7 +158,8 @@ void fw_engine_free(struct fw_engine *e)
     free(e->order);
     free(e->rule_id);
     free(e->rule_pol);
-    free(e->replaced);
+    free(e->replaced_own);
+    free(e->memo_flags);
     free(e->feed_copy);
     free(e);
 }
@@ -385,9 +386,14 @@ struct fw_engine *fw_engine_build(const struct fw_src_file *files, size_t n,
     free(mods);
     e->rule_id = calloc(total_rules + 1, sizeof *e->rule_id);
     e->rule_pol = calloc(total_rules + 1, sizeof *e->rule_pol);
-    e->replaced = calloc(total_rules + 1, 1);
-    if (e->rule_id == NULL || e->rule_pol == NULL || e->replaced == NULL)
+    e->replaced_own = calloc(total_rules + e->n_pol + 1, 1);
+    e->replaced = e->replaced_own;
+    e->memo_flags = calloc(FW__MEMO_SLOTS, total_rules + e->n_pol + 1);
+    if (e->rule_id == NULL || e->rule_pol == NULL || e->replaced_own == NULL ||
+        e->memo_flags == NULL)
         goto nomem;
+    for (size_t i = 0; i < FW__MEMO_SLOTS; i++)
+        e->memo[i].flags = e->memo_flags + i * (total_rules + e->n_pol + 1);
     link_policies(e, diag);
     if (diag->n != problems) {
         fw_engine_free(e);
@@ -446,18 +452,47 @@ static bool governs(const struct fw__policy *p, const char *region, size_t n)
     return false;
 }
 
-/* Marks, in e->replaced, the rules replaced for this region. */
-static void mark_replaced(struct fw_engine *e, const char *region, size_t n)
+/* Works out, in out[0..n_rules), the rules replaced for this region, and
+ * in out[n_rules + i] whether the policy e->order[i] governs it. */
+static void region_flags(const struct fw_engine *e, const char *region,
+                         size_t n, unsigned char *out)
 {
-    memset(e->replaced, 0, e->n_rules);
+    memset(out, 0, e->n_rules);
     for (size_t i = 0; i < e->n_pol; i++) {
-        const struct fw__policy *p = &e->pol[i];
-        if (p->n_replaces == 0 || !governs(p, region, n))
+        const struct fw__policy *p = &e->pol[e->order[i]];
+        bool gov = governs(p, region, n);
+        out[e->n_rules + i] = gov;
+        if (!gov)
             continue;
         for (size_t k = 0; k < p->n_replaces; k++)
             if (p->replaces_rule[k] >= 0)
-                e->replaced[p->replaces_rule[k]] = 1;
+                out[p->replaces_rule[k]] = 1;
     }
+}
+
+/* Marks, in e->replaced, the rules replaced for this region; returns the
+ * governing flags that follow them (see region_flags). A region met before
+ * is looked up: a feed has few, and each record's policies were otherwise
+ * found by comparing its region with every policy's. */
+static const unsigned char *mark_replaced(struct fw_engine *e,
+                                          const char *region, size_t n)
+{
+    if (n == 0 || n >= FW__MEMO_KEY) {
+        region_flags(e, region, n, e->replaced_own);
+        e->replaced = e->replaced_own;
+        return e->replaced_own + e->n_rules;
+    }
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)region[i]) * 16777619u;
+    struct fw__region_memo *m = &e->memo[h & (FW__MEMO_SLOTS - 1)];
+    if (m->len != n || memcmp(m->key, region, n) != 0) {
+        region_flags(e, region, n, m->flags);
+        memcpy(m->key, region, n);
+        m->len = (unsigned char)n;
+    }
+    e->replaced = m->flags;
+    return m->flags + e->n_rules;
 }
 
 #define FW_TIME_SAMPLE 16u /* a power of two */
@@ -776,11 +811,11 @@ int fw_engine_run(struct fw_engine *e, const struct fw_record *rec,
     e->rec_serial++;
     e->cb = cb;
     e->ud = ud;
-    mark_replaced(e, region, rn);
+    const unsigned char *gov = mark_replaced(e, region, rn);
     int rc = 0;
     for (size_t i = 0; i < e->n_pol && rc == 0; i++) {
         struct fw__policy *p = &e->pol[e->order[i]];
-        if (p->has_hook[h] && governs(p, region, rn))
+        if (gov[i] && p->has_hook[h])
             rc = call(p, h);
     }
     e->rec = NULL;
@@ -820,11 +855,11 @@ int fw_engine_recheck(struct fw_engine *e, const struct fw_record *task,
     e->cb = cb;
     e->ud = ud;
     e->cb_rc = 0;
-    mark_replaced(e, region, rn);
+    const unsigned char *gov = mark_replaced(e, region, rn);
     int rc = 0;
     for (size_t i = 0; i < e->n_pol && rc == 0; i++) {
         struct fw__policy *p = &e->pol[e->order[i]];
-        if (!p->has_hook[FW__H_TASK] || !governs(p, region, rn))
+        if (!p->has_hook[FW__H_TASK] || !gov[i])
             continue;
         p->suspended = false;
         rc = fw__host_begin(p, task->feed, now);

@@ -225,7 +225,19 @@ void fw__host_readonly(void *vL)
 static int l_ctx_active(lua_State *L)
 {
     struct fw__policy *p = pol_of(L);
-    luaL_checkstring(L, 1);
+    struct fw_engine *e = p->e;
+    size_t n;
+    const char *k = luaL_checklstring(L, 1, &n);
+    /* The rule a policy asks about is a constant of its code, the same
+     * string object call after call: its address is kept with the rule's
+     * index and checked against the rule's id before it is trusted. */
+    unsigned slot = (unsigned)((uintptr_t)k >> 4) & (FW__ACTIVE_SLOTS - 1);
+    int hit = p->active_rule[slot] - 1;
+    if (p->active_key[slot] == k && hit >= 0 && (size_t)hit < e->n_rules &&
+        strlen(e->rule_id[hit]) == n && memcmp(e->rule_id[hit], k, n) == 0) {
+        lua_pushboolean(L, !(e->rec && e->replaced && e->replaced[hit]));
+        return 1;
+    }
     /* the rule table: the upvalue once fw__host_link has set it */
     if (lua_type(L, lua_upvalueindex(1)) == LUA_TTABLE)
         lua_pushvalue(L, lua_upvalueindex(1));
@@ -236,7 +248,11 @@ static int l_ctx_active(lua_State *L)
         return luaL_error(L, "ctx.active: no policy declares rule \"%s\"",
                           lua_tostring(L, 1));
     lua_Integer i = lua_tointeger(L, -1);
-    bool replaced = p->e->rec && p->e->replaced && p->e->replaced[i];
+    if (i >= 0 && (size_t)i < e->n_rules) {
+        p->active_key[slot] = k;
+        p->active_rule[slot] = (int)i + 1;
+    }
+    bool replaced = e->rec && e->replaced && e->replaced[i];
     lua_pushboolean(L, !replaced);
     return 1;
 }

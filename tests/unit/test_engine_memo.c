@@ -1,0 +1,178 @@
+/* What the engine keeps between records so that a record costs less: the
+ * dates a policy reads as strings (rec.as_of, fw.in_year), the rule names
+ * ctx.active is asked about, and each region's governing policies and
+ * replaced rules. Each is held to what the engine gives without it: many
+ * more dates and regions than the caches have slots, in orders that make
+ * them collide and evict. */
+#include "task.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "fundwatch/buf.h"
+#include "fundwatch/engine.h"
+
+struct got {
+    struct fw_buf json;
+    int n, errors;
+};
+
+static int collect(void *ud, const struct fw_finding *f)
+{
+    struct got *g = ud;
+    g->n++;
+    if (f->kind == FW_FK_ERROR)
+        g->errors++;
+    fw_finding_json(f, &g->json);
+    fw_buf_putc(&g->json, '\n');
+    return 0;
+}
+
+static struct fw_engine *build(const char *const *paths,
+                               const char *const *srcs, size_t n)
+{
+    struct fw_src_file f[4];
+    for (size_t i = 0; i < n; i++)
+        f[i] = (struct fw_src_file){paths[i], srcs[i], strlen(srcs[i]), NULL};
+    struct fw_diag d;
+    fw_diag_init(&d);
+    struct fw_engine *e = fw_engine_build(f, n, NULL, &d);
+    for (size_t i = 0; i < d.n; i++)
+        fprintf(stderr, "  build: %s\n", d.items[i]);
+    fw_diag_fini(&d);
+    return e;
+}
+
+static struct fw_record rec_at(const char *region, int32_t day)
+{
+    struct fw_record r;
+    memset(&r, 0, sizeof r);
+    r.kind = FW_RK_EXECUTION;
+    r.str[FW_F_REGION].p = region;
+    r.str[FW_F_REGION].n = strlen(region);
+    r.num[FW_F_AS_OF] = day;
+    r.num[FW_F_YEAR] = 2024;
+    r.present = 1u << FW_F_REGION | 1u << FW_F_AS_OF | 1u << FW_F_YEAR;
+    r.feed = "t.csv";
+    r.line = 2;
+    return r;
+}
+
+/* rec.as_of and fw.in_year over 400 days, forwards, backwards and jumping:
+ * every string is the day's own (the cache has 64 slots). */
+TEST_IMPL(engine_dates_kept_are_right)
+{
+    static const char *const paths[] = {"p/cn/t.lua"};
+    static const char *const srcs[] = {
+        "return policy { id = 't', title = 't', regions = { '' },\n"
+        "  rules = { { id = 'r', title = 'r', source = 's' } },\n"
+        "  on_execution = function(rec, ctx)\n"
+        "    local d = rec.as_of\n"
+        "    local y = fw.in_year(rec.year + 1, d:sub(6))\n"
+        "    alert { rule = 'r', level = 'info', message = d .. ' ' .. y ..\n"
+        "            ' ' .. rec.as_of }\n"
+        "  end }\n"};
+    struct fw_engine *e = build(paths, srcs, 1);
+    ASSERT(e != NULL);
+    ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
+    int32_t base = fw_date_from_ymd(2024, 1, 1);
+    for (int pass = 0; pass < 3; pass++)
+        for (int i = 0; i < 400; i++) {
+            int k = pass == 0 ? i : pass == 1 ? 399 - i : (i * 97) % 400;
+            int32_t day = base + k;
+            if (k == 59) /* 2024-02-29: no such day in 2025 */
+                continue;
+            struct fw_record r = rec_at("110101", day);
+            struct got g = {FW_BUF_INIT, 0, 0};
+            ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
+            ASSERT_EQ_INT(g.n, 1);
+            char d[16], y[16], want[64];
+            fw_date_format(day, d);
+            int yy, mm, dd;
+            ASSERT(sscanf(d, "%d-%d-%d", &yy, &mm, &dd) == 3);
+            fw_date_format(fw_date_from_ymd(2025, mm, dd), y);
+            snprintf(want, sizeof want, "\"message\":\"%s %s %s\"", d, y, d);
+            ASSERT_CONTAINS(g.json.p, want);
+            fw_buf_fini(&g.json);
+        }
+    ASSERT_EQ_INT(fw_engine_feed_end(e, collect, &(struct got){0}), 0);
+    fw_engine_free(e);
+    return 0;
+}
+
+/* 40 regions (more than the 16 kept), two policies: a national one with
+ * rule n, and one for the regions under "51" that replaces n with its own.
+ * ctx.active and the alerts answer for each record's own region, whatever
+ * region came before it. */
+TEST_IMPL(engine_regions_kept_are_right)
+{
+    static const char *const paths[] = {"p/cn/n.lua", "p/51/s.lua"};
+    static const char *const srcs[] = {
+        "return policy { id = 'n', title = 'n', regions = { '' },\n"
+        "  rules = { { id = 'n', title = 'n', source = 's' } },\n"
+        "  on_execution = function(rec, ctx)\n"
+        "    local a = ctx.active('n') and 'on' or 'off'\n"
+        "    alert { rule = 'n', level = 'info', message = 'n ' .. a }\n"
+        "  end }\n",
+        "return policy { id = 's', title = 's', regions = { '51' },\n"
+        "  replaces = { 'n' },\n"
+        "  rules = { { id = 's', title = 's', source = 's' } },\n"
+        "  on_execution = function(rec, ctx)\n"
+        "    alert { rule = 's', level = 'info', message = 's' }\n"
+        "  end }\n"};
+    struct fw_engine *e = build(paths, srcs, 2);
+    ASSERT(e != NULL);
+    ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
+    char regions[40][16];
+    for (int i = 0; i < 40; i++)
+        snprintf(regions[i], sizeof regions[i], "%d%04d", i % 2 ? 51 : 11,
+                 i * 37);
+    for (int n = 0; n < 400; n++) {
+        const char *reg = regions[(n * 13 + n / 40) % 40];
+        struct fw_record r = rec_at(reg, fw_date_from_ymd(2024, 6, 30));
+        struct got g = {FW_BUF_INIT, 0, 0};
+        ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
+        bool sichuan = strncmp(reg, "51", 2) == 0;
+        /* n runs everywhere; its alert is dropped where s replaces it */
+        ASSERT_EQ_INT(g.n, 1);
+        ASSERT_CONTAINS(g.json.p, sichuan ? "\"message\":\"s\""
+                                          : "\"message\":\"n on\"");
+        fw_buf_fini(&g.json);
+    }
+    ASSERT_EQ_INT(fw_engine_feed_end(e, collect, &(struct got){0}), 0);
+    fw_engine_free(e);
+    return 0;
+}
+
+/* ctx.active asked with rule names made at run time (new string objects,
+ * some at addresses a freed name had): a name that is not a rule is still
+ * refused, whatever name sat at that address before. */
+TEST_IMPL(engine_active_names_checked)
+{
+    static const char *const paths[] = {"p/cn/t.lua"};
+    static const char *const srcs[] = {
+        "return policy { id = 't', title = 't', regions = { '' },\n"
+        "  rules = { { id = 'rr', title = 'r', source = 's' } },\n"
+        "  on_execution = function(rec, ctx)\n"
+        "    for i = 1, 50 do assert(ctx.active(('r'):rep(2))) end\n"
+        "    for i = 1, 300 do local _ = ('r'):rep(i % 5) end\n"
+        "    local ok = pcall(ctx.active, ('r'):rep(3))\n"
+        "    alert { rule = 'rr', level = 'info',\n"
+        "            message = ok and 'taken' or 'refused' }\n"
+        "  end }\n"};
+    struct fw_engine *e = build(paths, srcs, 1);
+    ASSERT(e != NULL);
+    ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
+    for (int n = 0; n < 20; n++) {
+        struct fw_record r = rec_at("110101", fw_date_from_ymd(2024, 6, 30));
+        struct got g = {FW_BUF_INIT, 0, 0};
+        ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
+        if (g.errors)
+            FW__FAIL("%s", g.json.p);
+        ASSERT_CONTAINS(g.json.p, "\"message\":\"refused\"");
+        fw_buf_fini(&g.json);
+    }
+    ASSERT_EQ_INT(fw_engine_feed_end(e, collect, &(struct got){0}), 0);
+    fw_engine_free(e);
+    return 0;
+}
