@@ -485,12 +485,20 @@ static const unsigned char *mark_replaced(struct fw_engine *e,
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)region[i]) * 16777619u;
-    struct fw__region_memo *m = &e->memo[h & (FW__MEMO_SLOTS - 1)];
-    if (m->len != n || memcmp(m->key, region, n) != 0) {
+    /* two slots a region may sit in; a new one takes the one not used
+     * last */
+    size_t set = (h >> 7) % (FW__MEMO_SLOTS / 2) * 2;
+    struct fw__region_memo *m = NULL;
+    for (size_t k = set; k < set + 2 && !m; k++)
+        if (e->memo[k].len == n && memcmp(e->memo[k].key, region, n) == 0)
+            m = &e->memo[k];
+    if (m == NULL) {
+        m = &e->memo[set + !e->memo_last[set / 2]];
         region_flags(e, region, n, m->flags);
         memcpy(m->key, region, n);
         m->len = (unsigned char)n;
     }
+    e->memo_last[set / 2] = (unsigned char)(m - &e->memo[set]);
     e->replaced = m->flags;
     return m->flags + e->n_rules;
 }

@@ -162,10 +162,10 @@ struct fw__trace {
 };
 _Static_assert(FW__F_COUNT <= 64, "a field is a bit of fw__trace.fields");
 
-/* Regions whose policies and replaced rules the engine keeps (a power of
- * two), and the longest region code kept (longer ones are worked out per
+/* Regions whose policies and replaced rules the engine keeps (in pairs, a
+ * power of two), and the longest region code kept (longer ones are worked out per
  * record). */
-#define FW__MEMO_SLOTS 16u
+#define FW__MEMO_SLOTS 64u
 #define FW__MEMO_KEY 24u
 
 struct fw_engine {
@@ -198,6 +198,8 @@ struct fw_engine {
         unsigned char len;        /* 0: empty */
         unsigned char *flags;
     } memo[FW__MEMO_SLOTS];
+    unsigned char memo_last[FW__MEMO_SLOTS / 2]; /* of each pair, the one
+                                                    used last */
     unsigned char *memo_flags;    /* the slots' flags, one block */
     fw_finding_cb cb;
     void *ud;

@@ -100,7 +100,7 @@ TEST_IMPL(engine_dates_kept_are_right)
     return 0;
 }
 
-/* 40 regions (more than the 16 kept), two policies: a national one with
+/* 200 regions (more than the 64 kept), two policies: a national one with
  * rule n, and one for the regions under "51" that replaces n with its own.
  * ctx.active and the alerts answer for each record's own region, whatever
  * region came before it. */
@@ -123,12 +123,12 @@ TEST_IMPL(engine_regions_kept_are_right)
     struct fw_engine *e = build(paths, srcs, 2);
     ASSERT(e != NULL);
     ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
-    char regions[40][16];
-    for (int i = 0; i < 40; i++)
+    char regions[200][16];
+    for (int i = 0; i < 200; i++)
         snprintf(regions[i], sizeof regions[i], "%d%04d", i % 2 ? 51 : 11,
                  i * 37);
-    for (int n = 0; n < 400; n++) {
-        const char *reg = regions[(n * 13 + n / 40) % 40];
+    for (int n = 0; n < 2000; n++) {
+        const char *reg = regions[(n * 13 + n / 200) % 200];
         struct fw_record r = rec_at(reg, fw_date_from_ymd(2024, 6, 30));
         struct got g = {FW_BUF_INIT, 0, 0};
         ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
