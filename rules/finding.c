@@ -176,10 +176,9 @@ int fw_finding_json(const struct fw_finding *f, struct fw_buf *b)
     if (!rc && f->feed) {
         rc = fw_buf_puts(b, ",\"source\":{\"feed\":");
         if (!rc) rc = fw_buf_json_str(b, f->feed, strlen(f->feed));
-        if (!rc && f->line > 0)
-{
-            snprintf(num, sizeof num, ",\"line\":%llu", (unsigned long long)f->line);
-            rc = fw_buf_puts(b, num);
+        if (!rc && f->line > 0 && f->line <= INT64_MAX) {
+            rc = fw_buf_puts(b, ",\"line\":");
+            if (!rc) rc = fw_buf_put_i64(b, (long long)f->line);
         }
         if (!rc) rc = fw_buf_putc(b, '}');
     }
