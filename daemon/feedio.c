@@ -12,14 +12,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -327,63 +324,6 @@ static int finish(struct fw_reader *rd, int rc, struct fw_reader_stats *st,
     return rc;
 }
 
-/* ---- mapped feeds (the commands, not the daemon) ----------------------- */
-
-static bool map_files;
-
-void fw_feed_map_files(bool on)
-{
-    map_files = on;
-}
-
-/* A file that shrinks while it is mapped raises SIGBUS at the first page
- * past its new end: the read then ends with an error instead of the
- * process. One mapped read at a time (the commands read feeds one by one
- * on one thread). */
-static sigjmp_buf bus_jump;
-static volatile sig_atomic_t bus_armed;
-
-static void on_bus(int sig)
-{
-    if (bus_armed)
-        siglongjmp(bus_jump, 1);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-#define MAP_NOT 1 /* not mapped: read it the usual way */
-
-/* The text feed of fd, n bytes, mapped and handed to the reader in place:
- * no copy of the file into a read buffer (12 % of `records --quiet` was the
- * kernel's copy). MAP_NOT when the file cannot be mapped. */
-static int read_mapped(int fd, size_t n, const char *label,
-                       const struct fw_colmap *map,
-                       const struct fw_reader_cb *cb, void *ud,
-                       struct fw_reader_stats *st, struct fw_error *err)
-{
-    void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    if (m == MAP_FAILED)
-        return MAP_NOT;
-    (void)madvise(m, n, MADV_SEQUENTIAL);
-    struct sigaction sa = {.sa_handler = on_bus}, old;
-    sigemptyset(&sa.sa_mask);
-    int rc;
-    sigaction(SIGBUS, &sa, &old);
-    if (sigsetjmp(bus_jump, 1) == 0) {
-        bus_armed = 1;
-        rc = fw_feed_read_mem(m, n, label, FW_FMT_AUTO, map, cb, ud, st, err);
-    } else {
-        /* the reader was left in the middle of a chunk: its memory is lost
-         * rather than freed in a state it does not expect */
-        rc = fw_error_set(err, FW_EIO, label,
-                          "%s", _("the file became shorter while it was read"));
-    }
-    bus_armed = 0;
-    sigaction(SIGBUS, &old, NULL);
-    munmap(m, n);
-    return rc;
-}
-
 int fw_feed_read_path(const char *path, const char *label,
                       const struct fw_colmap *map,
                       const struct fw_reader_cb *cb, void *ud,
@@ -414,14 +354,6 @@ int fw_feed_read_path(const char *path, const char *label,
     if (kind == K_OLE2) {
         close(fd);
         return read_xls(path, label, map, cb, ud, st, err);
-    }
-    if (map_files && S_ISREG(sb.st_mode) && sb.st_size > 0) {
-        int mrc = read_mapped(fd, (size_t)sb.st_size, label, map, cb, ud, st,
-                              err);
-        if (mrc != MAP_NOT) {
-            close(fd);
-            return mrc;
-        }
     }
     struct fw_reader *rd = fw_reader_new(map, label, FW_FMT_AUTO, cb, ud);
     char *buf = malloc(CHUNK);

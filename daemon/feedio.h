@@ -23,13 +23,6 @@ int fw_feed_read_path(const char *path, const char *label,
                       const struct fw_reader_cb *cb, void *ud,
                       struct fw_reader_stats *st, struct fw_error *err);
 
-/* Whether fw_feed_read_path maps CSV and NDJSON files rather than reading
- * them in chunks (off by default). The commands that read feeds one after
- * another on one thread turn it on (replay, records, diff, explain); the
- * daemon does not: a file shrinking under a mapping raises SIGBUS, which
- * fw_feed_read_path turns into an error with a process-wide handler. */
-void fw_feed_map_files(bool on);
-
 /* The same over bytes already in memory (POST /feeds, policy tests). */
 int fw_feed_read_mem(const char *data, size_t len, const char *label,
                      enum fw_format fmt, const struct fw_colmap *map,

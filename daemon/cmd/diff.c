@@ -412,7 +412,6 @@ static void one(void *ud, enum fw_cmp_change what, const struct fw_cmp_item *x,
 int fw_cmd_diff(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    fw_feed_map_files(true); /* one feed at a time, on this thread */
     int rc = fw_cmd_options("diff", _(usage_text),
                             FW_OPT_POLICIES | FW_OPT_COLUMNS | FW_OPT_NOW |
                                 FW_OPT_CANDIDATE | FW_OPT_SET | FW_OPT_JSON |

@@ -451,7 +451,6 @@ static int explain_record(const struct fw_cmd_opts *o, const char *arg)
 int fw_cmd_explain(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    fw_feed_map_files(true); /* one feed at a time, on this thread */
     int rc = fw_cmd_options("explain", usage_text,
                             FW_OPT_CONFIG | FW_OPT_POLICIES | FW_OPT_NOW |
                                 FW_OPT_COLUMNS | FW_OPT_JSON,

@@ -58,7 +58,6 @@ static void on_reject(void *ud, const char *feed, uint64_t line,
 int fw_cmd_records(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    fw_feed_map_files(true); /* one feed at a time, on this thread */
     int rc = fw_cmd_options("records", _(usage_text),
                             FW_OPT_COLUMNS | FW_OPT_QUIET | FW_OPT_SHEET, argc,
                             argv, &o);

@@ -143,7 +143,6 @@ static void summary(const struct replay *r, int feeds, int unread,
 int fw_cmd_replay(int argc, char **argv)
 {
     struct fw_cmd_opts o;
-    fw_feed_map_files(true); /* one feed at a time, on this thread */
     int rc = fw_cmd_options("replay", _(usage_text),
                             FW_OPT_POLICIES | FW_OPT_COLUMNS | FW_OPT_NOW |
                                 FW_OPT_BUDGET | FW_OPT_MEMCAP | FW_OPT_SHEET,
