@@ -90,10 +90,7 @@ void fw__host_push_date(lua_State *L, int32_t days)
     if (p->date_ref[s] > 0) {
         lua_rawseti(L, LUA_REGISTRYINDEX, p->date_ref[s]);
     } else {
-        int ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        if (ref <= 0)
-            return; /* not kept: the string pushed is still right */
-        p->date_ref[s] = ref;
+        p->date_ref[s] = luaL_ref(L, LUA_REGISTRYINDEX); /* a string: > 0 */
     }
     p->date_day[s] = days;
 }

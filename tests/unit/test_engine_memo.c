@@ -100,65 +100,115 @@ TEST_IMPL(engine_dates_kept_are_right)
     return 0;
 }
 
-/* 200 regions (more than the 64 kept), two policies: a national one with
- * rule n, and one for the regions under "51" that replaces n with its own.
- * ctx.active and the alerts answer for each record's own region, whatever
- * region came before it. */
+/* 200 regions (more than the 64 kept) of different lengths, some longer
+ * than a kept key (24 bytes), under three policies: a national one with rule
+ * n, one for "5101" that replaces n with its own rule s, and one for "5102"
+ * with rule t that replaces nothing. ctx.active and the alerts answer for
+ * each record's own region, whatever region came before it; then a task
+ * rechecked (fw_engine_recheck, which shares the memo) in each kind of
+ * region answers for its own. */
+static const char *want_for(const char *reg)
+{
+    if (strncmp(reg, "5101", 4) == 0)
+        return "\"message\":\"s\"";
+    if (strncmp(reg, "5102", 4) == 0)
+        return "\"message\":\"t n on\"";
+    return "\"message\":\"n on\"";
+}
+
 TEST_IMPL(engine_regions_kept_are_right)
 {
-    static const char *const paths[] = {"p/cn/n.lua", "p/51/s.lua"};
+    static const char *const paths[] = {"p/cn/n.lua", "p/5101/s.lua",
+                                        "p/5102/t.lua"};
     static const char *const srcs[] = {
         "return policy { id = 'n', title = 'n', regions = { '' },\n"
         "  rules = { { id = 'n', title = 'n', source = 's' } },\n"
         "  on_execution = function(rec, ctx)\n"
         "    local a = ctx.active('n') and 'on' or 'off'\n"
         "    alert { rule = 'n', level = 'info', message = 'n ' .. a }\n"
+        "  end,\n"
+        "  on_task = function(rec, ctx)\n"
+        "    local a = ctx.active('n') and 'on' or 'off'\n"
+        "    alert { rule = 'n', level = 'info', message = 'n ' .. a }\n"
         "  end }\n",
-        "return policy { id = 's', title = 's', regions = { '51' },\n"
+        "return policy { id = 's', title = 's', regions = { '5101' },\n"
         "  replaces = { 'n' },\n"
         "  rules = { { id = 's', title = 's', source = 's' } },\n"
         "  on_execution = function(rec, ctx)\n"
         "    alert { rule = 's', level = 'info', message = 's' }\n"
+        "  end,\n"
+        "  on_task = function(rec, ctx)\n"
+        "    alert { rule = 's', level = 'info', message = 's' }\n"
+        "  end }\n",
+        "return policy { id = 't', title = 't', regions = { '5102' },\n"
+        "  rules = { { id = 't', title = 't', source = 's' } },\n"
+        "  on_execution = function(rec, ctx)\n"
+        "    local a = ctx.active('n') and 'on' or 'off'\n"
+        "    alert { rule = 't', level = 'info', message = 't n ' .. a }\n"
+        "  end,\n"
+        "  on_task = function(rec, ctx)\n"
+        "    local a = ctx.active('n') and 'on' or 'off'\n"
+        "    alert { rule = 't', level = 'info', message = 't n ' .. a }\n"
         "  end }\n"};
-    struct fw_engine *e = build(paths, srcs, 2);
+    struct fw_engine *e = build(paths, srcs, 3);
     ASSERT(e != NULL);
     ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
-    char regions[200][16];
+    static const char *const heads[] = {"5101", "5102", "5103", "1101"};
+    char regions[200][40];
     for (int i = 0; i < 200; i++)
-        snprintf(regions[i], sizeof regions[i], "%d%04d", i % 2 ? 51 : 11,
-                 i * 37);
+        snprintf(regions[i], sizeof regions[i], "%s%0*d", heads[i % 4],
+                 2 + (i * 7) % 30, i); /* 6 to 35 bytes */
     for (int n = 0; n < 2000; n++) {
         const char *reg = regions[(n * 13 + n / 200) % 200];
         struct fw_record r = rec_at(reg, fw_date_from_ymd(2024, 6, 30));
         struct got g = {FW_BUF_INIT, 0, 0};
         ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
-        bool sichuan = strncmp(reg, "51", 2) == 0;
-        /* n runs everywhere; its alert is dropped where s replaces it */
-        ASSERT_EQ_INT(g.n, 1);
-        ASSERT_CONTAINS(g.json.p, sichuan ? "\"message\":\"s\""
-                                          : "\"message\":\"n on\"");
+        /* n's alert is dropped where s replaces it; t adds its own */
+        ASSERT_EQ_INT(g.n, strncmp(reg, "5102", 4) == 0 ? 2 : 1);
+        ASSERT_CONTAINS(g.json.p, want_for(reg));
         fw_buf_fini(&g.json);
     }
     ASSERT_EQ_INT(fw_engine_feed_end(e, collect, &(struct got){0}), 0);
+    for (int i = 0; i < 8; i++) {
+        struct fw_record t = rec_at(regions[i * 23 % 200], 0);
+        t.kind = FW_RK_TASK;
+        t.present &= ~(1u << FW_F_AS_OF);
+        struct got g = {FW_BUF_INIT, 0, 0};
+        ASSERT_EQ_INT(fw_engine_recheck(e, &t, fw_date_from_ymd(2024, 6, 30),
+                                        collect, &g), 0);
+        if (g.errors)
+            FW__FAIL("%s", g.json.p);
+        ASSERT_CONTAINS(g.json.p, want_for(regions[i * 23 % 200]));
+        fw_buf_fini(&g.json);
+    }
     fw_engine_free(e);
     return 0;
 }
 
-/* ctx.active asked with rule names made at run time (new string objects,
- * some at addresses a freed name had): a name that is not a rule is still
- * refused, whatever name sat at that address before. */
+/* ctx.active asked about a rule whose id is longer than Lua keeps interned
+ * (40 bytes): the name a call passes is a new string each time, freed after
+ * the call, and its address is soon another string's. A name that is not a
+ * rule must still be refused, whatever name sat at that address before,
+ * and the rule's own name still answered. */
+#define LONG_ID "a_rule_with_a_long_identifier_of_45_bytes__x"
 TEST_IMPL(engine_active_names_checked)
 {
     static const char *const paths[] = {"p/cn/t.lua"};
     static const char *const srcs[] = {
         "return policy { id = 't', title = 't', regions = { '' },\n"
-        "  rules = { { id = 'rr', title = 'r', source = 's' } },\n"
+        "  rules = { { id = '" LONG_ID "', title = 'r', source = 's' } },\n"
         "  on_execution = function(rec, ctx)\n"
-        "    for i = 1, 50 do assert(ctx.active(('r'):rep(2))) end\n"
-        "    for i = 1, 300 do local _ = ('r'):rep(i % 5) end\n"
-        "    local ok = pcall(ctx.active, ('r'):rep(3))\n"
-        "    alert { rule = 'rr', level = 'info',\n"
-        "            message = ok and 'taken' or 'refused' }\n"
+        "    local wrong = 0\n"
+        "    for i = 1, 100 do\n"
+        "      local id = ('" LONG_ID "'):sub(1, -2) .. 'x'\n"
+        "      if not ctx.active(id) then wrong = wrong + 1 end\n"
+        "      local junk = {}\n"
+        "      for k = 1, i % 7 do junk[k] = ('z'):rep(44) .. k end\n"
+        "      local bad = ('" LONG_ID "'):sub(1, -2) .. 'y'\n"
+        "      if pcall(ctx.active, bad) then wrong = wrong + 1 end\n"
+        "    end\n"
+        "    alert { rule = '" LONG_ID "', level = 'info',\n"
+        "            message = 'wrong ' .. wrong }\n"
         "  end }\n"};
     struct fw_engine *e = build(paths, srcs, 1);
     ASSERT(e != NULL);
@@ -169,7 +219,7 @@ TEST_IMPL(engine_active_names_checked)
         ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
         if (g.errors)
             FW__FAIL("%s", g.json.p);
-        ASSERT_CONTAINS(g.json.p, "\"message\":\"refused\"");
+        ASSERT_CONTAINS(g.json.p, "\"message\":\"wrong 0\"");
         fw_buf_fini(&g.json);
     }
     ASSERT_EQ_INT(fw_engine_feed_end(e, collect, &(struct got){0}), 0);
