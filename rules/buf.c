@@ -50,26 +50,8 @@ int fw__buf_grow(struct fw_buf *b, size_t extra)
     return 0;
 }
 
-int fw_buf_append(struct fw_buf *b, const void *p, size_t n)
-{
-    if (fw_buf_reserve(b, n) < 0)
-        return FW_ENOMEM;
-    if (n)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
 
-int fw_buf_puts(struct fw_buf *b, const char *s)
-{
-    return fw_buf_append(b, s, strlen(s));
-}
 
-int fw_buf_putc(struct fw_buf *b, char c)
-{
-    return fw_buf_append(b, &c, 1);
-}
 
 int fw_buf_put_i64(struct fw_buf *b, long long v)
 {

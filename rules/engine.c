@@ -158,6 +158,8 @@ void fw_engine_free(struct fw_engine *e)
     free(e->order);
     free(e->rule_id);
     free(e->rule_pol);
+    fw_buf_fini(&e->subj_buf);
+    fw_buf_fini(&e->ev_buf);
     free(e->replaced_own);
     free(e->memo_flags);
     free(e->feed_copy);
@@ -604,18 +606,23 @@ static const char *subject_get(const struct subject *s, int i)
     return s->has[i] ? s->b.p + s->off[i] : NULL;
 }
 
-static void subject_fill(struct subject *s, const struct fw_record *r,
-                         const struct fw__emit *em)
+/* Fills s in buf (emptied first; the caller owns it and may keep it for
+ * the next finding: an emit allocates nothing once the buffers have grown). */
+static void subject_fill(struct subject *s, struct fw_buf *buf,
+                         const struct fw_record *r, const struct fw__emit *em)
 {
     memset(s, 0, sizeof *s);
+    fw_buf_reset(buf);
+    s->b = *buf;
     subject_field(s, 0, em ? em->region : NULL, r, FW_F_REGION);
     subject_field(s, 1, em ? em->dept : NULL, r, FW_F_DEPT);
     subject_field(s, 2, em ? em->project : NULL, r, FW_F_PROJECT);
     subject_field(s, 3, em ? em->task : NULL, r, FW_F_TASK);
-    struct fw_buf per = FW_BUF_INIT;
-    period_of(r, em, &per);
-    subject_put(s, 4, per.p ? per.p : "", per.len);
-    fw_buf_fini(&per);
+    s->off[4] = s->b.len;
+    s->has[4] = true;
+    period_of(r, em, &s->b);
+    fw_buf_putc(&s->b, '\0');
+    *buf = s->b;
 }
 
 /* A text field of the record as a NUL-terminated string (the record's text
@@ -651,7 +658,7 @@ int fw__engine_emit(struct fw__policy *p, const struct fw__emit *em)
     if (r ? e->replaced[em->rule] != 0 : replaced_for(e, em->region, em->rule))
         return 0;
     struct subject s;
-    subject_fill(&s, r, em);
+    subject_fill(&s, &e->subj_buf, r, em);
     struct fw_finding f = {
         .kind = em->kind,
         .level = em->level,
@@ -686,21 +693,25 @@ int fw__engine_emit(struct fw__policy *p, const struct fw__emit *em)
         f.dept_name = name_of(r, FW_F_DEPT_NAME, e->names[0]);
     if (r && fw_record_has(r, FW_F_PROJECT_NAME))
         f.project_name = name_of(r, FW_F_PROJECT_NAME, e->names[1]);
-    struct fw_buf ev = FW_BUF_INIT;
+    struct fw_buf *ev = &e->ev_buf; /* the engine's, kept between emits */
+    fw_buf_reset(ev);
     if (!e->opts.no_evidence) {
-        fw__evidence_json(e, p, em->rule, &ev);
-        f.evidence = ev.p;
+        fw__evidence_json(e, p, em->rule, ev);
+        f.evidence = ev->p;
     }
     int rc = FW_ENOMEM;
-    if (s.b.p && (e->opts.no_evidence || ev.p)) {
+    if (s.b.p && (e->opts.no_evidence || ev->p)) {
         fw_finding_make_id(f.policy, f.rule, f.region, f.dept, f.project,
                            subject_get(&s, 4), f.id);
         p->st.findings++;
         e->call_findings++;
         rc = e->cb(e->ud, &f);
     }
-    fw_buf_fini(&ev);
-    fw_buf_fini(&s.b);
+    /* a large one is not kept: one odd finding should not pin its memory */
+    if (ev->cap > (64u << 10))
+        fw_buf_fini(ev);
+    if (e->subj_buf.cap > (64u << 10))
+        fw_buf_fini(&e->subj_buf);
     return rc;
 }
 
@@ -711,7 +722,8 @@ static int error_finding(struct fw__policy *p, enum fw__hook h,
     struct fw_engine *e = p->e;
     const struct fw_record *r = e->rec;
     struct subject s;
-    subject_fill(&s, r, NULL);
+    struct fw_buf sb = FW_BUF_INIT;
+    subject_fill(&s, &sb, r, NULL);
     struct fw_buf text = FW_BUF_INIT;
     fw_buf_printf(&text, "%s: %s", fw__hook_names[h], msg);
     if (p->suspended && p->breach == FW__B_FINDINGS)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fundwatch/buf.h"
 #include "fundwatch/engine.h"
 #include "fundwatch/error.h"
 #include "fundwatch/record.h"
@@ -206,6 +207,8 @@ struct fw_engine {
     int cb_rc;                    /* non-zero once a callback said stop */
     struct fw__trace trace;       /* of the call in progress */
     char names[2][256];           /* dept_name, project_name of a finding */
+    struct fw_buf subj_buf, ev_buf; /* a finding's subject and evidence,
+                                       kept from one emit to the next */
     fw_call_observer observer;    /* explain */
     void *observer_ud;
     unsigned call_findings;       /* emitted by the call in progress */

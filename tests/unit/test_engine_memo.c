@@ -226,3 +226,27 @@ TEST_IMPL(engine_active_names_checked)
     fw_engine_free(e);
     return 0;
 }
+
+/* A finding's id is SHA-256 over each part as its length (8 bytes, little
+ * endian) and its bytes, the first 32 hex digits: the values below were
+ * computed outside fundwatch (Python's hashlib) from that definition. Parts
+ * of more than the 1 KiB the id is built in on the stack take the heap. */
+TEST_IMPL(engine_id_is_the_documented_hash)
+{
+    char id[FW_ID_HEX + 1];
+    fw_finding_make_id("p", "r", "500103", "D", "P", "2024|2024-06", id);
+    ASSERT_EQ_STR(id, "0aaa32824a25b700f0cfc5bb4747214e");
+    char d[701], pr[601];
+    memset(d, 'D', 700);
+    d[700] = '\0';
+    memset(pr, 'P', 600);
+    pr[600] = '\0';
+    fw_finding_make_id("p", "r", "500103", d, pr, "2024|2024-06", id);
+    ASSERT_EQ_STR(id, "9a5c9719762de3ba6bc80ef336f343ee");
+    /* NULL is "" */
+    char a[FW_ID_HEX + 1], b[FW_ID_HEX + 1];
+    fw_finding_make_id("p", "r", NULL, NULL, "P", NULL, a);
+    fw_finding_make_id("p", "r", "", "", "P", "", b);
+    ASSERT_EQ_STR(a, b);
+    return 0;
+}
