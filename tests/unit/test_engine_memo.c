@@ -250,3 +250,56 @@ TEST_IMPL(engine_id_is_the_documented_hash)
     ASSERT_EQ_STR(a, b);
     return 0;
 }
+
+/* An emit reads its table in one walk, keeping the values on the stack: a
+ * number given as text is turned into text there, a table with a
+ * metatable is still read field by field (its __index counts), and a field
+ * the emit does not take is still named. */
+TEST_IMPL(engine_emit_tables_read_once)
+{
+    static const char *const paths[] = {"p/cn/t.lua"};
+    static const char *const srcs[] = {
+        "return policy { id = 't', title = 't', regions = { '' },\n"
+        "  rules = { { id = 'r', title = 'r', source = 's' },\n"
+        "            { id = 'c', title = 'c', source = 's' } },\n"
+        "  on_execution = function(rec, ctx)\n"
+        "    alert { rule = 'r', level = 'info', message = 12345 }\n"
+        "    alert(setmetatable({ level = 'red' }, { __index =\n"
+        "      { rule = 'r', level = 'info', message = 'via __index',\n"
+        "        project = 'PX' } }))\n"
+        "    clawback { rule = 'c', amount = 1234, ratio = '0.30',\n"
+        "               message = 'back', dept = 'D9' }\n"
+        "    if rec.project == 'BAD' then\n"
+        "      alert { rule = 'r', level = 'info', message = 'x', colour = 1 }\n"
+        "    end\n"
+        "  end }\n"};
+    struct fw_engine *e = build(paths, srcs, 1);
+    ASSERT(e != NULL);
+    ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
+    struct fw_record r = rec_at("110101", fw_date_from_ymd(2024, 6, 30));
+    struct got g = {FW_BUF_INIT, 0, 0};
+    ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
+    ASSERT_EQ_INT(g.n, 3);
+    ASSERT_EQ_INT(g.errors, 0);
+    ASSERT_CONTAINS(g.json.p, "\"level\":\"info\",\"policy\":\"t\"");
+    ASSERT_CONTAINS(g.json.p, "\"message\":\"12345\"");
+    ASSERT_CONTAINS(g.json.p, "\"level\":\"red\"");
+    ASSERT_CONTAINS(g.json.p, "\"project\":\"PX\"");
+    ASSERT_CONTAINS(g.json.p, "\"message\":\"via __index\"");
+    ASSERT_CONTAINS(g.json.p, "\"amount\":\"12.34\",\"ratio\":\"0.30\"");
+    ASSERT_CONTAINS(g.json.p, "\"dept\":\"D9\"");
+    fw_buf_fini(&g.json);
+    r.str[FW_F_PROJECT].p = "BAD";
+    r.str[FW_F_PROJECT].n = 3;
+    r.present |= 1u << FW_F_PROJECT;
+    struct got h = {FW_BUF_INIT, 0, 0};
+    ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &h), 0);
+    ASSERT_EQ_INT(h.errors, 1);
+    ASSERT_CONTAINS(h.json.p, "alert: unknown field \\\"colour\\\" (fields: "
+                              "rule, level, message, region, dept, project, "
+                              "task, as_of, period)");
+    fw_buf_fini(&h.json);
+    ASSERT_EQ_INT(fw_engine_feed_end(e, collect, &(struct got){0}), 0);
+    fw_engine_free(e);
+    return 0;
+}
