@@ -11,22 +11,7 @@
 
 #include "fundwatch/buf.h"
 #include "fundwatch/engine.h"
-
-struct got {
-    struct fw_buf json;
-    int n, errors;
-};
-
-static int collect(void *ud, const struct fw_finding *f)
-{
-    struct got *g = ud;
-    g->n++;
-    if (f->kind == FW_FK_ERROR)
-        g->errors++;
-    fw_finding_json(f, &g->json);
-    fw_buf_putc(&g->json, '\n');
-    return 0;
-}
+#include "findings.h"
 
 static struct fw_engine *build(const char *const *paths,
                                const char *const *srcs, size_t n)
