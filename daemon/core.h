@@ -146,6 +146,9 @@ struct fwd {
     struct fw_buf lines2;           /* ... and the next feed's, while the
                                        one before waits in tail */
     bool lines_flip;                /* lines2 is the current one */
+    bool in_tx;                     /* a feed's transaction is open */
+    bool outbox_due;                /* events committed that the outbox
+                                       reads back once none is */
     struct fw_core_tail {           /* a feed committed whose outbox lines,
                                        move to done/ and log wait until the
                                        next feed's engine runs */

@@ -90,6 +90,11 @@ static void append_outbox(struct fwd *d, const char *feed,
                           const struct fw_job_result *r,
                           const struct fw_buf *lines)
 {
+    if (d->in_tx &&
+        fw_outbox_append_reads(d->ob, lines, r->first_seq, r->last_seq)) {
+        d->outbox_due = true; /* read back once the feed's tx is over */
+        return;
+    }
     struct fw_error err = {0};
     uint64_t n = 0;
     if (fw_outbox_append(d->ob, d->st, lines, r->first_seq, r->last_seq,
@@ -212,8 +217,11 @@ static void drop_next(struct fwd *d)
 static void cancel_next(struct fwd *d)
 {
     for (int i = 0; i < 2; i++)
-        if (d->next[i].ready)
+        if (d->next[i].ready && d->next[i].a.run) {
             fw_job_ahead_cancel(&d->next[i].a);
+            fw_log_debug("spool", d->next[i].a.label, "its engine's run "
+                         "ahead dropped: it runs again, after");
+        }
 }
 
 /* (worker, env->ahead: while the pipe's thread runs a feed's engine) Reads
@@ -237,8 +245,10 @@ static void read_ahead(void *ud, struct fw_job_run *run)
         n->ready = true;
     }
     if (n->rc == 0 && d->ahead_post && !atomic_load(&d->stopping) &&
-        atomic_load(&d->between_seq) == d->between_seen)
-        fw_job_ahead_post(run, &n->a);
+        atomic_load(&d->between_seq) == d->between_seen &&
+        fw_job_ahead_post(run, &n->a) == 1)
+        fw_log_debug("spool", name, "its engine runs next, while the feed "
+                     "before commits");
 }
 
 static void after_feed(struct fwd *d, const char *name, const char *path,
@@ -270,6 +280,16 @@ static void finish_tail(void *ud)
     after_feed(d, d->tail.name, d->tail.path, &d->tail.r, d->tail.lines);
 }
 
+/* (worker, env->started) finish_tail inside the next feed's transaction:
+ * the outbox is appended to only when its lines are all there. */
+static void finish_tail_in_tx(void *ud)
+{
+    struct fwd *d = ud;
+    d->in_tx = true;
+    finish_tail(d);
+    d->in_tx = false;
+}
+
 /* One feed of the spool; next (or NULL) is the one after it, read ahead
  * while this one runs (and maybe posted to run right after it). */
 static void do_feed(struct fwd *d, const char *name, const char *next)
@@ -289,7 +309,7 @@ static void do_feed(struct fwd *d, const char *name, const char *next)
         if (&d->next[i] != n)
             drop_slot(&d->next[i]);
     int rc = n ? n->rc : fw_job_read(path, name, d->cfg.max_feed, &own);
-    env.started = finish_tail;
+    env.started = finish_tail_in_tx;
     env.started_ud = d;
     if (next && d->pipe) {
         env.ahead = read_ahead;
@@ -308,6 +328,10 @@ static void do_feed(struct fwd *d, const char *name, const char *next)
     if (rc < 0 || r.outcome != FW_JOB_DONE)
         cancel_next(d); /* it ran on task dates this feed does not leave */
     finish_tail(d); /* when this feed's engine did not run */
+    if (d->outbox_due) { /* the feed before's, held back: now */
+        d->outbox_due = false;
+        fw_core_flush_outbox(d, name);
+    }
     atomic_fetch_add(&d->feed_nanos, r.nanos);
     if (rc < 0) {
         fw_log_error("spool", name, "out of memory; left in incoming/");
