@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ struct job {
     size_t n_ids, cap_ids;
     int rc;                          /* first store error, negative */
     struct fw_error err;
+    int64_t now_ms;                  /* resolved_at of a batch's records
+                                        (0: the wall clock, each) */
 };
 
 
@@ -179,7 +182,8 @@ static int subject_resolve(struct job *j, const struct fw_store_subject *s,
     int rc = fw_store_subject_done(j->env->st, s,
                                    (const char(*)[FW_ID_HEX + 1])(n ? j->ids + from
                                                                     : NULL),
-                                   n, fw_wall_ms(), &resolved, &j->err);
+                                   n, j->now_ms ? j->now_ms : fw_wall_ms(),
+                                   &resolved, &j->err);
     if (rc < 0)
         return store_failed(j, rc);
     j->res->resolved += (uint64_t)resolved;
@@ -502,6 +506,7 @@ static void run_task(void *arg)
 static void apply_batch(struct job *j, const struct fw_batch *b)
 {
     const struct fw_job_env *env = j->env;
+    j->now_ms = fw_wall_ms(); /* one clock read a batch, not a record */
     for (size_t i = 0; i < b->n_ops && j->rc == 0; i++) {
         const struct fw_bop *op = &b->ops[i];
         switch (op->type) {
@@ -784,18 +789,46 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
 /* Room for a feed's len bytes. A large feed gets a mapping of its own: it
  * goes back to the system when freed, whichever thread read it (a heap
  * block stays in the arena of the thread that asked for it, and feeds are
- * read on any of the loop's pool threads: their arenas each kept one). */
+ * read on any of the loop's pool threads: their arenas each kept one). The
+ * last one freed is kept for the next feed (its pages faulted in once). */
+static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static void *spare;
+static size_t spare_len;
+
 static char *input_alloc(struct fw_job_input *in, size_t len)
 {
     in->mapped = 0;
     if (len < INPUT_MAP_MIN)
         return malloc(len ? len : 1);
-    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    void *p = NULL;
+    pthread_mutex_lock(&spare_mu);
+    if (spare && spare_len >= len && spare_len / 2 <= len) {
+        p = spare;
+        in->mapped = spare_len;
+        spare = NULL;
+    }
+    pthread_mutex_unlock(&spare_mu);
+    if (p)
+        return p;
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     in->mapped = len;
     return p;
+}
+
+static void input_free(void *p, size_t mapped)
+{
+    pthread_mutex_lock(&spare_mu);
+    if (spare == NULL) {
+        spare = p;
+        spare_len = mapped;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&spare_mu);
+    if (p)
+        munmap(p, mapped);
 }
 
 int fw_job_read(const char *path, const char *label, uint64_t max_feed,
@@ -862,7 +895,7 @@ int fw_job_read(const char *path, const char *label, uint64_t max_feed,
 void fw_job_input_fini(struct fw_job_input *in)
 {
     if (in->mapped)
-        munmap(in->data, in->mapped);
+        input_free(in->data, in->mapped);
     else
         free(in->data);
     in->data = NULL;
