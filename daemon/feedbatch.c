@@ -372,6 +372,8 @@ struct fw_batch_pipe {
     void (*fn)(void *);
     void *arg;
     bool busy, quit, stop;
+    bool json;         /* findings' JSON wanted (outbox lines) */
+    bool behind;       /* the caller lags: the thread renders the JSON */
     bool ended;        /* get: the last batch of a run was handed out */
     bool postable;     /* a run goes on that a post may follow */
     void *posted;      /* what the task goes on with after this run */
@@ -453,6 +455,8 @@ void fw_batch_pipe_start(struct fw_batch_pipe *p, void (*fn)(void *),
         p->free_[p->n_free++] = &p->slots[i];
     }
     p->stop = p->ended = false;
+    p->json = json;
+    p->behind = false;
     p->posted = NULL;
     p->taken = NULL;
     p->postable = true;
@@ -499,6 +503,7 @@ struct fw_batch *fw_batch_pipe_first(struct fw_batch_pipe *p)
     while (p->n_free == 0) /* the run before holds them still */
         pthread_cond_wait(&p->cv, &p->mu);
     struct fw_batch *b = p->free_[--p->n_free];
+    b->json = p->json && p->behind;
     pthread_mutex_unlock(&p->mu);
     return b;
 }
@@ -514,10 +519,15 @@ int fw_batch_pipe_put(struct fw_batch_pipe *p, struct fw_batch **b)
     pthread_mutex_lock(&p->mu);
     push_ready(p, *b);
     pthread_cond_broadcast(&p->cv);
+    /* A finding's JSON (its outbox line) is rendered on the side with time
+     * to spare: here while the caller has batches waiting, else there (from
+     * the finding's copy: the same bytes). */
+    p->behind = p->n_ready > 1 || p->n_free == 0;
     /* the caller takes every batch, also after it asked to stop */
     while (p->n_free == 0)
         pthread_cond_wait(&p->cv, &p->mu);
     *b = p->free_[--p->n_free];
+    (*b)->json = p->json && p->behind;
     int stop = p->stop;
     pthread_mutex_unlock(&p->mu);
     return stop;

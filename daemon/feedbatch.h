@@ -41,7 +41,8 @@ struct fw_batch {
         size_t at;
     } names[FW_BATCH_NAMES];
     size_t n_names, next_name;
-    bool json;                   /* render each finding's JSON */
+    bool json;                   /* render each finding's JSON (the pipe
+                                    sets it as it hands a batch out) */
     bool sealed;
     bool last;                   /* the last of a feed's run (the pipe) */
 };

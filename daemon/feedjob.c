@@ -23,6 +23,7 @@
 #include "taskdates.h"
 
 #define INPUT_MAP_MIN (256u << 10) /* bytes: a feed this large is mapped */
+#define INPUT_MAP_ROUND ((size_t)1 << 20)
 
 /* What one job carries through the callbacks. */
 struct job {
@@ -810,11 +811,13 @@ static char *input_alloc(struct fw_job_input *in, size_t len)
     pthread_mutex_unlock(&spare_mu);
     if (p)
         return p;
-    p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+    /* whole MiBs: the next feed of about the size fits in it */
+    size_t map = (len + INPUT_MAP_ROUND - 1) / INPUT_MAP_ROUND * INPUT_MAP_ROUND;
+    p = mmap(NULL, map, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
-    in->mapped = len;
+    in->mapped = map;
     return p;
 }
 
