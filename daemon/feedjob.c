@@ -606,10 +606,10 @@ static int process(const struct fw_job_env *env, struct fw_job_run *adopt,
     if (env->pipe) {
         if (adopt == NULL)
             fw_batch_pipe_start(env->pipe, run_task, r, env->lines != NULL);
+        if (env->ahead) /* first: the sooner posted, the surer taken */
+            env->ahead(env->ahead_ud, r);
         if (env->started)
             env->started(env->started_ud);
-        if (env->ahead)
-            env->ahead(env->ahead_ud, r);
         struct fw_batch *b;
         while ((b = fw_batch_pipe_get(env->pipe)) != NULL) {
             if (j.rc == 0) {

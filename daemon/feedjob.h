@@ -89,7 +89,7 @@ struct fw_job_env {
      * meanwhile). */
     void (*started)(void *ud);
     void *started_ud;
-    /* If set (with pipe): called on this thread after started, while the
+    /* If set (with pipe): called on this thread before started, while the
      * feed's engine runs: the caller may read the next feed and have its
      * engine run right after this one's (fw_job_ahead_post). */
     void (*ahead)(void *ud, struct fw_job_run *run);

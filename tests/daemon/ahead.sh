@@ -9,7 +9,7 @@
 # redone), and the task snapshot a feed keeps judging the next feed's older
 # one ("later by as_of", the task dates handed from one run to the next).
 . "$(dirname "$0")/lib.bash"
-N=${AHEAD_ROWS:-20000}
+N=${AHEAD_ROWS:-40000} # a feed runs ~40 ms: time enough to post the next
 H=财政区划代码,预算年度,单位代码,项目代码,项目名称,指标金额,累计支付,数据日期
 # rows PREFIX AS_OF BEHIND: N execution records of projects PREFIX000000...;
 # every BEHIND-th has paid nothing (an alert), the others 90 %
