@@ -145,6 +145,9 @@ struct fwd {
     struct fw_buf lines;            /* a feed's outbox lines: the one
                                        waiting in tail's until they are
                                        written, then the next feed's */
+    bool in_tx;                     /* a feed's transaction is open */
+    bool outbox_due;                /* events committed that the outbox
+                                       reads back once none is */
     struct fw_core_tail {           /* a feed committed whose outbox lines,
                                        move to done/ and log wait until the
                                        next feed's engine runs */
@@ -157,15 +160,24 @@ struct fwd {
     struct fw_batch_pipe *pipe;     /* the reader and the engine run on its
                                        thread while the worker stores
                                        (NULL: all on the worker) */
-    struct fw_core_next {           /* the next feed of the spool, read on
-                                       the pipe's thread meanwhile */
-        char name[256];
+    struct fw_core_next {           /* the next feed of the spool, read
+                                       while the one before runs, maybe
+                                       posted to run right after it; two:
+                                       one runs while the next is read */
         char path[PATH_MAX];
-        uint64_t max_feed;
         int rc;
         bool ready;
-        struct fw_job_input in;
-    } next;
+        struct fw_job_ahead a;      /* its input, name and run */
+    } next[2];
+    const char *ahead;              /* the feed after the one running, to
+                                       read ahead (or NULL) */
+    bool ahead_post;                /* ... and to post: it runs in this
+                                       drain whatever the time */
+    atomic_uint between_seq;        /* fw_core_want_between calls */
+    unsigned between_seen;          /* ... as between() last ran: a feed
+                                       is posted only when no part asked
+                                       for between() since (a feed posted
+                                       runs on the generation in place) */
 
     /* (loop) the running generation's figures, refreshed whenever the
      * worker is idle (fw_core_snapshot) */

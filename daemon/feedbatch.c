@@ -52,6 +52,7 @@ void fw_batch_reset(struct fw_batch *b, size_t keep)
     b->n_ops = 0;
     b->n_names = b->next_name = 0;
     b->sealed = false;
+    b->last = false;
     b->json = json;
 }
 
@@ -370,7 +371,13 @@ struct fw_batch_pipe {
     pthread_cond_t cv; /* every change of state below: broadcast */
     void (*fn)(void *);
     void *arg;
-    bool busy, quit, closed, stop;
+    bool busy, quit, stop;
+    bool json;         /* findings' JSON wanted (outbox lines) */
+    bool behind;       /* the caller lags: the thread renders the JSON */
+    bool ended;        /* get: the last batch of a run was handed out */
+    bool postable;     /* a run goes on that a post may follow */
+    void *posted;      /* what the task goes on with after this run */
+    const void *taken; /* the last posted that it went on with */
     struct fw_batch slots[PIPE_SLOTS];
     struct fw_batch *free_[PIPE_SLOTS];
     size_t n_free;
@@ -394,6 +401,7 @@ static void *pipe_main(void *arg)
         pthread_mutex_lock(&p->mu);
         p->fn = NULL;
         p->busy = false;
+        p->postable = false;
         pthread_cond_broadcast(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
@@ -438,16 +446,20 @@ void fw_batch_pipe_free(struct fw_batch_pipe *p)
 void fw_batch_pipe_start(struct fw_batch_pipe *p, void (*fn)(void *),
                          void *arg, bool json)
 {
+    fw_batch_pipe_wait(p);
     pthread_mutex_lock(&p->mu);
-    while (p->busy) /* a read ahead may still run there */
-        pthread_cond_wait(&p->cv, &p->mu);
     p->n_free = p->n_ready = p->r_head = 0;
     for (int i = 0; i < PIPE_SLOTS; i++) {
         fw_batch_reset(&p->slots[i], PIPE_KEEP);
         p->slots[i].json = json;
         p->free_[p->n_free++] = &p->slots[i];
     }
-    p->closed = p->stop = false;
+    p->stop = p->ended = false;
+    p->json = json;
+    p->behind = false;
+    p->posted = NULL;
+    p->taken = NULL;
+    p->postable = true;
     p->fn = fn;
     p->arg = arg;
     p->busy = true;
@@ -455,18 +467,43 @@ void fw_batch_pipe_start(struct fw_batch_pipe *p, void (*fn)(void *),
     pthread_mutex_unlock(&p->mu);
 }
 
+/* (locked) b back to the thread, emptied. */
+static void recycle(struct fw_batch_pipe *p, struct fw_batch *b)
+{
+    bool json = b->json;
+    fw_batch_reset(b, PIPE_KEEP);
+    b->json = json;
+    p->free_[p->n_free++] = b;
+    pthread_cond_broadcast(&p->cv);
+}
+
 void fw_batch_pipe_wait(struct fw_batch_pipe *p)
 {
     pthread_mutex_lock(&p->mu);
-    while (p->busy)
+    if (p->busy)
+        p->stop = true; /* a run still going is not wanted */
+    for (;;) {
+        while (p->n_ready) { /* dropped: the thread may wait for room */
+            struct fw_batch *b = p->ready[p->r_head];
+            p->r_head = (p->r_head + 1) % PIPE_SLOTS;
+            p->n_ready--;
+            recycle(p, b);
+        }
+        if (!p->busy)
+            break;
         pthread_cond_wait(&p->cv, &p->mu);
+    }
+    p->ended = false;
     pthread_mutex_unlock(&p->mu);
 }
 
 struct fw_batch *fw_batch_pipe_first(struct fw_batch_pipe *p)
 {
     pthread_mutex_lock(&p->mu);
-    struct fw_batch *b = p->free_[--p->n_free]; /* all are free at start */
+    while (p->n_free == 0) /* the run before holds them still */
+        pthread_cond_wait(&p->cv, &p->mu);
+    struct fw_batch *b = p->free_[--p->n_free];
+    b->json = p->json && p->behind;
     pthread_mutex_unlock(&p->mu);
     return b;
 }
@@ -482,37 +519,59 @@ int fw_batch_pipe_put(struct fw_batch_pipe *p, struct fw_batch **b)
     pthread_mutex_lock(&p->mu);
     push_ready(p, *b);
     pthread_cond_broadcast(&p->cv);
+    /* A finding's JSON (its outbox line) is rendered on the side with time
+     * to spare: here while the caller has batches waiting, else there (from
+     * the finding's copy: the same bytes). */
+    p->behind = p->n_ready > 1 || p->n_free == 0;
     /* the caller takes every batch, also after it asked to stop */
     while (p->n_free == 0)
         pthread_cond_wait(&p->cv, &p->mu);
     *b = p->free_[--p->n_free];
+    (*b)->json = p->json && p->behind;
     int stop = p->stop;
     pthread_mutex_unlock(&p->mu);
     return stop;
 }
 
-void fw_batch_pipe_close(struct fw_batch_pipe *p, struct fw_batch *b)
+void *fw_batch_pipe_close(struct fw_batch_pipe *p, struct fw_batch *b)
 {
     pthread_mutex_lock(&p->mu);
-    if (b->n_ops)
-        push_ready(p, b);
-    else
-        p->free_[p->n_free++] = b;
-    p->closed = true;
+    b->last = true;
+    push_ready(p, b);
+    void *next = p->stop ? NULL : p->posted;
+    p->posted = NULL;
+    p->postable = next != NULL;
+    if (next)
+        p->taken = next;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    return next;
 }
 
 struct fw_batch *fw_batch_pipe_get(struct fw_batch_pipe *p)
 {
     pthread_mutex_lock(&p->mu);
-    while (p->n_ready == 0 && !p->closed)
-        pthread_cond_wait(&p->cv, &p->mu);
     struct fw_batch *b = NULL;
-    if (p->n_ready) {
-        b = p->ready[p->r_head];
-        p->r_head = (p->r_head + 1) % PIPE_SLOTS;
-        p->n_ready--;
+    for (;;) {
+        if (p->ended) {
+            p->ended = false;
+            break;
+        }
+        if (p->n_ready) {
+            b = p->ready[p->r_head];
+            p->r_head = (p->r_head + 1) % PIPE_SLOTS;
+            p->n_ready--;
+            if (b->last && b->n_ops == 0) {
+                recycle(p, b);
+                b = NULL;
+            } else if (b->last) {
+                p->ended = true;
+            }
+            break;
+        }
+        if (!p->busy)
+            break;
+        pthread_cond_wait(&p->cv, &p->mu);
     }
     pthread_mutex_unlock(&p->mu);
     return b;
@@ -521,11 +580,10 @@ struct fw_batch *fw_batch_pipe_get(struct fw_batch_pipe *p)
 void fw_batch_pipe_release(struct fw_batch_pipe *p, struct fw_batch *b)
 {
     bool json = b->json;
-    fw_batch_reset(b, PIPE_KEEP);
+    fw_batch_reset(b, PIPE_KEEP); /* its memory, outside the lock */
     b->json = json;
     pthread_mutex_lock(&p->mu);
-    p->free_[p->n_free++] = b;
-    pthread_cond_broadcast(&p->cv);
+    recycle(p, b);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -535,4 +593,26 @@ void fw_batch_pipe_stop(struct fw_batch_pipe *p)
     p->stop = true;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+}
+
+int fw_batch_pipe_post(struct fw_batch_pipe *p, void *arg)
+{
+    pthread_mutex_lock(&p->mu);
+    int rc = -1;
+    if (p->busy && p->postable && !p->stop && p->posted == NULL) {
+        p->posted = arg;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+bool fw_batch_pipe_taken(struct fw_batch_pipe *p, const void *arg)
+{
+    pthread_mutex_lock(&p->mu);
+    bool yes = arg != NULL && p->taken == arg;
+    if (yes)
+        p->taken = NULL; /* told once: arg's memory may come back later */
+    pthread_mutex_unlock(&p->mu);
+    return yes;
 }

@@ -41,8 +41,10 @@ struct fw_batch {
         size_t at;
     } names[FW_BATCH_NAMES];
     size_t n_names, next_name;
-    bool json;                   /* render each finding's JSON */
+    bool json;                   /* render each finding's JSON (the pipe
+                                    sets it as it hands a batch out) */
     bool sealed;
+    bool last;                   /* the last of a feed's run (the pipe) */
 };
 
 void fw_batch_init(struct fw_batch *b, bool json);
@@ -81,32 +83,49 @@ struct fw_batch_pipe;
 
 /* A new pipe with its thread, or NULL. */
 struct fw_batch_pipe *fw_batch_pipe_new(void);
-/* Waits for the thread's task, stops the thread, frees. Accepts NULL. */
+/* Stops the thread's task (fw_batch_pipe_wait), the thread, frees. Accepts
+ * NULL. */
 void fw_batch_pipe_free(struct fw_batch_pipe *p);
 
 /* (caller) Runs fn(arg) on the pipe's thread, once the previous task has
- * ended. Batches are handed over fresh. */
+ * ended. Batches are handed over fresh. One task may run several feeds one
+ * after the other (fw_batch_pipe_post). */
 void fw_batch_pipe_start(struct fw_batch_pipe *p, void (*fn)(void *),
                          void *arg, bool json);
-/* (caller) Waits until the task has ended. */
+/* (caller) Ends the task: asks it to stop, drops every batch it made that
+ * was not taken, and waits until it has ended. */
 void fw_batch_pipe_wait(struct fw_batch_pipe *p);
 
 /* (the pipe's thread) Hands *b over, full, and puts an empty one in its
  * place, waiting while every batch is taken. Returns nonzero when the
  * caller asked to stop (the batch is then kept, emptied). */
 int fw_batch_pipe_put(struct fw_batch_pipe *p, struct fw_batch **b);
-/* (the pipe's thread) The last batch: the run is over. The caller then
- * reads what the run left beside the batches. */
-void fw_batch_pipe_close(struct fw_batch_pipe *p, struct fw_batch *b);
-/* (the pipe's thread) An empty batch to start with. */
+/* (the pipe's thread) The last batch of a feed's run (it may be empty).
+ * Returns what the caller posted to run next (fw_batch_pipe_post), or NULL
+ * when nothing was or it asked to stop: the task then ends. The caller
+ * reads what the run left beside the batches once it has taken them. */
+void *fw_batch_pipe_close(struct fw_batch_pipe *p, struct fw_batch *b);
+/* (the pipe's thread) An empty batch to start a feed's run with (it waits
+ * for one while the caller holds them all). */
 struct fw_batch *fw_batch_pipe_first(struct fw_batch_pipe *p);
 
-/* (caller) The next batch, in order, or NULL once the run is over and
- * every batch was taken. */
+/* (caller) The next batch, in order, or NULL at the end of a feed's run
+ * (its last batch was taken: the next call goes on with the next run's), or
+ * once the task has ended. */
 struct fw_batch *fw_batch_pipe_get(struct fw_batch_pipe *p);
 /* (caller) A batch stored: back to the thread. */
 void fw_batch_pipe_release(struct fw_batch_pipe *p, struct fw_batch *b);
-/* (caller) Asks the thread to stop early (the store failed). */
+/* (caller) Asks the thread to stop early (the store failed): the run ends
+ * at its next batch, and nothing posted runs after it. */
 void fw_batch_pipe_stop(struct fw_batch_pipe *p);
+/* (caller) While a feed's run goes on: arg (not NULL) is what the thread's
+ * task goes on with once that run ends (fw_batch_pipe_close returns it).
+ * One at a time. Returns 0, or -1 when the task ends without it (it has
+ * ended, was asked to stop, or something is posted already). */
+int fw_batch_pipe_post(struct fw_batch_pipe *p, void *arg);
+/* (caller) Whether the task went on with arg, posted (it runs or ran);
+ * known for sure once the run before it has ended (fw_batch_pipe_get
+ * returned NULL). Asked once per post: the answer is forgotten. */
+bool fw_batch_pipe_taken(struct fw_batch_pipe *p, const void *arg);
 
 #endif

@@ -8,9 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +21,9 @@
 #include "feedio.h"
 #include "outbox.h"
 #include "taskdates.h"
+
+#define INPUT_MAP_MIN (256u << 10) /* bytes: a feed this large is mapped */
+#define INPUT_MAP_ROUND ((size_t)1 << 20)
 
 /* What one job carries through the callbacks. */
 struct job {
@@ -29,6 +34,8 @@ struct job {
     size_t n_ids, cap_ids;
     int rc;                          /* first store error, negative */
     struct fw_error err;
+    int64_t now_ms;                  /* resolved_at of a batch's records
+                                        (0: the wall clock, each) */
 };
 
 
@@ -176,7 +183,8 @@ static int subject_resolve(struct job *j, const struct fw_store_subject *s,
     int rc = fw_store_subject_done(j->env->st, s,
                                    (const char(*)[FW_ID_HEX + 1])(n ? j->ids + from
                                                                     : NULL),
-                                   n, fw_wall_ms(), &resolved, &j->err);
+                                   n, j->now_ms ? j->now_ms : fw_wall_ms(),
+                                   &resolved, &j->err);
     if (rc < 0)
         return store_failed(j, rc);
     j->res->resolved += (uint64_t)resolved;
@@ -310,7 +318,7 @@ int fw_job_check(const struct fw_job_env *env, size_t len,
 #define SLICE_OPS 2048        /* a batch is handed over past this many ops */
 #define SLICE_BYTES (512u << 10) /* or this many bytes */
 
-struct rjob {
+struct fw_job_run {
     const struct fw_job_env *env;
     const char *data, *label;
     size_t len;
@@ -318,7 +326,11 @@ struct rjob {
     struct job *sink;            /* no pipe: the store's side, here */
     int rkind;                   /* of the record being run, or -1 */
     uint32_t fired;              /* findings of the record being run */
-    struct fw_taskdates *tasks;  /* the kept task snapshots' dates */
+    struct fw_taskdates *tasks;  /* the kept task snapshots' dates; the
+                                    run's own, or handed on to the run
+                                    posted after it (handed) */
+    bool handed;
+    const char *sha256;          /* the feed's (the store's side) */
     uint64_t stale;              /* task records older than their task's
                                     kept snapshot: not judged */
     /* what the run left, read once it is over */
@@ -332,7 +344,7 @@ struct rjob {
 
 static void apply_batch(struct job *j, const struct fw_batch *b);
 
-static void run_failed(struct rjob *j, int rc, bool engine)
+static void run_failed(struct fw_job_run *j, int rc, bool engine)
 {
     if (j->jrc)
         return;
@@ -345,7 +357,7 @@ static void run_failed(struct rjob *j, int rc, bool engine)
 }
 
 /* A full batch to the store's side; nonzero when it asks to stop. */
-static int hand_over(struct rjob *j, bool any)
+static int hand_over(struct fw_job_run *j, bool any)
 {
     if (!any && j->b->n_ops < SLICE_OPS && j->b->blob.len < SLICE_BYTES)
         return 0;
@@ -359,7 +371,7 @@ static int hand_over(struct rjob *j, bool any)
 
 static int run_finding(void *ud, const struct fw_finding *f)
 {
-    struct rjob *j = ud;
+    struct fw_job_run *j = ud;
     if (fw_batch_finding(j->b, f, j->rkind) < 0) {
         run_failed(j, FW_ENOMEM, false);
         return 1;
@@ -370,7 +382,7 @@ static int run_finding(void *ud, const struct fw_finding *f)
 
 static int run_on_record(void *ud, const struct fw_record *r)
 {
-    struct rjob *j = ud;
+    struct fw_job_run *j = ud;
     j->fired = 0;
     j->rkind = (int)r->kind;
     /* "Later" is by as_of everywhere: an older snapshot of a task than the
@@ -402,7 +414,7 @@ static void run_on_reject(void *ud, const char *feed, uint64_t line,
                           const char *reason)
 {
     (void)feed;
-    struct rjob *j = ud;
+    struct fw_job_run *j = ud;
     if (j->jrc != 0)
         return;
     if (fw_batch_reject(j->b, line, reason) < 0)
@@ -418,7 +430,7 @@ static void run_on_problem(void *ud, const char *feed, uint64_t line,
                            const char *msg, const char *data)
 {
     (void)msg;
-    struct rjob *j = ud;
+    struct fw_job_run *j = ud;
     if (j->jrc)
         return;
     char period[FW_PLACE_MAX + 24];
@@ -437,7 +449,7 @@ static void run_on_problem(void *ud, const char *feed, uint64_t line,
 
 /* The reader and the engine over the feed; what they make goes to the
  * store's side a slice at a time. */
-static void run_engine(struct rjob *j)
+static void run_engine(struct fw_job_run *j)
 {
     const struct fw_job_env *env = j->env;
     struct fw_reader_cb cb = {.on_record = run_on_record,
@@ -477,18 +489,17 @@ static void run_engine(struct rjob *j)
     j->rc = rc;
 }
 
-/* (the pipe's thread) */
+/* (the pipe's thread) A feed's run, and each run posted after it. */
 static void run_task(void *arg)
 {
-    struct rjob *j = arg;
+    struct fw_job_run *j = arg;
     struct fw_batch_pipe *p = j->env->pipe;
-    void (*then)(void *) = j->env->then;
-    void *then_ud = j->env->then_ud;
-    j->b = fw_batch_pipe_first(p);
-    run_engine(j);
-    fw_batch_pipe_close(p, j->b); /* j is the caller's from here on */
-    if (then)
-        then(then_ud);
+    while (j) {
+        j->b = fw_batch_pipe_first(p);
+        run_engine(j);
+        /* j is the caller's from here on */
+        j = fw_batch_pipe_close(p, j->b);
+    }
 }
 
 /* ---- the store's side ------------------------------------------------------ */
@@ -496,6 +507,7 @@ static void run_task(void *arg)
 static void apply_batch(struct job *j, const struct fw_batch *b)
 {
     const struct fw_job_env *env = j->env;
+    j->now_ms = fw_wall_ms(); /* one clock read a batch, not a record */
     for (size_t i = 0; i < b->n_ops && j->rc == 0; i++) {
         const struct fw_bop *op = &b->ops[i];
         switch (op->type) {
@@ -534,9 +546,21 @@ static void apply_batch(struct job *j, const struct fw_batch *b)
     }
 }
 
-int fw_job_process(const struct fw_job_env *env, const char *data,
-                   size_t len, const char *label, enum fw_store_source src,
-                   struct fw_job_result *res)
+/* A run's task dates, unless handed on; then the run itself. */
+static void run_free(struct fw_job_run *r)
+{
+    if (r == NULL)
+        return;
+    if (!r->handed)
+        fw_taskdates_free(r->tasks);
+    free(r);
+}
+
+/* fw_job_process; adopt (not NULL): the feed's run, posted, is going on on
+ * the pipe's thread already. */
+static int process(const struct fw_job_env *env, struct fw_job_run *adopt,
+                   const char *data, size_t len, const char *label,
+                   enum fw_store_source src, struct fw_job_result *res)
 {
     uint64_t t0 = fw_mono_ns();
     struct job j = {.env = env, .res = res, .rkind = -1};
@@ -548,6 +572,10 @@ int fw_job_process(const struct fw_job_env *env, const char *data,
     int rc;
     uint64_t seq0 = store_seq(env->st);
     if ((rc = fw_store_feed_begin(env->st, &feed, &j.err)) < 0) {
+        if (adopt) {
+            fw_batch_pipe_wait(env->pipe);
+            run_free(adopt);
+        }
         res->outcome = FW_JOB_RETRY;
         set_reason(res, &j.err);
         rc = 0;
@@ -555,24 +583,31 @@ int fw_job_process(const struct fw_job_env *env, const char *data,
     }
     if (env->observe)
         env->observe(env->hook_ud, NULL);
-    struct rjob *r = calloc(1, sizeof *r);
-    if (r == NULL) {
+    struct fw_job_run *r = adopt;
+    if (r == NULL && (r = calloc(1, sizeof *r)) == NULL) {
         fw_store_feed_rollback(env->st);
         rc = FW_ENOMEM;
         goto out;
     }
-    *r = (struct rjob){.env = env, .data = data, .len = len, .label = label,
-                       .sink = &j, .rkind = -1};
-    if ((r->tasks = fw_taskdates_load(env->st, &j.err)) == NULL) {
-        free(r);
-        fw_store_feed_rollback(env->st);
-        res->outcome = FW_JOB_RETRY;
-        set_reason(res, &j.err);
-        rc = j.err.code == FW_ENOMEM ? FW_ENOMEM : 0;
-        goto out;
+    if (adopt == NULL) {
+        *r = (struct fw_job_run){.env = env, .data = data, .len = len,
+                                 .label = label, .rkind = -1};
+        if ((r->tasks = fw_taskdates_load(env->st, &j.err)) == NULL) {
+            free(r);
+            fw_store_feed_rollback(env->st);
+            res->outcome = FW_JOB_RETRY;
+            set_reason(res, &j.err);
+            rc = j.err.code == FW_ENOMEM ? FW_ENOMEM : 0;
+            goto out;
+        }
     }
+    r->sink = &j;
+    r->sha256 = res->sha256;
     if (env->pipe) {
-        fw_batch_pipe_start(env->pipe, run_task, r, env->lines != NULL);
+        if (adopt == NULL)
+            fw_batch_pipe_start(env->pipe, run_task, r, env->lines != NULL);
+        if (env->ahead) /* first: the sooner posted, the surer taken */
+            env->ahead(env->ahead_ud, r);
         if (env->started)
             env->started(env->started_ud);
         struct fw_batch *b;
@@ -597,7 +632,8 @@ int fw_job_process(const struct fw_job_env *env, const char *data,
         }
         fw_batch_fini(&b);
     }
-    fw_taskdates_free(r->tasks);
+    if (!r->handed)
+        fw_taskdates_free(r->tasks);
     r->tasks = NULL;
     rc = r->rc;
     res->lines = r->rs.lines;
@@ -659,6 +695,81 @@ out:
     return rc == FW_ENOMEM ? FW_ENOMEM : 0;
 }
 
+int fw_job_process(const struct fw_job_env *env, const char *data,
+                   size_t len, const char *label, enum fw_store_source src,
+                   struct fw_job_result *res)
+{
+    return process(env, NULL, data, len, label, src, res);
+}
+
+int fw_job_ahead_post(struct fw_job_run *run, struct fw_job_ahead *a)
+{
+    const struct fw_job_env *env = run->env;
+    if (env->pipe == NULL || a->run || a->in.outcome != FW_JOB_DONE ||
+        run->handed || strcmp(a->in.sha256, run->sha256) == 0)
+        return 0;
+    struct fw_error err = {0};
+    if (fw_store_feed_seen(env->st, a->in.sha256, NULL, &err) != 0)
+        return 0; /* done before (or the store cannot say): its check */
+    struct fw_job_run *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return 0;
+    a->env = *env;
+    a->env.started = NULL;
+    a->env.ahead = NULL;
+    *r = (struct fw_job_run){.env = &a->env, .data = a->in.data,
+                             .len = a->in.len, .label = a->label,
+                             .rkind = -1, .tasks = run->tasks};
+    if (fw_batch_pipe_post(env->pipe, r) < 0) {
+        free(r);
+        return 0;
+    }
+    run->handed = true; /* r's from here on, whatever becomes of it */
+    a->run = r;
+    return 1;
+}
+
+void fw_job_ahead_cancel(struct fw_job_ahead *a)
+{
+    if (a->run == NULL)
+        return;
+    if (fw_batch_pipe_taken(a->env.pipe, a->run))
+        fw_batch_pipe_wait(a->env.pipe); /* stopped, its batches dropped */
+    run_free(a->run);
+    a->run = NULL;
+}
+
+int fw_job_ahead_feed(const struct fw_job_env *env, struct fw_job_ahead *a,
+                      enum fw_store_source src, struct fw_job_result *res)
+{
+    if (a->run == NULL)
+        return fw_job_feed_input(env, &a->in, a->label, src, res);
+    uint64_t t0 = fw_mono_ns();
+    struct fw_job_run *r = a->run;
+    a->run = NULL;
+    if (!fw_batch_pipe_taken(a->env.pipe, r) || env->pipe != a->env.pipe ||
+        env->eng != a->env.eng || env->map != a->env.map ||
+        env->today != a->env.today ||
+        (env->lines != NULL) != (a->env.lines != NULL)) {
+        /* not running, or on what this feed would not run on: afresh */
+        if (r->env->pipe)
+            fw_batch_pipe_wait(r->env->pipe);
+        run_free(r);
+        return fw_job_feed_input(env, &a->in, a->label, src, res);
+    }
+    int rc = fw_job_check(env, a->in.len, a->in.sha256, a->label, src, res);
+    if (rc > 0) {
+        rc = process(env, r, a->in.data, a->in.len, a->label, src, res);
+    } else {
+        fw_batch_pipe_wait(env->pipe);
+        run_free(r);
+    }
+    res->dev = a->in.dev;
+    res->ino = a->in.ino;
+    res->nanos = fw_mono_ns() - t0;
+    return rc;
+}
+
 int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
                     size_t len, const char *label, enum fw_store_source src,
                     struct fw_job_result *res)
@@ -674,6 +785,53 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
     rc = fw_job_process(env, data, len, label, src, res);
     res->nanos = fw_mono_ns() - t0;
     return rc;
+}
+
+/* Room for a feed's len bytes. A large feed gets a mapping of its own: it
+ * goes back to the system when freed, whichever thread read it (a heap
+ * block stays in the arena of the thread that asked for it, and feeds are
+ * read on any of the loop's pool threads: their arenas each kept one). The
+ * last one freed is kept for the next feed (its pages faulted in once). */
+static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static void *spare;
+static size_t spare_len;
+
+static char *input_alloc(struct fw_job_input *in, size_t len)
+{
+    in->mapped = 0;
+    if (len < INPUT_MAP_MIN)
+        return malloc(len ? len : 1);
+    void *p = NULL;
+    pthread_mutex_lock(&spare_mu);
+    if (spare && spare_len >= len && spare_len / 2 <= len) {
+        p = spare;
+        in->mapped = spare_len;
+        spare = NULL;
+    }
+    pthread_mutex_unlock(&spare_mu);
+    if (p)
+        return p;
+    /* whole MiBs: the next feed of about the size fits in it */
+    size_t map = (len + INPUT_MAP_ROUND - 1) / INPUT_MAP_ROUND * INPUT_MAP_ROUND;
+    p = mmap(NULL, map, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    in->mapped = map;
+    return p;
+}
+
+static void input_free(void *p, size_t mapped)
+{
+    pthread_mutex_lock(&spare_mu);
+    if (spare == NULL) {
+        spare = p;
+        spare_len = mapped;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&spare_mu);
+    if (p)
+        munmap(p, mapped);
 }
 
 int fw_job_read(const char *path, const char *label, uint64_t max_feed,
@@ -709,7 +867,7 @@ int fw_job_read(const char *path, const char *label, uint64_t max_feed,
     in->dev = (uint64_t)sb.st_dev;
     in->ino = (uint64_t)sb.st_ino;
     size_t len = (size_t)sb.st_size, got = 0;
-    char *data = malloc(len ? len : 1);
+    char *data = input_alloc(in, len);
     if (data == NULL) {
         close(fd);
         return FW_ENOMEM;
@@ -721,7 +879,8 @@ int fw_job_read(const char *path, const char *label, uint64_t max_feed,
         if (k <= 0) {
             int e = k < 0 ? errno : 0;
             close(fd);
-            free(data);
+            in->data = data;
+            fw_job_input_fini(in);
             snprintf(in->reason, sizeof in->reason, "%s: cannot read: %s",
                      label, e ? strerror(e) : "the file shrank while read");
             return 0;
@@ -738,8 +897,12 @@ int fw_job_read(const char *path, const char *label, uint64_t max_feed,
 
 void fw_job_input_fini(struct fw_job_input *in)
 {
-    free(in->data);
+    if (in->mapped)
+        input_free(in->data, in->mapped);
+    else
+        free(in->data);
     in->data = NULL;
+    in->mapped = 0;
 }
 
 int fw_job_feed_input(const struct fw_job_env *env, struct fw_job_input *in,

@@ -63,6 +63,9 @@ struct fw_job_result {
     char unknown[sizeof ((struct fw_reader_stats *)0)->unknown];
 };
 
+/* A feed's run through the reader and the engine (feedjob.c's own). */
+struct fw_job_run;
+
 struct fw_job_env {
     struct fw_store *st;
     struct fw_engine *eng;
@@ -79,15 +82,18 @@ struct fw_job_env {
                 int32_t today);
     void *hook_ud;
     /* If set: the reader and the engine run on the pipe's thread while
-     * this one stores what they made; then(then_ud) runs there after. */
+     * this one stores what they made. */
     struct fw_batch_pipe *pipe;
-    void (*then)(void *ud);
-    void *then_ud;
     /* If set: called on this thread once the feed's transaction is open
      * and its engine runs (the previous feed's outbox lines are written
      * meanwhile). */
     void (*started)(void *ud);
     void *started_ud;
+    /* If set (with pipe): called on this thread before started, while the
+     * feed's engine runs: the caller may read the next feed and have its
+     * engine run right after this one's (fw_job_ahead_post). */
+    void (*ahead)(void *ud, struct fw_job_run *run);
+    void *ahead_ud;
 };
 
 /* Processes the feed file at path, named label in findings and the store.
@@ -107,7 +113,8 @@ int fw_job_feed_mem(const struct fw_job_env *env, const char *data,
 /* A spool feed's bytes, read and hashed before anything is stored. */
 struct fw_job_input {
     char *data;                      /* owned */
-    size_t len;
+    size_t len, mapped;              /* mapped: data is a mapping of so
+                                        many bytes (else malloc'd) */
     uint64_t dev, ino;
     char sha256[65];
     enum fw_job_outcome outcome;     /* FW_JOB_DONE when read; FAILED or
@@ -136,11 +143,37 @@ int fw_job_check(const struct fw_job_env *env, size_t len,
 /* 2. (the store's thread) After a check that returned 1: the reader and
  * the engine over the feed (on env->pipe's thread when there is one, in
  * slices of a few thousand records) while the slices go into the store,
- * in one transaction; then env->then(env->then_ud) on the pipe's thread
- * (the next feed read meanwhile). Returns as fw_job_feed_mem. */
+ * in one transaction (env->ahead may post the next feed's run meanwhile).
+ * Returns as fw_job_feed_mem. */
 int fw_job_process(const struct fw_job_env *env, const char *data,
                    size_t len, const char *label, enum fw_store_source src,
                    struct fw_job_result *res);
+
+/* ---- the next feed's engine run while this one commits -------------------
+ * The pipe's thread goes on from feed N's engine to feed N+1's without
+ * waiting for N's commit. Posted only when N+1 is not a done feed's
+ * duplicate, nor N's, and given N's task dates (as N leaves them, which is
+ * what the store keeps once N commits); a run posted is dropped (cancel)
+ * unless N is committed and N+1's check says to process it. */
+struct fw_job_ahead {
+    struct fw_job_env env;  /* the run's: a copy (pipe, engine, map, today) */
+    struct fw_job_input in; /* the feed, read and hashed (the caller's) */
+    char label[256];
+    struct fw_job_run *run; /* posted */
+};
+
+/* (from env->ahead, with the run it was given) Posts a's feed to run on
+ * the pipe's thread right after run's. 1 when posted, 0 when not (it is
+ * processed later as any other, fw_job_ahead_feed). */
+int fw_job_ahead_post(struct fw_job_run *run, struct fw_job_ahead *a);
+/* fw_job_feed_input over a's feed, with its run when it was posted and the
+ * check says to process it (else the run is dropped). The input stays the
+ * caller's. */
+int fw_job_ahead_feed(const struct fw_job_env *env, struct fw_job_ahead *a,
+                      enum fw_store_source src, struct fw_job_result *res);
+/* Drops a's run if one was posted (stopped, its batches dropped); a->in is
+ * kept. */
+void fw_job_ahead_cancel(struct fw_job_ahead *a);
 
 /* The scheduled checks: every stored task record through the on_task hooks
  * against env->today, in one transaction. res->records counts the tasks. */

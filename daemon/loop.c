@@ -99,6 +99,11 @@ static void append_outbox(struct fwd *d, const char *feed,
                           const struct fw_job_result *r,
                           const struct fw_buf *lines)
 {
+    if (d->in_tx &&
+        fw_outbox_append_reads(d->ob, lines, r->first_seq, r->last_seq)) {
+        d->outbox_due = true; /* read back once the feed's tx is over */
+        return;
+    }
     struct fw_error err = {0};
     uint64_t n = 0;
     if (fw_outbox_append(d->ob, d->st, lines, r->first_seq, r->last_seq,
@@ -177,6 +182,7 @@ static void count(struct fwd *d, const struct fw_job_result *r)
 /* (worker) Every part's `between` hook. */
 static bool between(struct fwd *d, bool record)
 {
+    d->between_seen = atomic_load(&d->between_seq);
     bool did = false;
     for (size_t i = 0; i < d->n_parts; i++)
         if (d->parts[i].between && d->parts[i].between(d->parts[i].ud, record))
@@ -186,22 +192,72 @@ static bool between(struct fwd *d, bool record)
 
 /* ---- the jobs (worker thread) -------------------------------------------- */
 
-/* (the pipe's thread, while the worker commits a feed) Reads the next. */
-static void read_next(void *ud)
+/* (worker) The feed read ahead under name, or NULL. */
+static struct fw_core_next *next_of(struct fwd *d, const char *name)
 {
-    struct fw_core_next *n = ud;
-    n->rc = fw_job_read(n->path, n->name, n->max_feed, &n->in);
-    n->ready = true;
+    for (int i = 0; i < 2; i++)
+        if (d->next[i].ready && strcmp(d->next[i].a.label, name) == 0)
+            return &d->next[i];
+    return NULL;
 }
 
-/* (worker) Forgets the next feed read ahead, once its read has ended. */
+/* (worker) Forgets a feed read ahead: its run if one was posted, its
+ * bytes. */
+static void drop_slot(struct fw_core_next *n)
+{
+    if (!n->ready)
+        return;
+    fw_job_ahead_cancel(&n->a);
+    if (n->rc == 0)
+        fw_job_input_fini(&n->a.in);
+    n->ready = false;
+}
+
+/* (worker) Forgets every feed read ahead; the pipe's thread is idle. */
 static void drop_next(struct fwd *d)
 {
+    for (int i = 0; i < 2; i++)
+        drop_slot(&d->next[i]);
     if (d->pipe)
         fw_batch_pipe_wait(d->pipe);
-    if (d->next.ready && d->next.rc == 0)
-        fw_job_input_fini(&d->next.in);
-    d->next.ready = false;
+}
+
+/* (worker) Keeps what was read ahead, but no run posted goes on. */
+static void cancel_next(struct fwd *d)
+{
+    for (int i = 0; i < 2; i++)
+        if (d->next[i].ready && d->next[i].a.run) {
+            fw_job_ahead_cancel(&d->next[i].a);
+            fw_log_debug("spool", d->next[i].a.label, "its engine's run "
+                         "ahead dropped: it runs again, after");
+        }
+}
+
+/* (worker, env->ahead: while the pipe's thread runs a feed's engine) Reads
+ * the feed after it, and posts it to run right after it when the drain
+ * goes on to it and no part asked for between() meanwhile. */
+static void read_ahead(void *ud, struct fw_job_run *run)
+{
+    struct fwd *d = ud;
+    const char *name = d->ahead;
+    d->ahead = NULL;
+    if (name == NULL)
+        return;
+    struct fw_core_next *n = next_of(d, name);
+    if (n == NULL) {
+        n = d->next[0].ready ? &d->next[1] : &d->next[0];
+        if (n->ready || strlen(name) >= sizeof n->a.label ||
+            !fw_spool_path(d->cfg.spool, name, n->path, sizeof n->path))
+            return;
+        snprintf(n->a.label, sizeof n->a.label, "%s", name);
+        n->rc = fw_job_read(n->path, name, d->cfg.max_feed, &n->a.in);
+        n->ready = true;
+    }
+    if (n->rc == 0 && d->ahead_post && !atomic_load(&d->stopping) &&
+        atomic_load(&d->between_seq) == d->between_seen &&
+        fw_job_ahead_post(run, &n->a) == 1)
+        fw_log_debug("spool", name, "its engine runs next, while the feed "
+                     "before commits");
 }
 
 static void after_feed(struct fwd *d, const char *name, const char *path,
@@ -234,8 +290,18 @@ static void finish_tail(void *ud)
     lines_reset(d->tail.lines);
 }
 
+/* (worker, env->started) finish_tail inside the next feed's transaction:
+ * the outbox is appended to only when its lines are all there. */
+static void finish_tail_in_tx(void *ud)
+{
+    struct fwd *d = ud;
+    d->in_tx = true;
+    finish_tail(d);
+    d->in_tx = false;
+}
+
 /* One feed of the spool; next (or NULL) is the one after it, read ahead
- * while this one commits. */
+ * while this one runs (and maybe posted to run right after it). */
 static void do_feed(struct fwd *d, const char *name, const char *next)
 {
     char path[PATH_MAX];
@@ -247,34 +313,35 @@ static void do_feed(struct fwd *d, const char *name, const char *next)
     struct fw_job_env env;
     job_env(d, &env);
     struct fw_job_result r;
-    struct fw_job_input in;
-    int rc;
-    if (d->pipe)
-        fw_batch_pipe_wait(d->pipe);
-    if (d->next.ready && strcmp(d->next.name, name) == 0) {
-        in = d->next.in;
-        rc = d->next.rc;
-        d->next.ready = false;
-    } else {
-        drop_next(d);
-        rc = fw_job_read(path, name, d->cfg.max_feed, &in);
-    }
-    if (next && d->pipe && strlen(next) < sizeof d->next.name &&
-        fw_spool_path(d->cfg.spool, next, d->next.path,
-                      sizeof d->next.path)) {
-        snprintf(d->next.name, sizeof d->next.name, "%s", next);
-        d->next.max_feed = d->cfg.max_feed;
-        env.then = read_next;
-        env.then_ud = &d->next;
-    }
-    env.started = finish_tail;
+    struct fw_job_input own;
+    struct fw_core_next *n = next_of(d, name);
+    for (int i = 0; i < 2; i++) /* read for another name: not wanted */
+        if (&d->next[i] != n)
+            drop_slot(&d->next[i]);
+    int rc = n ? n->rc : fw_job_read(path, name, d->cfg.max_feed, &own);
+    env.started = finish_tail_in_tx;
     env.started_ud = d;
+    if (next && d->pipe) {
+        env.ahead = read_ahead;
+        env.ahead_ud = d;
+    }
+    d->ahead = next;
     if (rc == 0) {
-        rc = fw_job_feed_input(&env, &in, name, FW_SRC_SPOOL, &r);
-        fw_job_input_fini(&in);
+        rc = n ? fw_job_ahead_feed(&env, &n->a, FW_SRC_SPOOL, &r)
+               : fw_job_feed_input(&env, &own, name, FW_SRC_SPOOL, &r);
+        fw_job_input_fini(n ? &n->a.in : &own);
     } else
         memset(&r, 0, sizeof r);
+    if (n)
+        n->ready = false;
+    d->ahead = NULL;
+    if (rc < 0 || r.outcome != FW_JOB_DONE)
+        cancel_next(d); /* it ran on task dates this feed does not leave */
     finish_tail(d); /* when this feed's engine did not run */
+    if (d->outbox_due) { /* the feed before's, held back: now */
+        d->outbox_due = false;
+        fw_core_flush_outbox(d, name);
+    }
     atomic_fetch_add(&d->feed_nanos, r.nanos);
     if (rc < 0) {
         fw_log_error("spool", name, "out of memory; left in incoming/");
@@ -372,14 +439,18 @@ static void after_feed(struct fwd *d, const char *name, const char *path,
     }
 }
 
-/* (worker) Waits for the read ahead (the pipe's thread is idle after it:
- * `between` may swap the engine); keeps it only when it is name's. */
+/* (worker) Keeps only what was read ahead for name (not posted), and
+ * leaves the pipe's thread idle: `between` may swap the engine. */
 static void drop_next_unless(struct fwd *d, const char *name)
 {
+    for (int i = 0; i < 2; i++) {
+        if (d->next[i].ready && strcmp(d->next[i].a.label, name) != 0)
+            drop_slot(&d->next[i]);
+        else if (d->next[i].ready)
+            fw_job_ahead_cancel(&d->next[i].a);
+    }
     if (d->pipe)
         fw_batch_pipe_wait(d->pipe);
-    if (d->next.ready && strcmp(d->next.name, name) != 0)
-        drop_next(d);
 }
 
 static void drain(struct fwd *d)
@@ -395,20 +466,29 @@ static void drain(struct fwd *d)
     uint64_t t0 = fw_mono_ns();
     size_t i = 0;
     for (; i < l.n && !atomic_load(&d->stopping); i++) {
-        if (i == DRAIN_MAX_FEEDS || fw_mono_ns() - t0 > DRAIN_MAX_NS) {
+        struct fw_core_next *n = next_of(d, l.items[i].name);
+        bool posted = n && n->a.run; /* its engine runs already */
+        if (!posted &&
+            (i == DRAIN_MAX_FEEDS || fw_mono_ns() - t0 > DRAIN_MAX_NS)) {
             d->drain_more = true; /* give the worker back; go on after */
             break;
         }
         atomic_store(&d->queue_len, l.n - i);
         atomic_store(&d->oldest_ms, l.items[i].mtime_ns / 1000000);
-        drop_next_unless(d, l.items[i].name);
-        between(d, false); /* a new generation: between feeds */
+        if (!posted) {
+            drop_next_unless(d, l.items[i].name);
+            between(d, false); /* a new generation: between feeds */
+        }
+        /* the next may run right after this one if it is in this drain */
+        d->ahead_post = i + 1 < l.n && i + 1 < DRAIN_MAX_FEEDS &&
+                        fw_mono_ns() - t0 <= DRAIN_MAX_NS;
         do_feed(d, l.items[i].name,
                 i + 1 < l.n ? l.items[i + 1].name : NULL);
         if (d->drain_retry)
             break; /* the store is failing: back off */
     }
     finish_tail(d);
+    cancel_next(d); /* no run goes on past the drain */
     /* the feed read ahead is kept only for a drain that goes on at once */
     if (!d->drain_more || atomic_load(&d->stopping))
         drop_next(d);
@@ -625,6 +705,7 @@ void fw_core_kick(struct fwd *d)
 
 void fw_core_want_between(struct fwd *d)
 {
+    atomic_fetch_add(&d->between_seq, 1); /* no feed is posted past it */
     d->want_between = true;
     fw_core_kick(d);
 }

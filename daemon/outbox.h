@@ -45,6 +45,13 @@ int fw_outbox_append(struct fw_outbox *o, struct fw_store *st,
                      const struct fw_buf *lines, uint64_t first,
                      uint64_t last, uint64_t *written, struct fw_error *err);
 
+/* Whether fw_outbox_append with these would read the store (a flush):
+ * that waits until no transaction is open (the store's outbox is the
+ * committed events). */
+bool fw_outbox_append_reads(const struct fw_outbox *o,
+                            const struct fw_buf *lines, uint64_t first,
+                            uint64_t last);
+
 /* One outbox line (with its newline) into b: the finding's JSON object with
  * "event" first (fw_store_event_name); an acknowledged event's line (sf
  * given) adds "acknowledged": {"by", "at", "note"}. FW_ENOMEM, b as it

@@ -7,6 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "utf8.h"
 
 void fw_buf_init(struct fw_buf *b)
 {
@@ -45,26 +50,8 @@ int fw__buf_grow(struct fw_buf *b, size_t extra)
     return 0;
 }
 
-int fw_buf_append(struct fw_buf *b, const void *p, size_t n)
-{
-    if (fw_buf_reserve(b, n) < 0)
-        return FW_ENOMEM;
-    if (n)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
 
-int fw_buf_puts(struct fw_buf *b, const char *s)
-{
-    return fw_buf_append(b, s, strlen(s));
-}
 
-int fw_buf_putc(struct fw_buf *b, char c)
-{
-    return fw_buf_append(b, &c, 1);
-}
 
 int fw_buf_put_i64(struct fw_buf *b, long long v)
 {
@@ -149,6 +136,29 @@ static const unsigned char plain[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,                /* 70-7F */
 };
 
+/* Whether s[0..n) has no byte JSON escapes: no control character, no '"'
+ * and no '\\' (bytes from 0x80 on are left to the UTF-8 check). */
+static bool no_escapes(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+#if defined(__x86_64__) && defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bsl = _mm_set1_epi8('\\'),
+                  ctl = _mm_set1_epi8(0x1F);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i bad = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bsl)),
+            _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
+        if (_mm_movemask_epi8(bad))
+            return false;
+    }
+#endif
+    for (; i < n; i++)
+        if (s[i] < 0x80 && !plain[s[i]])
+            return false;
+    return true;
+}
+
 int fw_buf_json_str(struct fw_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -156,6 +166,15 @@ int fw_buf_json_str(struct fw_buf *b, const char *s, size_t n)
     if (fw_buf_reserve(b, n + 2) < 0)
         return FW_ENOMEM;
     b->p[b->len++] = '"';
+    /* The usual string (a message, a name): nothing to escape and valid
+     * UTF-8, checked 16 or 32 bytes at a time and copied whole. */
+    if (n >= 16 && no_escapes(u, n) && fw__utf8_ok(u, n)) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len++] = '"';
+        b->p[b->len] = '\0';
+        return 0;
+    }
     size_t i = 0;
     while (i < n) {
         size_t run = i;

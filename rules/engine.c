@@ -158,7 +158,10 @@ void fw_engine_free(struct fw_engine *e)
     free(e->order);
     free(e->rule_id);
     free(e->rule_pol);
-    free(e->replaced);
+    fw_buf_fini(&e->subj_buf);
+    fw_buf_fini(&e->ev_buf);
+    free(e->replaced_own);
+    free(e->memo_flags);
     free(e->feed_copy);
     free(e);
 }
@@ -385,9 +388,14 @@ struct fw_engine *fw_engine_build(const struct fw_src_file *files, size_t n,
     free(mods);
     e->rule_id = calloc(total_rules + 1, sizeof *e->rule_id);
     e->rule_pol = calloc(total_rules + 1, sizeof *e->rule_pol);
-    e->replaced = calloc(total_rules + 1, 1);
-    if (e->rule_id == NULL || e->rule_pol == NULL || e->replaced == NULL)
+    e->replaced_own = calloc(total_rules + e->n_pol + 1, 1);
+    e->replaced = e->replaced_own;
+    e->memo_flags = calloc(FW__MEMO_SLOTS, total_rules + e->n_pol + 1);
+    if (e->rule_id == NULL || e->rule_pol == NULL || e->replaced_own == NULL ||
+        e->memo_flags == NULL)
         goto nomem;
+    for (size_t i = 0; i < FW__MEMO_SLOTS; i++)
+        e->memo[i].flags = e->memo_flags + i * (total_rules + e->n_pol + 1);
     link_policies(e, diag);
     if (diag->n != problems) {
         fw_engine_free(e);
@@ -446,18 +454,55 @@ static bool governs(const struct fw__policy *p, const char *region, size_t n)
     return false;
 }
 
-/* Marks, in e->replaced, the rules replaced for this region. */
-static void mark_replaced(struct fw_engine *e, const char *region, size_t n)
+/* Works out, in out[0..n_rules), the rules replaced for this region, and
+ * in out[n_rules + i] whether the policy e->order[i] governs it. */
+static void region_flags(const struct fw_engine *e, const char *region,
+                         size_t n, unsigned char *out)
 {
-    memset(e->replaced, 0, e->n_rules);
+    memset(out, 0, e->n_rules);
     for (size_t i = 0; i < e->n_pol; i++) {
-        const struct fw__policy *p = &e->pol[i];
-        if (p->n_replaces == 0 || !governs(p, region, n))
+        const struct fw__policy *p = &e->pol[e->order[i]];
+        bool gov = governs(p, region, n);
+        out[e->n_rules + i] = gov;
+        if (!gov)
             continue;
         for (size_t k = 0; k < p->n_replaces; k++)
             if (p->replaces_rule[k] >= 0)
-                e->replaced[p->replaces_rule[k]] = 1;
+                out[p->replaces_rule[k]] = 1;
     }
+}
+
+/* Marks, in e->replaced, the rules replaced for this region; returns the
+ * governing flags that follow them (see region_flags). A region met before
+ * is looked up: a feed has few, and each record's policies were otherwise
+ * found by comparing its region with every policy's. */
+static const unsigned char *mark_replaced(struct fw_engine *e,
+                                          const char *region, size_t n)
+{
+    if (n == 0 || n >= FW__MEMO_KEY) {
+        region_flags(e, region, n, e->replaced_own);
+        e->replaced = e->replaced_own;
+        return e->replaced_own + e->n_rules;
+    }
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)region[i]) * 16777619u;
+    /* two slots a region may sit in; a new one takes the one not used
+     * last */
+    size_t set = (h >> 7) % (FW__MEMO_SLOTS / 2) * 2;
+    struct fw__region_memo *m = NULL;
+    for (size_t k = set; k < set + 2 && !m; k++)
+        if (e->memo[k].len == n && memcmp(e->memo[k].key, region, n) == 0)
+            m = &e->memo[k];
+    if (m == NULL) {
+        m = &e->memo[set + !e->memo_last[set / 2]];
+        region_flags(e, region, n, m->flags);
+        memcpy(m->key, region, n);
+        m->len = (unsigned char)n;
+    }
+    e->memo_last[set / 2] = (unsigned char)(m - &e->memo[set]);
+    e->replaced = m->flags;
+    return m->flags + e->n_rules;
 }
 
 #define FW_TIME_SAMPLE 16u /* a power of two */
@@ -561,18 +606,23 @@ static const char *subject_get(const struct subject *s, int i)
     return s->has[i] ? s->b.p + s->off[i] : NULL;
 }
 
-static void subject_fill(struct subject *s, const struct fw_record *r,
-                         const struct fw__emit *em)
+/* Fills s in buf (emptied first; the caller owns it and may keep it for
+ * the next finding: an emit allocates nothing once the buffers have grown). */
+static void subject_fill(struct subject *s, struct fw_buf *buf,
+                         const struct fw_record *r, const struct fw__emit *em)
 {
     memset(s, 0, sizeof *s);
+    fw_buf_reset(buf);
+    s->b = *buf;
     subject_field(s, 0, em ? em->region : NULL, r, FW_F_REGION);
     subject_field(s, 1, em ? em->dept : NULL, r, FW_F_DEPT);
     subject_field(s, 2, em ? em->project : NULL, r, FW_F_PROJECT);
     subject_field(s, 3, em ? em->task : NULL, r, FW_F_TASK);
-    struct fw_buf per = FW_BUF_INIT;
-    period_of(r, em, &per);
-    subject_put(s, 4, per.p ? per.p : "", per.len);
-    fw_buf_fini(&per);
+    s->off[4] = s->b.len;
+    s->has[4] = true;
+    period_of(r, em, &s->b);
+    fw_buf_putc(&s->b, '\0');
+    *buf = s->b;
 }
 
 /* A text field of the record as a NUL-terminated string (the record's text
@@ -608,7 +658,7 @@ int fw__engine_emit(struct fw__policy *p, const struct fw__emit *em)
     if (r ? e->replaced[em->rule] != 0 : replaced_for(e, em->region, em->rule))
         return 0;
     struct subject s;
-    subject_fill(&s, r, em);
+    subject_fill(&s, &e->subj_buf, r, em);
     struct fw_finding f = {
         .kind = em->kind,
         .level = em->level,
@@ -643,21 +693,25 @@ int fw__engine_emit(struct fw__policy *p, const struct fw__emit *em)
         f.dept_name = name_of(r, FW_F_DEPT_NAME, e->names[0]);
     if (r && fw_record_has(r, FW_F_PROJECT_NAME))
         f.project_name = name_of(r, FW_F_PROJECT_NAME, e->names[1]);
-    struct fw_buf ev = FW_BUF_INIT;
+    struct fw_buf *ev = &e->ev_buf; /* the engine's, kept between emits */
+    fw_buf_reset(ev);
     if (!e->opts.no_evidence) {
-        fw__evidence_json(e, p, em->rule, &ev);
-        f.evidence = ev.p;
+        fw__evidence_json(e, p, em->rule, ev);
+        f.evidence = ev->p;
     }
     int rc = FW_ENOMEM;
-    if (s.b.p && (e->opts.no_evidence || ev.p)) {
+    if (s.b.p && (e->opts.no_evidence || ev->p)) {
         fw_finding_make_id(f.policy, f.rule, f.region, f.dept, f.project,
                            subject_get(&s, 4), f.id);
         p->st.findings++;
         e->call_findings++;
         rc = e->cb(e->ud, &f);
     }
-    fw_buf_fini(&ev);
-    fw_buf_fini(&s.b);
+    /* a large one is not kept: one odd finding should not pin its memory */
+    if (ev->cap > (64u << 10))
+        fw_buf_fini(ev);
+    if (e->subj_buf.cap > (64u << 10))
+        fw_buf_fini(&e->subj_buf);
     return rc;
 }
 
@@ -668,7 +722,8 @@ static int error_finding(struct fw__policy *p, enum fw__hook h,
     struct fw_engine *e = p->e;
     const struct fw_record *r = e->rec;
     struct subject s;
-    subject_fill(&s, r, NULL);
+    struct fw_buf sb = FW_BUF_INIT;
+    subject_fill(&s, &sb, r, NULL);
     struct fw_buf text = FW_BUF_INIT;
     fw_buf_printf(&text, "%s: %s", fw__hook_names[h], msg);
     if (p->suspended && p->breach == FW__B_FINDINGS)
@@ -776,11 +831,11 @@ int fw_engine_run(struct fw_engine *e, const struct fw_record *rec,
     e->rec_serial++;
     e->cb = cb;
     e->ud = ud;
-    mark_replaced(e, region, rn);
+    const unsigned char *gov = mark_replaced(e, region, rn);
     int rc = 0;
     for (size_t i = 0; i < e->n_pol && rc == 0; i++) {
         struct fw__policy *p = &e->pol[e->order[i]];
-        if (p->has_hook[h] && governs(p, region, rn))
+        if (gov[i] && p->has_hook[h])
             rc = call(p, h);
     }
     e->rec = NULL;
@@ -820,11 +875,11 @@ int fw_engine_recheck(struct fw_engine *e, const struct fw_record *task,
     e->cb = cb;
     e->ud = ud;
     e->cb_rc = 0;
-    mark_replaced(e, region, rn);
+    const unsigned char *gov = mark_replaced(e, region, rn);
     int rc = 0;
     for (size_t i = 0; i < e->n_pol && rc == 0; i++) {
         struct fw__policy *p = &e->pol[e->order[i]];
-        if (!p->has_hook[FW__H_TASK] || !governs(p, region, rn))
+        if (!p->has_hook[FW__H_TASK] || !gov[i])
             continue;
         p->suspended = false;
         rc = fw__host_begin(p, task->feed, now);

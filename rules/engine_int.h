@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fundwatch/buf.h"
 #include "fundwatch/engine.h"
 #include "fundwatch/error.h"
 #include "fundwatch/record.h"
@@ -37,6 +38,11 @@ enum fw__breach {
 /* The instructions between two count-hook ticks: the budget is charged in
  * steps of this many (or of the budget itself when it is smaller). */
 #define FW__BUDGET_STEP 10000u
+
+/* Dates a policy state keeps as strings (a power of two). */
+#define FW__DATE_SLOTS 64u
+/* Rule names ctx.active keeps (a power of two). */
+#define FW__ACTIVE_SLOTS 16u
 
 struct fw_engine;
 
@@ -95,6 +101,18 @@ struct fw__policy {
     /* Registry references of the host. */
     int hook_ref[FW__H_COUNT];
     int ctx_ref, rec_mt_ref;
+    /* Dates as Lua strings, kept (lua_rec.c fw__host_push_date): a feed has
+     * few distinct dates, and a string made anew for every rec.as_of or
+     * fw.in_year was a third of a record's reads. Slot s holds the string
+     * of day date_day[s] at registry reference date_ref[s] (0: none yet);
+     * slots go in pairs, date_last naming the one of a pair used last. */
+    int32_t date_day[FW__DATE_SLOTS];
+    int date_ref[FW__DATE_SLOTS];
+    unsigned char date_last[FW__DATE_SLOTS / 2];
+    /* ctx.active's rule names (lua_host.c): the address of the string a
+     * call passed and the global rule index + 1 it named. */
+    const char *active_key[FW__ACTIVE_SLOTS];
+    int active_rule[FW__ACTIVE_SLOTS];
 
     /* Evidence: per rule (local index), its parameters as a JSON array. */
     char **rule_params;
@@ -145,6 +163,12 @@ struct fw__trace {
 };
 _Static_assert(FW__F_COUNT <= 64, "a field is a bit of fw__trace.fields");
 
+/* Regions whose policies and replaced rules the engine keeps (in pairs, a
+ * power of two), and the longest region code kept (longer ones are worked out per
+ * record). */
+#define FW__MEMO_SLOTS 64u
+#define FW__MEMO_KEY 24u
+
 struct fw_engine {
     struct fw_engine_opts opts;
     char version[7 + 64 + 1];
@@ -165,12 +189,26 @@ struct fw_engine {
     const struct fw_record *rec;  /* NULL in on_feed_end */
     uint64_t rec_serial;          /* a record handed to Lua is readable only
                                      while its serial is current */
-    unsigned char *replaced;      /* n_rules flags for rec's region */
+    const unsigned char *replaced; /* n_rules flags for rec's region */
+    unsigned char *replaced_own;  /* where mark_replaced works them out */
+    /* What a region needs, worked out once per region (engine.c
+     * region_memo): the rules replaced there (n_rules flags), then whether
+     * each policy governs it (n_pol flags, in e->order's order). */
+    struct fw__region_memo {
+        char key[FW__MEMO_KEY];
+        unsigned char len;        /* 0: empty */
+        unsigned char *flags;
+    } memo[FW__MEMO_SLOTS];
+    unsigned char memo_last[FW__MEMO_SLOTS / 2]; /* of each pair, the one
+                                                    used last */
+    unsigned char *memo_flags;    /* the slots' flags, one block */
     fw_finding_cb cb;
     void *ud;
     int cb_rc;                    /* non-zero once a callback said stop */
     struct fw__trace trace;       /* of the call in progress */
     char names[2][256];           /* dept_name, project_name of a finding */
+    struct fw_buf subj_buf, ev_buf; /* a finding's subject and evidence,
+                                       kept from one emit to the next */
     fw_call_observer observer;    /* explain */
     void *observer_ud;
     unsigned call_findings;       /* emitted by the call in progress */

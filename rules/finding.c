@@ -7,7 +7,9 @@
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const kind_names[FW__FK_COUNT] = {
@@ -48,16 +50,20 @@ int fw_level_parse(const char *s)
 }
 
 /* Each part is hashed as its length (8 bytes, little-endian) and its bytes,
- * so ("ab","c") and ("a","bc") differ and NULL equals "". */
-static void put_part(EVP_MD_CTX *c, const char *s)
+ * so ("ab","c") and ("a","bc") differ and NULL equals "". The parts are
+ * laid end to end and hashed in one update (an update per part was most of
+ * an id's cost outside SHA-256 itself). Returns the bytes written at out,
+ * or 0 when they would not fit in room. */
+static size_t put_part(unsigned char *out, size_t room, const char *s)
 {
     size_t n = s ? strlen(s) : 0;
-    unsigned char len[8];
+    if (n > room || 8 > room - n)
+        return 0;
     for (int i = 0; i < 8; i++)
-        len[i] = (unsigned char)((uint64_t)n >> (8 * i));
-    EVP_DigestUpdate(c, len, sizeof len);
+        out[i] = (unsigned char)((uint64_t)n >> (8 * i));
     if (n)
-        EVP_DigestUpdate(c, s, n);
+        memcpy(out + 8, s, n);
+    return 8 + n;
 }
 
 /* SHA-256 fetched once: an implicit fetch on every init (EVP_sha256())
@@ -87,26 +93,34 @@ void fw_finding_make_id(const char *policy, const char *rule,
     static const char hex[] = "0123456789abcdef";
     unsigned char md[SHA256_DIGEST_LENGTH];
     unsigned int mdlen = 0;
+    const char *parts[6] = {policy, rule, region, dept, project, period};
+    size_t need = 0;
+    for (int i = 0; i < 6; i++)
+        need += 8 + (parts[i] ? strlen(parts[i]) : 0);
+    unsigned char small[1024], *buf = small;
+    if (need > sizeof small && (buf = malloc(need)) == NULL)
+        goto fail;
+    size_t len = 0;
+    for (int i = 0; i < 6; i++)
+        len += put_part(buf + len, need - len, parts[i]);
     EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (!c || !EVP_DigestInit_ex(c, sha256(), NULL)) {
-        /* Only out of memory gets here; an all-zero id is visibly wrong. */
-        EVP_MD_CTX_free(c);
-        memset(out, '0', FW_ID_HEX);
-        out[FW_ID_HEX] = '\0';
-        return;
-    }
-    put_part(c, policy);
-    put_part(c, rule);
-    put_part(c, region);
-    put_part(c, dept);
-    put_part(c, project);
-    put_part(c, period);
-    EVP_DigestFinal_ex(c, md, &mdlen);
+    bool ok = c && EVP_DigestInit_ex(c, sha256(), NULL) &&
+              EVP_DigestUpdate(c, buf, len) &&
+              EVP_DigestFinal_ex(c, md, &mdlen);
     EVP_MD_CTX_free(c);
+    if (buf != small)
+        free(buf);
+    if (!ok || len != need)
+        goto fail;
     for (int i = 0; i < FW_ID_HEX / 2; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 15];
     }
+    out[FW_ID_HEX] = '\0';
+    return;
+fail:
+    /* Only out of memory gets here; an all-zero id is visibly wrong. */
+    memset(out, '0', FW_ID_HEX);
     out[FW_ID_HEX] = '\0';
 }
 
@@ -176,10 +190,9 @@ int fw_finding_json(const struct fw_finding *f, struct fw_buf *b)
     if (!rc && f->feed) {
         rc = fw_buf_puts(b, ",\"source\":{\"feed\":");
         if (!rc) rc = fw_buf_json_str(b, f->feed, strlen(f->feed));
-        if (!rc && f->line > 0)
-{
-            snprintf(num, sizeof num, ",\"line\":%llu", (unsigned long long)f->line);
-            rc = fw_buf_puts(b, num);
+        if (!rc && f->line > 0 && f->line <= INT64_MAX) {
+            rc = fw_buf_puts(b, ",\"line\":");
+            if (!rc) rc = fw_buf_put_i64(b, (long long)f->line);
         }
         if (!rc) rc = fw_buf_putc(b, '}');
     }

@@ -7,7 +7,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-#include "engine_int.h"
+#include "lua_int.h"
 #include "fundwatch/record.h"
 #include "params.h"
 
@@ -51,9 +51,7 @@ static int32_t check_date(lua_State *L, int idx, const char *fn)
 
 static void push_date(lua_State *L, int32_t days)
 {
-    char b[16];
-    size_t n = fw_date_format(days, b);
-    lua_pushlstring(L, b, n);
+    fw__host_push_date(L, days);
 }
 
 /* A percent or score as exact hundredths: an integer, a number with at

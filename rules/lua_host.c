@@ -1,9 +1,9 @@
 /* The Lua host: one sandboxed lua_State per policy. Owns the allow-listed
- * environment, the read-only record, ctx, the policy { } declaration and
- * the emits (both bounded), and the one protected-call path; the limits
- * themselves live in lua_limits.c, the bounded library in lua_lib.c. With
- * them and lua_fw.c, the only place that includes lua.h; it computes and
- * never does I/O. */
+ * environment, ctx, the policy { } declaration (bounded), and the one
+ * protected-call path; the record a policy reads is lua_rec.c's, the emits
+ * lua_emit.c's, the limits lua_limits.c's, the bounded library lua_lib.c's
+ * (lua_int.h lists them all: the only files that include lua.h). It
+ * computes and never does I/O. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -225,7 +225,19 @@ void fw__host_readonly(void *vL)
 static int l_ctx_active(lua_State *L)
 {
     struct fw__policy *p = pol_of(L);
-    luaL_checkstring(L, 1);
+    struct fw_engine *e = p->e;
+    size_t n;
+    const char *k = luaL_checklstring(L, 1, &n);
+    /* The rule a policy asks about is a constant of its code, the same
+     * string object call after call: its address is kept with the rule's
+     * index and checked against the rule's id before it is trusted. */
+    unsigned slot = (unsigned)((uintptr_t)k >> 4) & (FW__ACTIVE_SLOTS - 1);
+    int hit = p->active_rule[slot] - 1;
+    if (p->active_key[slot] == k && hit >= 0 && (size_t)hit < e->n_rules &&
+        strlen(e->rule_id[hit]) == n && memcmp(e->rule_id[hit], k, n) == 0) {
+        lua_pushboolean(L, !(e->rec && e->replaced && e->replaced[hit]));
+        return 1;
+    }
     /* the rule table: the upvalue once fw__host_link has set it */
     if (lua_type(L, lua_upvalueindex(1)) == LUA_TTABLE)
         lua_pushvalue(L, lua_upvalueindex(1));
@@ -236,36 +248,16 @@ static int l_ctx_active(lua_State *L)
         return luaL_error(L, "ctx.active: no policy declares rule \"%s\"",
                           lua_tostring(L, 1));
     lua_Integer i = lua_tointeger(L, -1);
-    bool replaced = p->e->rec && p->e->replaced && p->e->replaced[i];
+    if (i >= 0 && (size_t)i < e->n_rules) {
+        p->active_key[slot] = k;
+        p->active_rule[slot] = (int)i + 1;
+    }
+    bool replaced = e->rec && e->replaced && e->replaced[i];
     lua_pushboolean(L, !replaced);
     return 1;
 }
 
-/* ---- emits ------------------------------------------------------------ */
-
-/* The text at t[k], or NULL when absent; at most max bytes (what the
- * engine copies out of the state for a finding is bounded). */
-static const char *opt_text(lua_State *L, int t, const char *k,
-                            const char *emit, size_t max)
-{
-    int ty = lua_getfield(L, t, k);
-    if (ty == LUA_TNIL) {
-        lua_pop(L, 1);
-        return NULL;
-    }
-    if (ty != LUA_TSTRING && ty != LUA_TNUMBER)
-        luaL_error(L, "%s: %s must be text, got %s", emit, k,
-                   lua_typename(L, ty));
-    size_t n;
-    const char *s = lua_tolstring(L, -1, &n);
-    if (n > max)
-        luaL_error(L, "%s: %s 长 %I 字节,超过上限 %I 字节 — %s is %I bytes, "
-                   "longer than the limit of %I bytes", emit, k,
-                   (LUAI_UACINT)n, (LUAI_UACINT)max, k, (LUAI_UACINT)n,
-                   (LUAI_UACINT)max);
-    lua_pop(L, 1); /* still anchored in the emit's table */
-    return s;
-}
+/* ---- the declaration --------------------------------------------------- */
 
 static bool key_in(const char *k, const char *const *list)
 {
@@ -275,138 +267,6 @@ static bool key_in(const char *k, const char *const *list)
     return false;
 }
 
-static int l_emit(lua_State *L)
-{
-    static const char *const names[] = {"alert", "clawback", "score"};
-    static const char *const common[] = {"rule", "message", "region", "dept",
-                                         "project", "task", "as_of", "period",
-                                         NULL};
-    static const char *const extra[3][4] = {
-        {"level", NULL}, {"amount", "ratio", NULL}, {"score", "grade",
-                                                     "amount", NULL}};
-    static const char *const keys_text[3] = {
-        "rule, level, message, region, dept, project, task, as_of, period",
-        "rule, amount, ratio, message, region, dept, project, task, as_of, "
-        "period",
-        "rule, score, grade, amount, message, region, dept, project, task, "
-        "as_of, period"};
-    struct fw__policy *p = pol_of(L);
-    int kind = (int)lua_tointeger(L, lua_upvalueindex(1));
-    const char *emit = names[kind];
-    if (lua_type(L, 1) != LUA_TTABLE)
-        return luaL_error(L, "%s { ... } takes a table, got %s", emit,
-                          luaL_typename(L, 1));
-    lua_settop(L, 1);
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-        lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING)
-            return luaL_error(L, "%s: field names are text (fields: %s)", emit,
-                              keys_text[kind]);
-        const char *k = lua_tostring(L, -1);
-        if (!key_in(k, common) && !key_in(k, extra[kind]))
-            return luaL_error(L, "%s: unknown field \"%s\" (fields: %s)", emit,
-                              k, keys_text[kind]);
-    }
-    struct fw__emit em = {.kind = (enum fw_fkind)kind, .rule = -1};
-    const char *rule = opt_text(L, 1, "rule", emit, FW_DECL_MAX_ID);
-    if (rule == NULL)
-        return luaL_error(L, "%s: rule is missing (one of this policy's rule "
-                          "ids)", emit);
-    lua_getfield(L, LUA_REGISTRYINDEX, REG_OWN);
-    if (lua_getfield(L, -1, rule) != LUA_TNUMBER)
-        return luaL_error(L, "%s: rule \"%s\" is not declared by policy %s",
-                          emit, rule, p->id ? p->id : "?");
-    em.rule = (int)lua_tointeger(L, -1);
-    lua_pop(L, 2);
-
-    em.message = opt_text(L, 1, "message", emit, FW_EMIT_MAX_MESSAGE);
-    em.region = opt_text(L, 1, "region", emit, FW_EMIT_MAX_FIELD);
-    em.dept = opt_text(L, 1, "dept", emit, FW_EMIT_MAX_FIELD);
-    em.project = opt_text(L, 1, "project", emit, FW_EMIT_MAX_FIELD);
-    em.task = opt_text(L, 1, "task", emit, FW_EMIT_MAX_FIELD);
-    em.period = opt_text(L, 1, "period", emit, FW_EMIT_MAX_FIELD);
-    const char *as_of = opt_text(L, 1, "as_of", emit, FW_EMIT_MAX_FIELD);
-    if (as_of) {
-        const char *why = NULL;
-        if (fw_date_parse(as_of, strlen(as_of), &em.as_of, &why) < 0)
-            return luaL_error(L, "%s: as_of \"%s\": %s", emit, as_of,
-                              why ? why : "not a date");
-        em.has_as_of = true;
-    }
-    if (kind == FW_FK_ALERT) {
-        const char *lv = opt_text(L, 1, "level", emit, FW_EMIT_MAX_FIELD);
-        int l = lv ? fw_level_parse(lv) : -1;
-        if (l < 0)
-            return luaL_error(L, "alert: level must be \"red\", \"yellow\" or "
-                              "\"info\", got %s%s%s", lv ? "\"" : "",
-                              lv ? lv : "nothing", lv ? "\"" : "");
-        em.level = (enum fw_level)l;
-    }
-    int ty = lua_getfield(L, 1, "amount");
-    if (ty != LUA_TNIL) {
-        if (!lua_isinteger(L, -1))
-            return luaL_error(L, "%s: amount must be integer fen, got %s %s "
-                              "(use fw.pct, fw.fen or // to stay in fen)",
-                              emit, lua_typename(L, ty),
-                              luaL_tolstring(L, -1, NULL));
-        em.has_amount = true;
-        em.amount = (int64_t)lua_tointeger(L, -1);
-    } else if (kind == FW_FK_CLAWBACK) {
-        return luaL_error(L, "clawback: amount is missing (integer fen)");
-    }
-    lua_pop(L, 1);
-    if (kind == FW_FK_CLAWBACK) {
-        ty = lua_getfield(L, 1, "ratio");
-        if (ty != LUA_TNIL) {
-            size_t n;
-            const char *s = lua_tolstring(L, -1, &n);
-            int64_t v;
-            if (ty != LUA_TSTRING || n > 32 ||
-                fw_decimal_parse(s, n, 6, false, &v, NULL) < 0)
-                return luaL_error(L, "clawback: ratio must be decimal text "
-                                  "such as \"0.30\" (kept exact), got %s",
-                                  luaL_tolstring(L, -1, NULL));
-            em.ratio = s;
-        }
-        lua_pop(L, 1);
-    }
-    if (kind == FW_FK_SCORE) {
-        if (lua_getfield(L, 1, "score") == LUA_TNIL)
-            return luaL_error(L, "score: score is missing (a number with at "
-                              "most two decimals)");
-        em.score = fw__lua_hundredths(L, -1, "score", "score");
-        em.has_score = true;
-        lua_pop(L, 1);
-        em.grade = opt_text(L, 1, "grade", emit, FW_EMIT_MAX_FIELD);
-        if (em.grade && strcmp(em.grade, "优") && strcmp(em.grade, "良") &&
-            strcmp(em.grade, "中") && strcmp(em.grade, "差"))
-            return luaL_error(L, "score: grade must be 优, 良, 中 or 差, got "
-                              "\"%s\"", em.grade);
-    }
-    const struct fw_engine_opts *o = &p->e->opts;
-    if (p->call_findings >= o->findings_per_call)
-        fw__host_breach(L, FW__B_FINDINGS, "一次调用产生的结果超过 %u 条上限 — "
-                        "more than %u findings from one call "
-                        "(limits.findings_per_call)", o->findings_per_call,
-                        o->findings_per_call);
-    if (p->e->in_feed && p->feed_findings >= o->findings_per_feed)
-        fw__host_breach(L, FW__B_FINDINGS, "本批数据的结果超过 %llu 条上限 — "
-                        "more than %llu findings from this feed "
-                        "(limits.findings_per_feed)",
-                        (unsigned long long)o->findings_per_feed,
-                        (unsigned long long)o->findings_per_feed);
-    p->call_findings++;
-    p->feed_findings++;
-    int rc = fw__engine_emit(p, &em);
-    if (rc != 0) {
-        p->e->cb_rc = rc;
-        return luaL_error(L, "stopped by the caller");
-    }
-    return 0;
-}
-
-/* ---- the declaration --------------------------------------------------- */
 
 #define MAX_PROBLEMS 50 /* of one declaration: the rest are counted as one */
 
@@ -774,7 +634,7 @@ static int setup(lua_State *L)
     for (int k = 0; k < 3; k++) {
         static const char *const emits[] = {"alert", "clawback", "score"};
         lua_pushinteger(L, k);
-        lua_pushcclosure(L, l_emit, 1);
+        lua_pushcclosure(L, fw__host_emit, 1);
         lua_setglobal(L, emits[k]);
     }
     fw__fwlib_open(L);

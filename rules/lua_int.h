@@ -1,5 +1,5 @@
-/* What the Lua host files (lua_host.c, lua_rec.c, lua_limits.c, lua_lib.c)
- * share: they alone include lua.h. */
+/* What the Lua host files (lua_host.c, lua_rec.c, lua_emit.c, lua_limits.c,
+ * lua_lib.c, lua_fw.c, params.c) share: they alone include lua.h. */
 #ifndef FUNDWATCH_LUA_INT_H
 #define FUNDWATCH_LUA_INT_H
 
@@ -18,6 +18,15 @@ static inline struct fw__policy *pol_of(lua_State *L)
 /* The records' metatable in p's state (every light userdata's: a policy
  * reaches no other), kept at p->rec_mt_ref; the field table at REG_FIELDS. */
 void fw__host_rec_mt(lua_State *L, struct fw__policy *p);
+/* Pushes day `days` as "YYYY-MM-DD", the same string object while the day
+ * stays in the policy's small cache (no string made per call). */
+void fw__host_push_date(lua_State *L, int32_t days);
+
+/* ---- emits (lua_emit.c) -------------------------------------------------- */
+
+/* alert, clawback and score: the C closure each is, with its kind (enum
+ * fw_fkind) as upvalue 1. */
+int fw__host_emit(lua_State *L);
 
 /* ---- limits (lua_limits.c) ---------------------------------------------- */
 

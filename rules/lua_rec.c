@@ -47,7 +47,6 @@ static void push_field(lua_State *L, const struct fw_record *r, int f)
         lua_pushnil(L);
         return;
     }
-    char b[32];
     switch (fw_fields[f].type) {
     case FW_T_YEAR:
         lua_pushinteger(L, r->num[f]);
@@ -59,7 +58,7 @@ static void push_field(lua_State *L, const struct fw_record *r, int f)
         lua_pushinteger(L, r->num[f]);
         break;
     case FW_T_DATE:
-        lua_pushlstring(L, b, fw_date_format((int32_t)r->num[f], b));
+        fw__host_push_date(L, (int32_t)r->num[f]);
         break;
     case FW_T_HUNDREDTHS:
         lua_pushnumber(L, (lua_Number)r->num[f] / 100);
@@ -68,6 +67,32 @@ static void push_field(lua_State *L, const struct fw_record *r, int f)
         lua_pushlstring(L, r->str[f].p, r->str[f].n);
         break;
     }
+}
+
+void fw__host_push_date(lua_State *L, int32_t days)
+{
+    struct fw__policy *p = pol_of(L);
+    /* two slots a day may sit in (a multiplicative hash, so that dates a
+     * fixed number of days apart do not share them); a new day takes the
+     * one not used last */
+    unsigned s = ((uint32_t)days * 2654435761u) >> 27 << 1; /* 0..62 */
+    for (unsigned k = s; k < s + 2; k++)
+        if (p->date_ref[k] > 0 && p->date_day[k] == days) {
+            p->date_last[s >> 1] = (unsigned char)(k - s);
+            lua_rawgeti(L, LUA_REGISTRYINDEX, p->date_ref[k]);
+            return;
+        }
+    s += 1u - p->date_last[s >> 1];
+    p->date_last[s >> 1] = (unsigned char)(s & 1);
+    char b[16];
+    lua_pushlstring(L, b, fw_date_format(days, b));
+    lua_pushvalue(L, -1);
+    if (p->date_ref[s] > 0) {
+        lua_rawseti(L, LUA_REGISTRYINDEX, p->date_ref[s]);
+    } else {
+        p->date_ref[s] = luaL_ref(L, LUA_REGISTRYINDEX); /* a string: > 0 */
+    }
+    p->date_day[s] = days;
 }
 
 static void push_source(lua_State *L, const struct fw_record *r)

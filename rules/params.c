@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lua_int.h"
 #include "fundwatch/i18n.h"
 #include "fundwatch/record.h"
 #include "params.h"
@@ -729,11 +730,7 @@ static int l_in_year(lua_State *L)
     if (y < 1 || y > 9999 || !fw_date_valid((int)y, m, d))
         return luaL_error(L, _("fw.in_year: %d-%s is not a date"), (int)y,
                           md);
-    char out[11] = {(char)('0' + y / 1000), (char)('0' + y / 100 % 10),
-                    (char)('0' + y / 10 % 10), (char)('0' + y % 10), '-',
-                    (char)('0' + m / 10), (char)('0' + m % 10), '-',
-                    (char)('0' + d / 10), (char)('0' + d % 10), '\0'};
-    lua_pushlstring(L, out, 10);
+    fw__host_push_date(L, fw_date_from_ymd((int)y, m, d));
     return 1;
 }
 

@@ -135,17 +135,7 @@ int fw__reader_add_extra(struct fw_reader *r, const char *name,
 void fw__reader_rec_start(struct fw_reader *r, uint64_t line);
 int fw__reader_rec_finish(struct fw_reader *r);
 
-/* Length of the longest valid UTF-8 prefix of s[0..n) (reader_csv.c). */
-size_t fw__utf8_valid(const unsigned char *s, size_t n);
-/* Whether s[0..n) is all UTF-8: the same judgement, with SIMD where the
- * processor has it (reader_csv.c). */
-bool fw__utf8_ok(const unsigned char *s, size_t n);
-#if defined(__x86_64__) && defined(__SSE2__)
-/* Its two ways, seen by the unit test: call only where the processor has
- * SSSE3, or AVX2. */
-bool fw__utf8_ok_ssse3(const unsigned char *s, size_t n);
-bool fw__utf8_ok_avx2(const unsigned char *s, size_t n);
-#endif
+#include "utf8.h"
 /* Scans one row of CSV starting at p[0], up to n bytes. Returns the row's
  * length including its newline, or 0 when the row is not complete (more
  * bytes are needed; at the end of the feed `final` takes what is there).

@@ -4,6 +4,9 @@
 #define FUNDWATCH_BUF_H
 
 #include <stddef.h>
+#include <string.h>
+
+#include "fundwatch/error.h"
 
 struct fw_buf {
     char *p;      /* NULL until the first append; then NUL-terminated */
@@ -25,9 +28,30 @@ static inline int fw_buf_reserve(struct fw_buf *b, size_t extra)
         return 0;
     return fw__buf_grow(b, extra);
 }
-int fw_buf_append(struct fw_buf *b, const void *p, size_t n);
-int fw_buf_puts(struct fw_buf *b, const char *s);
-int fw_buf_putc(struct fw_buf *b, char c);
+/* Appends n bytes, a string, a byte: 0, or FW_ENOMEM. Inline too: a
+ * finding's JSON is some forty of them. */
+static inline int fw_buf_append(struct fw_buf *b, const void *p, size_t n)
+{
+    if (fw_buf_reserve(b, n) < 0)
+        return FW_ENOMEM;
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+static inline int fw_buf_puts(struct fw_buf *b, const char *s)
+{
+    return fw_buf_append(b, s, strlen(s));
+}
+static inline int fw_buf_putc(struct fw_buf *b, char c)
+{
+    if (fw_buf_reserve(b, 1) < 0)
+        return FW_ENOMEM;
+    b->p[b->len++] = c;
+    b->p[b->len] = '\0';
+    return 0;
+}
 int fw_buf_put_i64(struct fw_buf *b, long long v); /* in decimal, as %lld */
 int fw_buf_printf(struct fw_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

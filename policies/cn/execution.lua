@@ -38,11 +38,12 @@ return policy {
     if ctx.active("exec_lag") then
       local lag = fw.lag(rec) -- nil: no budget (or 0), no paid or no as_of
       if lag ~= nil then
+        local t = p.exec_lag
         local level, name, line
-        if lag >= p.exec_lag.red then
-          level, name, line = "red", "红色预警", p.exec_lag.red
-        elseif lag >= p.exec_lag.yellow then
-          level, name, line = "yellow", "黄色预警", p.exec_lag.yellow
+        if lag >= t.red then
+          level, name, line = "red", "红色预警", t.red
+        elseif lag >= t.yellow then
+          level, name, line = "yellow", "黄色预警", t.yellow
         end
         if level then
           alert {

@@ -115,3 +115,43 @@ TEST_IMPL(error_set_and_text)
     fw_diag_fini(&d);
     return 0;
 }
+
+/* Strings of 16 bytes and more are checked whole and copied when nothing
+ * needs escaping: every escape and every bad sequence, at every place in a
+ * long string of Chinese and ASCII, gives what the pieces give one by one
+ * (each piece shorter than 16 bytes takes the byte-by-byte way). */
+TEST_IMPL(buf_json_long_strings_as_pieces)
+{
+    static const char *const text[] = {"进", "度", "a", " ", "。", "%",
+                                       "\xF0\x9F\x98\x80", "~", "\x7F"};
+    static const char *const odd[] = {"\"", "\\", "\n", "\t", "\x01", "\x1F",
+                                      "\xFF", "\xED\xA0\x80", "\xC0\xAF",
+                                      "\xE8\xBF", "\x80", "\xF4\x90\x80\x80"};
+    size_t nt = sizeof text / sizeof *text, no = sizeof odd / sizeof *odd;
+    for (size_t len = 16; len < 70; len += 7)
+        for (size_t at = 0; at <= len; at += 3)
+            for (size_t o = 0; o <= no; o++) {
+                struct fw_buf s = FW_BUF_INIT, want = FW_BUF_INIT,
+                              got = FW_BUF_INIT, one = FW_BUF_INIT;
+                fw_buf_putc(&want, '"');
+                for (size_t i = 0; i <= len; i++) {
+                    const char *u = i == at ? (o < no ? odd[o] : "")
+                                            : text[(i * 7 + len) % nt];
+                    if (i == len && i != at)
+                        break;
+                    fw_buf_puts(&s, u);
+                    fw_buf_reset(&one);
+                    ASSERT_EQ_INT(fw_buf_json_str(&one, u, strlen(u)), 0);
+                    fw_buf_append(&want, one.p + 1, one.len - 2);
+                }
+                fw_buf_putc(&want, '"');
+                ASSERT(s.len >= 16);
+                ASSERT_EQ_INT(fw_buf_json_str(&got, s.p, s.len), 0);
+                ASSERT_EQ_STR(got.p, want.p);
+                fw_buf_fini(&s);
+                fw_buf_fini(&want);
+                fw_buf_fini(&got);
+                fw_buf_fini(&one);
+            }
+    return 0;
+}

@@ -10,24 +10,9 @@
 
 #include "fundwatch/buf.h"
 #include "fundwatch/engine.h"
+#include "findings.h"
 
 /* ---- scaffolding ------------------------------------------------------- */
-
-struct got {
-    struct fw_buf json; /* every finding, one JSON line each */
-    int n, errors;
-};
-
-static int collect(void *ud, const struct fw_finding *f)
-{
-    struct got *g = ud;
-    g->n++;
-    if (f->kind == FW_FK_ERROR)
-        g->errors++;
-    fw_finding_json(f, &g->json);
-    fw_buf_putc(&g->json, '\n');
-    return 0;
-}
 
 static void set_str(struct fw_record *r, enum fw_field f, const char *s)
 {
