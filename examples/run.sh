@@ -43,8 +43,12 @@ before=$( [ -f "$out" ] && wc -l <"$out" || echo 0)
      now=$( [ -f "$out" ] && wc -l <"$out" || echo 0)
      if [ "$now" -gt "$before" ]; then
          sleep 0.5
-         echo "fundwatch: $(($(wc -l <"$out") - before)) new findings in $out; the first:"
-         tail -n +"$((before + 1))" "$out" | head -3 |
+         # the outbox holds events: a finding opened, and later resolved
+         new=$(tail -n +"$((before + 1))" "$out")
+         opened=$(grep -c '^{"event":"opened"' <<<"$new")
+         resolved=$(grep -c '^{"event":"resolved"' <<<"$new")
+         echo "fundwatch: $opened new findings (and $resolved resolved) in $out; the first:"
+         grep '^{"event":"opened"' <<<"$new" | head -3 |
              sed 's/.*"rule":"\([^"]*\)".*"region":"\([^"]*\)".*"message":"\([^"]*\)".*/  \1 \2: \3/'
          exit 0
      fi
