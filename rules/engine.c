@@ -484,21 +484,31 @@ static const unsigned char *mark_replaced(struct fw_engine *e,
         e->replaced = e->replaced_own;
         return e->replaced_own + e->n_rules;
     }
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)region[i]) * 16777619u;
+    /* The region as two words, its first and last eight bytes (which
+     * cover all of it up to 16 bytes), hashed with two multiplications. */
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, region, 8);
+        memcpy(&b, region + n - 8, 8);
+    } else {
+        memcpy(&a, region, n);
+    }
+    uint64_t h = ((a ^ n) * 0x9E3779B97F4A7C15u ^ b) * 0xC2B2AE3D27D4EB4Fu;
     /* two slots a region may sit in; a new one takes the one not used
      * last */
-    size_t set = (h >> 7) % (FW__MEMO_SLOTS / 2) * 2;
+    size_t set = (size_t)(h >> 40) % (FW__MEMO_SLOTS / 2) * 2;
     struct fw__region_memo *m = NULL;
     for (size_t k = set; k < set + 2 && !m; k++)
-        if (e->memo[k].len == n && memcmp(e->memo[k].key, region, n) == 0)
+        if (e->memo[k].len == n && e->memo[k].a == a && e->memo[k].b == b &&
+            (n <= 16 || memcmp(e->memo[k].key, region, n) == 0))
             m = &e->memo[k];
     if (m == NULL) {
         m = &e->memo[set + !e->memo_last[set / 2]];
         region_flags(e, region, n, m->flags);
         memcpy(m->key, region, n);
         m->len = (unsigned char)n;
+        m->a = a;
+        m->b = b;
     }
     e->memo_last[set / 2] = (unsigned char)(m - &e->memo[set]);
     e->replaced = m->flags;

@@ -196,6 +196,7 @@ struct fw_engine {
      * each policy governs it (n_pol flags, in e->order's order). */
     struct fw__region_memo {
         char key[FW__MEMO_KEY];
+        uint64_t a, b;            /* its first and last 8 bytes (engine.c) */
         unsigned char len;        /* 0: empty */
         unsigned char *flags;
     } memo[FW__MEMO_SLOTS];

@@ -29,7 +29,7 @@ void fw__trace_fig_of(struct fw_engine *e, const char *name, int kind,
     int i = 0;
     /* the names are fw.*'s own literals: the same pointer, nearly always */
     while (i < t->n_fig && t->fig[i].name != name &&
-           strcmp(t->fig[i].name, name) != 0)
+           (t->fig[i].name[0] != name[0] || strcmp(t->fig[i].name, name) != 0))
         i++;
     if (i == t->n_fig) {
         if (t->n_fig == FW__TRACE_FIGS)

@@ -104,7 +104,7 @@ static const char *want_for(const char *reg)
 TEST_IMPL(engine_regions_kept_are_right)
 {
     static const char *const paths[] = {"p/cn/n.lua", "p/5101/s.lua",
-                                        "p/5102/t.lua"};
+                                        "p/5102/t.lua", "p/110100004/q.lua"};
     static const char *const srcs[] = {
         "return policy { id = 'n', title = 'n', regions = { '' },\n"
         "  rules = { { id = 'n', title = 'n', source = 's' } },\n"
@@ -134,8 +134,14 @@ TEST_IMPL(engine_regions_kept_are_right)
         "  on_task = function(rec, ctx)\n"
         "    local a = ctx.active('n') and 'on' or 'off'\n"
         "    alert { rule = 't', level = 'info', message = 't n ' .. a }\n"
+        "  end }\n",
+        "return policy { id = 'q', title = 'q', regions = { '110100004' },\n"
+        "  replaces = { 'n' },\n"
+        "  rules = { { id = 'q', title = 'q', source = 's' } },\n"
+        "  on_execution = function(rec, ctx)\n"
+        "    alert { rule = 'q', level = 'info', message = 'q' }\n"
         "  end }\n"};
-    struct fw_engine *e = build(paths, srcs, 3);
+    struct fw_engine *e = build(paths, srcs, 4);
     ASSERT(e != NULL);
     ASSERT_EQ_INT(fw_engine_feed_begin(e, "t.csv", 0), 0);
     static const char *const heads[] = {"5101", "5102", "5103", "1101"};
@@ -151,6 +157,18 @@ TEST_IMPL(engine_regions_kept_are_right)
         /* n's alert is dropped where s replaces it; t adds its own */
         ASSERT_EQ_INT(g.n, strncmp(reg, "5102", 4) == 0 ? 2 : 1);
         ASSERT_CONTAINS(g.json.p, want_for(reg));
+        fw_buf_fini(&g.json);
+    }
+    /* Two regions of one length and the same first 8 bytes, one under a
+     * policy of its own (q replaces n there), met in turn. */
+    for (int n = 0; n < 100; n++) {
+        const char *reg = n % 2 ? "1101000042" : "1101000052";
+        struct fw_record r = rec_at(reg, fw_date_from_ymd(2024, 6, 30));
+        struct got g = {FW_BUF_INIT, 0, 0};
+        ASSERT_EQ_INT(fw_engine_run(e, &r, collect, &g), 0);
+        ASSERT_EQ_INT(g.n, 1);
+        ASSERT_CONTAINS(g.json.p, n % 2 ? "\"message\":\"q\""
+                                        : "\"message\":\"n on\"");
         fw_buf_fini(&g.json);
     }
     ASSERT_EQ_INT(fw_engine_feed_end(e, collect, &(struct got){0}), 0);
