@@ -117,6 +117,17 @@ static size_t put_name(struct fw_batch *b, const char *s, bool *bad)
     return at;
 }
 
+/* An op that could not be added: the blob back to len0 and the names kept
+ * past it forgotten; FW_ENOMEM. */
+static int rollback(struct fw_batch *b, size_t len0)
+{
+    b->blob.len = len0;
+    for (size_t i = 0; i < b->n_names; i++)
+        if (b->names[i].at > len0)
+            b->names[i].src = NULL;
+    return FW_ENOMEM;
+}
+
 static int add_op(struct fw_batch *b, int type, int rkind, uint32_t n,
                   size_t at)
 {
@@ -165,12 +176,7 @@ int fw_batch_finding(struct fw_batch *b, const struct fw_finding *f,
         h.json_len = b->blob.len - h.json_at;
     }
     if (bad || add_op(b, FW_BOP_FINDING, rkind, 0, at) < 0) {
-        b->blob.len = len0;
-        /* the names kept past len0 are gone too */
-        for (size_t i = 0; i < b->n_names; i++)
-            if (b->names[i].at > len0)
-                b->names[i].src = NULL;
-        return FW_ENOMEM;
+        return rollback(b, len0);
     }
     memcpy(b->blob.p + at, &h, sizeof h);
     return 0;
@@ -185,10 +191,8 @@ int fw_batch_task(struct fw_batch *b, const struct fw_record *r)
     if (r->n_extra) {
         names = reserve(b, 2 * r->n_extra * sizeof(struct fw_str));
         vals = names + r->n_extra * sizeof(struct fw_str);
-        if (names == (size_t)-1) {
-            b->blob.len = len0;
-            return FW_ENOMEM;
-        }
+        if (names == (size_t)-1)
+            return rollback(b, len0);
     }
     bool bad = false;
     struct fw_record c = *r;
@@ -212,11 +216,7 @@ int fw_batch_task(struct fw_batch *b, const struct fw_record *r)
                              : NULL;
     c.feed = OFF(put_name(b, r->feed, &bad));
     if (bad || add_op(b, FW_BOP_TASK, r->kind, 0, at) < 0) {
-        b->blob.len = len0;
-        for (size_t i = 0; i < b->n_names; i++)
-            if (b->names[i].at > len0)
-                b->names[i].src = NULL;
-        return FW_ENOMEM;
+        return rollback(b, len0);
     }
     memcpy(b->blob.p + at, &c, sizeof c);
     return 0;
@@ -249,8 +249,7 @@ int fw_batch_subject(struct fw_batch *b, const struct fw_record *r,
     s.project = put_field(b, r, FW_F_PROJECT, 128, &bad);
     s.task = put_field(b, r, FW_F_TASK, 128, &bad);
     if (bad || add_op(b, FW_BOP_SUBJECT, r->kind, n_findings, at) < 0) {
-        b->blob.len = len0;
-        return FW_ENOMEM;
+        return rollback(b, len0);
     }
     memcpy(b->blob.p + at, &s, sizeof s);
     return 0;
@@ -265,8 +264,7 @@ int fw_batch_reject(struct fw_batch *b, uint64_t line, const char *reason)
     struct reject_p rj = {.line = line};
     rj.reason = put_s(b, reason ? reason : "", &bad);
     if (bad || add_op(b, FW_BOP_REJECT, -1, 0, at) < 0) {
-        b->blob.len = len0;
-        return FW_ENOMEM;
+        return rollback(b, len0);
     }
     memcpy(b->blob.p + at, &rj, sizeof rj);
     return 0;

@@ -99,15 +99,15 @@ static void append_outbox(struct fwd *d, const char *feed,
                           const struct fw_job_result *r,
                           const struct fw_buf *lines)
 {
-    if (d->in_tx &&
-        fw_outbox_append_reads(d->ob, lines, r->first_seq, r->last_seq)) {
+    if (d->in_tx && fw_outbox_append_reads(d->ob, r->events, r->first_seq,
+                                           r->last_seq)) {
         d->outbox_due = true; /* read back once the feed's tx is over */
         return;
     }
     struct fw_error err = {0};
     uint64_t n = 0;
-    if (fw_outbox_append(d->ob, d->st, lines, r->first_seq, r->last_seq,
-                         &n, &err) < 0)
+    if (fw_outbox_append(d->ob, d->st, lines, r->events, r->first_seq,
+                         r->last_seq, &n, &err) < 0)
         log_error(d, "outbox", feed, &err);
     else if (n > 0)
         fw_log_debug("outbox", feed, "%llu findings appended",

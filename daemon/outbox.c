@@ -360,9 +360,8 @@ int fw_outbox_flush(struct fw_outbox *o, struct fw_store *st,
     return 0;
 }
 
-bool fw_outbox_append_reads(const struct fw_outbox *o,
-                            const struct fw_buf *lines, uint64_t first,
-                            uint64_t last)
+bool fw_outbox_append_reads(const struct fw_outbox *o, uint64_t n,
+                            uint64_t first, uint64_t last)
 {
     if (o->level && (first == 0 || last <= o->marked))
         return false;
@@ -370,22 +369,18 @@ bool fw_outbox_append_reads(const struct fw_outbox *o,
         return true;
     /* a line for every event (a resolution's is not rendered by the job):
      * else they are all read back from the store, in order */
-    uint64_t n = 0;
-    for (const char *p = lines->p, *e = p + lines->len;
-         lines->len && (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
-        n++;
     return n != last - first + 1;
 }
 
 int fw_outbox_append(struct fw_outbox *o, struct fw_store *st,
-                     const struct fw_buf *lines, uint64_t first,
+                     const struct fw_buf *lines, uint64_t n, uint64_t first,
                      uint64_t last, uint64_t *written, struct fw_error *err)
 {
     if (written)
         *written = 0;
     if (o->level && (first == 0 || last <= o->marked))
         return 0; /* nothing new, or written by a flush already */
-    if (fw_outbox_append_reads(o, lines, first, last))
+    if (fw_outbox_append_reads(o, n, first, last))
         return fw_outbox_flush(o, st, written, err);
     off_t before = lseek(o->fd, 0, SEEK_END);
     if (before < 0 || write_all(o->fd, lines->p, lines->len) < 0) {

@@ -37,20 +37,20 @@ int fw_outbox_flush(struct fw_outbox *o, struct fw_store *st,
                     uint64_t *written, struct fw_error *err);
 
 /* The fast path after a commit: lines holds the events first..last just
- * committed, rendered by the job as they were stored. When the file is level
- * with the store up to first - 1 and lines holds one line per event, they
- * are written as they are and marked;
+ * committed, n of them rendered by the job as they were stored (the job's
+ * count: a resolution's is not rendered). When the file is level with the
+ * store up to first - 1 and lines holds one line per event, they are
+ * written as they are and marked;
  * otherwise this is fw_outbox_flush (which reads them back from the store). */
 int fw_outbox_append(struct fw_outbox *o, struct fw_store *st,
-                     const struct fw_buf *lines, uint64_t first,
+                     const struct fw_buf *lines, uint64_t n, uint64_t first,
                      uint64_t last, uint64_t *written, struct fw_error *err);
 
 /* Whether fw_outbox_append with these would read the store (a flush):
  * that waits until no transaction is open (the store's outbox is the
  * committed events). */
-bool fw_outbox_append_reads(const struct fw_outbox *o,
-                            const struct fw_buf *lines, uint64_t first,
-                            uint64_t last);
+bool fw_outbox_append_reads(const struct fw_outbox *o, uint64_t n,
+                            uint64_t first, uint64_t last);
 
 /* One outbox line (with its newline) into b: the finding's JSON object with
  * "event" first (fw_store_event_name); an acknowledged event's line (sf

@@ -52,13 +52,9 @@ int fw_level_parse(const char *s)
 /* Each part is hashed as its length (8 bytes, little-endian) and its bytes,
  * so ("ab","c") and ("a","bc") differ and NULL equals "". The parts are
  * laid end to end and hashed in one update (an update per part was most of
- * an id's cost outside SHA-256 itself). Returns the bytes written at out,
- * or 0 when they would not fit in room. */
-static size_t put_part(unsigned char *out, size_t room, const char *s)
+ * an id's cost outside SHA-256 itself). Writes 8 + n bytes at out. */
+static size_t put_part(unsigned char *out, const char *s, size_t n)
 {
-    size_t n = s ? strlen(s) : 0;
-    if (n > room || 8 > room - n)
-        return 0;
     for (int i = 0; i < 8; i++)
         out[i] = (unsigned char)((uint64_t)n >> (8 * i));
     if (n)
@@ -94,15 +90,15 @@ void fw_finding_make_id(const char *policy, const char *rule,
     unsigned char md[SHA256_DIGEST_LENGTH];
     unsigned int mdlen = 0;
     const char *parts[6] = {policy, rule, region, dept, project, period};
-    size_t need = 0;
+    size_t n[6], need = 0;
     for (int i = 0; i < 6; i++)
-        need += 8 + (parts[i] ? strlen(parts[i]) : 0);
+        need += 8 + (n[i] = parts[i] ? strlen(parts[i]) : 0);
     unsigned char small[1024], *buf = small;
     if (need > sizeof small && (buf = malloc(need)) == NULL)
         goto fail;
     size_t len = 0;
     for (int i = 0; i < 6; i++)
-        len += put_part(buf + len, need - len, parts[i]);
+        len += put_part(buf + len, parts[i], n[i]);
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     bool ok = c && EVP_DigestInit_ex(c, sha256(), NULL) &&
               EVP_DigestUpdate(c, buf, len) &&
@@ -110,7 +106,7 @@ void fw_finding_make_id(const char *policy, const char *rule,
     EVP_MD_CTX_free(c);
     if (buf != small)
         free(buf);
-    if (!ok || len != need)
+    if (!ok)
         goto fail;
     for (int i = 0; i < FW_ID_HEX / 2; i++) {
         out[2 * i] = hex[md[i] >> 4];

@@ -49,10 +49,6 @@ static int32_t check_date(lua_State *L, int idx, const char *fn)
     return days;
 }
 
-static void push_date(lua_State *L, int32_t days)
-{
-    fw__host_push_date(L, days);
-}
 
 /* A percent or score as exact hundredths: an integer, a number with at
  * most two decimals, or decimal text ("30", "0.5", "12.34%"). */
@@ -311,7 +307,7 @@ static int l_fw_date(lua_State *L)
         !fw_date_valid((int)y, (int)m, (int)d))
         return luaL_error(L, "fw.date: %I-%I-%I is not a date",
                           (LUAI_UACINT)y, (LUAI_UACINT)m, (LUAI_UACINT)d);
-    push_date(L, fw_date_from_ymd((int)y, (int)m, (int)d));
+    fw__host_push_date(L, fw_date_from_ymd((int)y, (int)m, (int)d));
     return 1;
 }
 
@@ -340,7 +336,7 @@ static int l_fw_add_days(lua_State *L)
     /* 0001-01-01 .. 9999-12-31 */
     if (n > 3000000 || n < -3000000 || r < -719162 || r > 2932896)
         return luaL_error(L, "fw.add_days: the result is out of range");
-    push_date(L, (int32_t)r);
+    fw__host_push_date(L, (int32_t)r);
     return 1;
 }
 
@@ -348,7 +344,7 @@ static int l_fw_month_end(lua_State *L)
 {
     int y, m, d;
     fw_date_ymd(check_date(L, 1, "month_end"), &y, &m, &d);
-    push_date(L, fw_date_from_ymd(y, m, fw_month_days(y, m)));
+    fw__host_push_date(L, fw_date_from_ymd(y, m, fw_month_days(y, m)));
     return 1;
 }
 
